@@ -1,0 +1,12 @@
+from allauth.account.adapter import DefaultAccountAdapter
+
+from accounts.tasks import send_account_email
+
+
+class AccountAdapter(DefaultAccountAdapter):
+    def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
+        # Every email leaves through a Celery worker, so a slow SMTP server
+        # never holds up a sign-up request.
+        message = self.render_mail(template_prefix, email, context)
+        html = next((c for c, mimetype in getattr(message, "alternatives", []) if mimetype == "text/html"), None)
+        send_account_email.delay_on_commit(message.subject, message.body, message.from_email, message.to, html)

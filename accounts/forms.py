@@ -1,0 +1,16 @@
+from django import forms
+
+from accounts.models import User
+
+
+class ProfileForm(forms.ModelForm):
+    class Meta:
+        model = User
+        fields = ["display_name", "bio", "avatar"]
+        widgets = {"bio": forms.Textarea(attrs={"rows": 4})}
+
+    def clean_avatar(self):
+        avatar = self.cleaned_data.get("avatar")
+        if avatar and avatar.size > 2 * 1024 * 1024:
+            raise forms.ValidationError("The avatar must be 2 MB or smaller.")
+        return avatar

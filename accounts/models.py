@@ -1,0 +1,51 @@
+from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.validators import ASCIIUsernameValidator
+from django.core.validators import FileExtensionValidator
+from django.db import models
+from django.db.models.functions import Lower
+from django.urls import reverse
+
+
+class HandleValidator(ASCIIUsernameValidator):
+    # Handles appear in URLs (/@handle/), so only letters, digits, _ and -.
+    regex = r"^[A-Za-z0-9_-]+\Z"
+    message = "Use only letters, digits, underscores and hyphens."
+
+
+class User(AbstractUser):
+    username = models.CharField(
+        "handle",
+        max_length=30,
+        unique=True,
+        validators=[HandleValidator()],
+        help_text="Your public address: /@handle/. Letters, digits, _ and - only.",
+        error_messages={"unique": "That handle is taken."},
+    )
+    email = models.EmailField("email address")
+    display_name = models.CharField(max_length=80, blank=True)
+    bio = models.TextField(max_length=500, blank=True)
+    avatar = models.ImageField(
+        upload_to="avatars/",
+        blank=True,
+        validators=[FileExtensionValidator(["jpg", "jpeg", "png", "webp", "gif"])],
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="user_email_ci_unique"),
+            models.UniqueConstraint(Lower("username"), name="user_handle_ci_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("profile", args=[self.username])
+
+    @property
+    def name(self) -> str:
+        return self.display_name or self.username
+
+    @property
+    def is_author(self) -> bool:
+        return self.has_perm("blog.add_post")

@@ -1,0 +1,7 @@
+from django.urls import path
+
+from accounts import views
+
+urlpatterns = [
+    path("settings/profile/", views.edit_profile, name="edit_profile"),
+]

@@ -1,0 +1,123 @@
+import math
+
+from django.conf import settings
+from django.core.validators import FileExtensionValidator
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import slugify
+from taggit.managers import TaggableManager
+
+from blog.rendering import excerpt_from_html, render_markdown
+
+WORDS_PER_MINUTE = 230
+
+
+class PostQuerySet(models.QuerySet):
+    def published(self) -> "PostQuerySet":
+        """Posts anyone may see: published, and not dated in the future."""
+        return self.filter(status=Post.Status.PUBLISHED, published_at__lte=timezone.now())
+
+    def visible_to(self, user) -> "PostQuerySet":
+        """Published posts, plus drafts and scheduled posts for their author and staff."""
+        if user.is_staff:
+            return self.all()
+        if user.is_authenticated:
+            return self.filter(Q(pk__in=self.published().values("pk")) | Q(author=user))
+        return self.published()
+
+    def editable_by(self, user) -> "PostQuerySet":
+        if user.is_staff:
+            return self.all()
+        return self.filter(author=user)
+
+    def for_listing(self) -> "PostQuerySet":
+        return self.select_related("author").prefetch_related("tags").order_by("-published_at", "-pk")
+
+
+class Post(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        SCHEDULED = "scheduled", "Scheduled"
+        PUBLISHED = "published", "Published"
+
+    title = models.CharField(max_length=200)
+    subtitle = models.CharField(max_length=300, blank=True)
+    slug = models.SlugField(max_length=200, unique=True)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="posts")
+    body = models.TextField(help_text="Markdown. Cite sources as footnotes: text[^1] and [^1]: source.")
+    body_html = models.TextField(editable=False, default="")
+    excerpt = models.TextField(max_length=500, blank=True, help_text="Leave empty to use the first paragraph.")
+    cover = models.ImageField(
+        upload_to="covers/%Y/%m/",
+        blank=True,
+        validators=[FileExtensionValidator(["jpg", "jpeg", "png", "webp", "gif"])],
+    )
+    cover_alt = models.CharField("cover description", max_length=200, blank=True)
+    tags = TaggableManager(blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    published_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    reading_minutes = models.PositiveSmallIntegerField(default=1, editable=False)
+    comments_open = models.BooleanField(default=True)
+
+    objects = PostQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-published_at", "-pk"]
+        indexes = [models.Index(fields=["status", "-published_at"])]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def save(self, *args, **kwargs) -> None:
+        if not self.slug:
+            self.slug = self.unique_slug(self.title)
+        self.body_html = render_markdown(self.body)
+        words = len(self.body.split())
+        self.reading_minutes = max(1, math.ceil(words / WORDS_PER_MINUTE))
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "body_html", "reading_minutes", "updated_at"}
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self) -> str:
+        return reverse("post_detail", args=[self.slug])
+
+    @property
+    def is_live(self) -> bool:
+        return self.status == self.Status.PUBLISHED and self.published_at is not None and self.published_at <= timezone.now()
+
+    @property
+    def summary(self) -> str:
+        return self.excerpt or excerpt_from_html(self.body_html)
+
+    def set_slug(self, slug: str) -> None:
+        """Change the permalink, keeping the old one as a redirect. Save afterwards."""
+        if self.pk and slug != self.slug:
+            SlugRedirect.objects.update_or_create(old_slug=self.slug, defaults={"post": self})
+            SlugRedirect.objects.filter(old_slug=slug).delete()
+        self.slug = slug
+
+    @classmethod
+    def unique_slug(cls, title: str) -> str:
+        base = slugify(title)[:180] or "post"
+        taken = set(
+            cls.objects.filter(slug__startswith=base).values_list("slug", flat=True)
+        ) | set(SlugRedirect.objects.filter(old_slug__startswith=base).values_list("old_slug", flat=True))
+        slug, n = base, 2
+        while slug in taken:
+            slug, n = f"{base}-{n}", n + 1
+        return slug
+
+
+class SlugRedirect(models.Model):
+    """An old slug of a post, kept so that links to it still arrive."""
+
+    old_slug = models.SlugField(max_length=200, unique=True)
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="old_slugs")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.old_slug} -> {self.post.slug}"

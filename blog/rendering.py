@@ -1,0 +1,97 @@
+"""Markdown to safe HTML: the one renderer for posts and comments.
+
+Python-Markdown produces the HTML, then bleach keeps only an explicit
+allow-list. Raw HTML typed by a writer is stripped to its text. No raw-text
+element (script, style, textarea, ...), no svg or math, no style or event
+attributes, and only http(s)/mailto URLs survive. Called once, at save.
+"""
+
+import html as html_lib
+from functools import partial
+from urllib.parse import urlsplit
+
+import bleach
+import markdown
+from bleach.linkifier import LinkifyFilter
+from django.conf import settings
+
+INLINE_TAGS = {"a", "abbr", "b", "br", "code", "del", "em", "i", "s", "strong", "sub", "sup", "kbd"}
+BLOCK_TAGS = {"blockquote", "p", "pre", "ul", "ol", "li", "hr", "div", "span"}
+COMMENT_TAGS = INLINE_TAGS | BLOCK_TAGS
+POST_TAGS = COMMENT_TAGS | {
+    "h1", "h2", "h3", "h4", "h5", "h6",
+    "img", "figure", "figcaption",
+    "table", "thead", "tbody", "tr", "th", "td",
+    "dl", "dt", "dd",
+}  # fmt: skip
+ATTRIBUTES = {
+    "a": ["href", "title", "class", "rel"],
+    "abbr": ["title"],
+    "img": ["src", "alt", "title", "width", "height"],
+    "th": ["align"],
+    "td": ["align"],
+    "div": ["class"],
+    "span": ["class"],
+    "code": ["class"],
+    "sup": ["id"],
+    "li": ["id"],
+    "ol": ["start"],
+    **{f"h{n}": ["id"] for n in range(1, 7)},
+}
+PROTOCOLS = {"http", "https", "mailto"}
+
+POST_EXTENSIONS = ["footnotes", "tables", "fenced_code", "codehilite", "smarty", "toc", "sane_lists", "abbr", "def_list"]
+COMMENT_EXTENSIONS = ["fenced_code", "smarty", "sane_lists"]
+EXTENSION_CONFIGS = {
+    "codehilite": {"guess_lang": False, "css_class": "highlight"},
+    "toc": {"permalink": "#", "permalink_title": "Link to this section"},
+}
+
+
+def _is_external(href: str) -> bool:
+    parts = urlsplit(href)
+    return bool(parts.netloc) and parts.netloc != urlsplit(settings.SITE_URL).netloc
+
+
+def _mark_external_links(attrs: dict, new: bool = False, *, rel: str) -> dict:
+    href = attrs.get((None, "href"), "")
+    if _is_external(href):
+        attrs[(None, "rel")] = rel
+    else:
+        attrs.pop((None, "rel"), None)
+    return attrs
+
+
+def render_markdown(source: str, *, comment: bool = False) -> str:
+    """Render Markdown to HTML that is safe to show to any reader.
+
+    Comments get a smaller language (no headings, images or tables) and
+    their links are marked as user-generated content."""
+    md = markdown.Markdown(
+        extensions=COMMENT_EXTENSIONS if comment else POST_EXTENSIONS,
+        extension_configs=EXTENSION_CONFIGS,
+    )
+    html = md.convert(source)
+    rel = "nofollow ugc noopener" if comment else "nofollow noopener"
+    cleaner = bleach.Cleaner(
+        tags=COMMENT_TAGS if comment else POST_TAGS,
+        attributes=ATTRIBUTES,
+        protocols=PROTOCOLS,
+        strip=True,
+        strip_comments=True,
+        filters=[partial(LinkifyFilter, callbacks=[partial(_mark_external_links, rel=rel)], skip_tags={"pre", "code"})],
+    )
+    return cleaner.clean(html)
+
+
+def excerpt_from_html(html: str, limit: int = 280) -> str:
+    """Plain text of the first paragraph, cut at a word boundary."""
+    start = html.find("<p>")
+    end = html.find("</p>", start)
+    if start == -1:
+        return ""
+    text = bleach.clean(html[start:end], tags=set(), strip=True).strip()
+    text = " ".join(html_lib.unescape(text).split())
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0] + "…"

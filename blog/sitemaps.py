@@ -1,0 +1,27 @@
+from django.contrib.sitemaps import Sitemap
+from django.urls import reverse
+
+from blog.models import Post
+
+
+class PostSitemap(Sitemap):
+    changefreq = "weekly"
+
+    def items(self):
+        return Post.objects.published().order_by("-published_at")
+
+    def lastmod(self, item: Post):
+        return item.updated_at
+
+
+class PagesSitemap(Sitemap):
+    changefreq = "daily"
+
+    def items(self) -> list[str]:
+        return ["home", "archive"]
+
+    def location(self, item: str) -> str:
+        return reverse(item)
+
+
+SITEMAPS = {"posts": PostSitemap, "pages": PagesSitemap}
