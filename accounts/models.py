@@ -48,4 +48,5 @@ class User(AbstractUser):
 
     @property
     def is_author(self) -> bool:
-        return self.has_perm("blog.add_post")
+        """May use the writing desk: the Authors role, or staff."""
+        return self.is_staff or self.has_perm("blog.add_post")

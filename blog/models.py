@@ -30,6 +30,8 @@ class PostQuerySet(models.QuerySet):
     def editable_by(self, user) -> "PostQuerySet":
         if user.is_staff:
             return self.all()
+        if not user.is_authenticated or not user.has_perm("blog.change_post"):
+            return self.none()
         return self.filter(author=user)
 
     def for_listing(self) -> "PostQuerySet":
@@ -88,6 +90,9 @@ class Post(models.Model):
     @property
     def is_live(self) -> bool:
         return self.status == self.Status.PUBLISHED and self.published_at is not None and self.published_at <= timezone.now()
+
+    def is_editable_by(self, user) -> bool:
+        return user.is_staff or (user.pk == self.author_id and user.has_perm("blog.change_post"))
 
     @property
     def summary(self) -> str:

@@ -1,7 +1,9 @@
+from functools import wraps
+
 from django.contrib import messages
 from django.contrib.auth import get_user_model
-from django.contrib.auth.decorators import login_required, permission_required
-from django.core.exceptions import ValidationError
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import connection, transaction
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -18,7 +20,18 @@ from blog.rendering import render_markdown
 
 POSTS_PER_PAGE = 10
 
-author_required = permission_required("blog.add_post", raise_exception=True)
+
+
+def author_required(view):
+    """Signed-in users who are not authors get 403, visitors go to log in."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not request.user.is_author:
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return login_required(wrapper)
 
 
 def _page(request: HttpRequest, posts) -> object:
@@ -38,7 +51,7 @@ def post_detail(request: HttpRequest, slug: str) -> HttpResponse:
         if old is None:
             raise Http404("No such post.")
         return redirect(old.post, permanent=True)
-    return render(request, "blog/post_detail.html", {"post": post})
+    return render(request, "blog/post_detail.html", {"post": post, "can_edit": post.is_editable_by(request.user)})
 
 
 def tag_posts(request: HttpRequest, slug: str) -> HttpResponse:
@@ -84,20 +97,17 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok", "database": "ok"})
 
 
-@login_required
 @author_required
 def desk(request: HttpRequest) -> HttpResponse:
     posts = Post.objects.editable_by(request.user).select_related("author").order_by("-updated_at")
     return render(request, "blog/desk/list.html", {"posts": posts})
 
 
-@login_required
 @author_required
 def post_new(request: HttpRequest) -> HttpResponse:
     return _edit(request, Post(author=request.user))
 
 
-@login_required
 @author_required
 def post_edit(request: HttpRequest, pk: int) -> HttpResponse:
     post = get_object_or_404(Post.objects.editable_by(request.user), pk=pk)
