@@ -10,9 +10,7 @@ from django.core.mail import EmailMultiAlternatives
     retry_backoff_max=300,
     max_retries=6,
 )
-def send_account_email(
-    subject: str, body: str, from_email: str, to: list[str], html: str | None = None
-) -> None:
+def send_account_email(subject: str, body: str, from_email: str, to: list[str], html: str | None = None) -> None:
     """Send one transactional message (verification, password reset).
 
     The message is rendered by the web process and passed whole, so a worker

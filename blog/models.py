@@ -89,7 +89,8 @@ class Post(models.Model):
 
     @property
     def is_live(self) -> bool:
-        return self.status == self.Status.PUBLISHED and self.published_at is not None and self.published_at <= timezone.now()
+        published = self.status == self.Status.PUBLISHED and self.published_at is not None
+        return published and self.published_at <= timezone.now()
 
     def is_editable_by(self, user) -> bool:
         return user.is_staff or (user.pk == self.author_id and user.has_perm("blog.change_post"))
@@ -108,9 +109,9 @@ class Post(models.Model):
     @classmethod
     def unique_slug(cls, title: str) -> str:
         base = slugify(title)[:180] or "post"
-        taken = set(
-            cls.objects.filter(slug__startswith=base).values_list("slug", flat=True)
-        ) | set(SlugRedirect.objects.filter(old_slug__startswith=base).values_list("old_slug", flat=True))
+        taken = set(cls.objects.filter(slug__startswith=base).values_list("slug", flat=True)) | set(
+            SlugRedirect.objects.filter(old_slug__startswith=base).values_list("old_slug", flat=True)
+        )
         slug, n = base, 2
         while slug in taken:
             slug, n = f"{base}-{n}", n + 1

@@ -40,7 +40,9 @@ ATTRIBUTES = {
 }
 PROTOCOLS = {"http", "https", "mailto"}
 
-POST_EXTENSIONS = ["footnotes", "tables", "fenced_code", "codehilite", "smarty", "toc", "sane_lists", "abbr", "def_list"]
+POST_EXTENSIONS = [
+    "footnotes", "tables", "fenced_code", "codehilite", "smarty", "toc", "sane_lists", "abbr", "def_list",
+]  # fmt: skip
 COMMENT_EXTENSIONS = ["fenced_code", "smarty", "sane_lists"]
 EXTENSION_CONFIGS = {
     "codehilite": {"guess_lang": False, "css_class": "highlight"},

@@ -21,7 +21,6 @@ from blog.rendering import render_markdown
 POSTS_PER_PAGE = 10
 
 
-
 def author_required(view):
     """Signed-in users who are not authors get 403, visitors go to log in."""
 
@@ -69,8 +68,10 @@ def profile(request: HttpRequest, handle: str) -> HttpResponse:
 
 
 def archive(request: HttpRequest) -> HttpResponse:
-    posts = Post.objects.published().select_related("author").only(
-        "title", "slug", "published_at", "author__username", "author__display_name"
+    posts = (
+        Post.objects.published()
+        .select_related("author")
+        .only("title", "slug", "published_at", "author__username", "author__display_name")
     )
     return render(request, "blog/archive.html", {"posts": posts})
 
@@ -92,7 +93,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
-    except Exception as exc:  # noqa: BLE001 - any database failure means unhealthy
+    except Exception as exc:
         return JsonResponse({"status": "error", "database": str(exc)}, status=503)
     return JsonResponse({"status": "ok", "database": "ok"})
 

@@ -36,4 +36,4 @@ def article_jsonld(post: Post) -> SafeString:
     }
     if post.cover:
         data["image"] = absolute(post.cover.url)
-    return mark_safe(json.dumps(data).translate(_SCRIPT_ESCAPES))  # noqa: S308 - escaped above
+    return mark_safe(json.dumps(data).translate(_SCRIPT_ESCAPES))
