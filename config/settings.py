@@ -5,6 +5,7 @@ written to var/outbox/). Production names its services in the environment;
 a malformed value stops start-up with a message instead of limping along.
 """
 
+import sys
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -20,7 +21,8 @@ VAR_DIR.mkdir(parents=True, exist_ok=True)
 env = environ.Env()
 
 DEBUG = env.bool("DEBUG", default=False)
-TESTING = env.bool("TESTING", default=False)
+# Under pytest: no secret needed, no HTTPS redirect, plain static storage.
+TESTING = env.bool("TESTING", default="pytest" in sys.modules)
 
 if DEBUG or TESTING:
     SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-key-never-use-in-production")
