@@ -1,0 +1,77 @@
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+
+from blog.forms import ACTIONS, PostForm
+from blog.models import Post
+from blog.publishing import publish_post, schedule_post, unpublish_post
+from blog.rendering import render_markdown
+
+
+def author_required(view):
+    """Signed-in users who are not authors get 403, visitors go to log in."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not request.user.is_author:
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return login_required(wrapper)
+
+
+@author_required
+def desk(request: HttpRequest) -> HttpResponse:
+    posts = Post.objects.editable_by(request.user).select_related("author").order_by("-updated_at")
+    return render(request, "blog/desk/list.html", {"posts": posts})
+
+
+@author_required
+def post_new(request: HttpRequest) -> HttpResponse:
+    return _edit(request, Post(author=request.user))
+
+
+@author_required
+def post_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    post = get_object_or_404(Post.objects.editable_by(request.user), pk=pk)
+    return _edit(request, post)
+
+
+def _edit(request: HttpRequest, post: Post) -> HttpResponse:
+    action = request.POST.get("action", "save")
+    if action not in ACTIONS:
+        action = "save"
+    form = PostForm(request.POST or None, request.FILES or None, instance=post, action=action)
+    preview_html = None
+    if request.method == "POST" and form.is_valid():
+        if action == "preview":
+            preview_html = render_markdown(form.cleaned_data["body"])
+        else:
+            try:
+                with transaction.atomic():
+                    post = form.save()
+                    message = _apply_action(post, action, form.cleaned_data.get("publish_at"))
+            except ValidationError as error:
+                form.add_error("publish_at", error)
+            else:
+                messages.success(request, message)
+                return redirect("post_edit", pk=post.pk)
+    return render(request, "blog/desk/edit.html", {"form": form, "post": post, "preview_html": preview_html})
+
+
+def _apply_action(post: Post, action: str, publish_at) -> str:
+    if action == "publish":
+        publish_post(post)
+        return "Published."
+    if action == "schedule":
+        schedule_post(post, publish_at)
+        return "Scheduled."
+    if action == "unpublish":
+        unpublish_post(post)
+        return "Moved back to drafts."
+    return "Saved."
