@@ -1,15 +1,68 @@
-import os
+"""Shared fixtures: real services when the environment names them.
 
-# Set before Django reads its settings: tests need no secret, no HTTPS, and
-# plain static storage (the manifest exists only after collectstatic).
+Unit tests run on SQLite with Celery eager and Django's locmem mailer. Tests
+marked `integration` use PostgreSQL, Redis, a real Celery worker process and
+an aiosmtpd SMTP sink; `browser` tests drive Debian's Chromium. A missing
+service skips those tests with the reason, unless REQUIRE_SERVICES=1 (CI),
+where it fails them.
+"""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from email.message import Message
+from pathlib import Path
+from urllib.parse import urlsplit
+
 os.environ.setdefault("TESTING", "1")
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-import pytest  # noqa: E402
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def require(name: str, available: bool, how: str) -> None:
+    """Skip when a service is missing, or fail under REQUIRE_SERVICES=1."""
+    if available:
+        return
+    reason = f"{name} is not available: {how}"
+    if os.environ.get("REQUIRE_SERVICES") == "1":
+        pytest.fail(reason + " (REQUIRE_SERVICES=1)")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def require_service() -> Callable[[str, bool, str], None]:
+    return require
+
+
+def _reachable(url: str, default_port: int) -> bool:
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or default_port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 @pytest.fixture(autouse=True)
-def eager_celery(settings):
+def eager_celery():
     """Run tasks inline unless a test asks for the real worker."""
     from config.celery import app
 
@@ -22,3 +75,168 @@ def eager_celery(settings):
 @pytest.fixture(autouse=True)
 def _media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Rate-limit counters must not leak from one test into the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+# --- SMTP sink -------------------------------------------------------------
+
+
+@dataclass
+class ReceivedMessage:
+    envelope_from: str
+    recipients: list[str]
+    message: Message
+
+    def __getitem__(self, header: str) -> str | None:
+        return self.message[header]
+
+
+@dataclass
+class SmtpSink:
+    """A real SMTP server on loopback. `reply` may answer a message with an
+    SMTP status (e.g. "451 4.3.0 Try later" or "550 5.1.1 No such user")
+    instead of accepting it; return None to accept."""
+
+    host: str
+    port: int
+    messages: list[ReceivedMessage] = field(default_factory=list)
+    reply: Callable[[str, list[str]], str | None] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"smtp://{self.host}:{self.port}"
+
+    def to(self, address: str) -> list[ReceivedMessage]:
+        return [m for m in self.messages if address in m.recipients]
+
+    def wait_for(self, count: int, timeout: float = 30) -> list[ReceivedMessage]:
+        deadline = time.monotonic() + timeout
+        while len(self.messages) < count and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return self.messages
+
+
+class _SinkHandler:
+    def __init__(self, sink: SmtpSink) -> None:
+        self.sink = sink
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        if self.sink.reply and (answer := self.sink.reply(envelope.mail_from, list(envelope.rcpt_tos))):
+            return answer
+        message = message_from_bytes(envelope.content)
+        self.sink.messages.append(ReceivedMessage(envelope.mail_from, list(envelope.rcpt_tos), message))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_sink() -> Iterator[SmtpSink]:
+    from aiosmtpd.controller import Controller
+
+    sink = SmtpSink("127.0.0.1", _free_port())
+    controller = Controller(_SinkHandler(sink), hostname=sink.host, port=sink.port)
+    controller.start()
+    yield sink
+    controller.stop()
+
+
+# --- Celery worker ---------------------------------------------------------
+
+
+@dataclass
+class WorkerProcess:
+    """A real `celery worker` subprocess; kill() and start() simulate crashes."""
+
+    env: dict[str, str]
+    log_path: Path
+    process: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 60) -> None:
+        log = self.log_path.open("ab")
+        command = [
+            sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=prefork", "-c", "2",
+            "-n", f"test-{uuid.uuid4().hex[:6]}@%h", "--without-gossip", "--without-mingle", "-l", "info",
+        ]  # fmt: skip
+        self.process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=log, stderr=log, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if b"ready." in self.log_path.read_bytes():
+                return
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.2)
+        raise RuntimeError(f"Celery worker did not start:\n{self.log_path.read_text()[-3000:]}")
+
+    def kill(self) -> None:
+        """SIGKILL the whole worker (parent and pool children), as a crash would."""
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+def _database_url(settings_dict: dict) -> str:
+    return (
+        f"postgres://{settings_dict['USER']}:{settings_dict.get('PASSWORD', '')}@"
+        f"{settings_dict['HOST'] or '127.0.0.1'}:{settings_dict['PORT'] or 5432}/{settings_dict['NAME']}"
+    )
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db, smtp_sink, tmp_path) -> Iterator[WorkerProcess]:
+    """A real worker on the Redis broker, using the test database and the SMTP sink.
+
+    Tests using it must commit their data (transactional_db or live_server)."""
+    from django.db import connection
+
+    from config.celery import app
+
+    broker = os.environ.get("CELERY_BROKER_URL", "")
+    require(
+        "Redis broker", broker.startswith("redis://") and _reachable(broker, 6379), "set CELERY_BROKER_URL=redis://"
+    )
+    require("PostgreSQL", connection.vendor == "postgresql", "set DATABASE_URL=postgres://... for a worker to share")
+    app.control.purge()  # no stale task from an earlier run may reach this database
+    env = {
+        **os.environ,
+        "TESTING": "1",
+        "DATABASE_URL": _database_url(connection.settings_dict),
+        "EMAIL_URL": smtp_sink.url,
+        "CONN_MAX_AGE": "0",
+    }
+    worker = WorkerProcess(env=env, log_path=tmp_path / "worker.log")
+    app.conf.task_always_eager = False
+    worker.start()
+    try:
+        yield worker
+    finally:
+        worker.stop()
+
+
+# --- Browser ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
+    require("Chromium", Path(CHROMIUM).exists() or bool(shutil.which("chromium")), "apt-get install -y chromium")
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": [
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+        ],
+    }  # fmt: skip
