@@ -33,6 +33,7 @@ class PostForm(forms.ModelForm):
     field_order = ["title", "subtitle", "slug", "body"]
 
     def __init__(self, *args, action: str = "save", **kwargs) -> None:
+        kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         self.action = action
         self.initial.setdefault("slug", self.instance.slug)

@@ -1,0 +1,57 @@
+import pytest
+from allauth.account.models import EmailAddress
+from django.contrib.auth.models import Group
+from django.core.management import call_command
+from playwright.sync_api import Page, expect
+
+from accounts.models import User
+from accounts.roles import AUTHORS
+from blog.management.commands.seed_demo import ANALYSIS_SLUG
+from blog.models import Post
+
+# serialized_rollback keeps the roles that migrations created across flushes.
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
+
+def test_reader_opens_the_analysis_and_sees_quotes_and_footnotes(live_server, page: Page) -> None:
+    call_command("seed_demo", verbosity=0)
+    analysis = Post.objects.get(slug=ANALYSIS_SLUG)
+
+    page.goto(live_server.url)
+    page.get_by_role("link", name=analysis.title).first.click()
+
+    expect(page).to_have_url(f"{live_server.url}/p/{ANALYSIS_SLUG}/")
+    expect(page.get_by_role("heading", level=1)).to_have_text(analysis.title)
+    expect(page.locator(".post-body blockquote").first).to_be_visible()
+    first_ref = page.locator(".post-body sup a.footnote-ref").first
+    expect(first_ref).to_be_visible()
+    first_ref.click()
+    expect(page.locator(".post-body .footnote li:target")).to_be_visible()
+
+
+def test_author_previews_publishes_and_finds_the_post(live_server, page: Page) -> None:
+    author = User.objects.create_user("ruth", "ruth@example.com", "correct-horse-battery")
+    author.groups.add(Group.objects.get(name=AUTHORS))
+    EmailAddress.objects.create(user=author, email=author.email, verified=True, primary=True)
+
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("Email").fill("ruth@example.com")
+    page.get_by_label("Password").fill("correct-horse-battery")
+    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("link", name="Write").click()
+    page.get_by_role("link", name="New post").click()
+
+    page.get_by_label("Title", exact=True).fill("Why the bridge vote matters")
+    body = "> The council voted 7-2.\n\nIt matters because of the budget.[^1]\n\n[^1]: Minutes"
+    page.get_by_label("Body", exact=True).fill(body)
+    page.get_by_role("button", name="Preview").click()
+    expect(page.locator(".preview blockquote")).to_contain_text("The council voted 7-2.")
+    assert not Post.objects.exists()
+
+    page.get_by_role("button", name="Publish now").click()
+    expect(page.get_by_text("Published.")).to_be_visible()
+
+    page.goto(live_server.url)
+    expect(page.get_by_role("link", name="Why the bridge vote matters")).to_be_visible()
+    feed = page.request.get(f"{live_server.url}/feed/").text()
+    assert "Why the bridge vote matters" in feed
