@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.text import slugify
 from taggit.managers import TaggableManager
 
@@ -95,7 +96,7 @@ class Post(models.Model):
     def is_editable_by(self, user) -> bool:
         return user.is_staff or (user.pk == self.author_id and user.has_perm("blog.change_post"))
 
-    @property
+    @cached_property
     def summary(self) -> str:
         return self.excerpt or excerpt_from_html(self.body_html)
 
