@@ -50,8 +50,8 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "taggit",
-    "accounts",
     "blog",
+    "accounts",  # after blog: its post_migrate hook grants blog permissions to roles
 ]
 
 MIDDLEWARE = [

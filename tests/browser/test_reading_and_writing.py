@@ -9,8 +9,7 @@ from accounts.roles import AUTHORS
 from blog.management.commands.seed_demo import ANALYSIS_SLUG
 from blog.models import Post
 
-# serialized_rollback keeps the roles that migrations created across flushes.
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_reader_opens_the_analysis_and_sees_quotes_and_footnotes(live_server, page: Page) -> None:
