@@ -7,6 +7,7 @@ attributes, and only http(s)/mailto URLs survive. Called once, at save.
 """
 
 import html as html_lib
+import re
 from functools import partial
 from urllib.parse import urlsplit
 
@@ -40,6 +41,7 @@ ATTRIBUTES = {
     **{f"h{n}": ["id"] for n in range(1, 7)},
 }
 PROTOCOLS = {"http", "https", "mailto"}
+FOOTNOTE_REF = re.compile(r"<sup[^>]*>.*?</sup>", re.S)
 
 POST_EXTENSIONS = [
     "footnotes", "tables", "fenced_code", "codehilite", "smarty", "toc", "sane_lists", "abbr", "def_list",
@@ -94,7 +96,9 @@ def excerpt_from_html(html: str, limit: int = 280) -> str:
     if start == -1:
         return ""
     # The HTML is already sanitised: stripping tags is enough, and cheap.
-    text = " ".join(html_lib.unescape(strip_tags(html[start:end])).split())
+    # Footnote markers (<sup>1</sup>) would read as stray digits.
+    paragraph = FOOTNOTE_REF.sub("", html[start:end])
+    text = " ".join(html_lib.unescape(strip_tags(paragraph)).split())
     if len(text) <= limit:
         return text
     return text[:limit].rsplit(" ", 1)[0] + "…"

@@ -149,6 +149,11 @@ def test_excerpt_is_the_plain_first_paragraph() -> None:
     assert excerpt_from_html(html) == "First paragraph & more."
 
 
+def test_excerpt_leaves_out_footnote_markers() -> None:
+    html = render_markdown("A claim.[^1] More.\n\n[^1]: Source")
+    assert excerpt_from_html(html) == "A claim. More."
+
+
 def test_long_excerpt_is_cut_at_a_word() -> None:
     html = render_markdown("word " * 200)
     excerpt = excerpt_from_html(html, limit=50)
