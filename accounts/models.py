@@ -1,3 +1,5 @@
+import secrets
+
 from django.contrib.auth.models import AbstractUser
 from django.contrib.auth.validators import ASCIIUsernameValidator
 from django.core.validators import FileExtensionValidator
@@ -24,6 +26,10 @@ class User(AbstractUser):
     email = models.EmailField("email address")
     display_name = models.CharField(max_length=80, blank=True)
     bio = models.TextField(max_length=500, blank=True)
+    referral_code = models.CharField(max_length=16, unique=True, null=True, blank=True, editable=False)
+    referred_by = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="referrals", editable=False
+    )
     avatar = models.ImageField(
         upload_to="avatars/",
         blank=True,
@@ -45,6 +51,14 @@ class User(AbstractUser):
     @property
     def name(self) -> str:
         return self.display_name or self.username
+
+    def get_referral_code(self) -> str:
+        """The code that credits this reader for visitors their shares bring."""
+        if not self.referral_code:
+            code = secrets.token_urlsafe(6)
+            User.objects.filter(pk=self.pk, referral_code__isnull=True).update(referral_code=code)
+            self.referral_code = User.objects.values_list("referral_code", flat=True).get(pk=self.pk)
+        return self.referral_code
 
     @property
     def is_author(self) -> bool:

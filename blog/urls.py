@@ -3,11 +3,16 @@ from django.urls import path
 
 from blog.feeds import LatestPostsAtomFeed, LatestPostsFeed
 from blog.sitemaps import SITEMAPS
-from blog.views import desk, posts
+from blog.views import desk, engagement, posts
 
 urlpatterns = [
     path("", posts.home, name="home"),
     path("p/<slug:slug>/", posts.post_detail, name="post_detail"),
+    path("p/<slug:slug>/like/", engagement.like, name="like"),
+    path("p/<slug:slug>/share/<str:network>/", engagement.share, name="share"),
+    path("p/<slug:slug>/restack/", engagement.restack, name="restack"),
+    path("p/<slug:slug>/restack/undo/", engagement.undo_restack, name="undo_restack"),
+    path("p/<slug:slug>/preview.png", engagement.preview_image, name="preview_image"),
     path("t/<slug:slug>/", posts.tag_posts, name="tag"),
     path("@<str:handle>/", posts.profile, name="profile"),
     path("archive/", posts.archive, name="archive"),

@@ -13,6 +13,9 @@ from taggit.managers import TaggableManager
 from blog.rendering import excerpt_from_html, render_markdown
 
 WORDS_PER_MINUTE = 230
+# Written only by their own processes (F() updates, the preview renderer), so
+# that saving an edited post never puts back a stale value.
+SEPARATELY_WRITTEN = {"like_count", "share_count", "restack_count", "preview_image", "preview_key"}
 
 
 class PostQuerySet(models.QuerySet):
@@ -65,6 +68,12 @@ class Post(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     reading_minutes = models.PositiveSmallIntegerField(default=1, editable=False)
     comments_open = models.BooleanField(default=True)
+    # Counters move with F() in the same transaction as the row they count.
+    like_count = models.PositiveIntegerField(default=0, editable=False)
+    share_count = models.PositiveIntegerField(default=0, editable=False)
+    restack_count = models.PositiveIntegerField(default=0, editable=False)
+    preview_image = models.ImageField(upload_to="previews/", blank=True, editable=False)
+    preview_key = models.CharField(max_length=64, blank=True, editable=False)
 
     objects = PostQuerySet.as_manager()
 
@@ -83,6 +92,10 @@ class Post(models.Model):
         self.reading_minutes = max(1, math.ceil(words / WORDS_PER_MINUTE))
         if kwargs.get("update_fields") is not None:
             kwargs["update_fields"] = {*kwargs["update_fields"], "body_html", "reading_minutes", "updated_at"}
+        elif not self._state.adding and not kwargs.get("force_insert"):
+            kwargs["update_fields"] = [
+                f.name for f in self._meta.concrete_fields if not f.primary_key and f.name not in SEPARATELY_WRITTEN
+            ]
         super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:

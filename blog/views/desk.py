@@ -7,10 +7,12 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
+from blog.engagement import share_counts
 from blog.forms import ACTIONS, PostForm
 from blog.models import Post
 from blog.publishing import publish_post, schedule_post, unpublish_post
 from blog.rendering import render_markdown
+from blog.tasks import refresh_preview
 
 
 def author_required(view):
@@ -56,12 +58,16 @@ def _edit(request: HttpRequest, post: Post) -> HttpResponse:
                 with transaction.atomic():
                     post = form.save()
                     message = _apply_action(post, action, form.cleaned_data.get("publish_at"))
+                    refresh_preview.delay_on_commit(post.pk)
             except ValidationError as error:
                 form.add_error("publish_at", error)
             else:
                 messages.success(request, message)
                 return redirect("post_edit", pk=post.pk)
-    return render(request, "blog/desk/edit.html", {"form": form, "post": post, "preview_html": preview_html})
+    context = {"form": form, "post": post, "preview_html": preview_html}
+    if post.pk:
+        context["shares_by_network"] = share_counts(post)
+    return render(request, "blog/desk/edit.html", context)
 
 
 def _apply_action(post: Post, action: str, publish_at) -> str:

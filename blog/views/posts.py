@@ -8,6 +8,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from taggit.models import Tag
 
+from blog import engagement
 from blog.models import Post, SlugRedirect
 
 POSTS_PER_PAGE = 10
@@ -30,7 +31,14 @@ def post_detail(request: HttpRequest, slug: str) -> HttpResponse:
         if old is None:
             raise Http404("No such post.")
         return redirect(old.post, permanent=True)
-    return render(request, "blog/post_detail.html", {"post": post, "can_edit": post.is_editable_by(request.user)})
+    if "ref" in request.GET:
+        engagement.record_referral_visit(request, post, request.GET["ref"])
+    context = {
+        "post": post,
+        "can_edit": post.is_editable_by(request.user),
+        **engagement.post_engagement(post, request.user),
+    }
+    return render(request, "blog/post_detail.html", context)
 
 
 def tag_posts(request: HttpRequest, slug: str) -> HttpResponse:
@@ -44,7 +52,8 @@ def profile(request: HttpRequest, handle: str) -> HttpResponse:
     if person.username != handle:
         return redirect(person, permanent=True)
     page = _page(request, Post.objects.published().filter(author=person).for_listing())
-    return render(request, "blog/profile.html", {"person": person, "page": page})
+    context = {"person": person, "page": page, **engagement.profile_activity(person, request.user)}
+    return render(request, "blog/profile.html", context)
 
 
 def archive(request: HttpRequest) -> HttpResponse:

@@ -1,0 +1,200 @@
+"""Likes, shares, re-stacks and referrals: what a reader's click does.
+
+Counters on Post move with F() in the same transaction as the row they
+count, and the unique constraints decide races, so the count equals the rows
+however many requests arrive at once."""
+
+from datetime import date
+from urllib.parse import quote, urlencode
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Count, F
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
+
+from accounts.models import User
+from accounts.referrals import REFERRAL_SESSION_KEY
+from blog.models import Like, Post, ReferralVisit, Restack, Share
+from blog.ratelimits import client_ip
+from blog.rendering import render_markdown
+
+PENDING_LIKE_SESSION_KEY = "pending_like_post_id"
+RESTACK_NOTE_LIMIT = 500
+
+# Where each network's share link goes; {url} and {text} are filled in quoted.
+SHARE_TARGETS: dict[str, str] = {
+    Share.Network.X: "https://x.com/intent/post?url={url}&text={text}",
+    Share.Network.FACEBOOK: "https://www.facebook.com/sharer/sharer.php?u={url}",
+    Share.Network.LINKEDIN: "https://www.linkedin.com/sharing/share-offsite/?url={url}",
+    Share.Network.REDDIT: "https://www.reddit.com/submit?url={url}&title={text}",
+    Share.Network.BLUESKY: "https://bsky.app/intent/compose?text={text}%20{url}",
+    Share.Network.THREADS: "https://www.threads.net/intent/post?text={text}%20{url}",
+    Share.Network.WHATSAPP: "https://wa.me/?text={text}%20{url}",
+    Share.Network.TELEGRAM: "https://t.me/share/url?url={url}&text={text}",
+    Share.Network.EMAIL: "mailto:?subject={text}&body={url}",
+}
+# Recorded by the page's script (clipboard, Web Share API) rather than by a redirect.
+BEACON_NETWORKS = {Share.Network.COPY, Share.Network.NATIVE}
+
+
+class EngagementError(Exception):
+    """A reader's request that cannot be carried out; the message says why."""
+
+
+# --- Likes -----------------------------------------------------------------
+
+
+def set_like(post: Post, user: User, liked: bool) -> tuple[bool, int]:
+    """Make the reader's like match `liked`; returns the state and the count.
+
+    Setting a state rather than flipping one makes a double click harmless."""
+    with transaction.atomic():
+        if liked:
+            try:
+                with transaction.atomic():
+                    Like.objects.create(post=post, user=user)
+            except IntegrityError:
+                pass  # already liked, perhaps by a concurrent request
+            else:
+                Post.objects.filter(pk=post.pk).update(like_count=F("like_count") + 1)
+        else:
+            deleted, _ = Like.objects.filter(post=post, user=user).delete()
+            if deleted:
+                Post.objects.filter(pk=post.pk).update(like_count=F("like_count") - 1)
+    count = Post.objects.values_list("like_count", flat=True).get(pk=post.pk)
+    return liked, count
+
+
+def has_liked(post: Post, user) -> bool:
+    return user.is_authenticated and Like.objects.filter(post=post, user=user).exists()
+
+
+def remember_like_intent(request: HttpRequest, post: Post) -> None:
+    """A visitor clicked like: keep the intent until they have signed in."""
+    request.session[PENDING_LIKE_SESSION_KEY] = post.pk
+
+
+def apply_like_intent(sender, request: HttpRequest | None, user: User, **kwargs) -> None:
+    """Django's user_logged_in signal: apply a like clicked before signing in."""
+    if request is None or not hasattr(request, "session"):
+        return
+    post_id = request.session.pop(PENDING_LIKE_SESSION_KEY, None)
+    post = Post.objects.visible_to(user).filter(pk=post_id).first() if post_id else None
+    if post:
+        set_like(post, user, True)
+
+
+# --- Shares and referrals --------------------------------------------------
+
+
+def visitor_hash(request: HttpRequest, day: date) -> str:
+    """The same person on the same day gives the same hash; the IP is not kept."""
+    who = f"user:{request.user.pk}" if request.user.is_authenticated else f"ip:{client_ip(request)}"
+    return salted_hmac("dispatch.share-visitor", f"{who}|{day.isoformat()}", algorithm="sha256").hexdigest()
+
+
+def shared_url(post: Post, user, site_url: str) -> str:
+    """The post's address as a reader shares it, with their referral code."""
+    url = site_url + post.get_absolute_url()
+    if user.is_authenticated:
+        url += "?" + urlencode({"ref": user.get_referral_code()})
+    return url
+
+
+def share_target(network: str, post: Post, url: str) -> str:
+    template = SHARE_TARGETS[network]
+    return template.format(url=quote(url, safe=""), text=quote(post.title, safe=""))
+
+
+def record_share(request: HttpRequest, post: Post, network: str) -> bool:
+    """Count a share once per visitor, network and day; True if it was new."""
+    today = timezone.localdate()
+    user = request.user if request.user.is_authenticated else None
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                Share.objects.create(
+                    post=post, network=network, user=user, visitor_hash=visitor_hash(request, today), day=today
+                )
+        except IntegrityError:
+            return False
+        Post.objects.filter(pk=post.pk).update(share_count=F("share_count") + 1)
+    return True
+
+
+def record_referral_visit(request: HttpRequest, post: Post, code: str) -> None:
+    """A visitor arrived through a reader's shared link: credit the reader."""
+    referrer = User.objects.filter(referral_code=code, is_active=True).first() if code else None
+    if referrer is None or referrer.pk == request.user.pk:
+        return
+    request.session[REFERRAL_SESSION_KEY] = referrer.pk
+    today = timezone.localdate()
+    ReferralVisit.objects.get_or_create(
+        referrer=referrer, visitor_hash=visitor_hash(request, today), day=today, defaults={"post": post}
+    )
+
+
+def share_counts(post: Post) -> dict[str, int]:
+    """Shares of one post by network, for its author."""
+    rows = Share.objects.filter(post=post).values("network").annotate(n=Count("pk")).order_by("-n")
+    return {Share.Network(row["network"]).label: row["n"] for row in rows}
+
+
+def post_engagement(post: Post, user) -> dict:
+    """What the like/share/re-stack bars of a post page show."""
+    restackers = Restack.objects.filter(post=post).select_related("user").order_by("-created_at")[:5]
+    return {
+        "liked": has_liked(post, user),
+        "share_url": shared_url(post, user, settings.SITE_URL),
+        "networks": [(network, Share.Network(network).label) for network in SHARE_TARGETS],
+        "restackers": [item.user for item in restackers],
+        "restacked": user.is_authenticated and Restack.objects.filter(post=post, user=user).exists(),
+    }
+
+
+def profile_activity(person: User, viewer) -> dict:
+    """A profile's re-stack feed (public) and liked posts (shown to the owner only)."""
+    published = Post.objects.published()
+    restacks = (
+        Restack.objects.filter(user=person, post__in=published)
+        .select_related("post__author")
+        .order_by("-created_at")[:30]
+    )
+    liked = []
+    if viewer.pk == person.pk:
+        liked = published.filter(likes__user=person).select_related("author").order_by("-likes__created_at")[:30]
+    return {"restacks": restacks, "liked_posts": liked}
+
+
+# --- Re-stacks -------------------------------------------------------------
+
+
+def restack(request: HttpRequest, post: Post, note: str) -> Restack:
+    """Re-post to the reader's profile, or change the note of their re-stack.
+
+    A first re-stack also counts as a share of the post."""
+    note = note.strip()
+    if len(note) > RESTACK_NOTE_LIMIT:
+        raise EngagementError(f"Keep the note to {RESTACK_NOTE_LIMIT} characters (it has {len(note)}).")
+    note_html = render_markdown(note, comment=True) if note else ""
+    with transaction.atomic():
+        item, created = Restack.objects.select_for_update().get_or_create(
+            post=post, user=request.user, defaults={"note": note, "note_html": note_html}
+        )
+        if created:
+            Post.objects.filter(pk=post.pk).update(restack_count=F("restack_count") + 1)
+            record_share(request, post, Share.Network.RESTACK)
+        else:
+            item.note, item.note_html = note, note_html
+            item.save(update_fields=["note", "note_html", "updated_at"])
+    return item
+
+
+def undo_restack(post: Post, user: User) -> bool:
+    with transaction.atomic():
+        deleted, _ = Restack.objects.filter(post=post, user=user).delete()
+        if deleted:
+            Post.objects.filter(pk=post.pk).update(restack_count=F("restack_count") - 1)
+    return bool(deleted)

@@ -1,0 +1,110 @@
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from blog import engagement
+from blog.models import Post, Restack
+from blog.previews import ensure_preview
+from blog.ratelimits import rate_limit
+
+
+class ShareRedirect(HttpResponseRedirect):
+    allowed_schemes = ["http", "https", "mailto"]  # the e-mail "network" opens the mail app
+
+
+def _visible_post(request: HttpRequest, slug: str) -> Post:
+    return get_object_or_404(Post.objects.visible_to(request.user).select_related("author"), slug=slug)
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    return request.headers.get("Accept", "").startswith("application/json")
+
+
+def _back_to(request: HttpRequest, post: Post, anchor: str) -> HttpResponse:
+    return HttpResponseRedirect(f"{post.get_absolute_url()}#{anchor}")
+
+
+@require_POST
+@rate_limit("like", "30/m", "You're liking very fast. Please wait a minute and try again.")
+def like(request: HttpRequest, slug: str) -> HttpResponse:
+    post = _visible_post(request, slug)
+    position = "bottom" if request.POST.get("position") == "bottom" else "top"
+    if not request.user.is_authenticated:
+        # Keep the click, sign in, come back with the like applied.
+        engagement.remember_like_intent(request, post)
+        next_url = f"{post.get_absolute_url()}#engagement-{position}"
+        login = f"{reverse('account_login')}?{urlencode({'next': next_url})}"
+        return JsonResponse({"login": login}, status=401) if _wants_json(request) else redirect(login)
+    wanted = request.POST.get("liked")
+    liked = not engagement.has_liked(post, request.user) if wanted not in ("0", "1") else wanted == "1"
+    liked, count = engagement.set_like(post, request.user, liked)
+    if _wants_json(request):
+        return JsonResponse({"liked": liked, "count": count})
+    return _back_to(request, post, f"engagement-{position}")
+
+
+@require_http_methods(["GET", "POST"])
+def share(request: HttpRequest, slug: str, network: str) -> HttpResponse:
+    """A network link: count the share, then go to the network's share page.
+
+    Copy-link and the Web Share API report by POST (204) from the page's script."""
+    post = _visible_post(request, slug)
+    if network in engagement.BEACON_NETWORKS and request.method == "POST":
+        engagement.record_share(request, post, network)
+        return HttpResponse(status=204)
+    if network not in engagement.SHARE_TARGETS or request.method != "GET":
+        raise Http404("Unknown network.")
+    engagement.record_share(request, post, network)
+    url = engagement.shared_url(post, request.user, settings.SITE_URL)
+    target = engagement.share_target(network, post, url)
+    return ShareRedirect(target)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@rate_limit("restack", "10/m", "You're re-stacking very fast. Please wait a minute.")
+def restack(request: HttpRequest, slug: str) -> HttpResponse:
+    post = _visible_post(request, slug)
+    current = Restack.objects.filter(post=post, user=request.user).first()
+    note = request.POST.get("note", current.note if current else "")
+    error = None
+    if request.method == "POST":
+        try:
+            engagement.restack(request, post, note)
+        except engagement.EngagementError as exc:
+            error = str(exc)
+        else:
+            messages.success(request, "Re-stacked to your profile." if not current else "Note updated.")
+            return redirect(request.user)
+    context = {"post": post, "current": current, "note": note, "error": error, "limit": engagement.RESTACK_NOTE_LIMIT}
+    return render(request, "blog/restack.html", context, status=400 if error else 200)
+
+
+@login_required
+@require_POST
+def undo_restack(request: HttpRequest, slug: str) -> HttpResponse:
+    post = _visible_post(request, slug)
+    if engagement.undo_restack(post, request.user):
+        messages.success(request, "Re-stack removed.")
+    next_url = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+        return redirect(next_url)
+    return redirect(post)
+
+
+@require_GET
+def preview_image(request: HttpRequest, slug: str) -> HttpResponse:
+    post = get_object_or_404(Post.objects.published().select_related("author"), slug=slug)
+    ensure_preview(post)
+    etag = f'"{post.preview_key[:32]}"'
+    if request.headers.get("If-None-Match") == etag:
+        return HttpResponse(status=304)
+    response = FileResponse(post.preview_image.open("rb"), content_type="image/png")
+    response["Cache-Control"] = "public, max-age=86400"
+    response["ETag"] = etag
+    return response

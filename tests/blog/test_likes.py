@@ -1,0 +1,111 @@
+import pytest
+
+from blog.models import Like, Post
+from tests.blog.conftest import make_post
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def post(ada) -> Post:
+    return make_post(ada, "Worth a like")
+
+
+def count(post: Post) -> int:
+    return Post.objects.get(pk=post.pk).like_count
+
+
+def test_like_and_unlike_without_javascript_return_to_the_same_bar(client, rosa, post) -> None:
+    client.force_login(rosa)
+    response = client.post(f"/p/{post.slug}/like/", {"position": "bottom"})
+    assert response.status_code == 302 and response.url == f"/p/{post.slug}/#engagement-bottom"
+    assert count(post) == 1 and Like.objects.filter(post=post, user=rosa).exists()
+    page = client.get(post.get_absolute_url()).content.decode()
+    assert page.count('aria-pressed="true"') == 2  # the top and the bottom bar agree
+    client.post(f"/p/{post.slug}/like/", {"position": "top"})
+    assert count(post) == 0 and not Like.objects.exists()
+
+
+def test_like_with_javascript_answers_state_and_count(client, rosa, bo, post) -> None:
+    client.force_login(bo)
+    client.post(f"/p/{post.slug}/like/", {"liked": "1"})
+    client.force_login(rosa)
+    response = client.post(f"/p/{post.slug}/like/", {"liked": "1"}, headers={"Accept": "application/json"})
+    assert response.json() == {"liked": True, "count": 2}
+
+
+def test_a_double_click_makes_one_like(client, rosa, post) -> None:
+    client.force_login(rosa)
+    for _ in range(2):  # both requests carry the state the page showed: "make it liked"
+        client.post(f"/p/{post.slug}/like/", {"liked": "1"})
+    assert count(post) == 1 == Like.objects.count()
+
+
+def test_unliking_what_was_never_liked_changes_nothing(client, rosa, post) -> None:
+    client.force_login(rosa)
+    client.post(f"/p/{post.slug}/like/", {"liked": "0"})
+    assert count(post) == 0
+
+
+def test_like_refuses_get(client, rosa, post) -> None:
+    client.force_login(rosa)
+    assert client.get(f"/p/{post.slug}/like/").status_code == 405
+    assert count(post) == 0
+
+
+def test_visitor_is_sent_to_sign_in_and_the_like_is_applied_after(client, rosa, post) -> None:
+    response = client.post(f"/p/{post.slug}/like/", {"position": "top"})
+    assert response.status_code == 302
+    assert response.url == f"/accounts/login/?next=%2Fp%2F{post.slug}%2F%23engagement-top"
+    assert count(post) == 0
+    login = client.post(
+        f"/accounts/login/?next=/p/{post.slug}/", {"login": "rosa@example.com", "password": "a-long-pass-phrase"}
+    )
+    assert login.status_code == 302 and login.url == f"/p/{post.slug}/"
+    assert count(post) == 1 and Like.objects.filter(user=rosa).exists()
+
+
+def test_visitor_with_javascript_gets_the_sign_in_address(client, post) -> None:
+    response = client.post(f"/p/{post.slug}/like/", headers={"Accept": "application/json"})
+    assert response.status_code == 401 and response.json()["login"].startswith("/accounts/login/?next=")
+
+
+def test_drafts_cannot_be_liked_by_others(client, rosa, ada) -> None:
+    draft = make_post(ada, "Not yet", status=Post.Status.DRAFT)
+    client.force_login(rosa)
+    assert client.post(f"/p/{draft.slug}/like/").status_code == 404
+    assert not Like.objects.exists()
+
+
+def test_liking_is_rate_limited_with_a_readable_message(client, rosa, post) -> None:
+    client.force_login(rosa)
+    statuses = [client.post(f"/p/{post.slug}/like/").status_code for _ in range(31)]
+    assert statuses[:30] == [302] * 30
+    assert statuses[30] == 429
+    response = client.post(f"/p/{post.slug}/like/")
+    assert "liking very fast. Please wait a minute" in response.content.decode()
+
+
+def test_saving_an_edited_post_keeps_the_like_count(client, ada, rosa, post) -> None:
+    stale = Post.objects.get(pk=post.pk)
+    client.force_login(rosa)
+    client.post(f"/p/{post.slug}/like/", {"liked": "1"})
+    stale.title = "Edited while readers liked it"
+    stale.save()
+    assert count(post) == 1
+
+
+def test_readers_see_their_likes_on_their_profile_and_no_one_else_does(client, rosa, bo, post) -> None:
+    client.force_login(rosa)
+    client.post(f"/p/{post.slug}/like/", {"liked": "1"})
+    assert "Worth a like" in client.get("/@rosa/").content.decode()
+    client.force_login(bo)
+    assert "Posts you liked" not in client.get("/@rosa/").content.decode()
+
+
+def test_authors_see_like_counts_on_their_desk(client, ada, rosa, post) -> None:
+    client.force_login(rosa)
+    client.post(f"/p/{post.slug}/like/", {"liked": "1"})
+    client.force_login(ada)
+    page = client.get("/write/").content.decode()
+    assert '<td class="num">1</td>' in page
