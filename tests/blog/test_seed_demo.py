@@ -1,5 +1,7 @@
 import pytest
+from allauth.account.models import EmailAddress
 from django.core.management import call_command
+from taggit.models import Tag
 
 from accounts.models import User
 from blog.management.commands.seed_demo import ANALYSIS_SLUG, PASSWORD
@@ -7,38 +9,82 @@ from blog.models import Post
 
 pytestmark = pytest.mark.django_db
 
+DEMO_EMAILS = ["author@example.com", "moderator@example.com", "reader@example.com"]
+
+
+def counts() -> dict[str, int]:
+    return {
+        "users": User.objects.count(),
+        "emails": EmailAddress.objects.count(),
+        "posts": Post.objects.count(),
+        "tags": Tag.objects.count(),
+        "tagged": Post.tags.through.objects.count(),
+    }
+
 
 def snapshot() -> list[tuple]:
-    return list(Post.objects.order_by("slug").values_list("slug", "status", "published_at", "updated_at", "body_html"))
+    fields = ["slug", "status", "published_at", "created_at", "updated_at", "body_html"]
+    return list(Post.objects.order_by("slug").values_list(*fields))
 
 
 def test_running_it_twice_changes_nothing() -> None:
     call_command("seed_demo", verbosity=0)
-    users, before = User.objects.count(), snapshot()
+    before_counts, before_posts = counts(), snapshot()
     call_command("seed_demo", verbosity=0)
-    assert User.objects.count() == users == 3
-    assert snapshot() == before
+    assert before_counts["users"] == before_counts["emails"] == 3
+    assert counts() == before_counts
+    assert snapshot() == before_posts
 
 
-def test_demo_people_can_sign_in_with_the_printed_password(client) -> None:
+def test_it_prints_the_logins_and_password(capsys) -> None:
+    call_command("seed_demo")
+    out = capsys.readouterr().out
+    assert PASSWORD in out
+    assert all(email in out for email in DEMO_EMAILS)
+
+
+def test_demo_people_have_their_roles() -> None:
     call_command("seed_demo", verbosity=0)
-    for email in ["author@example.com", "moderator@example.com", "reader@example.com"]:
-        response = client.post("/accounts/login/", {"login": email, "password": PASSWORD})
-        assert response.status_code == 302, email
-        client.logout()
+    assert User.objects.get(username="author").is_author
+    assert User.objects.get(username="moderator").groups.filter(name="Moderators").exists()
+    assert not User.objects.get(username="reader").groups.exists()
 
 
-def test_the_analysis_has_quotes_footnotes_and_a_call_to_action(client) -> None:
+@pytest.mark.parametrize("email", DEMO_EMAILS)
+def test_demo_people_can_sign_in_with_the_printed_password(client, email: str) -> None:
+    call_command("seed_demo", verbosity=0)
+    response = client.post("/accounts/login/", {"login": email, "password": PASSWORD})
+    assert response.status_code == 302
+    assert client.session["_auth_user_id"] == str(User.objects.get(email=email).pk)
+
+
+def test_the_analysis_is_long_with_quotes_and_footnotes() -> None:
+    call_command("seed_demo", verbosity=0)
+    analysis = Post.objects.get(slug=ANALYSIS_SLUG)
+    assert len(analysis.body.split()) >= 1500
+    assert analysis.body_html.count("<blockquote>") >= 3
+    assert 'class="footnote"' in analysis.body_html
+    assert "<table>" in analysis.body_html
+
+
+def test_the_analysis_ends_with_a_call_to_action(client) -> None:
     call_command("seed_demo", verbosity=0)
     page = client.get(f"/p/{ANALYSIS_SLUG}/").content.decode()
-    assert page.count("<blockquote>") >= 3
-    assert 'class="footnote"' in page
-    assert "subscribe" in page and "like button" in page
+    assert all(word in page for word in ["like button", "re-stack", "comment", "subscribe"])
 
 
 def test_the_draft_and_scheduled_posts_stay_private(client) -> None:
     call_command("seed_demo", verbosity=0)
-    hidden = Post.objects.exclude(pk__in=Post.objects.published())
-    assert {p.status for p in hidden} == {Post.Status.DRAFT, Post.Status.SCHEDULED}
+    hidden = Post.objects.exclude(status=Post.Status.PUBLISHED)
+    assert sorted(hidden.values_list("status", flat=True)) == [Post.Status.DRAFT, Post.Status.SCHEDULED]
+    assert not Post.objects.published().filter(pk__in=hidden).exists()
     for post in hidden:
         assert client.get(post.get_absolute_url()).status_code == 404
+
+
+def test_the_scheduled_post_is_dated_in_the_future() -> None:
+    call_command("seed_demo", verbosity=0)
+    scheduled = Post.objects.get(status=Post.Status.SCHEDULED)
+    published = Post.objects.published()
+    assert scheduled.published_at > max(post.published_at for post in published)
+    assert published.count() == 5

@@ -1,8 +1,11 @@
 """Demo content for `make run`: three people and a handful of posts.
 
-Idempotent: what exists already is left exactly as it is."""
+Idempotent: people are looked up by handle and posts by slug, and whatever
+exists already is left exactly as it is, so a second run adds no rows and
+moves no timestamps."""
 
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from allauth.account.models import EmailAddress
@@ -14,117 +17,164 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.roles import AUTHORS, MODERATORS
 from blog.models import Post
+from blog.publishing import schedule_post
 
 PASSWORD = "dispatch-demo-pass"  # noqa: S105 - printed for the demo on purpose
 ANALYSIS_SLUG = "the-harbour-bill-what-the-reports-leave-out"
 POSTS_DIR = Path(__file__).parent / "demo_posts"
 
+
+@dataclass(frozen=True)
+class DemoPerson:
+    handle: str
+    email: str
+    name: str
+    role: str | None  # a group from accounts.roles; readers have none
+    bio: str = ""
+
+
+@dataclass(frozen=True)
+class DemoPost:
+    slug: str
+    title: str
+    body: str
+    subtitle: str = ""
+    tags: tuple[str, ...] = ()
+    # From the time of seeding: in the past is published, in the future is
+    # scheduled, None is a draft.
+    offset: timedelta | None = None
+
+
 PEOPLE = [
-    ("author", "author@example.com", "Ada Whitlock", AUTHORS, "Writes about ports, budgets and the people in between."),
-    ("moderator", "moderator@example.com", "Milo Grant", MODERATORS, "Keeps the comments civil."),
-    ("reader", "reader@example.com", "Rosa Lind", None, ""),
+    DemoPerson("author", "author@example.com", "Ada Whitlock", AUTHORS, "Ports, budgets and the people in between."),
+    DemoPerson("moderator", "moderator@example.com", "Milo Grant", MODERATORS, "Keeps the comments civil."),
+    DemoPerson("reader", "reader@example.com", "Rosa Lind", None),
 ]
 
-SHORT_POSTS = [
-    {
-        "slug": "a-note-on-sources",
-        "title": "A note on sources",
-        "subtitle": "How this site cites, and why every claim gets a footnote",
-        "days_ago": 20,
-        "tags": ["Meta"],
-        "body": (
+POSTS = [
+    DemoPost(
+        slug=ANALYSIS_SLUG,
+        title="The Harbour Bill: what the reports leave out",
+        subtitle="The vote was about cranes. The argument should have been about people.",
+        body=(POSTS_DIR / "analysis.md").read_text(),
+        tags=("Politics", "Ports", "Analysis"),
+        offset=timedelta(days=-2),
+    ),
+    DemoPost(
+        slug="a-note-on-sources",
+        title="A note on sources",
+        subtitle="How this site cites, and why every claim gets a footnote",
+        body=(
             "Every factual claim here links to where it came from.[^1] When a source is paywalled, "
             "the footnote says so.\n\n> A citation is a promise that the reader can check.\n\n"
             "If you find a claim without one, say so in the comments.\n\n"
-            "[^1]: See the style notes at https://example.org/style"
+            "[^1]: Dispatch style notes, https://example.org/style"
         ),
-    },
-    {
-        "slug": "the-budget-in-four-charts",
-        "title": "The budget in four numbers",
-        "subtitle": "What actually changed, stripped of the speeches",
-        "days_ago": 12,
-        "tags": ["Budget", "Economy"],
-        "body": (
+        tags=("Meta",),
+        offset=timedelta(days=-20),
+    ),
+    DemoPost(
+        slug="the-budget-in-four-numbers",
+        title="The budget in four numbers",
+        subtitle="What actually changed, stripped of the speeches",
+        body=(
             "The speeches were long; the changes were short.\n\n"
             "| Line | Last year | This year |\n|---|---|---|\n"
             "| Transport | 4.1 bn | 4.6 bn |\n| Health | 11.2 bn | 11.9 bn |\n"
             "| Housing | 2.0 bn | 1.7 bn |\n| Debt interest | 3.3 bn | 3.8 bn |\n\n"
             "Housing is the only line that fell, and nobody mentioned it from the dispatch box."
         ),
-    },
-    {
-        "slug": "why-committee-minutes-matter",
-        "title": "Why committee minutes matter",
-        "subtitle": "The boring documents where decisions actually happen",
-        "days_ago": 5,
-        "tags": ["Politics"],
-        "body": (
+        tags=("Budget", "Economy"),
+        offset=timedelta(days=-12),
+    ),
+    DemoPost(
+        slug="how-to-read-a-consultancy-study",
+        title="How to read a consultancy study",
+        subtitle="Three questions to ask before quoting the headline figure",
+        body=(
+            "Public bodies buy studies to justify decisions they have mostly made. "
+            "That does not make the studies wrong, but it tells you where to look.\n\n"
+            "1. **What is the baseline?** A bad quarter makes any change look good.\n"
+            "2. **What is left out?** Transition costs are the usual absentee.\n"
+            "3. **Who asked the question?** The brief shapes the answer more than the method.\n\n"
+            "If the study's appendix answers all three, quote it. If not, quote the appendix."
+        ),
+        tags=("Method",),
+        offset=timedelta(days=-8),
+    ),
+    DemoPost(
+        slug="why-committee-minutes-matter",
+        title="Why committee minutes matter",
+        subtitle="The boring documents where decisions actually happen",
+        body=(
             "Votes make the news; minutes make the law. Most amendments die in committee, "
             "and the minutes are the only public record of who killed them.\n\n"
             "Read them. They are shorter than you think."
         ),
-    },
+        tags=("Politics",),
+        offset=timedelta(days=-5),
+    ),
+    DemoPost(
+        slug="draft-what-the-regulations-should-say",
+        title="What the regulations should say",
+        body="A draft: the retraining fund, in numbers.",
+    ),
+    DemoPost(
+        slug="the-transport-committee-returns",
+        title="The transport committee returns",
+        subtitle="A preview of next month's session",
+        body="Scheduled for the morning of the session.",
+        tags=("Politics",),
+        offset=timedelta(days=3),
+    ),
 ]
 
 
+def seed_person(person: DemoPerson) -> User:
+    user = User.objects.filter(username=person.handle).first()
+    if user is None:
+        user = User.objects.create_user(person.handle, person.email, PASSWORD, display_name=person.name, bio=person.bio)
+        if person.role:
+            user.groups.add(Group.objects.get(name=person.role))
+    # Verified and primary, so that the demo logins work without a confirmation email.
+    EmailAddress.objects.get_or_create(user=user, email=person.email, defaults={"verified": True, "primary": True})
+    return user
+
+
+def seed_post(author: User, spec: DemoPost, now: datetime) -> bool:
+    """Create the post unless its slug exists; returns whether it was created."""
+    when = None if spec.offset is None else now + spec.offset
+    # publish_post dates a post "now", and the demo wants a spread of past
+    # dates, so back-dated posts are created published directly.
+    published = when is not None and when <= now
+    post, created = Post.objects.get_or_create(
+        slug=spec.slug,
+        defaults={
+            "author": author,
+            "title": spec.title,
+            "subtitle": spec.subtitle,
+            "body": spec.body,
+            "status": Post.Status.PUBLISHED if published else Post.Status.DRAFT,
+            "published_at": when if published else None,
+        },
+    )
+    if created:
+        post.tags.add(*spec.tags)
+        if when is not None and not published:
+            schedule_post(post, when)
+    return created
+
+
 class Command(BaseCommand):
-    help = "Create demo users and posts (idempotent)."
+    help = "Create demo users and posts; running it again changes nothing."
 
     @transaction.atomic
-    def handle(self, *args, **options) -> None:
-        people = {handle: self.person(handle, email, name, role, bio) for handle, email, name, role, bio in PEOPLE}
-        author = people["author"]
+    def handle(self, *args: object, **options: object) -> None:
+        users = {person.handle: seed_person(person) for person in PEOPLE}
         now = timezone.now()
-        self.post(
-            author,
-            slug=ANALYSIS_SLUG,
-            title="The Harbour Bill: what the reports leave out",
-            subtitle="The vote was about cranes. The argument should have been about people.",
-            body=(POSTS_DIR / "analysis.md").read_text(),
-            published_at=now - timedelta(days=2),
-            tags=["Politics", "Ports", "Analysis"],
-        )
-        for spec in SHORT_POSTS:
-            self.post(author, **{k: v for k, v in spec.items() if k != "days_ago"},
-                      published_at=now - timedelta(days=spec["days_ago"]))  # fmt: skip
-        self.post(
-            author,
-            slug="draft-what-the-regulations-should-say",
-            title="What the regulations should say",
-            body="A draft: the retraining fund, in numbers.",
-            status=Post.Status.DRAFT,
-        )
-        self.post(
-            author,
-            slug="the-transport-committee-returns",
-            title="The transport committee returns",
-            subtitle="A preview of next month's session",
-            body="Scheduled for the morning of the session.",
-            status=Post.Status.SCHEDULED,
-            published_at=now + timedelta(days=3),
-            tags=["Politics"],
-        )
+        created = sum(seed_post(users["author"], spec, now) for spec in POSTS)
         if options["verbosity"]:
-            self.stdout.write(f"Demo accounts (password for all: {PASSWORD}):")
-            for handle, email, _, role, _ in PEOPLE:
-                self.stdout.write(f"  {email:<24} {role or 'Reader'}  /@{handle}/")
-
-    def person(self, handle: str, email: str, name: str, role: str | None, bio: str) -> User:
-        user, created = User.objects.get_or_create(
-            username=handle, defaults={"email": email, "display_name": name, "bio": bio}
-        )
-        if created:
-            user.set_password(PASSWORD)
-            user.save(update_fields=["password"])
-            if role:
-                user.groups.add(Group.objects.get(name=role))
-        EmailAddress.objects.get_or_create(user=user, email=email, defaults={"verified": True, "primary": True})
-        return user
-
-    def post(self, author: User, *, slug: str, tags: list[str] = (), status: str = Post.Status.PUBLISHED,
-             **fields) -> Post:  # fmt: skip
-        post, created = Post.objects.get_or_create(slug=slug, defaults={"author": author, "status": status, **fields})
-        if created and tags:
-            post.tags.add(*tags)
-        return post
+            self.stdout.write(f"{created} posts created, {len(POSTS) - created} already there.")
+            self.stdout.write(f"Demo logins (password for all: {PASSWORD}):")
+            for person in PEOPLE:
+                self.stdout.write(f"  {person.email:<24} {person.role or 'Reader':<11} /@{person.handle}/")
