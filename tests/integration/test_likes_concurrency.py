@@ -1,0 +1,33 @@
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from django.db import connection, connections
+from django.test import Client
+
+from blog.models import Like, Post
+from tests.blog.conftest import make_post, make_user
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+
+def test_fifty_threads_toggling_likes_keep_the_count_equal_to_the_rows(require_service, settings) -> None:
+    require_service("PostgreSQL", connection.vendor == "postgresql", "set DATABASE_URL=postgres://...")
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}  # no rate limit here
+    post = make_post(make_user("ada"), "Contested")
+    readers = [make_user(f"reader{i}") for i in range(25)]
+
+    def toggle_many(n: int) -> list[int]:
+        client = Client()
+        client.force_login(readers[n % 25])  # two threads per reader, racing each other
+        try:
+            return [client.post(f"/p/{post.slug}/like/").status_code for _ in range(8)]
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        statuses = [status for result in pool.map(toggle_many, range(50)) for status in result]
+
+    assert set(statuses) == {302}
+    rows = Like.objects.filter(post=post).count()
+    assert Post.objects.get(pk=post.pk).like_count == rows
+    assert Like.objects.values("user").distinct().count() == rows  # never two likes from one reader
