@@ -3,7 +3,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.text import slugify
 
-from blog.models import Post, SlugRedirect
+from blog.models import Post, SlugRedirect, Subscriber
 
 ACTIONS = {"save", "preview", "schedule", "publish", "unpublish"}
 
@@ -82,3 +82,40 @@ class PostForm(forms.ModelForm):
             post.save()
             self.save_m2m()
         return post
+
+
+class SubscribeForm(forms.Form):
+    email = forms.EmailField(max_length=254, error_messages={"required": "Enter your e-mail address."})
+    website = forms.CharField(required=False)  # honeypot, hidden from people
+    source = forms.CharField(required=False, max_length=120)
+
+
+class PreferencesForm(forms.ModelForm):
+    digest_hour = forms.TypedChoiceField(
+        choices=[(h, f"{h:02d}:00") for h in range(24)], coerce=int, label="Digest time"
+    )
+
+    class Meta:
+        model = Subscriber
+        fields = ["frequency", "digest_hour", "digest_weekday", "timezone"]
+        labels = {"frequency": "Send me", "digest_weekday": "Weekly digest on", "timezone": "Time zone"}
+        widgets = {"frequency": forms.RadioSelect}
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(label="CSV file", help_text="One address a row: email[,frequency]. A header row is fine.")
+    dry_run = forms.BooleanField(required=False, initial=True, label="Dry run: check the file, import nothing")
+
+    def clean(self) -> dict:
+        data = super().clean()
+        upload = data.get("file")
+        if upload:
+            if upload.size > 20 * 1024 * 1024:
+                raise forms.ValidationError("The file is larger than 20 MB; split it.")
+            try:
+                data["text"] = upload.read().decode("utf-8-sig")
+            except UnicodeDecodeError:
+                raise forms.ValidationError(
+                    "The file is not UTF-8 text. Save it as CSV (UTF-8) and try again."
+                ) from None
+        return data

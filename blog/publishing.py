@@ -26,6 +26,11 @@ def publish_post(post: Post) -> bool:
         .update(status=Post.Status.PUBLISHED, published_at=min(when, now), updated_at=now)
     )
     post.refresh_from_db()
+    if updated:
+        # Subscribers get it once the publication is committed.
+        from blog.tasks import start_send
+
+        start_send.delay_on_commit(post.pk)
     return bool(updated)
 
 

@@ -3,7 +3,7 @@ from django.urls import path
 
 from blog.feeds import LatestPostsAtomFeed, LatestPostsFeed
 from blog.sitemaps import SITEMAPS
-from blog.views import desk, engagement, posts
+from blog.views import desk, engagement, posts, subscriptions
 
 urlpatterns = [
     path("", posts.home, name="home"),
@@ -13,6 +13,14 @@ urlpatterns = [
     path("p/<slug:slug>/restack/", engagement.restack, name="restack"),
     path("p/<slug:slug>/restack/undo/", engagement.undo_restack, name="undo_restack"),
     path("p/<slug:slug>/preview.png", engagement.preview_image, name="preview_image"),
+    path("subscribe/", subscriptions.subscribe, name="subscribe"),
+    path("subscribe/check-your-email/", subscriptions.subscribe_done, name="subscribe_done"),
+    path("subscribe/confirm/<str:token>/", subscriptions.confirm, name="subscription_confirm"),
+    path("subscription/<str:token>/", subscriptions.preferences, name="subscription_preferences"),
+    path("unsubscribe/<str:token>/", subscriptions.unsubscribe, name="unsubscribe"),
+    path("settings/subscription/", subscriptions.account_subscription, name="account_subscription"),
+    path("write/subscribers/", subscriptions.manage_subscribers, name="manage_subscribers"),
+    path("write/subscribers/export.csv", subscriptions.export_subscribers, name="export_subscribers"),
     path("t/<slug:slug>/", posts.tag_posts, name="tag"),
     path("@<str:handle>/", posts.profile, name="profile"),
     path("archive/", posts.archive, name="archive"),
@@ -24,4 +32,6 @@ urlpatterns = [
     path("write/", desk.desk, name="desk"),
     path("write/new/", desk.post_new, name="post_new"),
     path("write/<int:pk>/", desk.post_edit, name="post_edit"),
+    path("write/<int:pk>/send/", desk.post_send, name="post_send"),
+    path("write/<int:pk>/send/retry/", desk.retry_send, name="retry_send"),
 ]

@@ -178,6 +178,18 @@ def mailers_from_url(url: str) -> dict:
 
 MAILERS = mailers_from_url(env.str("EMAIL_URL", default=f"file://{VAR_DIR / 'outbox'}"))
 
+# Newsletter delivery (blog/delivery.py).
+POSTAL_ADDRESS = env.str("POSTAL_ADDRESS", default="Dispatch, 1 Example Street, Example City")
+EMAIL_REPLY_TO = env.list("EMAIL_REPLY_TO", default=[])
+DELIVERY_BATCH_SIZE = env.int("DELIVERY_BATCH_SIZE", default=500)
+DELIVERY_MAX_ATTEMPTS = env.int("DELIVERY_MAX_ATTEMPTS", default=8)
+DELIVERY_RETRY_BASE_SECONDS = env.float("DELIVERY_RETRY_BASE_SECONDS", default=15)
+DELIVERY_RETRY_MAX_SECONDS = env.float("DELIVERY_RETRY_MAX_SECONDS", default=600)
+# A delivery left "sending" or "queued" this long by a dead worker is put back in the queue.
+DELIVERY_STUCK_AFTER_SECONDS = env.int("DELIVERY_STUCK_AFTER_SECONDS", default=300)
+# A send with this many permanent failures pauses and tells the author.
+SEND_PAUSE_AFTER_FAILURES = env.int("SEND_PAUSE_AFTER_FAILURES", default=1000)
+
 # Celery: tasks take ids, acknowledge after running, and survive a dead worker.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=f"sqla+sqlite:///{VAR_DIR / 'celery-broker.sqlite3'}")
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
@@ -188,8 +200,11 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+CELERY_WORKER_CONCURRENCY = env.int("CELERY_WORKER_CONCURRENCY", default=2)
 CELERY_BEAT_SCHEDULE = {
     "publish-due-posts": {"task": "blog.tasks.publish_due_posts", "schedule": crontab()},
+    "send-due-digests": {"task": "blog.tasks.send_due_digests", "schedule": crontab(minute=1)},
+    "requeue-stuck-deliveries": {"task": "blog.tasks.requeue_stuck_deliveries", "schedule": crontab()},
 }
 
 # Security. Production is HTTPS behind a proxy; every switch can be turned off

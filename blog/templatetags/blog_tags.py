@@ -4,7 +4,8 @@ from django import template
 from django.conf import settings
 from django.utils.safestring import SafeString, mark_safe
 
-from blog.models import Post
+from blog import subscriptions
+from blog.models import Post, Subscriber
 
 register = template.Library()
 
@@ -37,3 +38,22 @@ def article_jsonld(post: Post) -> SafeString:
     if post.cover:
         data["image"] = absolute(post.cover.url)
     return mark_safe(json.dumps(data).translate(_SCRIPT_ESCAPES))
+
+
+@register.inclusion_tag("blog/_subscribe_box.html", takes_context=True)
+def subscribe_box(context: template.Context, source: str) -> dict:
+    """The subscribe box: an e-mail field, or one click for a signed-in reader."""
+    request = context["request"]
+    if not hasattr(request, "_subscription_state"):
+        user = request.user
+        subscriber = subscriptions.subscriber_for_user(user) if user.is_authenticated else None
+        request._subscription_state = {
+            "subscribed": subscriber is not None and subscriber.status == Subscriber.Status.ACTIVE,
+            "verified_email": subscriptions.verified_email(user),
+        }
+    return {
+        **request._subscription_state,
+        "source": source,
+        "request": request,
+        "csrf_token": context.get("csrf_token"),
+    }

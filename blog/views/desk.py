@@ -4,15 +4,18 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
 
+from blog import delivery
 from blog.engagement import share_counts
 from blog.forms import ACTIONS, PostForm
-from blog.models import Post
+from blog.models import Delivery, Post, Send
 from blog.publishing import publish_post, schedule_post, unpublish_post
 from blog.rendering import render_markdown
-from blog.tasks import refresh_preview
+from blog.subscriptions import audience_growth
+from blog.tasks import refresh_preview, retry_failed_deliveries
 
 
 def author_required(view):
@@ -29,8 +32,31 @@ def author_required(view):
 
 @author_required
 def desk(request: HttpRequest) -> HttpResponse:
-    posts = Post.objects.editable_by(request.user).select_related("author").order_by("-updated_at")
-    return render(request, "blog/desk/list.html", {"posts": posts})
+    posts = Post.objects.editable_by(request.user).select_related("author", "send").order_by("-updated_at")
+    return render(request, "blog/desk/list.html", {"posts": posts, "audience": audience_growth()})
+
+
+@author_required
+def post_send(request: HttpRequest, pk: int) -> HttpResponse:
+    """How the post's email is going; JSON for the progress bar's polling."""
+    post = get_object_or_404(Post.objects.editable_by(request.user), pk=pk)
+    send = Send.objects.filter(post=post).first()
+    counts = delivery.send_counts(send) if send else None
+    if request.GET.get("format") == "json":
+        return JsonResponse({"counts": counts, "status": send.status if send else None})
+    failures = send.deliveries.filter(status=Delivery.Status.FAILED).select_related("subscriber")[:200] if send else []
+    context = {"post": post, "send": send, "counts": counts, "failures": failures}
+    return render(request, "blog/desk/send.html", context)
+
+
+@author_required
+@require_POST
+def retry_send(request: HttpRequest, pk: int) -> HttpResponse:
+    post = get_object_or_404(Post.objects.editable_by(request.user), pk=pk)
+    send = get_object_or_404(Send, post=post)
+    retry_failed_deliveries.delay_on_commit(send.pk)
+    messages.success(request, "Failed deliveries are queued again.")
+    return redirect("post_send", pk=post.pk)
 
 
 @author_required

@@ -1,0 +1,280 @@
+"""Who gets which email, exactly once.
+
+A published post gets one Send and one Delivery row per active each-post
+subscriber (unique per send and subscriber). Workers send deliveries in
+batches over one SMTP connection. Each delivery is claimed by a conditional
+UPDATE (queued -> sending) just before its SMTP call and marked sent just
+after, so a worker that dies loses nothing and repeats at most the one
+message it had in flight; `requeue_stuck_deliveries` puts back what a dead
+worker left. Temporary SMTP failures are retried with backoff, permanent ones
+fail the delivery (and a hard bounce suppresses the address); a send with too
+many permanent failures pauses and says why.
+"""
+
+import contextlib
+import logging
+import smtplib
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.core import mail
+from django.db import IntegrityError, transaction
+from django.db.models import Count, F, Q
+from django.utils import timezone
+
+from blog import emails
+from blog.models import Delivery, Digest, Post, Send, Subscriber
+
+log = logging.getLogger(__name__)
+
+HARD_BOUNCE_CODES = {550, 551, 553, 554}
+# The server answered this message with an SMTP code (4xx: later; 5xx: never).
+REFUSALS = (smtplib.SMTPResponseException, smtplib.SMTPRecipientsRefused)
+# Anything else (smtplib's errors are OSErrors too): the connection is gone.
+CONNECTION_ERRORS = (OSError,)
+
+# Set by blog.tasks: how to put delivery ids on the queue (after commit).
+Enqueue = Callable[[list[int], float], None]
+
+
+# --- Creating the work -----------------------------------------------------
+
+
+def create_send(post: Post) -> Send:
+    """One send per post, with a queued delivery for every active each-post subscriber."""
+    with transaction.atomic():
+        send, created = Send.objects.get_or_create(post=post)
+        if created:
+            recipients = Subscriber.objects.active().filter(frequency=Subscriber.Frequency.EACH_POST)
+            now = timezone.now()
+            Delivery.objects.bulk_create(
+                (
+                    Delivery(send=send, subscriber_id=pk, enqueued_at=now)
+                    for pk in recipients.values_list("pk", flat=True)
+                ),
+                batch_size=2000,
+                ignore_conflicts=True,
+            )
+    return send
+
+
+def queued_batches(send: Send) -> list[list[int]]:
+    ids = list(send.deliveries.filter(status=Delivery.Status.QUEUED).order_by("pk").values_list("pk", flat=True))
+    size = settings.DELIVERY_BATCH_SIZE
+    return [ids[i : i + size] for i in range(0, len(ids), size)]
+
+
+def period_for(subscriber: Subscriber, now: datetime) -> str | None:
+    """The digest period due now for this subscriber, or None if their hour has not come."""
+    local = now.astimezone(ZoneInfo(subscriber.timezone))
+    if local.hour < subscriber.digest_hour:
+        return None
+    if subscriber.frequency == Subscriber.Frequency.DAILY:
+        return f"daily:{local.date().isoformat()}"
+    if local.weekday() != subscriber.digest_weekday:
+        return None
+    year, week, _ = local.isocalendar()
+    return f"weekly:{year}-W{week:02d}"
+
+
+def create_due_digests(now: datetime | None = None) -> list[int]:
+    """Digests for every digest subscriber whose hour has come; returns delivery ids.
+
+    Posts published since their last digest (or since they confirmed); none means no digest."""
+    now = now or timezone.now()
+    created = []
+    candidates = Subscriber.objects.active().filter(
+        frequency__in=[Subscriber.Frequency.DAILY, Subscriber.Frequency.WEEKLY]
+    )
+    for subscriber in candidates.iterator():
+        period = period_for(subscriber, now)
+        if period is None:
+            continue
+        since = subscriber.last_digest_at or subscriber.confirmed_at or subscriber.created_at
+        posts = list(
+            Post.objects.published().filter(published_at__gt=since, published_at__lte=now).values_list("pk", flat=True)
+        )
+        if not posts:
+            continue
+        try:
+            with transaction.atomic():
+                digest = Digest.objects.create(subscriber=subscriber, period=period)
+                digest.posts.set(posts)
+                delivery = Delivery.objects.create(digest=digest, subscriber=subscriber, enqueued_at=now)
+                Subscriber.objects.filter(pk=subscriber.pk).update(last_digest_at=now)
+        except IntegrityError:
+            continue  # this period's digest exists already
+        created.append(delivery.pk)
+    return created
+
+
+# --- Sending ---------------------------------------------------------------
+
+
+def retry_delay(attempts: int) -> float:
+    return min(settings.DELIVERY_RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0), settings.DELIVERY_RETRY_MAX_SECONDS)
+
+
+def _claim(delivery_id: int) -> bool:
+    """queued -> sending, only if still queued and the subscriber still active."""
+    return bool(
+        Delivery.objects.filter(
+            pk=delivery_id, status=Delivery.Status.QUEUED, subscriber__status=Subscriber.Status.ACTIVE
+        ).update(status=Delivery.Status.SENDING, claimed_at=timezone.now(), attempts=F("attempts") + 1)
+    )
+
+
+def _finish(delivery_id: int, status: str, error: str = "") -> None:
+    fields = {"status": status, "error": error[:500]}
+    if status == Delivery.Status.SENT:
+        fields["sent_at"] = timezone.now()
+    Delivery.objects.filter(pk=delivery_id).update(**fields)
+
+
+def _requeue(delivery_id: int, error: str, delay: float) -> None:
+    # enqueued_at is when the retry is due, so the sweeper leaves it alone until then.
+    due = timezone.now() + timedelta(seconds=delay)
+    Delivery.objects.filter(pk=delivery_id).update(status=Delivery.Status.QUEUED, error=error[:500], enqueued_at=due)
+
+
+def _smtp_code(exc: Exception) -> int | None:
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return next(iter(exc.recipients.values()))[0]
+    return getattr(exc, "smtp_code", None)
+
+
+class _Renderer:
+    """Renders each post or digest once per batch."""
+
+    def __init__(self) -> None:
+        self.posts: dict[int, emails.Rendered] = {}
+
+    def __call__(self, delivery: Delivery) -> emails.Rendered:
+        if delivery.digest_id:
+            return emails.render_digest(delivery.digest)
+        if delivery.send.post_id not in self.posts:
+            self.posts[delivery.send.post_id] = emails.render_post(delivery.send.post)
+        return self.posts[delivery.send.post_id]
+
+
+def send_deliveries(delivery_ids: list[int], enqueue: Enqueue) -> None:
+    """Send a batch over one connection. Called by the worker; safe to run twice."""
+    skip_inactive(delivery_ids)
+    deliveries = (
+        Delivery.objects.filter(pk__in=delivery_ids, status=Delivery.Status.QUEUED)
+        .select_related("subscriber", "send__post__author", "digest")
+        .order_by("pk")
+    )
+    paused = set(Send.objects.filter(status=Send.Status.PAUSED).values_list("pk", flat=True))
+    render = _Renderer()
+    connection = mail.mailers.default  # one connection for the whole batch
+    try:
+        connection.open()
+    except CONNECTION_ERRORS as exc:
+        log.warning("SMTP connection failed: %s; retrying the batch", exc)
+        enqueue(delivery_ids, retry_delay(1))
+        return
+    try:
+        pending = list(deliveries)
+        for index, delivery in enumerate(pending):
+            if delivery.send_id in paused or not _claim(delivery.pk):
+                continue
+            message = emails.newsletter_message(
+                render(delivery), delivery.subscriber, emails.message_id_for(delivery.pk)
+            )
+            try:
+                connection.send_messages([message])
+            except REFUSALS as exc:
+                _handle_refusal(delivery, exc, enqueue)
+                continue
+            except CONNECTION_ERRORS as exc:
+                # The connection is gone: put this one back and hand the rest to a later task.
+                delay = retry_delay(delivery.attempts + 1)
+                _requeue(delivery.pk, f"connection lost: {exc}", delay)
+                enqueue([d.pk for d in pending[index:]], delay)
+                return
+            _finish(delivery.pk, Delivery.Status.SENT)
+    finally:
+        with contextlib.suppress(*CONNECTION_ERRORS):
+            connection.close()
+    _update_sends({d.send_id for d in deliveries if d.send_id})
+
+
+def _handle_refusal(delivery: Delivery, exc: Exception, enqueue: Enqueue) -> None:
+    code = _smtp_code(exc) or 0
+    reason = f"{code} {getattr(exc, 'smtp_error', exc)!s}"[:500]
+    attempts = delivery.attempts + 1  # _claim counted this attempt in the database
+    if 400 <= code < 500 and attempts < settings.DELIVERY_MAX_ATTEMPTS:
+        delay = retry_delay(attempts)
+        _requeue(delivery.pk, reason, delay)
+        enqueue([delivery.pk], delay)
+        return
+    if 400 <= code < 500:
+        reason = f"gave up after {attempts} temporary failures: {reason}"
+    _finish(delivery.pk, Delivery.Status.FAILED, reason)
+    if code in HARD_BOUNCE_CODES:
+        Subscriber.objects.filter(pk=delivery.subscriber_id).update(status=Subscriber.Status.BOUNCED)
+
+
+def skip_inactive(delivery_ids: list[int]) -> None:
+    """Deliveries to people who unsubscribed or bounced since they were queued."""
+    Delivery.objects.filter(pk__in=delivery_ids, status=Delivery.Status.QUEUED).exclude(
+        subscriber__status=Subscriber.Status.ACTIVE
+    ).update(status=Delivery.Status.SKIPPED, error="no longer subscribed")
+
+
+def _update_sends(send_ids: set[int]) -> None:
+    for send in Send.objects.filter(pk__in=send_ids, status=Send.Status.SENDING):
+        counts = send_counts(send)
+        if counts["failed"] >= settings.SEND_PAUSE_AFTER_FAILURES:
+            Send.objects.filter(pk=send.pk).update(
+                status=Send.Status.PAUSED,
+                paused_reason=f"Paused after {counts['failed']} failed deliveries: check the mail server settings.",
+            )
+        elif counts["queued"] == counts["sending"] == 0:
+            Send.objects.filter(pk=send.pk, status=Send.Status.SENDING).update(status=Send.Status.DONE)
+
+
+# --- Watching and repairing ------------------------------------------------
+
+
+def send_counts(send: Send) -> dict[str, int]:
+    totals = {status: 0 for status in Delivery.Status.values}
+    for row in send.deliveries.values("status").annotate(n=Count("pk")):
+        totals[row["status"]] = row["n"]
+    totals["bounced"] = send.deliveries.filter(subscriber__status=Subscriber.Status.BOUNCED).count()
+    totals["total"] = sum(totals[s] for s in Delivery.Status.values)
+    done = totals["sent"] + totals["failed"] + totals["skipped"]
+    totals["percent"] = round(100 * done / totals["total"]) if totals["total"] else 100
+    return totals
+
+
+def retry_failed(send: Send) -> list[int]:
+    """The author's button: queue failed deliveries again (not to bounced addresses)."""
+    now = timezone.now()
+    failed = send.deliveries.filter(status=Delivery.Status.FAILED, subscriber__status=Subscriber.Status.ACTIVE)
+    ids = list(failed.values_list("pk", flat=True))
+    Delivery.objects.filter(pk__in=ids).update(status=Delivery.Status.QUEUED, attempts=0, error="", enqueued_at=now)
+    Send.objects.filter(pk=send.pk).update(status=Send.Status.SENDING, paused_reason="")
+    return ids
+
+
+def requeue_stuck_deliveries(now: datetime | None = None) -> list[int]:
+    """Deliveries a dead worker left behind: "sending" or "queued" for too long.
+
+    A delivery claimed this many times without finishing kills its worker
+    every time; it is parked as failed instead of looping forever."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.DELIVERY_STUCK_AFTER_SECONDS)
+    stuck = Delivery.objects.filter(
+        Q(status=Delivery.Status.SENDING, claimed_at__lt=cutoff)
+        | Q(status=Delivery.Status.QUEUED, enqueued_at__lt=cutoff)
+    ).exclude(send__status=Send.Status.PAUSED)
+    stuck.filter(attempts__gte=settings.DELIVERY_MAX_ATTEMPTS).update(
+        status=Delivery.Status.FAILED, error="gave up: the worker stopped while sending it too many times"
+    )
+    ids = list(stuck.filter(attempts__lt=settings.DELIVERY_MAX_ATTEMPTS).values_list("pk", flat=True))
+    Delivery.objects.filter(pk__in=ids).update(status=Delivery.Status.QUEUED, enqueued_at=now)
+    return ids

@@ -1,0 +1,131 @@
+import zoneinfo
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator
+from django.db import models
+from django.db.models.functions import Lower
+
+from blog.models.posts import Post
+
+TIMEZONES = sorted(zoneinfo.available_timezones())
+
+
+class SubscriberQuerySet(models.QuerySet):
+    def active(self) -> "SubscriberQuerySet":
+        return self.filter(status=Subscriber.Status.ACTIVE)
+
+
+class Subscriber(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for confirmation"
+        ACTIVE = "active", "Active"
+        UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
+        BOUNCED = "bounced", "Bounced"
+        COMPLAINED = "complained", "Marked as spam"
+
+    class Frequency(models.TextChoices):
+        EACH_POST = "post", "Each new post"
+        DAILY = "daily", "A daily digest"
+        WEEKLY = "weekly", "A weekly digest"
+
+    class Weekday(models.IntegerChoices):
+        MONDAY = 0, "Monday"
+        TUESDAY = 1, "Tuesday"
+        WEDNESDAY = 2, "Wednesday"
+        THURSDAY = 3, "Thursday"
+        FRIDAY = 4, "Friday"
+        SATURDAY = 5, "Saturday"
+        SUNDAY = 6, "Sunday"
+
+    email = models.EmailField(max_length=254)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="subscriptions"
+    )
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING, db_index=True)
+    frequency = models.CharField(max_length=6, choices=Frequency.choices, default=Frequency.EACH_POST)
+    digest_hour = models.PositiveSmallIntegerField(default=8, validators=[MaxValueValidator(23)])
+    digest_weekday = models.PositiveSmallIntegerField(choices=Weekday.choices, default=Weekday.MONDAY)
+    timezone = models.CharField(max_length=64, default="UTC", choices=[(name, name) for name in TIMEZONES])
+    # Consent evidence: when, where and from which address they asked, and when they confirmed.
+    source = models.CharField(max_length=120, blank=True)
+    consent_ip = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    confirmation_sent_at = models.DateTimeField(null=True, blank=True)
+    unsubscribed_at = models.DateTimeField(null=True, blank=True)
+    last_digest_at = models.DateTimeField(null=True, blank=True)
+    referred_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = SubscriberQuerySet.as_manager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(Lower("email"), name="subscriber_email_ci_unique")]
+
+    def __str__(self) -> str:
+        return self.email
+
+
+class Send(models.Model):
+    """One post going out to its each-post subscribers."""
+
+    class Status(models.TextChoices):
+        SENDING = "sending", "Sending"
+        DONE = "done", "Sent"
+        PAUSED = "paused", "Paused"
+
+    post = models.OneToOneField(Post, on_delete=models.CASCADE, related_name="send")
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.SENDING)
+    paused_reason = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"send of {self.post}"
+
+
+class Digest(models.Model):
+    """One digest for one subscriber and period; the unique row means at most one."""
+
+    subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="digests")
+    period = models.CharField(max_length=20)  # "daily:2026-11-25" or "weekly:2026-W48"
+    posts = models.ManyToManyField(Post)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["subscriber", "period"], name="one_digest_per_period")]
+
+    def __str__(self) -> str:
+        return f"{self.period} for {self.subscriber}"
+
+
+class Delivery(models.Model):
+    """One email to one subscriber: claimed before the SMTP call, marked sent right after."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped"
+
+    send = models.ForeignKey(Send, null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries")
+    digest = models.OneToOneField(Digest, null=True, blank=True, on_delete=models.CASCADE, related_name="delivery")
+    subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="deliveries")
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["send", "subscriber"], condition=models.Q(send__isnull=False), name="one_delivery_per_send"
+            )
+        ]
+        indexes = [models.Index(fields=["status", "enqueued_at"]), models.Index(fields=["send", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.status} to {self.subscriber}"

@@ -1,0 +1,211 @@
+"""Who is subscribed: double opt-in, preferences, unsubscribing, import and export.
+
+The subscribe answer is the same whatever the address's state, so the form
+never tells anyone who subscribes. Links in emails carry signed tokens: the
+confirmation link expires after seven days; preference and unsubscribe links
+keep working for as long as the subscriber exists."""
+
+import csv
+import io
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from allauth.account.models import EmailAddress
+from django.core import signing
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from blog.models import Subscriber
+
+CONFIRM_SALT = "dispatch.subscriber.confirm"
+MANAGE_SALT = "dispatch.subscriber.manage"
+CONFIRM_MAX_AGE = timedelta(days=7)
+CONFIRMATION_RESEND_AFTER = timedelta(days=1)
+
+
+class TokenError(Exception):
+    """A link that was tampered with, has expired, or names no subscriber."""
+
+
+def confirm_token(subscriber: Subscriber) -> str:
+    return signing.dumps([subscriber.pk, subscriber.email.lower()], salt=CONFIRM_SALT)
+
+
+def manage_token(subscriber: Subscriber) -> str:
+    return signing.Signer(salt=MANAGE_SALT).sign(str(subscriber.pk))
+
+
+def subscriber_for_confirm_token(token: str) -> Subscriber:
+    try:
+        pk, email = signing.loads(token, salt=CONFIRM_SALT, max_age=CONFIRM_MAX_AGE)
+    except signing.SignatureExpired:
+        raise TokenError("This confirmation link has expired. Subscribe again to get a new one.") from None
+    except (signing.BadSignature, ValueError, TypeError):
+        raise TokenError("This confirmation link is not valid.") from None
+    subscriber = Subscriber.objects.filter(pk=pk, email__iexact=email).first()
+    if subscriber is None:
+        raise TokenError("This confirmation link is not valid.")
+    return subscriber
+
+
+def subscriber_for_manage_token(token: str) -> Subscriber:
+    try:
+        pk = int(signing.Signer(salt=MANAGE_SALT).unsign(token))
+    except (signing.BadSignature, ValueError):
+        raise TokenError("This link is not valid. Use the link in the newest email from us.") from None
+    subscriber = Subscriber.objects.filter(pk=pk).first()
+    if subscriber is None:
+        raise TokenError("This link is not valid. Use the link in the newest email from us.")
+    return subscriber
+
+
+def request_subscription(
+    email: str, *, source: str, ip: str | None, referred_by=None, verified_user=None
+) -> Subscriber | None:
+    """Handle the subscribe form. Returns the subscriber that needs a
+    confirmation email now, or None (already active, asked within the day,
+    or suppressed). The visitor sees the same answer in every case.
+
+    `verified_user` is a signed-in reader whose address allauth verified:
+    they become active at once (one click), no confirmation needed."""
+    email = email.strip()
+    now = timezone.now()
+    with transaction.atomic():
+        subscriber = Subscriber.objects.select_for_update().filter(email__iexact=email).first()
+        if subscriber is None:
+            try:
+                with transaction.atomic():
+                    subscriber = Subscriber.objects.create(
+                        email=email, source=source, consent_ip=ip, referred_by=referred_by
+                    )
+            except IntegrityError:  # a concurrent request created it first
+                return None
+        if verified_user is not None:
+            return _activate(subscriber, user=verified_user, source=source, ip=ip)
+        if subscriber.status in (Subscriber.Status.ACTIVE, Subscriber.Status.COMPLAINED):
+            return None
+        recently = subscriber.confirmation_sent_at and now - subscriber.confirmation_sent_at < CONFIRMATION_RESEND_AFTER
+        if subscriber.status == Subscriber.Status.PENDING and recently:
+            return None
+        subscriber.status = Subscriber.Status.PENDING
+        subscriber.source, subscriber.consent_ip = source, ip
+        subscriber.confirmation_sent_at = now
+        subscriber.save(update_fields=["status", "source", "consent_ip", "confirmation_sent_at"])
+    return subscriber
+
+
+def _activate(subscriber: Subscriber, *, user=None, source: str = "", ip: str | None = None) -> None:
+    subscriber.status = Subscriber.Status.ACTIVE
+    subscriber.confirmed_at = timezone.now()
+    subscriber.unsubscribed_at = None
+    fields = ["status", "confirmed_at", "unsubscribed_at"]
+    if user is not None:
+        subscriber.user, subscriber.source, subscriber.consent_ip = user, source, ip
+        fields += ["user", "source", "consent_ip"]
+    subscriber.save(update_fields=fields)
+
+
+def confirm(subscriber: Subscriber) -> bool:
+    """The subscriber pressed the button in their confirmation email."""
+    if subscriber.status == Subscriber.Status.COMPLAINED:
+        return False
+    if subscriber.status != Subscriber.Status.ACTIVE:
+        _activate(subscriber)
+    return True
+
+
+def unsubscribe(subscriber: Subscriber) -> None:
+    """Stop every email at once, including digests and sends under way (the
+    delivery worker checks the status when it claims each message)."""
+    Subscriber.objects.filter(
+        pk=subscriber.pk, status__in=[Subscriber.Status.ACTIVE, Subscriber.Status.PENDING]
+    ).update(status=Subscriber.Status.UNSUBSCRIBED, unsubscribed_at=timezone.now())
+    subscriber.refresh_from_db()
+
+
+def verified_email(user) -> str | None:
+    """A signed-in reader's verified address: enough consent for a one-click subscribe."""
+    if not user.is_authenticated:
+        return None
+    address = EmailAddress.objects.filter(user=user, verified=True, primary=True).first()
+    return address.email if address else None
+
+
+def subscriber_for_user(user) -> Subscriber | None:
+    return Subscriber.objects.filter(user=user).first() or Subscriber.objects.filter(email__iexact=user.email).first()
+
+
+def audience_growth() -> dict[str, int]:
+    """Subscriber totals for the writing desk."""
+    now = timezone.now()
+    active = Subscriber.objects.active()
+    return {
+        "active": active.count(),
+        "pending": Subscriber.objects.filter(status=Subscriber.Status.PENDING).count(),
+        "new_7_days": active.filter(confirmed_at__gte=now - timedelta(days=7)).count(),
+        "new_30_days": active.filter(confirmed_at__gte=now - timedelta(days=30)).count(),
+        "left_30_days": Subscriber.objects.filter(unsubscribed_at__gte=now - timedelta(days=30)).count(),
+    }
+
+
+# --- Import and export (staff) ---------------------------------------------
+
+
+@dataclass
+class ImportReport:
+    added: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    errors: list[tuple[int, str]] = field(default_factory=list)  # (line, reason)
+
+
+def import_subscribers(data: str, *, dry_run: bool) -> ImportReport:
+    """Rows of `email[,frequency]`, a header row allowed. Imported addresses
+    are active: the site they came from collected their consent."""
+    report = ImportReport()
+    seen: set[str] = set()
+    rows = list(csv.reader(io.StringIO(data)))
+    existing = {e.lower() for e in Subscriber.objects.values_list("email", flat=True)}
+    to_create = []
+    for line, row in enumerate(rows, start=1):
+        if not row or not row[0].strip() or (line == 1 and row[0].strip().lower() == "email"):
+            continue
+        email = row[0].strip()
+        frequency = row[1].strip().lower() if len(row) > 1 and row[1].strip() else Subscriber.Frequency.EACH_POST
+        try:
+            validate_email(email)
+        except ValidationError:
+            report.errors.append((line, f"“{email}” is not a valid e-mail address"))
+            continue
+        if frequency not in Subscriber.Frequency.values:
+            report.errors.append((line, f"unknown frequency “{frequency}” (use post, daily or weekly)"))
+            continue
+        if email.lower() in existing or email.lower() in seen:
+            report.skipped.append(email)
+            continue
+        seen.add(email.lower())
+        report.added.append(email)
+        to_create.append(
+            Subscriber(
+                email=email,
+                frequency=frequency,
+                status=Subscriber.Status.ACTIVE,
+                source="import",
+                confirmed_at=timezone.now(),
+            )
+        )
+    if not dry_run and not report.errors:
+        Subscriber.objects.bulk_create(to_create, batch_size=1000)
+    return report
+
+
+def export_subscribers() -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["email", "status", "frequency", "source", "created_at", "confirmed_at", "unsubscribed_at"])
+    for s in Subscriber.objects.order_by("pk").iterator():
+        writer.writerow([s.email, s.status, s.frequency, s.source, s.created_at.isoformat(),
+                         s.confirmed_at.isoformat() if s.confirmed_at else "",
+                         s.unsubscribed_at.isoformat() if s.unsubscribed_at else ""])  # fmt: skip
+    return out.getvalue()

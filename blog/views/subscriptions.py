@@ -1,0 +1,123 @@
+from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.referrals import referrer_for
+from blog import subscriptions
+from blog.forms import ImportForm, PreferencesForm, SubscribeForm
+from blog.models import Subscriber
+from blog.ratelimits import client_ip, rate_limit
+from blog.tasks import send_confirmation
+
+
+@require_POST
+@rate_limit("subscribe", "5/m", "Too many subscription attempts from here. Please wait a minute.")
+def subscribe(request: HttpRequest) -> HttpResponse:
+    form = SubscribeForm(request.POST)
+    one_click_email = subscriptions.verified_email(request.user) if not request.POST.get("email") else None
+    if one_click_email:
+        form = SubscribeForm({**request.POST.dict(), "email": one_click_email})
+    if not form.is_valid():
+        return render(request, "blog/subscribe_error.html", {"form": form}, status=400)
+    if form.cleaned_data["website"]:  # the honeypot: people never see it, bots fill it in
+        return redirect("subscribe_done")
+    email = form.cleaned_data["email"]
+    pending = subscriptions.request_subscription(
+        email,
+        source=form.cleaned_data["source"][:120] or "site",
+        ip=client_ip(request) or None,
+        referred_by=referrer_for(request),
+        verified_user=request.user if one_click_email and one_click_email.lower() == email.lower() else None,
+    )
+    if pending is not None:
+        send_confirmation.delay_on_commit(pending.pk)
+    if one_click_email:
+        messages.success(request, f"Subscribed: new posts will go to {one_click_email}.")
+        next_url = request.POST.get("next", "")
+        return redirect(next_url if url_has_allowed_host_and_scheme(next_url, {request.get_host()}) else "home")
+    return redirect("subscribe_done")
+
+
+def subscribe_done(request: HttpRequest) -> HttpResponse:
+    return render(request, "blog/subscribe_done.html")
+
+
+@require_http_methods(["GET", "POST"])
+def confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """GET shows a button (mail scanners follow links); POST confirms."""
+    try:
+        subscriber = subscriptions.subscriber_for_confirm_token(token)
+    except subscriptions.TokenError as error:
+        return render(request, "blog/subscription_link_error.html", {"error": error}, status=400)
+    if request.method == "POST" and subscriptions.confirm(subscriber):
+        token = subscriptions.manage_token(subscriber)
+        return render(request, "blog/subscription_confirmed.html", {"subscriber": subscriber, "token": token})
+    return render(request, "blog/subscription_confirm.html", {"subscriber": subscriber})
+
+
+@require_http_methods(["GET", "POST"])
+def preferences(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        subscriber = subscriptions.subscriber_for_manage_token(token)
+    except subscriptions.TokenError as error:
+        return render(request, "blog/subscription_link_error.html", {"error": error}, status=400)
+    return _preferences(request, subscriber, token)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def account_subscription(request: HttpRequest) -> HttpResponse:
+    subscriber = subscriptions.subscriber_for_user(request.user)
+    if subscriber is None:
+        return render(request, "blog/subscription_none.html")
+    return _preferences(request, subscriber, subscriptions.manage_token(subscriber))
+
+
+def _preferences(request: HttpRequest, subscriber: Subscriber, token: str) -> HttpResponse:
+    form = PreferencesForm(request.POST or None, instance=subscriber)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Your email preferences are saved.")
+        return redirect(request.path)
+    return render(
+        request, "blog/subscription_preferences.html", {"form": form, "subscriber": subscriber, "token": token}
+    )
+
+
+@csrf_exempt  # RFC 8058: mail providers POST here with no cookie and no CSRF token
+@require_http_methods(["GET", "POST"])
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        subscriber = subscriptions.subscriber_for_manage_token(token)
+    except subscriptions.TokenError as error:
+        return render(request, "blog/subscription_link_error.html", {"error": error}, status=400)
+    if request.method == "POST":
+        subscriptions.unsubscribe(subscriber)
+        # 200, never a redirect, and the same answer when repeated.
+        return render(request, "blog/unsubscribed.html", {"subscriber": subscriber, "token": token})
+    return render(request, "blog/unsubscribe_confirm.html", {"subscriber": subscriber, "token": token})
+
+
+@staff_member_required
+@require_http_methods(["GET", "POST"])
+def manage_subscribers(request: HttpRequest) -> HttpResponse:
+    """Staff: import from CSV (with a dry run) and export."""
+    form = ImportForm(request.POST or None, request.FILES or None)
+    report = None
+    if request.method == "POST" and form.is_valid():
+        report = subscriptions.import_subscribers(form.cleaned_data["text"], dry_run=form.cleaned_data["dry_run"])
+    totals = {status.label: Subscriber.objects.filter(status=status).count() for status in Subscriber.Status}
+    context = {"form": form, "report": report, "totals": totals, "dry_run": form.data.get("dry_run")}
+    return render(request, "blog/desk/subscribers.html", context)
+
+
+@staff_member_required
+def export_subscribers(request: HttpRequest) -> HttpResponse:
+    response = HttpResponse(subscriptions.export_subscribers(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="subscribers.csv"'
+    return response

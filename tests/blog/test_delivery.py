@@ -1,0 +1,225 @@
+"""Sending in-process (Celery eager) to the real SMTP sink; the worker-based
+runs are in tests/integration/test_fanout.py."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from blog import delivery
+from blog.models import Delivery, Digest, Post, Send, Subscriber
+from blog.publishing import publish_post
+from blog.subscriptions import manage_token
+from tests.blog.conftest import make_post
+
+pytestmark = pytest.mark.django_db
+
+
+def subscribers(**counts) -> dict[str, list[Subscriber]]:
+    made = {}
+    for key, n in counts.items():
+        status, _, frequency = key.partition("_")
+        made[key] = [
+            Subscriber.objects.create(email=f"{key}{i}@example.com", status=status, frequency=frequency or "post")
+            for i in range(n)
+        ]
+    return made
+
+
+@pytest.fixture
+def publish(ada, django_capture_on_commit_callbacks):
+    def go(title: str = "Going out") -> Post:
+        post = make_post(ada, title, status=Post.Status.DRAFT, body="Hello ![map](/media/map.png) and [^1]\n\n[^1]: x")
+        with django_capture_on_commit_callbacks(execute=True):
+            publish_post(post)
+        return post
+
+    return go
+
+
+def test_publishing_mails_each_active_each_post_subscriber_once(publish) -> None:
+    made = subscribers(active=3, pending=1, unsubscribed=1, bounced=1, active_daily=1)
+    post = publish()
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(s.email for s in made["active"])
+    assert Send.objects.get(post=post).status == "done"
+    assert set(Delivery.objects.values_list("status", flat=True)) == {"sent"}
+
+
+def test_the_email_has_unsubscribe_headers_links_and_the_whole_post(publish, settings) -> None:
+    [subscriber] = subscribers(active=1)["active"]
+    publish("Headers matter")
+    [message] = mail.outbox
+    token = manage_token(subscriber)
+    assert message.subject == "Headers matter"
+    assert message.extra_headers["List-Unsubscribe"] == f"<http://127.0.0.1:8000/unsubscribe/{token}/>"
+    assert message.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert message.extra_headers["Message-ID"] == f"<dispatch.delivery.{Delivery.objects.get().pk}@127.0.0.1>"
+    html = message.alternatives[0].content
+    assert 'src="http://127.0.0.1:8000/media/map.png"' in html  # absolute image URLs
+    assert 'href="http://127.0.0.1:8000/p/headers-matter/#comments"' in html
+    assert f"http://127.0.0.1:8000/subscription/{token}/" in html
+    assert settings.POSTAL_ADDRESS in html and settings.POSTAL_ADDRESS in message.body
+    assert 'style="' in html  # CSS inlined for mail clients
+    assert f"Unsubscribe: http://127.0.0.1:8000/unsubscribe/{token}/" in message.body
+
+
+def test_publishing_twice_sends_once(publish, ada, django_capture_on_commit_callbacks) -> None:
+    subscribers(active=2)
+    post = publish()
+    with django_capture_on_commit_callbacks(execute=True):
+        publish_post(post)
+        delivery.create_send(post)
+    assert len(mail.outbox) == 2
+
+
+def test_someone_who_unsubscribes_after_queueing_gets_nothing(ada) -> None:
+    made = subscribers(active=2)
+    post = make_post(ada)
+    send = delivery.create_send(post)
+    Subscriber.objects.filter(pk=made["active"][0].pk).update(status="unsubscribed")
+    delivery.send_deliveries([d.pk for d in send.deliveries.all()], enqueue=lambda ids, delay: None)
+    assert [m.to[0] for m in mail.outbox] == [made["active"][1].email]
+    assert send.deliveries.get(subscriber=made["active"][0]).status == "skipped"
+
+
+def test_a_delivery_claimed_elsewhere_is_not_sent_again(ada) -> None:
+    subscribers(active=1)
+    send = delivery.create_send(make_post(ada))
+    Delivery.objects.update(status="sending")  # another worker has it
+    delivery.send_deliveries(list(send.deliveries.values_list("pk", flat=True)), enqueue=lambda ids, delay: None)
+    assert mail.outbox == []
+
+
+def test_stuck_deliveries_are_requeued_and_repeat_offenders_parked(ada, settings) -> None:
+    settings.DELIVERY_STUCK_AFTER_SECONDS = 60
+    subscribers(active=3)
+    send = delivery.create_send(make_post(ada))
+    old = timezone.now() - timedelta(minutes=5)
+    first, second, third = send.deliveries.order_by("pk")
+    Delivery.objects.filter(pk=first.pk).update(status="sending", claimed_at=old, attempts=1)
+    Delivery.objects.filter(pk=second.pk).update(
+        status="sending", claimed_at=old, attempts=settings.DELIVERY_MAX_ATTEMPTS
+    )
+    Delivery.objects.filter(pk=third.pk).update(status="sending", claimed_at=timezone.now(), attempts=1)
+    assert delivery.requeue_stuck_deliveries() == [first.pk]
+    assert Delivery.objects.get(pk=first.pk).status == "queued"
+    assert Delivery.objects.get(pk=second.pk).status == "failed"
+    assert Delivery.objects.get(pk=third.pk).status == "sending"
+
+
+# --- Refusals, against the real SMTP sink ---------------------------------
+
+
+@pytest.fixture
+def to_sink(settings, smtp_sink):
+    settings.MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {"host": smtp_sink.host, "port": smtp_sink.port, "timeout": 5},
+        }
+    }
+    return smtp_sink
+
+
+def test_a_hard_bounce_fails_once_and_suppresses_the_address(publish, to_sink) -> None:
+    made = subscribers(active=3)
+    bad = made["active"][1].email
+    to_sink.reply = lambda sender, rcpts: "550 5.1.1 No such user" if bad in rcpts else None
+    publish()
+    failed = Delivery.objects.get(subscriber__email=bad)
+    assert (failed.status, failed.attempts) == ("failed", 1)
+    assert failed.error.startswith("550")
+    assert Subscriber.objects.get(email=bad).status == "bounced"
+    assert len(to_sink.messages) == 2
+
+
+def test_temporary_refusals_are_retried_until_delivered(publish, to_sink, settings) -> None:
+    subscribers(active=2)
+    refusals = {"left": 2}
+
+    def flaky(sender, rcpts):
+        if refusals["left"]:
+            refusals["left"] -= 1
+            return "451 4.3.0 Try again later"
+        return None
+
+    to_sink.reply = flaky
+    publish()
+    assert sorted(m.recipients[0] for m in to_sink.messages) == ["active0@example.com", "active1@example.com"]
+    assert set(Delivery.objects.values_list("status", flat=True)) == {"sent"}
+
+
+def test_endless_temporary_refusals_give_up_with_the_reason(publish, to_sink, settings) -> None:
+    settings.DELIVERY_MAX_ATTEMPTS = 3
+    subscribers(active=1)
+    to_sink.reply = lambda sender, rcpts: "452 4.2.2 Mailbox full"
+    publish()
+    failed = Delivery.objects.get()
+    assert (failed.status, failed.attempts) == ("failed", 3)
+    assert "gave up after 3 temporary failures: 452" in failed.error
+    assert Subscriber.objects.get().status == "active"  # a full mailbox is not a bounce
+
+
+def test_a_send_with_many_failures_pauses_and_says_why(publish, to_sink, settings) -> None:
+    settings.SEND_PAUSE_AFTER_FAILURES = 2
+    subscribers(active=3)
+    to_sink.reply = lambda sender, rcpts: "554 5.7.1 Relay denied"
+    post = publish()
+    send = Send.objects.get(post=post)
+    assert send.status == "paused" and "Paused after" in send.paused_reason
+
+
+# --- Digests -----------------------------------------------------------------
+
+
+def at(hour: int, day: int = 25) -> datetime:
+    return datetime(2026, 11, day, hour, 5, tzinfo=UTC)  # 25 Nov 2026 is a Wednesday
+
+
+def test_daily_digest_at_the_chosen_hour_with_the_new_posts(ada) -> None:
+    reader = Subscriber.objects.create(
+        email="daily@example.com", status="active", frequency="daily", digest_hour=8, confirmed_at=at(0, 24)
+    )
+    old = make_post(ada, "Before subscribing", published_at=at(0, 20))
+    new = make_post(ada, "Fresh", published_at=at(6))
+    assert delivery.create_due_digests(now=at(7)) == []  # not their hour yet
+    [delivery_id] = delivery.create_due_digests(now=at(8))
+    digest = Digest.objects.get()
+    assert list(digest.posts.all()) == [new] and old not in digest.posts.all()
+    assert delivery.create_due_digests(now=at(9)) == []  # one digest per day
+    delivery.send_deliveries([delivery_id], enqueue=lambda ids, delay: None)
+    [message] = mail.outbox
+    assert message.to == [reader.email]
+    assert message.subject == "Today on Dispatch: Fresh"
+    assert "List-Unsubscribe" in message.extra_headers
+
+
+def test_weekly_digest_on_its_day_and_time_zone(ada) -> None:
+    Subscriber.objects.create(
+        email="weekly@example.com", status="active", frequency="weekly", digest_hour=9, digest_weekday=2,
+        timezone="America/New_York", confirmed_at=at(0, 10),
+    )  # fmt: skip
+    make_post(ada, "One", published_at=at(1, 20))
+    make_post(ada, "Two", published_at=at(1, 23))
+    assert delivery.create_due_digests(now=at(13)) == []  # 08:05 in New York
+    assert len(delivery.create_due_digests(now=at(14))) == 1  # 09:05 in New York, Wednesday
+    assert Digest.objects.get().posts.count() == 2
+    assert Digest.objects.get().period == "weekly:2026-W48"
+
+
+def test_no_digest_when_nothing_was_published(ada) -> None:
+    Subscriber.objects.create(email="daily@example.com", status="active", frequency="daily", confirmed_at=at(0, 24))
+    assert delivery.create_due_digests(now=at(10)) == []
+    assert not Digest.objects.exists()
+
+
+def test_digests_skip_people_who_unsubscribed_while_it_was_built(ada) -> None:
+    reader = Subscriber.objects.create(
+        email="daily@example.com", status="active", frequency="daily", confirmed_at=at(0, 24)
+    )
+    make_post(ada, "Fresh", published_at=at(6))
+    ids = delivery.create_due_digests(now=at(10))
+    Subscriber.objects.filter(pk=reader.pk).update(status="unsubscribed")
+    delivery.send_deliveries(ids, enqueue=lambda ids, delay: None)
+    assert mail.outbox == []
