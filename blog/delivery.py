@@ -268,9 +268,12 @@ def requeue_stuck_deliveries(now: datetime | None = None) -> list[int]:
     every time; it is parked as failed instead of looping forever."""
     now = now or timezone.now()
     cutoff = now - timedelta(seconds=settings.DELIVERY_STUCK_AFTER_SECONDS)
+    # Queued rows count as stuck only when their send has made no progress for
+    # a while: a long send still working through its queue is not stuck.
+    progressing = Delivery.objects.filter(claimed_at__gte=cutoff, send__isnull=False).values("send_id")
     stuck = Delivery.objects.filter(
         Q(status=Delivery.Status.SENDING, claimed_at__lt=cutoff)
-        | Q(status=Delivery.Status.QUEUED, enqueued_at__lt=cutoff)
+        | (Q(status=Delivery.Status.QUEUED, enqueued_at__lt=cutoff) & ~Q(send_id__in=progressing))
     ).exclude(send__status=Send.Status.PAUSED)
     stuck.filter(attempts__gte=settings.DELIVERY_MAX_ATTEMPTS).update(
         status=Delivery.Status.FAILED, error="gave up: the worker stopped while sending it too many times"

@@ -5,6 +5,7 @@ placeholders for the links that differ per subscriber; each message then only
 swaps those in. Every newsletter carries RFC 8058 one-click unsubscribe
 headers and a visible unsubscribe link, preferences link and postal address."""
 
+import email.policy
 import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -21,6 +22,16 @@ from blog.subscriptions import confirm_token, manage_token
 UNSUBSCRIBE = "%%UNSUBSCRIBE_URL%%"
 PREFERENCES = "%%PREFERENCES_URL%%"
 _RELATIVE_URL = re.compile(r'(src|href)="(/[^"]*|#[^"]*)"')
+
+
+class NewsletterMessage(EmailMultiAlternatives):
+    """Headers longer than 78 characters stay whole (up to RFC 5322's 998).
+
+    Python folds a long header with no spaces in it, such as List-Unsubscribe's
+    URL, into RFC 2047 encoded words, which mail providers do not read as a URL."""
+
+    def message(self, *, policy=email.policy.default):
+        return super().message(policy=policy.clone(max_line_length=998))
 
 
 @dataclass(frozen=True)
@@ -80,7 +91,7 @@ def newsletter_message(rendered: Rendered, subscriber: Subscriber, message_id: s
     def personal(text: str) -> str:
         return text.replace(UNSUBSCRIBE, unsubscribe_url).replace(PREFERENCES, preferences_url)
 
-    message = EmailMultiAlternatives(
+    message = NewsletterMessage(
         subject=rendered.subject,
         body=personal(rendered.text),
         from_email=settings.DEFAULT_FROM_EMAIL,

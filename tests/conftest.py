@@ -155,18 +155,21 @@ class WorkerProcess:
 
     env: dict[str, str]
     log_path: Path
+    concurrency: int = 2
+    starts: int = 0
     process: subprocess.Popen | None = None
 
     def start(self, timeout: float = 60) -> None:
         log = self.log_path.open("ab")
         command = [
-            sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=prefork", "-c", "2",
+            sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=prefork", "-c", str(self.concurrency),
             "-n", f"test-{uuid.uuid4().hex[:6]}@%h", "--without-gossip", "--without-mingle", "-l", "info",
         ]  # fmt: skip
         self.process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=log, stderr=log, start_new_session=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if b"ready." in self.log_path.read_bytes():
+            if self.log_path.read_bytes().count(b"ready.") > self.starts:
+                self.starts += 1
                 return
             if self.process.poll() is not None:
                 break
@@ -196,7 +199,13 @@ def _database_url(settings_dict: dict) -> str:
 
 
 @pytest.fixture
-def celery_worker_process(transactional_db, smtp_sink, tmp_path) -> Iterator[WorkerProcess]:
+def worker_env() -> dict[str, str]:
+    """Extra environment for the worker; override in a test module to tune settings."""
+    return {}
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db, smtp_sink, tmp_path, worker_env) -> Iterator[WorkerProcess]:
     """A real worker on the Redis broker, using the test database and the SMTP sink.
 
     Tests using it must commit their data (transactional_db or live_server)."""
@@ -216,8 +225,9 @@ def celery_worker_process(transactional_db, smtp_sink, tmp_path) -> Iterator[Wor
         "DATABASE_URL": _database_url(connection.settings_dict),
         "EMAIL_URL": smtp_sink.url,
         "CONN_MAX_AGE": "0",
+        **worker_env,
     }
-    worker = WorkerProcess(env=env, log_path=tmp_path / "worker.log")
+    worker = WorkerProcess(env=env, log_path=tmp_path / "worker.log", concurrency=int(worker_env.get("CONCURRENCY", 2)))
     app.conf.task_always_eager = False
     worker.start()
     try:

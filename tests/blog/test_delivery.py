@@ -1,6 +1,7 @@
 """Sending in-process (Celery eager) to the real SMTP sink; the worker-based
 runs are in tests/integration/test_fanout.py."""
 
+import email.policy
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -62,6 +63,9 @@ def test_the_email_has_unsubscribe_headers_links_and_the_whole_post(publish, set
     assert settings.POSTAL_ADDRESS in html and settings.POSTAL_ADDRESS in message.body
     assert 'style="' in html  # CSS inlined for mail clients
     assert f"Unsubscribe: http://127.0.0.1:8000/unsubscribe/{token}/" in message.body
+    # On the wire too: a long URL must not be folded into encoded words.
+    wire = message.message(policy=email.policy.SMTP).as_bytes()
+    assert f"List-Unsubscribe: <http://127.0.0.1:8000/unsubscribe/{token}/>\r\n".encode() in wire
 
 
 def test_publishing_twice_sends_once(publish, ada, django_capture_on_commit_callbacks) -> None:
