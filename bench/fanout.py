@@ -1,0 +1,151 @@
+"""Newsletter fan-out: publish a post to N subscribers through the real workers.
+
+    .venv/bin/python bench/fanout.py [--subscribers 10000] [--concurrency 2]
+
+PostgreSQL, Celery workers on Redis, and an aiosmtpd sink on loopback. Prints
+e-mails per second for the whole send (from publish to the last message at
+the sink) and, in the same run, the rate of a plain smtplib loop sending the
+same number of messages of the same size over one connection to the same
+sink: the floor that any Python sender on this machine pays.
+"""
+
+import argparse
+import os
+import signal
+import smtplib
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from aiosmtpd.controller import Controller
+
+from bench.harness import PYTHON, ROOT, ensure_database, free_port, manage, production_env, temp_var_dir
+
+SETUP = """
+from accounts.models import User
+from blog.models import Delivery, Post, Send, Subscriber
+Send.objects.all().delete()
+Subscriber.objects.all().delete()
+Post.objects.filter(slug="bench-fanout").delete()
+author, _ = User.objects.get_or_create(username="bench-author", defaults={"email": "bench-author@example.com"})
+Subscriber.objects.bulk_create(
+    (Subscriber(email=f"reader{i}@example.com", status="active") for i in range(N)), batch_size=5000)
+body = ("A paragraph of analysis. " * 40 + "\\n\\n") * 8  # about 8 KB, a typical long post
+post = Post.objects.create(author=author, slug="bench-fanout", title="Bench fan-out", body=body)
+print(post.pk)
+"""
+
+PUBLISH = """
+from blog.models import Post
+from blog.publishing import publish_post
+publish_post(Post.objects.get(pk=PK))
+"""
+
+SAMPLE = """
+from blog import emails
+from blog.models import Post, Subscriber
+post = Post.objects.get(pk=PK)
+message = emails.newsletter_message(emails.render_post(post), Subscriber.objects.first(), "<sample@bench>")
+import email.policy, sys
+sys.stdout.buffer.write(message.message(policy=email.policy.SMTP).as_bytes())  # as the SMTP backend sends it
+"""
+
+
+class Counting:
+    def __init__(self) -> None:
+        self.count = 0
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        with self.lock:
+            self.count += 1
+        return "250 OK"
+
+
+def shell(env: dict[str, str], code: str) -> bytes:
+    command = [PYTHON, "manage.py", "shell", "--no-imports", "-c", code]
+    return subprocess.run(command, cwd=ROOT, env=env, check=True, capture_output=True).stdout
+
+
+def wait_for(sink: Counting, n: int, timeout: float) -> float:
+    deadline = time.monotonic() + timeout
+    while sink.count < n:
+        if time.monotonic() > deadline:
+            raise SystemExit(f"only {sink.count} of {n} messages arrived within {timeout:.0f} s")
+        time.sleep(0.05)
+    return time.monotonic()
+
+
+def smtplib_loop(port: int, message: bytes, n: int) -> float:
+    started = time.monotonic()
+    with smtplib.SMTP("127.0.0.1", port, timeout=10) as smtp:
+        for i in range(n):
+            smtp.sendmail("noreply@localhost", [f"reader{i}@example.com"], message)
+    return time.monotonic() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--subscribers", type=int, default=10_000)
+    parser.add_argument("--concurrency", type=int, default=2, help="worker processes")
+    parser.add_argument("--batch-size", type=int, default=500)
+    parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/dispatch_bench")
+    parser.add_argument("--broker-url", default="redis://127.0.0.1:6379/12")
+    args = parser.parse_args()
+
+    sink = Counting()
+    port = free_port()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+
+    ensure_database(args.database_url)
+    env = production_env(args.database_url, temp_var_dir())
+    env.update(
+        CELERY_BROKER_URL=args.broker_url,
+        CELERY_TASK_ALWAYS_EAGER="0",
+        EMAIL_URL=f"smtp://127.0.0.1:{port}",
+        DELIVERY_BATCH_SIZE=str(args.batch_size),
+        CELERY_WORKER_CONCURRENCY=str(args.concurrency),
+    )
+    manage(env, "migrate", "--noinput")
+    post_id = shell(env, SETUP.replace("N)", f"{args.subscribers})")).decode().split()[-1]
+    sample = shell(env, SAMPLE.replace("PK", post_id))
+    subprocess.run([PYTHON, "-m", "celery", "-A", "config", "purge", "-f"], cwd=ROOT, env=env, check=True,
+                   capture_output=True)  # fmt: skip
+
+    worker = subprocess.Popen(
+        [PYTHON, "-m", "celery", "-A", "config", "worker", "-l", "warning", "--without-gossip", "--without-mingle"],
+        cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        time.sleep(4)  # let the worker connect
+        started = time.monotonic()
+        shell(env, PUBLISH.replace("PK", post_id))
+        finished = wait_for(sink, args.subscribers, timeout=max(120, args.subscribers / 20))
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        worker.wait(timeout=30)
+    dispatch_seconds = finished - started
+    arrived = sink.count
+
+    sink.count = 0
+    loop_seconds = smtplib_loop(port, sample, args.subscribers)
+    controller.stop()
+
+    dispatch_rate, loop_rate = args.subscribers / dispatch_seconds, args.subscribers / loop_seconds
+    size = len(sample) // 1024
+    print(f"{args.subscribers} subscribers, {args.concurrency} worker processes, batches of {args.batch_size}, ")
+    print(f"{size} KB messages; sink, broker, database and workers share {os.cpu_count()} cores")
+    print(f"{'sender':<44} {'seconds':>9} {'e-mails/s':>10}")
+    print(f"{'Dispatch (publish to last message)':<44} {dispatch_seconds:>9.1f} {dispatch_rate:>10.0f}")
+    print(f"{'plain smtplib loop, one connection':<44} {loop_seconds:>9.1f} {loop_rate:>10.0f}")
+    print(f"Dispatch / smtplib loop: {dispatch_rate / loop_rate:.2f}")
+    print(f"messages at the sink from the send: {arrived} (duplicates: {arrived - args.subscribers})")
+
+
+if __name__ == "__main__":
+    main()
