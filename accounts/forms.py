@@ -6,7 +6,7 @@ from accounts.models import User
 class ProfileForm(forms.ModelForm):
     class Meta:
         model = User
-        fields = ["display_name", "bio", "avatar"]
+        fields = ["display_name", "bio", "avatar", "email_on_comments", "email_on_replies", "email_on_moderation"]
         widgets = {"bio": forms.Textarea(attrs={"rows": 4})}
 
     def clean_avatar(self):

@@ -30,6 +30,10 @@ class User(AbstractUser):
     referred_by = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="referrals", editable=False
     )
+    # Notification e-mails a reader can turn off (each e-mail links to its switch).
+    email_on_comments = models.BooleanField("e-mail me new comments on my posts", default=True)
+    email_on_replies = models.BooleanField("e-mail me replies to my comments", default=True)
+    email_on_moderation = models.BooleanField("e-mail me comments waiting for moderation", default=True)
     avatar = models.ImageField(
         upload_to="avatars/",
         blank=True,
@@ -59,6 +63,10 @@ class User(AbstractUser):
             User.objects.filter(pk=self.pk, referral_code__isnull=True).update(referral_code=code)
             self.referral_code = User.objects.values_list("referral_code", flat=True).get(pk=self.pk)
         return self.referral_code
+
+    @property
+    def is_moderator(self) -> bool:
+        return self.is_staff or self.has_perm("blog.moderate_comment")
 
     @property
     def is_author(self) -> bool:

@@ -10,7 +10,7 @@ MODERATORS = "Moderators"
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     AUTHORS: ["blog.add_post", "blog.change_post", "blog.view_post"],
-    MODERATORS: ["blog.view_post"],
+    MODERATORS: ["blog.view_post", "blog.moderate_comment", "blog.view_comment", "blog.change_comment"],
 }
 
 

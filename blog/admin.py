@@ -1,6 +1,7 @@
 from django.contrib import admin, messages
 
-from blog.models import Post, SlugRedirect
+from blog import moderation
+from blog.models import Ban, Comment, ModerationLog, ModerationSettings, Post, SlugRedirect, Subscriber
 from blog.publishing import publish_post, unpublish_post
 
 
@@ -30,3 +31,76 @@ class PostAdmin(admin.ModelAdmin):
         for post in queryset:
             unpublish_post(post)
         self.message_user(request, f"Unpublished {queryset.count()} post(s).", messages.SUCCESS)
+
+
+@admin.register(Comment)
+class CommentAdmin(admin.ModelAdmin):
+    """Moderation state changes only through blog.moderation, like the queue."""
+
+    list_display = ("pk", "author", "post", "status", "flag_count", "created_at")
+    list_filter = ("status",)
+    search_fields = ("body", "author__username", "author__email")
+    raw_id_fields = ("post", "author", "reply_to", "parent")
+    readonly_fields = ("status", "reasons", "body_html", "flag_count", "like_count", "ip", "level")
+    actions = ["approve", "reject", "spam", "remove"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def _act(self, request, queryset, action: str) -> None:
+        count = moderation.apply_action(request.user, list(queryset), action, reason="from the admin")
+        self.message_user(request, f"{moderation.ACTIONS[action]}: {count}", messages.SUCCESS)
+
+    @admin.action(description="Approve")
+    def approve(self, request, queryset) -> None:
+        self._act(request, queryset, "approve")
+
+    @admin.action(description="Reject")
+    def reject(self, request, queryset) -> None:
+        self._act(request, queryset, "reject")
+
+    @admin.action(description="Mark as spam")
+    def spam(self, request, queryset) -> None:
+        self._act(request, queryset, "spam")
+
+    @admin.action(description="Delete (keep for the record)")
+    def remove(self, request, queryset) -> None:
+        self._act(request, queryset, "delete")
+
+
+@admin.register(ModerationSettings)
+class ModerationSettingsAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request) -> bool:
+        return not ModerationSettings.objects.exists()
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Ban)
+class BanAdmin(admin.ModelAdmin):
+    list_display = ("user", "email", "ip", "until", "reason", "created_by", "created_at")
+    raw_id_fields = ("user", "created_by")
+
+
+@admin.register(ModerationLog)
+class ModerationLogAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "moderator", "action", "comment", "before", "after", "reason")
+    list_filter = ("action",)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Subscriber)
+class SubscriberAdmin(admin.ModelAdmin):
+    list_display = ("email", "status", "frequency", "source", "created_at", "confirmed_at")
+    list_filter = ("status", "frequency")
+    search_fields = ("email",)
+    readonly_fields = ("consent_ip", "source", "created_at", "confirmed_at", "unsubscribed_at", "confirmation_sent_at")

@@ -2,9 +2,10 @@
 
 from celery import shared_task
 
-from blog import delivery, publishing
+from accounts.models import User
+from blog import delivery, notifications, publishing
 from blog.emails import confirmation_message
-from blog.models import Post, Send, Subscriber
+from blog.models import Comment, Post, Send, Subscriber
 from blog.previews import ensure_preview
 
 
@@ -68,3 +69,18 @@ def send_confirmation(subscriber_id: int) -> None:
     subscriber = Subscriber.objects.filter(pk=subscriber_id, status=Subscriber.Status.PENDING).first()
     if subscriber:
         confirmation_message(subscriber).send()
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def send_comment_notification(kind: str, comment_id: int, user_id: int) -> None:
+    comment = Comment.objects.select_related("post", "author").filter(pk=comment_id).first()
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    message = notifications.comment_message(kind, comment, user) if comment and user else None
+    if message:
+        message.send()
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def send_moderation_digest() -> None:
+    for message in notifications.moderation_digest():
+        message.send()

@@ -3,7 +3,7 @@ from django.urls import path
 
 from blog.feeds import LatestPostsAtomFeed, LatestPostsFeed
 from blog.sitemaps import SITEMAPS
-from blog.views import desk, engagement, posts, subscriptions
+from blog.views import comments, desk, engagement, moderation, posts, subscriptions
 
 urlpatterns = [
     path("", posts.home, name="home"),
@@ -21,6 +21,16 @@ urlpatterns = [
     path("settings/subscription/", subscriptions.account_subscription, name="account_subscription"),
     path("write/subscribers/", subscriptions.manage_subscribers, name="manage_subscribers"),
     path("write/subscribers/export.csv", subscriptions.export_subscribers, name="export_subscribers"),
+    path("p/<slug:slug>/comments/new/", comments.create, name="comment_create"),
+    path("p/<slug:slug>/comments/<int:pk>/", comments.detail, name="comment_detail"),
+    path("comments/<int:pk>/edit/", comments.edit, name="comment_edit"),
+    path("comments/<int:pk>/delete/", comments.delete, name="comment_delete"),
+    path("comments/<int:pk>/like/", comments.like, name="comment_like"),
+    path("comments/<int:pk>/flag/", comments.flag, name="comment_flag"),
+    path("comments/<int:pk>/pin/", comments.pin, name="comment_pin"),
+    path("notifications/off/<str:token>/", comments.notifications_off, name="notifications_off"),
+    path("moderation/", moderation.queue, name="moderation_queue"),
+    path("moderation/log/", moderation.log, name="moderation_log"),
     path("t/<slug:slug>/", posts.tag_posts, name="tag"),
     path("@<str:handle>/", posts.profile, name="profile"),
     path("archive/", posts.archive, name="archive"),

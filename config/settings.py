@@ -205,6 +205,7 @@ CELERY_BEAT_SCHEDULE = {
     "publish-due-posts": {"task": "blog.tasks.publish_due_posts", "schedule": crontab()},
     "send-due-digests": {"task": "blog.tasks.send_due_digests", "schedule": crontab(minute=1)},
     "requeue-stuck-deliveries": {"task": "blog.tasks.requeue_stuck_deliveries", "schedule": crontab()},
+    "moderation-digest": {"task": "blog.tasks.send_moderation_digest", "schedule": crontab(minute="*/5")},
 }
 
 # Security. Production is HTTPS behind a proxy; every switch can be turned off

@@ -1,10 +1,33 @@
 """Blog models, one module per concern."""
 
+from blog.models.comments import (
+    Ban,
+    Comment,
+    CommentLike,
+    Flag,
+    ModerationLog,
+    ModerationSettings,
+)
 from blog.models.engagement import Like, ReferralVisit, Restack, Share
 from blog.models.posts import Post, PostQuerySet, SlugRedirect
 from blog.models.subscriptions import Delivery, Digest, Send, Subscriber
 
 __all__ = [
-    "Delivery", "Digest", "Like", "Post", "PostQuerySet", "ReferralVisit", "Restack", "Send", "Share", "SlugRedirect",
+    "Ban",
+    "Comment",
+    "CommentLike",
+    "Delivery",
+    "Digest",
+    "Flag",
+    "Like",
+    "ModerationLog",
+    "ModerationSettings",
+    "Post",
+    "PostQuerySet",
+    "ReferralVisit",
+    "Restack",
+    "Send",
+    "Share",
+    "SlugRedirect",
     "Subscriber",
 ]  # fmt: skip

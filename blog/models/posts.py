@@ -3,7 +3,7 @@ import math
 from django.conf import settings
 from django.core.validators import FileExtensionValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
@@ -39,7 +39,13 @@ class PostQuerySet(models.QuerySet):
         return self.filter(author=user)
 
     def for_listing(self) -> "PostQuerySet":
-        return self.select_related("author").prefetch_related("tags").order_by("-published_at", "-pk")
+        public = Q(comments__status="approved", comments__is_deleted=False)
+        return (
+            self.select_related("author")
+            .prefetch_related("tags")
+            .annotate(comment_count=Count("comments", filter=public))
+            .order_by("-published_at", "-pk")
+        )
 
 
 class Post(models.Model):

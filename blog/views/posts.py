@@ -8,7 +8,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from taggit.models import Tag
 
-from blog import engagement
+from blog import engagement, moderation, threads
 from blog.models import Post, SlugRedirect
 
 POSTS_PER_PAGE = 10
@@ -33,9 +33,16 @@ def post_detail(request: HttpRequest, slug: str) -> HttpResponse:
         return redirect(old.post, permanent=True)
     if "ref" in request.GET:
         engagement.record_referral_visit(request, post, request.GET["ref"])
+    sort = request.GET.get("sort") if request.GET.get("sort") in threads.SORTS else "oldest"
+    comments = threads.thread(post, request.user, sort)
     context = {
         "post": post,
         "can_edit": post.is_editable_by(request.user),
+        "comments": comments,
+        "comment_count": threads.approved_count(comments),
+        "sort": sort,
+        "sorts": threads.SORTS,
+        "form_token": moderation.form_token(),
         **engagement.post_engagement(post, request.user),
     }
     return render(request, "blog/post_detail.html", context)

@@ -1,0 +1,186 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+from blog.models.posts import Post
+
+MAX_LEVEL = 4  # threads nest this deep; deeper replies sit flat under their level-4 ancestor
+
+
+class CommentQuerySet(models.QuerySet):
+    def public(self) -> "CommentQuerySet":
+        return self.filter(status=Comment.Status.APPROVED)
+
+    def visible_to(self, user) -> "CommentQuerySet":
+        """Approved comments, plus a reader's own comments awaiting moderation."""
+        if user.is_authenticated:
+            return self.filter(Q(status=Comment.Status.APPROVED) | Q(author=user, status=Comment.Status.HELD))
+        return self.public()
+
+
+class Comment(models.Model):
+    class Status(models.TextChoices):
+        APPROVED = "approved", "Approved"
+        HELD = "held", "Awaiting moderation"
+        SPAM = "spam", "Spam"
+        REJECTED = "rejected", "Rejected"
+        REMOVED = "removed", "Removed by a moderator"
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="comments")
+    # `reply_to` is the comment answered; `parent` is where it is shown (the
+    # same, except below level 4, where replies sit under the level-4 ancestor).
+    reply_to = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="answers")
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="children")
+    level = models.PositiveSmallIntegerField(default=1)
+    body = models.TextField(max_length=10_000)
+    body_html = models.TextField(editable=False)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.APPROVED, db_index=True)
+    reasons = models.JSONField(default=list, blank=True)
+    is_deleted = models.BooleanField(default=False)  # by its author; kept as a placeholder when it has replies
+    is_pinned = models.BooleanField(default=False)
+    like_count = models.PositiveIntegerField(default=0)
+    flag_count = models.PositiveIntegerField(default=0)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    edited_at = models.DateTimeField(null=True, blank=True)
+
+    objects = CommentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        permissions = [("moderate_comment", "Can moderate comments")]
+        constraints = [
+            models.UniqueConstraint(fields=["post"], condition=Q(is_pinned=True), name="one_pinned_comment_per_post")
+        ]
+        indexes = [models.Index(fields=["post", "status"]), models.Index(fields=["author", "status"])]
+
+    def __str__(self) -> str:
+        return f"comment {self.pk} by {self.author} on {self.post}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("comment_detail", args=[self.post.slug, self.pk])
+
+    @property
+    def anchor_url(self) -> str:
+        return f"{self.post.get_absolute_url()}#comment-{self.pk}"
+
+
+class CommentLike(models.Model):
+    comment = models.ForeignKey(Comment, on_delete=models.CASCADE, related_name="likes")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["comment", "user"], name="one_comment_like_per_reader")]
+
+    def __str__(self) -> str:
+        return f"{self.user} likes comment {self.comment_id}"
+
+
+class Flag(models.Model):
+    class Reason(models.TextChoices):
+        SPAM = "spam", "Spam"
+        ABUSE = "abuse", "Abusive or hateful"
+        OFF_TOPIC = "off_topic", "Off topic"
+        OTHER = "other", "Something else"
+
+    comment = models.ForeignKey(Comment, on_delete=models.CASCADE, related_name="flags")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    reason = models.CharField(max_length=10, choices=Reason.choices)
+    note = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["comment", "user"], name="one_flag_per_reader")]
+
+    def __str__(self) -> str:
+        return f"{self.get_reason_display()} flag on comment {self.comment_id}"
+
+
+class BanQuerySet(models.QuerySet):
+    def active(self) -> "BanQuerySet":
+        return self.filter(Q(until__isnull=True) | Q(until__gt=timezone.now()))
+
+
+class Ban(models.Model):
+    """A reader, an e-mail address or an IP address barred from commenting."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE)
+    email = models.EmailField(blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    reason = models.CharField(max_length=300)
+    until = models.DateTimeField(null=True, blank=True, help_text="Empty for a permanent ban.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = BanQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(user__isnull=False) | ~Q(email="") | Q(ip__isnull=False), name="ban_names_someone"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"ban of {self.user or self.email or self.ip}"
+
+
+class ModerationSettings(models.Model):
+    """The rules of blog/moderation.py, editable by staff in the admin (one row)."""
+
+    disallowed_words = models.TextField(blank=True, help_text="One word or phrase a line: comments with them are spam.")
+    moderation_words = models.TextField(blank=True, help_text="One word or phrase a line: comments with them are held.")
+    max_links = models.PositiveSmallIntegerField(default=2, help_text="Hold comments with more links than this.")
+    hold_first_comment = models.BooleanField(default=True, help_text="Hold a reader's comments until one is approved.")
+    min_seconds_to_submit = models.PositiveSmallIntegerField(
+        default=3, help_text="A form sent faster than this after it was shown is from a bot."
+    )
+    comments_per_minute = models.PositiveSmallIntegerField(default=5)
+    comments_per_hour = models.PositiveSmallIntegerField(default=30)
+    flags_to_hide = models.PositiveSmallIntegerField(
+        default=3, help_text="Hide a comment for review at this many flags."
+    )
+    moderators_notified_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "moderation settings"
+
+    def __str__(self) -> str:
+        return "Moderation settings"
+
+    @classmethod
+    def load(cls) -> "ModerationSettings":
+        return cls.objects.get_or_create(pk=1)[0]
+
+    @staticmethod
+    def phrases(text: str) -> list[str]:
+        return [line.strip().lower() for line in text.splitlines() if line.strip()]
+
+
+class ModerationLog(models.Model):
+    """Every moderation decision: who, what, when, why, and the state before and after."""
+
+    moderator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )  # empty for the automatic rules
+    comment = models.ForeignKey(Comment, null=True, blank=True, on_delete=models.SET_NULL, related_name="log")
+    subject = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )  # whose comment, or who was banned
+    action = models.CharField(max_length=20, db_index=True)
+    reason = models.CharField(max_length=500, blank=True)
+    before = models.CharField(max_length=20, blank=True)
+    after = models.CharField(max_length=20, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.action} by {self.moderator or 'rules'}"

@@ -1,0 +1,64 @@
+"""Reading comments: a post's threads as one flat, ordered list.
+
+One query for the comments and one for the reader's likes, however many
+comments there are; the tree is put in order in Python."""
+
+from django.db.models import Q
+
+from blog.models import Comment, CommentLike, Post
+from blog.moderation import can_edit
+
+SORTS = {"oldest": "Oldest", "newest": "Newest", "top": "Top"}
+Status = Comment.Status
+
+
+def _sort_key(sort: str):
+    if sort == "newest":
+        return lambda c: (not c.is_pinned, -c.created_at.timestamp())
+    if sort == "top":
+        return lambda c: (not c.is_pinned, -c.like_count, c.created_at)
+    return lambda c: (not c.is_pinned, c.created_at)
+
+
+def thread(post: Post, user, sort: str = "oldest", root_id: int | None = None) -> list[Comment]:
+    """Comments in reading order, each with `.level`, `.liked`, `.placeholder`.
+
+    Readers see approved comments and their own held ones; a deleted or
+    removed comment stays as a placeholder only while it has replies."""
+    shown = Q(status__in=[Status.APPROVED, Status.REMOVED])
+    if user.is_authenticated:
+        shown |= Q(author=user, status=Status.HELD)
+    comments = list(Comment.objects.filter(shown, post=post).select_related("author"))
+    liked = set()
+    if user.is_authenticated:
+        liked = set(CommentLike.objects.filter(user=user, comment__post=post).values_list("comment_id", flat=True))
+    children: dict[int | None, list[Comment]] = {}
+    for comment in comments:
+        comment.liked = comment.pk in liked
+        comment.placeholder = comment.is_deleted or comment.status == Status.REMOVED
+        comment.by_post_author = comment.author_id == post.author_id
+        comment.editable = user.is_authenticated and can_edit(comment, user)
+        children.setdefault(comment.parent_id, []).append(comment)
+
+    ordered: list[Comment] = []
+
+    def walk(node: Comment) -> bool:
+        start = len(ordered)
+        ordered.append(node)
+        kept = [walk(child) for child in sorted(children.get(node.pk, []), key=_sort_key("oldest"))]
+        if node.placeholder and not any(kept):
+            del ordered[start:]  # a placeholder with nothing under it is not worth showing
+            return False
+        return True
+
+    if root_id is not None:
+        tops = [c for c in comments if c.pk == root_id]
+    else:
+        tops = sorted(children.get(None, []), key=_sort_key(sort))
+    for top in tops:
+        walk(top)
+    return ordered
+
+
+def approved_count(comments: list[Comment]) -> int:
+    return sum(1 for c in comments if c.status == Status.APPROVED and not c.is_deleted)

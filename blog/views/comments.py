@@ -1,0 +1,150 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_POST
+
+from blog import moderation, notifications, threads
+from blog.models import Comment, Flag, Post
+from blog.ratelimits import client_ip
+
+Refused = moderation.CommentRefused
+
+
+def _post(request: HttpRequest, slug: str) -> Post:
+    return get_object_or_404(Post.objects.visible_to(request.user).select_related("author"), slug=slug)
+
+
+def _comment(request: HttpRequest, pk: int) -> Comment:
+    visible = Comment.objects.visible_to(request.user).select_related("post__author", "author")
+    comment = get_object_or_404(visible, pk=pk)
+    if not comment.post.is_live and not comment.post.is_editable_by(request.user):
+        raise Http404("No such comment.")
+    return comment
+
+
+def _refused(request: HttpRequest, post: Post, error: Refused, body: str = "", reply_to: str = "") -> HttpResponse:
+    context = {"post": post, "error": str(error), "body": body, "reply_to": reply_to,
+               "form_token": moderation.form_token()}  # fmt: skip
+    return render(request, "blog/comment_refused.html", context, status=429 if error.rate_limited else 400)
+
+
+@login_required
+@require_POST
+def create(request: HttpRequest, slug: str) -> HttpResponse:
+    post = _post(request, slug)
+    body, reply_id = request.POST.get("body", ""), request.POST.get("reply_to", "")
+    try:
+        reply_to = None
+        if reply_id:
+            reply_to = Comment.objects.filter(pk=reply_id).first() if reply_id.isdigit() else None
+            if reply_to is None:
+                raise Refused("The comment you are replying to does not exist.")
+        comment = moderation.post_comment(
+            post, request.user, body, reply_to=reply_to, ip=client_ip(request) or None,
+            form_age=moderation.seconds_since_form(request.POST.get("ts", "")),
+            honeypot=request.POST.get("website", ""),
+        )  # fmt: skip
+    except Refused as error:
+        return _refused(request, post, error, body, reply_id)
+    if comment.status == Comment.Status.HELD:
+        messages.info(request, "Thanks! Your comment is awaiting moderation; only you can see it for now.")
+    return redirect(comment.anchor_url if comment.status in (Comment.Status.APPROVED, Comment.Status.HELD) else post)
+
+
+def detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    post = _post(request, slug)
+    comment = _comment(request, pk)
+    if comment.post_id != post.pk:
+        raise Http404("No such comment.")
+    items = threads.thread(post, request.user, root_id=comment.pk)
+    if not items:
+        raise Http404("No such comment.")
+    context = {"post": post, "comment": comment, "comments": items, "form_token": moderation.form_token()}
+    return render(request, "blog/comment_detail.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def edit(request: HttpRequest, pk: int) -> HttpResponse:
+    comment = _comment(request, pk)
+    if not moderation.can_edit(comment, request.user):
+        return _refused(
+            request, comment.post, Refused("You can edit your own comment for 15 minutes after posting it.")
+        )
+    body = request.POST.get("body", comment.body)
+    if request.method == "POST":
+        try:
+            moderation.edit_comment(comment, request.user, body, ip=client_ip(request) or None)
+        except Refused as error:
+            return render(
+                request, "blog/comment_edit.html", {"comment": comment, "body": body, "error": error}, status=400
+            )
+        return redirect(comment.anchor_url)
+    return render(request, "blog/comment_edit.html", {"comment": comment, "body": body})
+
+
+@login_required
+@require_POST
+def delete(request: HttpRequest, pk: int) -> HttpResponse:
+    comment = _comment(request, pk)
+    try:
+        moderation.delete_own_comment(comment, request.user)
+    except Refused as error:
+        return _refused(request, comment.post, error)
+    messages.success(request, "Your comment is deleted.")
+    return redirect(f"{comment.post.get_absolute_url()}#comments")
+
+
+@login_required
+@require_POST
+def like(request: HttpRequest, pk: int) -> HttpResponse:
+    comment = _comment(request, pk)
+    if comment.status != Comment.Status.APPROVED:
+        raise Http404("No such comment.")
+    count = moderation.toggle_comment_like(comment, request.user)
+    if request.headers.get("Accept", "").startswith("application/json"):
+        return JsonResponse({"count": count})
+    return redirect(comment.anchor_url)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def flag(request: HttpRequest, pk: int) -> HttpResponse:
+    comment = _comment(request, pk)
+    error = None
+    if request.method == "POST":
+        try:
+            moderation.flag_comment(comment, request.user, request.POST.get("reason", ""), request.POST.get("note", ""))
+        except Refused as refusal:
+            error = str(refusal)
+        else:
+            messages.success(request, "Thank you. The moderators will look at it.")
+            return redirect(comment.anchor_url if comment.status == Comment.Status.APPROVED else comment.post)
+    context = {"comment": comment, "reasons": Flag.Reason.choices, "error": error}
+    return render(request, "blog/comment_flag.html", context, status=400 if error else 200)
+
+
+@login_required
+@require_POST
+def pin(request: HttpRequest, pk: int) -> HttpResponse:
+    comment = _comment(request, pk)
+    try:
+        moderation.pin_comment(comment, request.user)
+    except Refused as error:
+        return _refused(request, comment.post, error)
+    return redirect(comment.anchor_url)
+
+
+@csrf_exempt  # one-click from the mail provider: no cookie, no CSRF token
+@require_http_methods(["GET", "POST"])
+def notifications_off(request: HttpRequest, token: str) -> HttpResponse:
+    found = notifications.user_for_off_token(token)
+    if found is None:
+        return render(request, "blog/subscription_link_error.html", {"error": "This link is not valid."}, status=400)
+    user, kind = found
+    if request.method == "POST":
+        notifications.turn_off(user, kind)
+    context = {"what": notifications.KINDS[kind][1], "done": request.method == "POST"}
+    return render(request, "blog/notifications_off.html", context)

@@ -1,0 +1,81 @@
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from blog import moderation
+from blog.models import Comment, ModerationLog
+
+BAN_DAYS = {"1": 1, "7": 7, "30": 30, "forever": None}
+
+
+def moderator_required(view):
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not request.user.is_moderator:
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return login_required(wrapper)
+
+
+@moderator_required
+@require_http_methods(["GET", "POST"])
+def queue(request: HttpRequest) -> HttpResponse:
+    """Held and flagged comments, newest first; actions alone or in bulk."""
+    if request.method == "POST":
+        return _act(request)
+    waiting = (
+        Comment.objects.filter(Q(status=Comment.Status.HELD) | Q(flag_count__gt=0, status=Comment.Status.APPROVED))
+        .select_related("post", "author")
+        .prefetch_related("flags")
+        .order_by("-created_at")
+    )
+    page = Paginator(waiting, 50).get_page(request.GET.get("page"))
+    history = moderation.author_history({c.author_id for c in page})
+    for comment in page:
+        comment.history = history.get(comment.author_id, {"approved": 0, "rejected": 0})
+    context = {"page": page, "actions": moderation.ACTIONS, "ban_days": BAN_DAYS}
+    return render(request, "moderation/queue.html", context)
+
+
+def _act(request: HttpRequest) -> HttpResponse:
+    action = request.POST.get("action", "")
+    ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
+    comments = list(Comment.objects.filter(pk__in=ids).select_related("author"))
+    if not comments:
+        messages.error(request, "Select at least one comment.")
+        return redirect("moderation_queue")
+    duration = request.POST.get("ban_days", "7")
+    if action == "ban" and duration not in BAN_DAYS:
+        messages.error(request, "Choose how long the ban lasts.")
+        return redirect("moderation_queue")
+    try:
+        count = moderation.apply_action(
+            request.user, comments, action, reason=request.POST.get("reason", ""), ban_days=BAN_DAYS.get(duration)
+        )
+    except moderation.CommentRefused as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"{moderation.ACTIONS[action]}: {count} comment{'s' if count != 1 else ''}.")
+    return redirect("moderation_queue")
+
+
+@moderator_required
+def log(request: HttpRequest) -> HttpResponse:
+    entries = ModerationLog.objects.select_related("moderator", "subject", "comment__post")
+    if action := request.GET.get("action"):
+        entries = entries.filter(action=action)
+    if moderator := request.GET.get("moderator"):
+        entries = (
+            entries.filter(moderator=None) if moderator == "rules" else entries.filter(moderator__username=moderator)
+        )
+    page = Paginator(entries, 100).get_page(request.GET.get("page"))
+    actions = ModerationLog.objects.values_list("action", flat=True).distinct().order_by("action")
+    return render(request, "moderation/log.html", {"page": page, "actions": actions, "filters": request.GET})
