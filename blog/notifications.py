@@ -80,24 +80,28 @@ def comment_message(kind: str, comment, user: User) -> EmailMultiAlternatives | 
 
 def moderation_digest(now=None) -> list[EmailMultiAlternatives]:
     """At most one e-mail per moderator every ten minutes, listing what waits."""
-    from blog.models import ModerationLog, ModerationSettings
+    from blog.models import Comment, ModerationLog, ModerationSettings
 
     now = now or timezone.now()
     rules = ModerationSettings.load()
     since = rules.moderators_notified_at
     if since and now - since < MODERATION_DIGEST_EVERY:
         return []
-    entries = ModerationLog.objects.filter(moderator=None, action__in=["auto-held", "auto-hidden"])
+    arrivals = ModerationLog.objects.filter(moderator=None, action__in=["auto-held", "auto-hidden"])
     if since:
-        entries = entries.filter(created_at__gt=since)
-    entries = list(entries.select_related("comment__post", "comment__author").order_by("created_at")[:100])
-    waiting = [e for e in entries if e.comment and e.comment.status == e.comment.Status.HELD]
-    ModerationSettings.objects.filter(pk=rules.pk).update(moderators_notified_at=now)
-    if not waiting:
+        arrivals = arrivals.filter(created_at__gt=since)
+    if not arrivals.exists():
         return []
+    # Something new arrived: list everything that waits, newest first.
+    waiting = list(
+        Comment.objects.filter(status=Comment.Status.HELD)
+        .select_related("post", "author")
+        .order_by("-created_at")[:100]
+    )
+    ModerationSettings.objects.filter(pk=rules.pk).update(moderators_notified_at=now)
     moderators = User.objects.filter(
         Q(groups__name=MODERATORS) | Q(is_staff=True), is_active=True, email_on_moderation=True
     ).distinct()
     queue_url = settings.SITE_URL + reverse("moderation_queue")
-    return [_message(m, "moderation", "moderation-digest", {"entries": waiting, "queue_url": queue_url})
+    return [_message(m, "moderation", "moderation-digest", {"comments": waiting, "queue_url": queue_url})
             for m in moderators]  # fmt: skip

@@ -34,6 +34,7 @@ def thread(post: Post, user, sort: str = "oldest", root_id: int | None = None) -
         liked = set(CommentLike.objects.filter(user=user, comment__post=post).values_list("comment_id", flat=True))
     children: dict[int | None, list[Comment]] = {}
     for comment in comments:
+        comment.post = post  # the links need the slug; no query per comment
         comment.liked = comment.pk in liked
         comment.placeholder = comment.is_deleted or comment.status == Status.REMOVED
         comment.by_post_author = comment.author_id == post.author_id
