@@ -7,6 +7,7 @@ service skips those tests with the reason, unless REQUIRE_SERVICES=1 (CI),
 where it fails them.
 """
 
+import email.policy
 import os
 import shutil
 import signal
@@ -130,7 +131,7 @@ class _SinkHandler:
     async def handle_DATA(self, server, session, envelope) -> str:
         if self.sink.reply and (answer := self.sink.reply(envelope.mail_from, list(envelope.rcpt_tos))):
             return answer
-        message = message_from_bytes(envelope.content)
+        message = message_from_bytes(envelope.content, policy=email.policy.default)  # headers decoded
         self.sink.messages.append(ReceivedMessage(envelope.mail_from, list(envelope.rcpt_tos), message))
         return "250 OK"
 

@@ -16,6 +16,7 @@
       area.value = "";
       form.querySelector("label[for]").setAttribute("for", area.id);
       form.querySelector("label[for]").textContent = "Your reply";
+      form.querySelector("button[type=submit]").textContent = "Post reply";
       const cancel = form.querySelector("[data-cancel-reply]");
       cancel.hidden = false;
       cancel.addEventListener("click", function () { form.remove(); });
