@@ -6,10 +6,11 @@
 Needs PostgreSQL; the database is created if missing, migrated and seeded with
 the demo content. Runs gunicorn (2 sync workers) with production settings
 over plain HTTP, then prints requests/s and p50/p99 latency for the long demo
-analysis post and for /robots.txt, their ratio, and the SQL queries the post
-page runs. /robots.txt is the trivial view rather than /healthz because it
-touches neither the database nor a template, so it measures what Django and
-gunicorn cost on their own; /healthz runs a query.
+analysis post, for a post with 500 approved comments in threads, and for
+/robots.txt, their ratios, and the SQL queries each post page runs.
+/robots.txt is the trivial view rather than /healthz because it touches neither
+the database nor a template, so it measures what Django and gunicorn cost on
+their own; /healthz runs a query.
 """
 
 import argparse
@@ -41,13 +42,31 @@ COUNT_QUERIES = """
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
-from blog.management.commands.seed_demo import ANALYSIS_SLUG
 client = Client(HTTP_HOST="127.0.0.1")
-client.get(f"/p/{ANALYSIS_SLUG}/")
+client.get("/p/SLUG/")
 with CaptureQueriesContext(connection) as queries:
-    response = client.get(f"/p/{ANALYSIS_SLUG}/")
+    response = client.get("/p/SLUG/")
 assert response.status_code == 200, response.status_code
-print(len(queries), len(response.content), ANALYSIS_SLUG)
+print(len(queries), len(response.content))
+"""
+COMMENTED_SLUG = "bench-500-comments"
+# 500 approved comments: 100 threads, each a root and replies four deep.
+SEED_COMMENTS = """
+from django.utils import timezone
+from accounts.models import User
+from blog.models import Comment, Post
+Post.objects.filter(slug="SLUG").delete()
+author = User.objects.get(username="author")
+readers = [User.objects.get_or_create(username=f"bench-reader{i}", defaults={"email": f"r{i}@example.com"})[0]
+           for i in range(20)]
+post = Post.objects.create(author=author, slug="SLUG", title="A busy discussion", status="published",
+                           published_at=timezone.now(), body="Short post, long discussion.\\n\\n" * 5)
+for thread in range(100):
+    parent = None
+    for depth in range(5):
+        body = f"Comment {thread}.{depth}: " + "a point worth making, with *emphasis*. " * 4
+        parent = Comment.objects.create(post=post, author=readers[(thread + depth) % 20], body=body,
+            body_html=f"<p>{body}</p>", parent=parent, reply_to=parent, level=depth + 1)
 """
 
 
@@ -59,38 +78,29 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
+def shell(env: dict[str, str], code: str) -> str:
+    command = [PYTHON, "manage.py", "shell", "--no-imports", "-c", code]
+    return subprocess.run(command, cwd=ROOT, env=env, check=True, capture_output=True, text=True).stdout
+
+
 def prepare(env: dict[str, str]) -> None:
     manage(env, "migrate", "--noinput")
     manage(env, "seed_demo", "--verbosity", "0")
     manage(env, "collectstatic", "--noinput")
+    shell(env, SEED_COMMENTS.replace("SLUG", COMMENTED_SLUG))
 
 
-def count_queries(env: dict[str, str]) -> tuple[int, int, str]:
-    """The anonymous post page's SQL queries and HTML size, and the post's slug."""
-    shell = [PYTHON, "manage.py", "shell", "--no-imports", "-c", COUNT_QUERIES]
-    output = subprocess.run(shell, cwd=ROOT, env=env, check=True, capture_output=True, text=True).stdout
-    queries, size, slug = output.split()[-3:]
-    return int(queries), int(size), slug
+def count_queries(env: dict[str, str], slug: str) -> tuple[int, int]:
+    """The anonymous post page's SQL queries and HTML size."""
+    queries, size = shell(env, COUNT_QUERIES.replace("SLUG", slug)).split()[-2:]
+    return int(queries), int(size)
 
 
-def measure(env: dict[str, str], slug: str, total: int, concurrency: int) -> tuple[Result, Result]:
+def measure(env: dict[str, str], targets: dict[str, str], total: int, concurrency: int) -> list[Result]:
     with gunicorn(env) as base:
-        # Warm both workers' template and URL caches before timing anything.
-        load("warm-up", base, get(f"/p/{slug}/"), 100, 4)
-        load("warm-up", base, get(TRIVIAL_PATH), 100, 4)
-        post = load("post page (long analysis)", base, get(f"/p/{slug}/"), total, concurrency)
-        trivial = load(f"trivial view ({TRIVIAL_PATH})", base, get(TRIVIAL_PATH), total, concurrency)
-    return post, trivial
-
-
-def report(args: argparse.Namespace, post: Result, trivial: Result, queries: int, size: int) -> None:
-    print(f"gunicorn 2 sync workers, {args.requests} requests per target, {args.concurrency} concurrent clients")
-    print(f"machine: {os.cpu_count()} cores; the load generator runs on the same machine")
-    print(HEADER)
-    print(post.row())
-    print(trivial.row())
-    print(f"post page / trivial view throughput: {post.rate / trivial.rate:.2f}")
-    print(f"post page: {queries} SQL queries, {size // 1024} KB of HTML")
+        for path in targets.values():  # warm both workers' template and URL caches first
+            load("warm-up", base, get(path), 50, 4)
+        return [load(name, base, get(path), total, concurrency) for name, path in targets.items()]
 
 
 def main() -> None:
@@ -100,11 +110,25 @@ def main() -> None:
     try:
         env = production_env(args.database_url, var_dir)
         prepare(env)
-        queries, size, slug = count_queries(env)
-        post, trivial = measure(env, slug, args.requests, args.concurrency)
+        analysis = shell(env, "from blog.management.commands.seed_demo import ANALYSIS_SLUG; print(ANALYSIS_SLUG)")
+        slugs = {"post page (long analysis)": analysis.split()[-1], "post page (500 comments)": COMMENTED_SLUG}
+        sizes = {name: count_queries(env, slug) for name, slug in slugs.items()}
+        targets = {name: f"/p/{slug}/" for name, slug in slugs.items()} | {
+            f"trivial view ({TRIVIAL_PATH})": TRIVIAL_PATH
+        }
+        results = measure(env, targets, args.requests, args.concurrency)
     finally:
         shutil.rmtree(var_dir, ignore_errors=True)
-    report(args, post, trivial, queries, size)
+    trivial = results[-1]
+    print(f"gunicorn 2 sync workers, {args.requests} requests per target, {args.concurrency} concurrent clients")
+    print(f"machine: {os.cpu_count()} cores; the load generator runs on the same machine")
+    print(HEADER)
+    for result in results:
+        print(result.row())
+    for result in results[:-1]:
+        queries, size = sizes[result.name]
+        print(f"{result.name}: {result.rate / trivial.rate:.2f} of the trivial view; "
+              f"{queries} SQL queries, {size // 1024} KB of HTML")  # fmt: skip
 
 
 if __name__ == "__main__":
