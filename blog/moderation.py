@@ -16,7 +16,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import User
-from blog import notifications, ratelimits
+from blog import notifications, ratelimits, threads
 from blog.models import Ban, Comment, CommentLike, Flag, ModerationLog, ModerationSettings, Post
 from blog.models.comments import MAX_LEVEL
 from blog.rendering import render_markdown
@@ -174,6 +174,7 @@ def post_comment(
             _log(None, comment, f"auto-{decision.status}", "; ".join(decision.reasons), "", decision.status)
         else:
             notifications.comment_approved(comment)
+            threads.changed(post.pk)
     return comment
 
 
@@ -206,6 +207,7 @@ def edit_comment(comment: Comment, user: User, body: str, *, ip: str | None = No
     comment.body, comment.body_html = body, render_markdown(body, comment=True)
     comment.status, comment.reasons, comment.edited_at = decision.status, decision.reasons, timezone.now()
     comment.save(update_fields=["body", "body_html", "status", "reasons", "edited_at"])
+    threads.changed(comment.post_id)
     if decision.status != before:
         _log(None, comment, f"auto-{decision.status}", "after an edit: " + "; ".join(decision.reasons), before,
              decision.status)  # fmt: skip
@@ -220,6 +222,7 @@ def delete_own_comment(comment: Comment, user: User) -> None:
         Comment.objects.filter(pk=comment.pk).update(is_deleted=True, body="", body_html="", is_pinned=False)
     else:
         comment.delete()
+    threads.changed(comment.post_id)
 
 
 def toggle_comment_like(comment: Comment, user: User) -> int:
@@ -234,6 +237,7 @@ def toggle_comment_like(comment: Comment, user: User) -> int:
                 Comment.objects.filter(pk=comment.pk).update(like_count=F("like_count") + 1)
             except IntegrityError:
                 pass
+    threads.changed(comment.post_id)
     return Comment.objects.values_list("like_count", flat=True).get(pk=comment.pk)
 
 
@@ -259,6 +263,7 @@ def flag_comment(comment: Comment, user: User, reason: str, note: str = "") -> C
             comment.reasons = [*comment.reasons, f"hidden after {comment.flag_count} flags"]
             comment.save(update_fields=["status", "reasons"])
             _log(None, comment, "auto-hidden", f"{comment.flag_count} readers flagged it", Status.APPROVED, Status.HELD)
+            threads.changed(comment.post_id)
     return comment
 
 
@@ -273,6 +278,7 @@ def pin_comment(comment: Comment, user: User) -> None:
         Comment.objects.filter(post=comment.post, is_pinned=True).update(is_pinned=False)
         if unpin:
             Comment.objects.filter(pk=comment.pk).update(is_pinned=True)
+    threads.changed(comment.post_id)
 
 
 # --- Moderator actions ---------------------------------------------------------
@@ -306,6 +312,7 @@ def _set_status(moderator: User, comment: Comment, status: str, action: str, rea
         _log(moderator, comment, action, reason, before, status)
         if status == Status.APPROVED and before != Status.APPROVED:
             notifications.comment_approved(comment)
+        threads.changed(comment.post_id)
     return comment
 
 

@@ -1,12 +1,17 @@
 """Reading comments: a post's threads as one flat, ordered list.
 
 One query for the comments and one for the reader's likes, however many
-comments there are; the tree is put in order in Python."""
+comments there are; the tree is put in order in Python. Signed-out readers
+all see the same list, so its rendering is cached until the comments change."""
 
+from uuid import uuid4
+
+from django.core.cache import cache
+from django.db import transaction
 from django.db.models import Q
 
+from blog import moderation
 from blog.models import Comment, CommentLike, Post
-from blog.moderation import can_edit
 
 SORTS = {"oldest": "Oldest", "newest": "Newest", "top": "Top"}
 Status = Comment.Status
@@ -38,7 +43,7 @@ def thread(post: Post, user, sort: str = "oldest", root_id: int | None = None) -
         comment.liked = comment.pk in liked
         comment.placeholder = comment.is_deleted or comment.status == Status.REMOVED
         comment.by_post_author = comment.author_id == post.author_id
-        comment.editable = user.is_authenticated and can_edit(comment, user)
+        comment.editable = user.is_authenticated and moderation.can_edit(comment, user)
         children.setdefault(comment.parent_id, []).append(comment)
 
     ordered: list[Comment] = []
@@ -63,3 +68,25 @@ def thread(post: Post, user, sort: str = "oldest", root_id: int | None = None) -
 
 def approved_count(comments: list[Comment]) -> int:
     return sum(1 for c in comments if c.status == Status.APPROVED and not c.is_deleted)
+
+
+# Every change made through blog/moderation.py drops the post's version at
+# once; the timeout bounds what changes elsewhere (a commenter's new name).
+PUBLIC_TIMEOUT = 300
+
+
+def _version_key(post_id: int) -> str:
+    return f"comments:{post_id}:version"
+
+
+def changed(post_id: int) -> None:
+    """The post's comments changed: signed-out readers get a fresh list once this commits."""
+    transaction.on_commit(lambda: cache.delete(_version_key(post_id)))
+
+
+def public_cache_key(post: Post, sort: str) -> str:
+    """Where the signed-out rendering of a post's comments is kept.
+
+    Links carry the slug and the badge the author, so both are in the key."""
+    version = cache.get_or_set(_version_key(post.pk), lambda: uuid4().hex, PUBLIC_TIMEOUT)
+    return f"comments:{post.pk}:{version}:{sort}:{post.slug}:{post.author_id}"

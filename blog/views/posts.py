@@ -1,8 +1,10 @@
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -34,18 +36,31 @@ def post_detail(request: HttpRequest, slug: str) -> HttpResponse:
     if "ref" in request.GET:
         engagement.record_referral_visit(request, post, request.GET["ref"])
     sort = request.GET.get("sort") if request.GET.get("sort") in threads.SORTS else "oldest"
-    comments = threads.thread(post, request.user, sort)
     context = {
         "post": post,
         "can_edit": post.is_editable_by(request.user),
-        "comments": comments,
-        "comment_count": threads.approved_count(comments),
+        **_comments(request, post, sort),
         "sort": sort,
         "sorts": threads.SORTS,
         "form_token": moderation.form_token(),
         **engagement.post_engagement(post, request.user),
     }
     return render(request, "blog/post_detail.html", context)
+
+
+def _comments(request: HttpRequest, post: Post, sort: str) -> dict:
+    if request.user.is_authenticated:
+        comments = threads.thread(post, request.user, sort)
+        return {"comments": comments, "comment_count": threads.approved_count(comments)}
+    # Signed-out readers all see the same list: render it once per change.
+    key = threads.public_cache_key(post, sort)
+    section = cache.get(key)
+    if section is None:
+        comments = threads.thread(post, request.user, sort)
+        html = render_to_string("blog/_comments.html#list", {"comments": comments, "post": post}, request)
+        section = {"comment_list": html, "comment_count": threads.approved_count(comments)}
+        cache.set(key, section, threads.PUBLIC_TIMEOUT)
+    return section
 
 
 def tag_posts(request: HttpRequest, slug: str) -> HttpResponse:

@@ -5,6 +5,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from accounts.roles import MODERATORS
 from blog import moderation
 from blog.models import Comment, ModerationSettings, Post
 from tests.blog.conftest import make_post, make_user
@@ -232,3 +233,37 @@ def test_the_post_page_runs_the_same_queries_for_5_and_500_comments(client, ada,
         return len(queries)
 
     assert queries_for(5) == queries_for(500)
+
+
+def test_signed_out_readers_see_each_change_on_their_next_load(
+    client, rosa, bo, post, django_capture_on_commit_callbacks
+) -> None:
+    """Their list is rendered once and cached; every change must still show at once."""
+
+    def as_visitor() -> str:
+        client.logout()
+        return client.get(post.get_absolute_url()).content.decode()
+
+    def as_reader(user, url: str, data: dict | None = None) -> None:
+        client.force_login(user)
+        with django_capture_on_commit_callbacks(execute=True):
+            client.post(url, data or {})
+
+    as_reader(rosa, f"/p/{post.slug}/comments/new/", {"body": "First take", "ts": moderation.form_token()})
+    comment = Comment.objects.get()
+    assert "First take" in as_visitor()
+    with CaptureQueriesContext(connection) as queries:
+        assert "First take" in as_visitor()
+    assert not [q for q in queries if "blog_comment" in q["sql"]]  # served from the cache
+
+    as_reader(bo, f"/comments/{comment.pk}/like/")
+    assert "♥ 1" in as_visitor()
+    as_reader(rosa, f"/comments/{comment.pk}/edit/", {"body": "Second thoughts"})
+    page = as_visitor()
+    assert "Second thoughts" in page and "First take" not in page and "(edited)" in page
+    as_reader(bo, f"/p/{post.slug}/comments/new/", {"body": "A reply", "ts": moderation.form_token(),
+                                                     "reply_to": comment.pk})  # fmt: skip
+    assert "2 comments" in as_visitor()
+    as_reader(make_user("milo", role=MODERATORS), "/moderation/", {"action": "delete", "ids": [comment.pk]})
+    page = as_visitor()
+    assert "Second thoughts" not in page and "removed by a moderator" in page and "1 comment" in page
