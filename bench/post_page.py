@@ -6,8 +6,9 @@
 Needs PostgreSQL; the database is created if missing, migrated and seeded with
 the demo content. Runs gunicorn (2 sync workers) with production settings
 over plain HTTP, then prints requests/s and p50/p99 latency for the long demo
-analysis post, for a post with 500 approved comments in threads, and for
-/robots.txt, their ratios, and the SQL queries each post page runs.
+analysis post, for a post with 500 approved comments in threads (signed out
+and signed in), and for /robots.txt, their ratios, and the SQL queries each
+post page runs.
 /robots.txt is the trivial view rather than /healthz because it touches neither
 the database nor a template, so it measures what Django and gunicorn cost on
 their own; /healthz runs a query.
@@ -43,6 +44,9 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 client = Client(HTTP_HOST="127.0.0.1")
+session = "SESSION"
+if session:
+    client.cookies["sessionid"] = session
 client.get("/p/SLUG/")
 with CaptureQueriesContext(connection) as queries:
     response = client.get("/p/SLUG/")
@@ -52,6 +56,7 @@ print(len(queries), len(response.content))
 COMMENTED_SLUG = "bench-500-comments"
 # 500 approved comments: 100 threads, each a root and replies four deep.
 SEED_COMMENTS = """
+from django.test import Client
 from django.utils import timezone
 from accounts.models import User
 from blog.models import Comment, Post
@@ -67,6 +72,9 @@ for thread in range(100):
         body = f"Comment {thread}.{depth}: " + "a point worth making, with *emphasis*. " * 4
         parent = Comment.objects.create(post=post, author=readers[(thread + depth) % 20], body=body,
             body_html=f"<p>{body}</p>", parent=parent, reply_to=parent, level=depth + 1)
+reader = Client()
+reader.force_login(readers[0])
+print(reader.cookies["sessionid"].value)
 """
 
 
@@ -83,24 +91,31 @@ def shell(env: dict[str, str], code: str) -> str:
     return subprocess.run(command, cwd=ROOT, env=env, check=True, capture_output=True, text=True).stdout
 
 
-def prepare(env: dict[str, str]) -> None:
+def prepare(env: dict[str, str]) -> str:
+    """Migrate and seed; returns a session key of a signed-in commenter."""
     manage(env, "migrate", "--noinput")
     manage(env, "seed_demo", "--verbosity", "0")
     manage(env, "collectstatic", "--noinput")
-    shell(env, SEED_COMMENTS.replace("SLUG", COMMENTED_SLUG))
+    return shell(env, SEED_COMMENTS.replace("SLUG", COMMENTED_SLUG)).split()[-1]
 
 
-def count_queries(env: dict[str, str], slug: str) -> tuple[int, int]:
-    """The anonymous post page's SQL queries and HTML size."""
-    queries, size = shell(env, COUNT_QUERIES.replace("SLUG", slug)).split()[-2:]
+def count_queries(env: dict[str, str], slug: str, session: str) -> tuple[int, int]:
+    """The post page's SQL queries and HTML size (signed in if a session is given)."""
+    queries, size = shell(env, COUNT_QUERIES.replace("SLUG", slug).replace("SESSION", session)).split()[-2:]
     return int(queries), int(size)
 
 
-def measure(env: dict[str, str], targets: dict[str, str], total: int, concurrency: int) -> list[Result]:
+def page(path: str, session: str):
+    if not session:
+        return get(path)
+    return lambda _i: ("GET", path, None, {"Host": "127.0.0.1", "Cookie": f"sessionid={session}"})
+
+
+def measure(env: dict[str, str], targets: dict[str, tuple[str, str]], total: int, concurrency: int) -> list[Result]:
     with gunicorn(env) as base:
-        for path in targets.values():  # warm both workers' template and URL caches first
-            load("warm-up", base, get(path), 50, 4)
-        return [load(name, base, get(path), total, concurrency) for name, path in targets.items()]
+        for path, session in targets.values():  # warm both workers' template and URL caches first
+            load("warm-up", base, page(path, session), 50, 4)
+        return [load(name, base, page(*target), total, concurrency) for name, target in targets.items()]
 
 
 def main() -> None:
@@ -109,13 +124,18 @@ def main() -> None:
     var_dir = temp_var_dir()
     try:
         env = production_env(args.database_url, var_dir)
-        prepare(env)
+        session = prepare(env)
         analysis = shell(env, "from blog.management.commands.seed_demo import ANALYSIS_SLUG; print(ANALYSIS_SLUG)")
-        slugs = {"post page (long analysis)": analysis.split()[-1], "post page (500 comments)": COMMENTED_SLUG}
-        sizes = {name: count_queries(env, slug) for name, slug in slugs.items()}
-        targets = {name: f"/p/{slug}/" for name, slug in slugs.items()} | {
-            f"trivial view ({TRIVIAL_PATH})": TRIVIAL_PATH
+        # Signed-out readers share one cached rendering of the comments; a
+        # signed-in reader's list (their likes, their held comments) is rendered each time.
+        posts = {
+            "post page (long analysis)": (analysis.split()[-1], ""),
+            "500 comments, signed out": (COMMENTED_SLUG, ""),
+            "500 comments, signed in": (COMMENTED_SLUG, session),
         }
+        sizes = {name: count_queries(env, slug, who) for name, (slug, who) in posts.items()}
+        targets = {name: (f"/p/{slug}/", who) for name, (slug, who) in posts.items()}
+        targets[f"trivial view ({TRIVIAL_PATH})"] = (TRIVIAL_PATH, "")
         results = measure(env, targets, args.requests, args.concurrency)
     finally:
         shutil.rmtree(var_dir, ignore_errors=True)
