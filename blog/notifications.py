@@ -75,7 +75,7 @@ def comment_message(kind: str, comment, user: User) -> EmailMultiAlternatives | 
     if comment.status != comment.Status.APPROVED or not getattr(user, KINDS[kind][0]):
         return None
     url = settings.SITE_URL + comment.anchor_url
-    return _message(user, kind, f"comment-{kind}", {"comment": comment, "post": comment.post, "url": url})
+    return _message(user, kind, "comment", {"comment": comment, "post": comment.post, "url": url, "kind": kind})
 
 
 def moderation_digest(now=None) -> list[EmailMultiAlternatives]:
