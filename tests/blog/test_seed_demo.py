@@ -5,11 +5,11 @@ from taggit.models import Tag
 
 from accounts.models import User
 from blog.management.commands.seed_demo import ANALYSIS_SLUG, PASSWORD
-from blog.models import Post
+from blog.models import Comment, CommentLike, Post
 
 pytestmark = pytest.mark.django_db
 
-DEMO_EMAILS = ["author@example.com", "moderator@example.com", "reader@example.com"]
+DEMO_EMAILS = ["author@example.com", "moderator@example.com", "reader@example.com", "jonah@example.com"]
 
 
 def counts() -> dict[str, int]:
@@ -19,6 +19,8 @@ def counts() -> dict[str, int]:
         "posts": Post.objects.count(),
         "tags": Tag.objects.count(),
         "tagged": Post.tags.through.objects.count(),
+        "comments": Comment.objects.count(),
+        "comment likes": CommentLike.objects.count(),
     }
 
 
@@ -31,7 +33,7 @@ def test_running_it_twice_changes_nothing() -> None:
     call_command("seed_demo", verbosity=0)
     before_counts, before_posts = counts(), snapshot()
     call_command("seed_demo", verbosity=0)
-    assert before_counts["users"] == before_counts["emails"] == 3
+    assert before_counts["users"] == before_counts["emails"] == 4
     assert counts() == before_counts
     assert snapshot() == before_posts
 
@@ -88,3 +90,16 @@ def test_the_scheduled_post_is_dated_in_the_future() -> None:
     published = Post.objects.published()
     assert scheduled.published_at > max(post.published_at for post in published)
     assert published.count() == 5
+
+
+def test_the_analysis_has_an_argument_in_its_comments(client) -> None:
+    call_command("seed_demo", verbosity=0)
+    page = client.get(f"/p/{ANALYSIS_SLUG}/").content.decode()
+    assert "7 comments" in page
+    assert page.count('<span class="badge">Author</span>') == 1  # Ada answers in her own thread
+    pinned = Comment.objects.get(is_pinned=True)
+    first = page[page.index('class="comment-list"') :].split('id="comment-', 1)[1].split('"', 1)[0]
+    assert first == str(pinned.pk)  # the pin puts it at the top
+    assert "<em>guarantee</em>" in page and "level-3" in page
+    for comment in Comment.objects.all():
+        assert comment.like_count == comment.likes.count()

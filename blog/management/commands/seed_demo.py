@@ -1,7 +1,9 @@
-"""Demo content for `make run`: three people and a handful of posts.
+"""Demo content for `make run`: four people, a handful of posts and an argument
+in the comments of the analysis.
 
-Idempotent: people are looked up by handle and posts by slug, and whatever
-exists already is left exactly as it is, so a second run adds no rows and
+Idempotent: people are looked up by handle, posts by slug, and the discussion
+is added only to an analysis without comments; whatever exists already is
+left exactly as it is, so a second run adds no rows and
 moves no timestamps."""
 
 from dataclasses import dataclass
@@ -16,8 +18,9 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.roles import AUTHORS, MODERATORS
-from blog.models import Post
+from blog.models import Comment, CommentLike, Post
 from blog.publishing import schedule_post
+from blog.rendering import render_markdown
 
 PASSWORD = "dispatch-demo-pass"  # noqa: S105 - printed for the demo on purpose
 ANALYSIS_SLUG = "the-harbour-bill-what-the-reports-leave-out"
@@ -49,6 +52,72 @@ PEOPLE = [
     DemoPerson("author", "author@example.com", "Ada Whitlock", AUTHORS, "Ports, budgets and the people in between."),
     DemoPerson("moderator", "moderator@example.com", "Milo Grant", MODERATORS, "Keeps the comments civil."),
     DemoPerson("reader", "reader@example.com", "Rosa Lind", None),
+    DemoPerson("jonah", "jonah@example.com", "Jonah Pike", None, "Nights on the east berth."),
+]
+
+
+@dataclass(frozen=True)
+class DemoComment:
+    handle: str
+    body: str
+    hours: float  # after the post was published
+    reply_to: int | None = None  # index of the answered comment in DISCUSSION
+    liked_by: tuple[str, ...] = ()
+    pinned: bool = False
+
+
+DISCUSSION = [
+    DemoComment(
+        "reader",
+        "The baseline-quarter table is the heart of this. A quarter with a two-week storm closure in it "
+        "should have been the first question anyone asked.",
+        hours=2,
+        liked_by=("author", "jonah"),
+    ),
+    DemoComment(
+        "author",
+        "It should have been. To be fair to the consultancy, appendix B does name the quarter it used. "
+        "It is on page 41, and I could not find a report that quoted page 41.",
+        hours=3,
+        reply_to=0,
+        liked_by=("reader",),
+    ),
+    DemoComment(
+        "jonah",
+        "I work nights on the east berth. Sixteen per cent sounds about right to me: most of the waiting "
+        "is for pilots and tugs, not for cranes.",
+        hours=5,
+        reply_to=1,
+        liked_by=("author", "reader"),
+    ),
+    DemoComment(
+        "jonah",
+        "Four per cent for retraining, and still a no. The word *guarantee* is doing all the work in that section.",
+        hours=6,
+        liked_by=("author", "reader", "moderator"),
+        pinned=True,
+    ),
+    DemoComment(
+        "reader",
+        "Devil's advocate: a guarantee written into law is hard to undo if the savings never arrive. "
+        "Isn't that a fair worry for the Authority?",
+        hours=7,
+        reply_to=3,
+    ),
+    DemoComment(
+        "jonah",
+        "Then tie it to savings that *do* arrive. That is what the amendment did; see the capital "
+        "programme in footnote 5.",
+        hours=8,
+        reply_to=4,
+        liked_by=("reader",),
+    ),
+    DemoComment(
+        "moderator",
+        "A reminder for this thread: argue with the figures, not with each other. Links to the primary "
+        "documents are the most useful thing you can add.",
+        hours=9,
+    ),
 ]
 
 POSTS = [
@@ -165,6 +234,30 @@ def seed_post(author: User, spec: DemoPost, now: datetime) -> bool:
     return created
 
 
+def seed_discussion(post: Post, users: dict[str, User]) -> int:
+    """The analysis's comment threads, unless it has comments already."""
+    if post.comments.exists():
+        return 0
+    made: list[Comment] = []
+    for spec in DISCUSSION:
+        parent = made[spec.reply_to] if spec.reply_to is not None else None
+        comment = Comment.objects.create(
+            post=post,
+            author=users[spec.handle],
+            reply_to=parent,
+            parent=parent,
+            level=parent.level + 1 if parent else 1,
+            body=spec.body,
+            body_html=render_markdown(spec.body, comment=True),
+            created_at=post.published_at + timedelta(hours=spec.hours),
+            like_count=len(spec.liked_by),
+            is_pinned=spec.pinned,
+        )
+        CommentLike.objects.bulk_create(CommentLike(comment=comment, user=users[h]) for h in spec.liked_by)
+        made.append(comment)
+    return len(made)
+
+
 class Command(BaseCommand):
     help = "Create demo users and posts; running it again changes nothing."
 
@@ -173,6 +266,7 @@ class Command(BaseCommand):
         users = {person.handle: seed_person(person) for person in PEOPLE}
         now = timezone.now()
         created = sum(seed_post(users["author"], spec, now) for spec in POSTS)
+        seed_discussion(Post.objects.get(slug=ANALYSIS_SLUG), users)
         if options["verbosity"]:
             self.stdout.write(f"{created} posts created, {len(POSTS) - created} already there.")
             self.stdout.write(f"Demo logins (password for all: {PASSWORD}):")
