@@ -21,7 +21,6 @@ from blog.models import Ban, Comment, CommentLike, Flag, ModerationLog, Moderati
 from blog.models.comments import MAX_LEVEL
 from blog.rendering import render_markdown
 
-EDIT_WINDOW = timedelta(minutes=15)
 DUPLICATE_WINDOW = timedelta(days=1)
 MAX_LENGTH = 10_000
 FORM_SALT = "dispatch.comment-form"
@@ -188,16 +187,9 @@ def _placement(reply_to: Comment | None) -> tuple[Comment | None, int]:
     return anchor, MAX_LEVEL + 1
 
 
-def can_edit(comment: Comment, user: User) -> bool:
-    recent = timezone.now() - comment.created_at <= EDIT_WINDOW
-    return comment.author_id == user.pk and recent and not comment.is_deleted and comment.status in (
-        Status.APPROVED, Status.HELD,
-    )  # fmt: skip
-
-
 def edit_comment(comment: Comment, user: User, body: str, *, ip: str | None = None) -> Comment:
     """The author's own edit, within 15 minutes; it goes through the rules again."""
-    if not can_edit(comment, user):
+    if not comment.is_editable_by(user):
         raise CommentRefused("You can edit your own comment for 15 minutes after posting it.")
     body = _clean_body(body)
     decision = moderate(author=user, body=body, ip=ip, editing=comment)

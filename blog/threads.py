@@ -10,7 +10,6 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Q
 
-from blog import moderation
 from blog.models import Comment, CommentLike, Post
 
 SORTS = {"oldest": "Oldest", "newest": "Newest", "top": "Top"}
@@ -43,7 +42,7 @@ def thread(post: Post, user, sort: str = "oldest", root_id: int | None = None) -
         comment.liked = comment.pk in liked
         comment.placeholder = comment.is_deleted or comment.status == Status.REMOVED
         comment.by_post_author = comment.author_id == post.author_id
-        comment.editable = user.is_authenticated and moderation.can_edit(comment, user)
+        comment.editable = user.is_authenticated and comment.is_editable_by(user)
         children.setdefault(comment.parent_id, []).append(comment)
 
     ordered: list[Comment] = []

@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -7,6 +9,7 @@ from django.utils import timezone
 from blog.models.posts import Post
 
 MAX_LEVEL = 4  # threads nest this deep; deeper replies sit flat under their level-4 ancestor
+EDIT_WINDOW = timedelta(minutes=15)
 
 
 class CommentQuerySet(models.QuerySet):
@@ -62,6 +65,12 @@ class Comment(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("comment_detail", args=[self.post.slug, self.pk])
+
+    def is_editable_by(self, user) -> bool:
+        """Its author may edit it for 15 minutes, unless it is deleted or turned down."""
+        recent = timezone.now() - self.created_at <= EDIT_WINDOW
+        editable = self.status in (self.Status.APPROVED, self.Status.HELD) and not self.is_deleted
+        return editable and recent and self.author_id == user.pk
 
     @property
     def anchor_url(self) -> str:

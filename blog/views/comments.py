@@ -69,7 +69,7 @@ def detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def edit(request: HttpRequest, pk: int) -> HttpResponse:
     comment = _comment(request, pk)
-    if not moderation.can_edit(comment, request.user):
+    if not comment.is_editable_by(request.user):
         return _refused(
             request, comment.post, Refused("You can edit your own comment for 15 minutes after posting it.")
         )
