@@ -99,3 +99,19 @@ def test_password_reset_sends_a_link(client, django_capture_on_commit_callbacks)
     [message] = mail.outbox
     assert message.to == ["ada@example.com"]
     assert "/accounts/password/reset/key/" in message.body
+
+
+def test_the_admin_signs_in_through_the_rate_limited_log_in(client, settings):
+    staff = make_user("sam", is_staff=True, is_superuser=True)
+    response = client.get("/admin/login/?next=/admin/")
+    assert response.status_code == 302 and response.url.startswith("/accounts/login/?next=")
+    # The admin's own form no longer takes a password.
+    client.post("/admin/login/", {"username": "sam", "password": PASSWORD})
+    assert "_auth_user_id" not in client.session
+    # Wrong passwords on the real log-in run into allauth's limit.
+    pages = [client.post("/accounts/login/", {"login": staff.email, "password": f"guess-{i}"}) for i in range(6)]
+    assert "Too many failed login attempts" in pages[-1].content.decode()
+    client.force_login(staff)
+    assert client.get("/admin/").status_code == 200
+    client.force_login(make_user("rosa"))
+    assert client.get("/admin/login/").status_code == 403
