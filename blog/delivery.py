@@ -88,14 +88,18 @@ def create_due_digests(now: datetime | None = None) -> list[int]:
     candidates = Subscriber.objects.active().filter(
         frequency__in=[Subscriber.Frequency.DAILY, Subscriber.Frequency.WEEKLY]
     )
+    # Subscribers served by the same earlier run share its time as `since`:
+    # one query per distinct time, not one per subscriber.
+    posts_since: dict[datetime, list[int]] = {}
     for subscriber in candidates.iterator():
         period = period_for(subscriber, now)
         if period is None:
             continue
         since = subscriber.last_digest_at or subscriber.confirmed_at or subscriber.created_at
-        posts = list(
-            Post.objects.published().filter(published_at__gt=since, published_at__lte=now).values_list("pk", flat=True)
-        )
+        if since not in posts_since:
+            published = Post.objects.published().filter(published_at__gt=since, published_at__lte=now)
+            posts_since[since] = list(published.values_list("pk", flat=True))
+        posts = posts_since[since]
         if not posts:
             continue
         try:
