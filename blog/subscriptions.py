@@ -15,6 +15,7 @@ from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.db.models import Count
 from django.utils import timezone
 
 from blog.models import Subscriber
@@ -151,6 +152,12 @@ def audience_growth() -> dict[str, int]:
 
 
 # --- Import and export (staff) ---------------------------------------------
+
+
+def status_totals() -> dict[str, int]:
+    """Subscribers per status, for staff, in one query."""
+    counts = dict(Subscriber.objects.values_list("status").annotate(n=Count("pk")).order_by())
+    return {status.label: counts.get(status.value, 0) for status in Subscriber.Status}
 
 
 @dataclass

@@ -111,8 +111,12 @@ def manage_subscribers(request: HttpRequest) -> HttpResponse:
     report = None
     if request.method == "POST" and form.is_valid():
         report = subscriptions.import_subscribers(form.cleaned_data["text"], dry_run=form.cleaned_data["dry_run"])
-    totals = {status.label: Subscriber.objects.filter(status=status).count() for status in Subscriber.Status}
-    context = {"form": form, "report": report, "totals": totals, "dry_run": form.data.get("dry_run")}
+    context = {
+        "form": form,
+        "report": report,
+        "totals": subscriptions.status_totals(),
+        "dry_run": form.data.get("dry_run"),
+    }
     return render(request, "blog/desk/subscribers.html", context)
 
 
