@@ -22,7 +22,7 @@ install: $(VENV)/.installed
 run: install
 	DEBUG=1 $(BIN)/python manage.py migrate --noinput
 	DEBUG=1 $(BIN)/python manage.py seed_demo
-	DEBUG=1 $(BIN)/honcho start -f Procfile
+	DEBUG=1 $(BIN)/honcho start -f Procfile.dev
 
 test: install
 	$(BIN)/pytest

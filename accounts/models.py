@@ -50,7 +50,7 @@ class User(AbstractUser):
         return self.name
 
     def get_absolute_url(self) -> str:
-        return reverse("profile", args=[self.username])
+        return reverse("blog:profile", args=[self.username])
 
     @property
     def name(self) -> str:

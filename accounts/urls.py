@@ -2,6 +2,8 @@ from django.urls import path
 
 from accounts import views
 
+app_name = "accounts"
+
 urlpatterns = [
     path("settings/profile/", views.edit_profile, name="edit_profile"),
 ]

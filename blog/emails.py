@@ -86,8 +86,8 @@ def render_digest(digest: Digest) -> Rendered:
 def newsletter_message(rendered: Rendered, subscriber: Subscriber, message_id: str) -> EmailMultiAlternatives:
     """One subscriber's copy, with their own unsubscribe and preference links."""
     token = manage_token(subscriber)
-    unsubscribe_url = absolute(reverse("unsubscribe", args=[token]))
-    preferences_url = absolute(reverse("subscription_preferences", args=[token]))
+    unsubscribe_url = absolute(reverse("blog:unsubscribe", args=[token]))
+    preferences_url = absolute(reverse("blog:subscription_preferences", args=[token]))
 
     def personal(text: str) -> str:
         return text.replace(UNSUBSCRIBE, unsubscribe_url).replace(PREFERENCES, preferences_url)
@@ -117,7 +117,7 @@ def message_id_for(delivery_id: int) -> str:
 
 
 def confirmation_message(subscriber: Subscriber) -> EmailMultiAlternatives:
-    link = absolute(reverse("subscription_confirm", args=[confirm_token(subscriber)]))
+    link = absolute(reverse("blog:subscription_confirm", args=[confirm_token(subscriber)]))
     context = {"SITE_NAME": settings.SITE_NAME, "confirm_url": link, "postal_address": settings.POSTAL_ADDRESS}
     subject = " ".join(render_to_string("emails/subscribe-confirm-subject.txt", context).split())
     message = EmailMultiAlternatives(

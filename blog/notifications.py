@@ -57,7 +57,7 @@ def comment_approved(comment) -> None:
 
 
 def _message(user: User, kind: str, template: str, context: dict) -> EmailMultiAlternatives:
-    off_url = settings.SITE_URL + reverse("notifications_off", args=[off_token(user, kind)])
+    off_url = settings.SITE_URL + reverse("blog:notifications_off", args=[off_token(user, kind)])
     context = {**context, "user": user, "off_url": off_url, "what": KINDS[kind][1], "SITE_NAME": settings.SITE_NAME,
                "postal_address": settings.POSTAL_ADDRESS}  # fmt: skip
     subject = " ".join(render_to_string(f"emails/{template}-subject.txt", context).split())
@@ -102,6 +102,6 @@ def moderation_digest(now=None) -> list[EmailMultiAlternatives]:
     moderators = User.objects.filter(
         Q(groups__name=MODERATORS) | Q(is_staff=True), is_active=True, email_on_moderation=True
     ).distinct()
-    queue_url = settings.SITE_URL + reverse("moderation_queue")
+    queue_url = settings.SITE_URL + reverse("blog:moderation_queue")
     return [_message(m, "moderation", "moderation-digest", {"comments": waiting, "queue_url": queue_url})
             for m in moderators]  # fmt: skip

@@ -18,7 +18,7 @@ class PagesSitemap(Sitemap):
     changefreq = "daily"
 
     def items(self) -> list[str]:
-        return ["home", "archive"]
+        return ["blog:home", "blog:archive"]
 
     def location(self, item: str) -> str:
         return reverse(item)

@@ -5,6 +5,8 @@ from blog.feeds import LatestPostsAtomFeed, LatestPostsFeed
 from blog.sitemaps import SITEMAPS
 from blog.views import comments, desk, engagement, moderation, posts, subscriptions
 
+app_name = "blog"
+
 urlpatterns = [
     path("", posts.home, name="home"),
     path("p/<slug:slug>/", posts.post_detail, name="post_detail"),

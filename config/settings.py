@@ -109,7 +109,7 @@ AUTHENTICATION_BACKENDS = [
     "allauth.account.auth_backends.AuthenticationBackend",
 ]
 LOGIN_URL = "account_login"
-LOGIN_REDIRECT_URL = "home"
+LOGIN_REDIRECT_URL = "blog:home"
 
 # django-allauth: log in by email, verified addresses only.
 ACCOUNT_LOGIN_METHODS = {"email"}

@@ -64,7 +64,7 @@ class Comment(models.Model):
         return f"comment {self.pk} by {self.author} on {self.post}"
 
     def get_absolute_url(self) -> str:
-        return reverse("comment_detail", args=[self.post.slug, self.pk])
+        return reverse("blog:comment_detail", args=[self.post.slug, self.pk])
 
     def is_editable_by(self, user) -> bool:
         """Its author may edit it for 15 minutes, unless it is deleted or turned down."""

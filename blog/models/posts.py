@@ -105,7 +105,7 @@ class Post(models.Model):
         super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
-        return reverse("post_detail", args=[self.slug])
+        return reverse("blog:post_detail", args=[self.slug])
 
     @property
     def is_live(self) -> bool:

@@ -40,7 +40,7 @@ def article_jsonld(post: Post) -> SafeString:
     return mark_safe(json.dumps(data).translate(_SCRIPT_ESCAPES))
 
 
-@register.inclusion_tag("blog/_subscribe_box.html", takes_context=True)
+@register.inclusion_tag("blog/subscriptions/_box.html", takes_context=True)
 def subscribe_box(context: template.Context, source: str) -> dict:
     """The subscribe box: an e-mail field, or one click for a signed-in reader."""
     request = context["request"]

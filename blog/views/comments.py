@@ -27,7 +27,7 @@ def _comment(request: HttpRequest, pk: int) -> Comment:
 def _refused(request: HttpRequest, post: Post, error: Refused, body: str = "", reply_to: str = "") -> HttpResponse:
     context = {"post": post, "error": str(error), "body": body, "reply_to": reply_to,
                "form_token": moderation.form_token()}  # fmt: skip
-    return render(request, "blog/comment_refused.html", context, status=429 if error.rate_limited else 400)
+    return render(request, "blog/comments/refused.html", context, status=429 if error.rate_limited else 400)
 
 
 @login_required
@@ -62,7 +62,7 @@ def detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     if not items:
         raise Http404("No such comment.")
     context = {"post": post, "comment": comment, "comments": items, "form_token": moderation.form_token()}
-    return render(request, "blog/comment_detail.html", context)
+    return render(request, "blog/comments/detail.html", context)
 
 
 @login_required
@@ -79,10 +79,10 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
             moderation.edit_comment(comment, request.user, body, ip=client_ip(request) or None)
         except Refused as error:
             return render(
-                request, "blog/comment_edit.html", {"comment": comment, "body": body, "error": error}, status=400
+                request, "blog/comments/edit.html", {"comment": comment, "body": body, "error": error}, status=400
             )
         return redirect(comment.anchor_url)
-    return render(request, "blog/comment_edit.html", {"comment": comment, "body": body})
+    return render(request, "blog/comments/edit.html", {"comment": comment, "body": body})
 
 
 @login_required
@@ -123,7 +123,7 @@ def flag(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, "Thank you. The moderators will look at it.")
             return redirect(comment.anchor_url if comment.status == Comment.Status.APPROVED else comment.post)
     context = {"comment": comment, "reasons": Flag.Reason.choices, "error": error}
-    return render(request, "blog/comment_flag.html", context, status=400 if error else 200)
+    return render(request, "blog/comments/flag.html", context, status=400 if error else 200)
 
 
 @login_required
@@ -142,9 +142,9 @@ def pin(request: HttpRequest, pk: int) -> HttpResponse:
 def notifications_off(request: HttpRequest, token: str) -> HttpResponse:
     found = notifications.user_for_off_token(token)
     if found is None:
-        return render(request, "blog/subscription_link_error.html", {"error": "This link is not valid."}, status=400)
+        return render(request, "blog/subscriptions/link_error.html", {"error": "This link is not valid."}, status=400)
     user, kind = found
     if request.method == "POST":
         notifications.turn_off(user, kind)
     context = {"what": notifications.KINDS[kind][1], "done": request.method == "POST"}
-    return render(request, "blog/notifications_off.html", context)
+    return render(request, "blog/comments/notifications_off.html", context)

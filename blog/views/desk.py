@@ -56,7 +56,7 @@ def retry_send(request: HttpRequest, pk: int) -> HttpResponse:
     send = get_object_or_404(Send, post=post)
     retry_failed_deliveries.delay_on_commit(send.pk)
     messages.success(request, "Failed deliveries are queued again.")
-    return redirect("post_send", pk=post.pk)
+    return redirect("blog:post_send", pk=post.pk)
 
 
 @author_required
@@ -89,7 +89,7 @@ def _edit(request: HttpRequest, post: Post) -> HttpResponse:
                 form.add_error("publish_at", error)
             else:
                 messages.success(request, message)
-                return redirect("post_edit", pk=post.pk)
+                return redirect("blog:post_edit", pk=post.pk)
     context = {"form": form, "post": post, "preview_html": preview_html}
     if post.pk:
         context["shares_by_network"] = share_counts(post)

@@ -82,7 +82,7 @@ def restack(request: HttpRequest, slug: str) -> HttpResponse:
             messages.success(request, "Re-stacked to your profile." if not current else "Note updated.")
             return redirect(request.user)
     context = {"post": post, "current": current, "note": note, "error": error, "limit": engagement.RESTACK_NOTE_LIMIT}
-    return render(request, "blog/restack.html", context, status=400 if error else 200)
+    return render(request, "blog/engagement/restack.html", context, status=400 if error else 200)
 
 
 @login_required

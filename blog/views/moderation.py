@@ -42,7 +42,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     for comment in page:
         comment.history = history.get(comment.author_id, {"approved": 0, "rejected": 0})
     context = {"page": page, "actions": moderation.ACTIONS, "ban_days": BAN_DAYS}
-    return render(request, "moderation/queue.html", context)
+    return render(request, "blog/moderation/queue.html", context)
 
 
 def _act(request: HttpRequest) -> HttpResponse:
@@ -51,11 +51,11 @@ def _act(request: HttpRequest) -> HttpResponse:
     comments = list(Comment.objects.filter(pk__in=ids).select_related("author"))
     if not comments:
         messages.error(request, "Select at least one comment.")
-        return redirect("moderation_queue")
+        return redirect("blog:moderation_queue")
     duration = request.POST.get("ban_days", "7")
     if action == "ban" and duration not in BAN_DAYS:
         messages.error(request, "Choose how long the ban lasts.")
-        return redirect("moderation_queue")
+        return redirect("blog:moderation_queue")
     try:
         count = moderation.apply_action(
             request.user, comments, action, reason=request.POST.get("reason", ""), ban_days=BAN_DAYS.get(duration)
@@ -64,7 +64,7 @@ def _act(request: HttpRequest) -> HttpResponse:
         messages.error(request, str(error))
     else:
         messages.success(request, f"{moderation.ACTIONS[action]}: {count} comment{'s' if count != 1 else ''}.")
-    return redirect("moderation_queue")
+    return redirect("blog:moderation_queue")
 
 
 @moderator_required
@@ -78,4 +78,4 @@ def log(request: HttpRequest) -> HttpResponse:
         )
     page = Paginator(entries, 100).get_page(request.GET.get("page"))
     actions = ModerationLog.objects.values_list("action", flat=True).distinct().order_by("action")
-    return render(request, "moderation/log.html", {"page": page, "actions": actions, "filters": request.GET})
+    return render(request, "blog/moderation/log.html", {"page": page, "actions": actions, "filters": request.GET})

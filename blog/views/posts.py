@@ -22,7 +22,7 @@ def _page(request: HttpRequest, posts) -> object:
 
 def home(request: HttpRequest) -> HttpResponse:
     page = _page(request, Post.objects.published().for_listing())
-    return render(request, "blog/home.html", {"page": page})
+    return render(request, "blog/posts/home.html", {"page": page})
 
 
 def post_detail(request: HttpRequest, slug: str) -> HttpResponse:
@@ -45,7 +45,7 @@ def post_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "form_token": moderation.form_token(),
         **engagement.post_engagement(post, request.user),
     }
-    return render(request, "blog/post_detail.html", context)
+    return render(request, "blog/posts/detail.html", context)
 
 
 def _comments(request: HttpRequest, post: Post, sort: str) -> dict:
@@ -57,7 +57,7 @@ def _comments(request: HttpRequest, post: Post, sort: str) -> dict:
     section = cache.get(key)
     if section is None:
         comments = threads.thread(post, request.user, sort)
-        html = render_to_string("blog/_comments.html#list", {"comments": comments, "post": post}, request)
+        html = render_to_string("blog/comments/_list.html#list", {"comments": comments, "post": post}, request)
         section = {"comment_list": html, "comment_count": threads.approved_count(comments)}
         cache.set(key, section, threads.PUBLIC_TIMEOUT)
     return section
@@ -66,7 +66,7 @@ def _comments(request: HttpRequest, post: Post, sort: str) -> dict:
 def tag_posts(request: HttpRequest, slug: str) -> HttpResponse:
     tag = get_object_or_404(Tag, slug=slug)
     page = _page(request, Post.objects.published().filter(tags=tag).for_listing())
-    return render(request, "blog/tag.html", {"tag": tag, "page": page})
+    return render(request, "blog/posts/tag.html", {"tag": tag, "page": page})
 
 
 def profile(request: HttpRequest, handle: str) -> HttpResponse:
@@ -75,7 +75,7 @@ def profile(request: HttpRequest, handle: str) -> HttpResponse:
         return redirect(person, permanent=True)
     page = _page(request, Post.objects.published().filter(author=person).for_listing())
     context = {"person": person, "page": page, **engagement.profile_activity(person, request.user)}
-    return render(request, "blog/profile.html", context)
+    return render(request, "blog/posts/profile.html", context)
 
 
 def archive(request: HttpRequest) -> HttpResponse:
@@ -84,7 +84,7 @@ def archive(request: HttpRequest) -> HttpResponse:
         .select_related("author")
         .only("title", "slug", "published_at", "author__username", "author__display_name")
     )
-    return render(request, "blog/archive.html", {"posts": posts})
+    return render(request, "blog/posts/archive.html", {"posts": posts})
 
 
 @require_GET
@@ -94,7 +94,7 @@ def robots_txt(request: HttpRequest) -> HttpResponse:
         "Disallow: /write/",
         "Disallow: /admin/",
         "Disallow: /accounts/",
-        f"Sitemap: {request.build_absolute_uri(reverse('sitemap'))}",
+        f"Sitemap: {request.build_absolute_uri(reverse('blog:sitemap'))}",
     ]
     return HttpResponse("\n".join(lines) + "\n", content_type="text/plain")
 

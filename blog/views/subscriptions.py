@@ -23,9 +23,9 @@ def subscribe(request: HttpRequest) -> HttpResponse:
     if one_click_email:
         form = SubscribeForm({**request.POST.dict(), "email": one_click_email})
     if not form.is_valid():
-        return render(request, "blog/subscribe_error.html", {"form": form}, status=400)
+        return render(request, "blog/subscriptions/subscribe_error.html", {"form": form}, status=400)
     if form.cleaned_data["website"]:  # the honeypot: people never see it, bots fill it in
-        return redirect("subscribe_done")
+        return redirect("blog:subscribe_done")
     email = form.cleaned_data["email"]
     pending = subscriptions.request_subscription(
         email,
@@ -39,12 +39,12 @@ def subscribe(request: HttpRequest) -> HttpResponse:
     if one_click_email:
         messages.success(request, f"Subscribed: new posts will go to {one_click_email}.")
         next_url = request.POST.get("next", "")
-        return redirect(next_url if url_has_allowed_host_and_scheme(next_url, {request.get_host()}) else "home")
-    return redirect("subscribe_done")
+        return redirect(next_url if url_has_allowed_host_and_scheme(next_url, {request.get_host()}) else "blog:home")
+    return redirect("blog:subscribe_done")
 
 
 def subscribe_done(request: HttpRequest) -> HttpResponse:
-    return render(request, "blog/subscribe_done.html")
+    return render(request, "blog/subscriptions/check_your_email.html")
 
 
 @require_http_methods(["GET", "POST"])
@@ -53,11 +53,11 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
     try:
         subscriber = subscriptions.subscriber_for_confirm_token(token)
     except subscriptions.TokenError as error:
-        return render(request, "blog/subscription_link_error.html", {"error": error}, status=400)
+        return render(request, "blog/subscriptions/link_error.html", {"error": error}, status=400)
     if request.method == "POST" and subscriptions.confirm(subscriber):
         token = subscriptions.manage_token(subscriber)
-        return render(request, "blog/subscription_confirmed.html", {"subscriber": subscriber, "token": token})
-    return render(request, "blog/subscription_confirm.html", {"subscriber": subscriber})
+        return render(request, "blog/subscriptions/confirmed.html", {"subscriber": subscriber, "token": token})
+    return render(request, "blog/subscriptions/confirm.html", {"subscriber": subscriber})
 
 
 @require_http_methods(["GET", "POST"])
@@ -65,7 +65,7 @@ def preferences(request: HttpRequest, token: str) -> HttpResponse:
     try:
         subscriber = subscriptions.subscriber_for_manage_token(token)
     except subscriptions.TokenError as error:
-        return render(request, "blog/subscription_link_error.html", {"error": error}, status=400)
+        return render(request, "blog/subscriptions/link_error.html", {"error": error}, status=400)
     return _preferences(request, subscriber, token)
 
 
@@ -74,7 +74,7 @@ def preferences(request: HttpRequest, token: str) -> HttpResponse:
 def account_subscription(request: HttpRequest) -> HttpResponse:
     subscriber = subscriptions.subscriber_for_user(request.user)
     if subscriber is None:
-        return render(request, "blog/subscription_none.html")
+        return render(request, "blog/subscriptions/none.html")
     return _preferences(request, subscriber, subscriptions.manage_token(subscriber))
 
 
@@ -85,7 +85,7 @@ def _preferences(request: HttpRequest, subscriber: Subscriber, token: str) -> Ht
         messages.success(request, "Your email preferences are saved.")
         return redirect(request.path)
     return render(
-        request, "blog/subscription_preferences.html", {"form": form, "subscriber": subscriber, "token": token}
+        request, "blog/subscriptions/preferences.html", {"form": form, "subscriber": subscriber, "token": token}
     )
 
 
@@ -95,12 +95,12 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     try:
         subscriber = subscriptions.subscriber_for_manage_token(token)
     except subscriptions.TokenError as error:
-        return render(request, "blog/subscription_link_error.html", {"error": error}, status=400)
+        return render(request, "blog/subscriptions/link_error.html", {"error": error}, status=400)
     if request.method == "POST":
         subscriptions.unsubscribe(subscriber)
         # 200, never a redirect, and the same answer when repeated.
-        return render(request, "blog/unsubscribed.html", {"subscriber": subscriber, "token": token})
-    return render(request, "blog/unsubscribe_confirm.html", {"subscriber": subscriber, "token": token})
+        return render(request, "blog/subscriptions/unsubscribed.html", {"subscriber": subscriber, "token": token})
+    return render(request, "blog/subscriptions/unsubscribe_confirm.html", {"subscriber": subscriber, "token": token})
 
 
 @staff_member_required
@@ -117,7 +117,7 @@ def manage_subscribers(request: HttpRequest) -> HttpResponse:
         "totals": subscriptions.status_totals(),
         "dry_run": form.data.get("dry_run"),
     }
-    return render(request, "blog/desk/subscribers.html", context)
+    return render(request, "blog/subscriptions/manage.html", context)
 
 
 @staff_member_required
