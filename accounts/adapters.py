@@ -1,6 +1,8 @@
 from allauth.account.adapter import DefaultAccountAdapter
+from django.http import HttpRequest
 
 from accounts.tasks import send_account_email
+from blog.ratelimits import client_ip
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -10,3 +12,8 @@ class AccountAdapter(DefaultAccountAdapter):
         message = self.render_mail(template_prefix, email, context)
         html = next((c for c, mimetype in getattr(message, "alternatives", []) if mimetype == "text/html"), None)
         send_account_email.delay_on_commit(message.subject, message.body, message.from_email, message.to, html)
+
+    def get_client_ip(self, request: HttpRequest) -> str:
+        # The same address our own limits use: behind the proxy, REMOTE_ADDR
+        # is the proxy's for everyone, and one script would lock all out.
+        return client_ip(request) or super().get_client_ip(request)

@@ -93,6 +93,11 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+# Rate limits and allauth's log-in limits count in this cache: one that each
+# process keeps for itself (or a database, without atomic increments) is no limit.
+PER_PROCESS_CACHES = ("locmem.", "dummy.", "filebased.", "db.")
+if not DEBUG and not TESTING and any(kind in CACHES["default"]["BACKEND"] for kind in PER_PROCESS_CACHES):
+    raise ImproperlyConfigured("CACHE_URL must name a shared cache (redis://...) when DEBUG is off.")
 
 AUTH_USER_MODEL = "accounts.User"
 AUTH_PASSWORD_VALIDATORS = [
@@ -120,7 +125,6 @@ ACCOUNT_PRESERVE_USERNAME_CASING = False
 ACCOUNT_USERNAME_MIN_LENGTH = 3
 ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
-ACCOUNT_RATE_LIMITS_ENABLED = True
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
@@ -220,6 +224,8 @@ if env.bool("TRUST_X_FORWARDED_PROTO", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # Off only for load benchmarks, which send everything from one address.
 RATELIMIT_ENABLED = env.bool("RATELIMIT_ENABLED", default=True)
+if not RATELIMIT_ENABLED:
+    ACCOUNT_RATE_LIMITS = False  # allauth's own switch; its limits are on by default
 # How many reverse proxies in front of the app append to X-Forwarded-For.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
