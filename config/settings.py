@@ -93,11 +93,6 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
-# Rate limits and allauth's log-in limits count in this cache: one that each
-# process keeps for itself (or a database, without atomic increments) is no limit.
-PER_PROCESS_CACHES = ("locmem.", "dummy.", "filebased.", "db.")
-if not DEBUG and not TESTING and any(kind in CACHES["default"]["BACKEND"] for kind in PER_PROCESS_CACHES):
-    raise ImproperlyConfigured("CACHE_URL must name a shared cache (redis://...) when DEBUG is off.")
 
 AUTH_USER_MODEL = "accounts.User"
 AUTH_PASSWORD_VALIDATORS = [
@@ -226,6 +221,16 @@ if env.bool("TRUST_X_FORWARDED_PROTO", default=False):
 RATELIMIT_ENABLED = env.bool("RATELIMIT_ENABLED", default=True)
 if not RATELIMIT_ENABLED:
     ACCOUNT_RATE_LIMITS = False  # allauth's own switch; its limits are on by default
+# Rate limits and allauth's log-in limits count in the cache: one that each
+# process keeps for itself (or a database, without atomic increments) is no limit.
+PER_PROCESS_CACHES = ("locmem.", "dummy.", "filebased.", "db.")
+if (
+    RATELIMIT_ENABLED
+    and not DEBUG
+    and not TESTING
+    and any(k in CACHES["default"]["BACKEND"] for k in PER_PROCESS_CACHES)
+):
+    raise ImproperlyConfigured("CACHE_URL must name a shared cache (redis://...) when DEBUG is off.")
 # How many reverse proxies in front of the app append to X-Forwarded-For.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])

@@ -111,3 +111,7 @@ def test_production_refuses_to_start_with_a_per_process_cache(tmp_path) -> None:
 def test_production_starts_with_a_shared_cache(tmp_path) -> None:
     result = production_start(tmp_path, CACHE_URL="redis://127.0.0.1:6379/3")
     assert result.returncode == 0, result.stderr
+
+
+def test_with_limits_switched_off_a_benchmark_may_use_a_local_cache(tmp_path) -> None:
+    assert production_start(tmp_path, RATELIMIT_ENABLED="0").returncode == 0
