@@ -7,6 +7,7 @@ keep working for as long as the subscriber exists."""
 
 import csv
 import io
+import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -24,6 +25,11 @@ CONFIRM_SALT = "dispatch.subscriber.confirm"
 MANAGE_SALT = "dispatch.subscriber.manage"
 CONFIRM_MAX_AGE = timedelta(days=7)
 CONFIRMATION_RESEND_AFTER = timedelta(days=1)
+# Where a subscription came from: the boxes the templates draw (blog_tags.subscribe_box),
+# "import", and "site" for anything else a visitor sends.
+KNOWN_SOURCE = re.compile(r"(home|account|site|import|(profile|post-top|post-bottom):[A-Za-z0-9_-]{1,100})")
+# A spreadsheet runs a cell starting with one of these as a formula (=HYPERLINK(...)).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 class TokenError(Exception):
@@ -207,12 +213,24 @@ def import_subscribers(data: str, *, dry_run: bool) -> ImportReport:
     return report
 
 
+def known_source(value: str) -> str:
+    """The form's `source`, or "site" when it is not one of ours."""
+    value = value.strip()
+    return value if KNOWN_SOURCE.fullmatch(value) else "site"
+
+
+def spreadsheet_safe(cell: str) -> str:
+    """A cell no spreadsheet will run: a leading quote makes a formula plain text (OWASP)."""
+    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
+
+
 def export_subscribers() -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["email", "status", "frequency", "source", "created_at", "confirmed_at", "unsubscribed_at"])
     for s in Subscriber.objects.order_by("pk").iterator():
-        writer.writerow([s.email, s.status, s.frequency, s.source, s.created_at.isoformat(),
-                         s.confirmed_at.isoformat() if s.confirmed_at else "",
-                         s.unsubscribed_at.isoformat() if s.unsubscribed_at else ""])  # fmt: skip
+        row = [s.email, s.status, s.frequency, s.source, s.created_at.isoformat(),
+               s.confirmed_at.isoformat() if s.confirmed_at else "",
+               s.unsubscribed_at.isoformat() if s.unsubscribed_at else ""]  # fmt: skip
+        writer.writerow([spreadsheet_safe(cell) for cell in row])
     return out.getvalue()

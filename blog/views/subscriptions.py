@@ -29,7 +29,7 @@ def subscribe(request: HttpRequest) -> HttpResponse:
     email = form.cleaned_data["email"]
     pending = subscriptions.request_subscription(
         email,
-        source=form.cleaned_data["source"][:120] or "site",
+        source=subscriptions.known_source(form.cleaned_data["source"]),
         ip=client_ip(request) or None,
         referred_by=referrer_for(request),
         verified_user=request.user if one_click_email and one_click_email.lower() == email.lower() else None,

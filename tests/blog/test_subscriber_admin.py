@@ -56,6 +56,17 @@ def test_export_lists_every_subscriber(client, sam) -> None:
     assert [(r["email"], r["status"]) for r in rows] == [("a@example.com", "active"), ("b@example.com", "unsubscribed")]
 
 
+def test_export_cells_never_run_as_spreadsheet_formulas(client, sam) -> None:
+    Subscriber.objects.create(email="a@example.com", status="active", source='=HYPERLINK("http://evil.example","x")')
+    Subscriber.objects.create(email="+1-cmd@example.com", status="active", source="@SUM(1)")
+    Subscriber.objects.create(email="b@example.com", status="active", source="\tlooks-empty")
+    client.force_login(sam)
+    rows = list(csv.DictReader(io.StringIO(client.get("/write/subscribers/export.csv").content.decode())))
+    assert [r["source"] for r in rows] == ['\'=HYPERLINK("http://evil.example","x")', "'@SUM(1)", "'\tlooks-empty"]
+    assert rows[1]["email"] == "'+1-cmd@example.com"
+    assert rows[0]["email"] == "a@example.com"  # ordinary cells are left alone
+
+
 def test_only_staff_import_or_export(client, ada) -> None:
     client.force_login(ada)
     assert client.get("/write/subscribers/").status_code == 302

@@ -195,3 +195,18 @@ def test_preferences_from_account_settings(client) -> None:
         "/settings/subscription/", {"frequency": "daily", "digest_hour": "6", "digest_weekday": "0", "timezone": "UTC"}
     )
     assert Subscriber.objects.get().frequency == "daily"
+
+
+@pytest.mark.parametrize(
+    ("sent", "kept"),
+    [
+        ("post-bottom:a-post", "post-bottom:a-post"),
+        ("profile:ada", "profile:ada"),
+        ('=HYPERLINK("http://evil.example","Click")', "site"),
+        ("home; DROP", "site"),
+        ("", "site"),
+    ],
+)
+def test_the_source_is_kept_only_when_it_is_one_of_our_forms(subscribe, sent, kept) -> None:
+    subscribe("grace@example.com", source=sent)
+    assert Subscriber.objects.get().source == kept
