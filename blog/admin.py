@@ -21,12 +21,20 @@ class PostAdmin(admin.ModelAdmin):
     inlines = [SlugRedirectInline]
     actions = ["publish", "unpublish"]
 
-    @admin.action(description="Publish selected posts now")
+    def has_change_permission(self, request, obj: Post | None = None) -> bool:
+        # The admin's change_post is every post; the desk's rule decides whose.
+        allowed = super().has_change_permission(request, obj)
+        return allowed and (obj is None or obj.is_editable_by(request.user))
+
+    def has_publish_permission(self, request) -> bool:
+        return request.user.has_perm("blog.change_any_post")
+
+    @admin.action(description="Publish selected posts now", permissions=["publish"])
     def publish(self, request, queryset) -> None:
         count = sum(publish_post(post) for post in queryset)
         self.message_user(request, f"Published {count} post(s).", messages.SUCCESS)
 
-    @admin.action(description="Move selected posts back to drafts")
+    @admin.action(description="Move selected posts back to drafts", permissions=["publish"])
     def unpublish(self, request, queryset) -> None:
         for post in queryset:
             unpublish_post(post)
@@ -47,23 +55,26 @@ class CommentAdmin(admin.ModelAdmin):
     def has_add_permission(self, request) -> bool:
         return False
 
+    def has_moderate_permission(self, request) -> bool:
+        return request.user.has_perm("blog.moderate_comment")
+
     def _act(self, request, queryset, action: str) -> None:
         count = moderation.apply_action(request.user, list(queryset), action, reason="from the admin")
         self.message_user(request, f"{moderation.ACTIONS[action]}: {count}", messages.SUCCESS)
 
-    @admin.action(description="Approve")
+    @admin.action(description="Approve", permissions=["moderate"])
     def approve(self, request, queryset) -> None:
         self._act(request, queryset, "approve")
 
-    @admin.action(description="Reject")
+    @admin.action(description="Reject", permissions=["moderate"])
     def reject(self, request, queryset) -> None:
         self._act(request, queryset, "reject")
 
-    @admin.action(description="Mark as spam")
+    @admin.action(description="Mark as spam", permissions=["moderate"])
     def spam(self, request, queryset) -> None:
         self._act(request, queryset, "spam")
 
-    @admin.action(description="Delete (keep for the record)")
+    @admin.action(description="Delete (keep for the record)", permissions=["moderate"])
     def remove(self, request, queryset) -> None:
         self._act(request, queryset, "delete")
 

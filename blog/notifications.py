@@ -8,13 +8,14 @@ from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.roles import MODERATORS
+
+# User.objects.with_perm needs the backend named when several are configured (allauth's too).
+PERMISSION_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 KINDS = {
     "comments": ("email_on_comments", "new comments on your posts"),
@@ -99,9 +100,9 @@ def moderation_digest(now=None) -> list[EmailMultiAlternatives]:
         .order_by("-created_at")[:100]
     )
     ModerationSettings.objects.filter(pk=rules.pk).update(moderators_notified_at=now)
-    moderators = User.objects.filter(
-        Q(groups__name=MODERATORS) | Q(is_staff=True), is_active=True, email_on_moderation=True
-    ).distinct()
+    moderators = User.objects.with_perm("blog.moderate_comment", backend=PERMISSION_BACKEND).filter(
+        email_on_moderation=True
+    )
     queue_url = settings.SITE_URL + reverse("blog:moderation_queue")
     return [_message(m, "moderation", "moderation-digest", {"comments": waiting, "queue_url": queue_url})
             for m in moderators]  # fmt: skip

@@ -24,15 +24,15 @@ class PostQuerySet(models.QuerySet):
         return self.filter(status=Post.Status.PUBLISHED, published_at__lte=timezone.now())
 
     def visible_to(self, user) -> "PostQuerySet":
-        """Published posts, plus drafts and scheduled posts for their author and staff."""
-        if user.is_staff:
+        """Published posts, plus drafts and scheduled posts for their author and editors."""
+        if user.has_perm("blog.change_any_post"):
             return self.all()
         if user.is_authenticated:
             return self.filter(Q(pk__in=self.published().values("pk")) | Q(author=user))
         return self.published()
 
     def editable_by(self, user) -> "PostQuerySet":
-        if user.is_staff:
+        if user.has_perm("blog.change_any_post"):
             return self.all()
         if not user.is_authenticated or not user.has_perm("blog.change_post"):
             return self.none()
@@ -86,6 +86,7 @@ class Post(models.Model):
     class Meta:
         ordering = ["-published_at", "-pk"]
         indexes = [models.Index(fields=["status", "-published_at"])]
+        permissions = [("change_any_post", "Can edit, publish and unpublish any author's post")]
 
     def __str__(self) -> str:
         return self.title
@@ -113,7 +114,9 @@ class Post(models.Model):
         return published and self.published_at <= timezone.now()
 
     def is_editable_by(self, user) -> bool:
-        return user.is_staff or (user.pk == self.author_id and user.has_perm("blog.change_post"))
+        return user.has_perm("blog.change_any_post") or (
+            user.pk == self.author_id and user.has_perm("blog.change_post")
+        )
 
     @cached_property
     def summary(self) -> str:

@@ -62,6 +62,7 @@ class Subscriber(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(Lower("email"), name="subscriber_email_ci_unique")]
+        permissions = [("manage_subscribers", "Can import and export subscribers and see their addresses")]
 
     def __str__(self) -> str:
         return self.email

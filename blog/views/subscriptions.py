@@ -1,6 +1,5 @@
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.decorators import login_required, permission_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -103,10 +102,11 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     return render(request, "blog/subscriptions/unsubscribe_confirm.html", {"subscriber": subscriber, "token": token})
 
 
-@staff_member_required
+@login_required
+@permission_required("blog.manage_subscribers", raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def manage_subscribers(request: HttpRequest) -> HttpResponse:
-    """Staff: import from CSV (with a dry run) and export."""
+    """Import from CSV (with a dry run) and export; their own permission, since it is everyone's address."""
     form = ImportForm(request.POST or None, request.FILES or None)
     report = None
     if request.method == "POST" and form.is_valid():
@@ -120,7 +120,8 @@ def manage_subscribers(request: HttpRequest) -> HttpResponse:
     return render(request, "blog/subscriptions/manage.html", context)
 
 
-@staff_member_required
+@login_required
+@permission_required("blog.manage_subscribers", raise_exception=True)
 def export_subscribers(request: HttpRequest) -> HttpResponse:
     response = HttpResponse(subscriptions.export_subscribers(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="subscribers.csv"'

@@ -1,10 +1,10 @@
 import pytest
 from allauth.account.models import EmailAddress
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.roles import AUTHORS
+from accounts.roles import AUTHORS, EDITORS
 from blog.models import Post
 
 
@@ -14,6 +14,14 @@ def make_user(handle: str, *, role: str | None = None, **fields) -> User:
     if role:
         user.groups.add(Group.objects.get(name=role))
     return user
+
+
+def grant(user: User, *perms: str) -> User:
+    """Give `user` permissions; returns a fresh copy (has_perm caches)."""
+    for perm in perms:
+        app_label, codename = perm.split(".")
+        user.user_permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+    return User.objects.get(pk=user.pk)
 
 
 def make_post(author: User, title: str = "A published post", **fields) -> Post:
@@ -42,3 +50,9 @@ def rosa(db) -> User:
 @pytest.fixture
 def sam(db) -> User:
     return make_user("sam", is_staff=True)
+
+
+@pytest.fixture
+def lena(db) -> User:
+    """An editor: may edit and publish every author's post."""
+    return make_user("lena", role=EDITORS)

@@ -6,9 +6,15 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from blog import delivery
 from blog.models import Delivery, Subscriber
-from tests.blog.conftest import make_post
+from tests.blog.conftest import grant, make_post
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def sam(sam):
+    """Staff, and allowed to manage subscribers."""
+    return grant(sam, "blog.manage_subscribers")
 
 
 def upload(text: str, name: str = "list.csv") -> SimpleUploadedFile:
@@ -67,12 +73,21 @@ def test_export_cells_never_run_as_spreadsheet_formulas(client, sam) -> None:
     assert rows[0]["email"] == "a@example.com"  # ordinary cells are left alone
 
 
-def test_only_staff_import_or_export(client, ada) -> None:
-    client.force_login(ada)
-    assert client.get("/write/subscribers/").status_code == 302
-    assert client.get("/write/subscribers/export.csv").status_code == 302
-    assert client.post("/write/subscribers/", {"file": upload("a@example.com")}).status_code == 302
+@pytest.mark.parametrize("who", ["ada", "lena", "staff"])
+def test_only_those_allowed_import_or_export(client, who, request) -> None:
+    from tests.blog.conftest import make_user
+
+    client.force_login(make_user("kit", is_staff=True) if who == "staff" else request.getfixturevalue(who))
+    assert client.get("/write/subscribers/").status_code == 403
+    assert client.get("/write/subscribers/export.csv").status_code == 403
+    assert client.post("/write/subscribers/", {"file": upload("a@example.com")}).status_code == 403
     assert not Subscriber.objects.exists()
+    assert "Import or export subscribers" not in client.get("/write/").content.decode()
+
+
+def test_visitors_are_sent_to_log_in(client) -> None:
+    response = client.get("/write/subscribers/export.csv")
+    assert response.status_code == 302 and response.url.startswith("/accounts/login/")
 
 
 def test_the_send_page_shows_progress_failures_and_retries(client, ada, bo, django_capture_on_commit_callbacks) -> None:

@@ -42,8 +42,8 @@ def test_drafts_and_scheduled_posts_are_404_for_everyone_else(client, posts, who
     assert client.get(scheduled.get_absolute_url()).status_code == 404
 
 
-@pytest.mark.parametrize("who", ["ada", "sam"])
-def test_author_and_staff_can_open_unpublished_posts(client, posts, who, request) -> None:
+@pytest.mark.parametrize("who", ["ada", "lena"])
+def test_author_and_editors_can_open_unpublished_posts(client, posts, who, request) -> None:
     client.force_login(request.getfixturevalue(who))
     _, draft, scheduled = posts
     page = client.get(draft.get_absolute_url())
@@ -70,3 +70,9 @@ def test_publishing_twice_runs_once(posts) -> None:
     _, draft, _ = posts
     assert publish_post(draft) is True
     assert publish_post(draft) is False
+
+
+def test_a_staff_flag_alone_does_not_open_drafts(client, posts, sam) -> None:
+    client.force_login(sam)
+    _, draft, _ = posts
+    assert client.get(draft.get_absolute_url()).status_code == 404
