@@ -1,6 +1,8 @@
 from django.contrib import admin, messages
+from django.db import models
 
 from blog import moderation
+from blog.images import UploadedImageField
 from blog.models import Ban, Comment, ModerationLog, ModerationSettings, Post, SlugRedirect, Subscriber
 from blog.publishing import publish_post, unpublish_post
 
@@ -20,6 +22,7 @@ class PostAdmin(admin.ModelAdmin):
     date_hierarchy = "published_at"
     inlines = [SlugRedirectInline]
     actions = ["publish", "unpublish"]
+    formfield_overrides = {models.ImageField: {"form_class": UploadedImageField}}
 
     def has_change_permission(self, request, obj: Post | None = None) -> bool:
         # The admin's change_post is every post; the desk's rule decides whose.

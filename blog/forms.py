@@ -1,8 +1,8 @@
 from django import forms
-from django.conf import settings
 from django.utils import timezone
 from django.utils.text import slugify
 
+from blog.images import COVER_MAX_SIDE, UploadedImageField
 from blog.models import Post, SlugRedirect, Subscriber
 
 ACTIONS = {"save", "preview", "schedule", "publish", "unpublish"}
@@ -14,6 +14,7 @@ class PostForm(forms.ModelForm):
         required=False,
         help_text="The permalink. Leave empty to make one from the title; old links keep working.",
     )
+    cover = UploadedImageField(required=False, max_side=COVER_MAX_SIDE, noun="cover image")
     publish_at = forms.DateTimeField(
         required=False,
         label="Schedule for",
@@ -56,13 +57,6 @@ class PostForm(forms.ModelForm):
         if others.filter(slug=slug).exists() or old_slugs.filter(old_slug=slug).exists():
             raise forms.ValidationError("Another post already uses this permalink.")
         return slug
-
-    def clean_cover(self):
-        cover = self.cleaned_data.get("cover")
-        if cover and getattr(cover, "size", 0) > settings.MAX_COVER_BYTES:
-            limit = settings.MAX_COVER_BYTES // (1024 * 1024)
-            raise forms.ValidationError(f"The cover image must be {limit} MB or smaller.")
-        return cover
 
     def clean_publish_at(self):
         when = self.cleaned_data.get("publish_at")

@@ -3,14 +3,15 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from blog import engagement
+from blog import engagement, previews
 from blog.models import Post, Restack
-from blog.previews import ensure_preview
 from blog.ratelimits import rate_limit
+from blog.tasks import refresh_preview
 
 
 class ShareRedirect(HttpResponseRedirect):
@@ -99,12 +100,20 @@ def undo_restack(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_GET
 def preview_image(request: HttpRequest, slug: str) -> HttpResponse:
+    """The stored preview. One that is missing or out of date is drawn by the
+    worker; meanwhile the old one, or the site's plain card, stands in."""
     post = get_object_or_404(Post.objects.published().select_related("author"), slug=slug)
-    ensure_preview(post)
+    current = previews.is_current(post)
+    if not current and previews.claim_redraw(post):
+        refresh_preview.delay_on_commit(post.pk)
+    if not post.preview_image:
+        response = redirect(static("img/preview.png"))
+        response["Cache-Control"] = "no-cache"
+        return response
     etag = f'"{post.preview_key[:32]}"'
     if request.headers.get("If-None-Match") == etag:
         return HttpResponse(status=304)
     response = FileResponse(post.preview_image.open("rb"), content_type="image/png")
-    response["Cache-Control"] = "public, max-age=86400"
+    response["Cache-Control"] = "public, max-age=86400" if current else "public, max-age=60"
     response["ETag"] = etag
     return response
