@@ -117,4 +117,6 @@ class SubscriberAdmin(admin.ModelAdmin):
     list_display = ("email", "status", "frequency", "source", "created_at", "confirmed_at")
     list_filter = ("status", "frequency")
     search_fields = ("email",)
-    readonly_fields = ("consent_ip", "source", "created_at", "confirmed_at", "unsubscribed_at", "confirmation_sent_at")
+    readonly_fields = (
+        "consent_ip", "source", "created_at", "confirmation_sent_at", "confirmed_at", "confirmed_ip", "unsubscribed_at",
+    )  # fmt: skip

@@ -37,7 +37,10 @@ class TokenError(Exception):
 
 
 def confirm_token(subscriber: Subscriber) -> str:
-    return signing.dumps([subscriber.pk, subscriber.email.lower()], salt=CONFIRM_SALT)
+    """Names the request it answers (when the e-mail went out), so that only
+    the newest link confirms, and none after the address left the list."""
+    sent_at = subscriber.confirmation_sent_at.timestamp() if subscriber.confirmation_sent_at else None
+    return signing.dumps([subscriber.pk, subscriber.email.lower(), sent_at], salt=CONFIRM_SALT)
 
 
 def manage_token(subscriber: Subscriber) -> str:
@@ -46,7 +49,7 @@ def manage_token(subscriber: Subscriber) -> str:
 
 def subscriber_for_confirm_token(token: str) -> Subscriber:
     try:
-        pk, email = signing.loads(token, salt=CONFIRM_SALT, max_age=CONFIRM_MAX_AGE)
+        pk, email, *rest = signing.loads(token, salt=CONFIRM_SALT, max_age=CONFIRM_MAX_AGE)
     except signing.SignatureExpired:
         raise TokenError("This confirmation link has expired. Subscribe again to get a new one.") from None
     except (signing.BadSignature, ValueError, TypeError):
@@ -54,6 +57,11 @@ def subscriber_for_confirm_token(token: str) -> Subscriber:
     subscriber = Subscriber.objects.filter(pk=pk, email__iexact=email).first()
     if subscriber is None:
         raise TokenError("This confirmation link is not valid.")
+    if subscriber.status == Subscriber.Status.ACTIVE:
+        return subscriber  # confirming twice is harmless
+    sent_at = subscriber.confirmation_sent_at.timestamp() if subscriber.confirmation_sent_at else None
+    if subscriber.status != Subscriber.Status.PENDING or (rest and rest[0] != sent_at):
+        raise TokenError("This confirmation link is no longer valid. Subscribe again to get a new one.")
     return subscriber
 
 
@@ -114,12 +122,17 @@ def _activate(subscriber: Subscriber, *, user=None, source: str = "", ip: str | 
     subscriber.save(update_fields=fields)
 
 
-def confirm(subscriber: Subscriber) -> bool:
-    """The subscriber pressed the button in their confirmation email."""
-    if subscriber.status == Subscriber.Status.COMPLAINED:
+def confirm(subscriber: Subscriber, *, ip: str | None = None) -> bool:
+    """The subscriber pressed the button in their confirmation email. Only a
+    waiting address is activated; the address that pressed it is kept with
+    the consent record."""
+    if subscriber.status == Subscriber.Status.ACTIVE:
+        return True
+    if subscriber.status != Subscriber.Status.PENDING:
         return False
-    if subscriber.status != Subscriber.Status.ACTIVE:
-        _activate(subscriber)
+    _activate(subscriber)
+    subscriber.confirmed_ip = ip
+    subscriber.save(update_fields=["confirmed_ip"])
     return True
 
 

@@ -53,7 +53,7 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
         subscriber = subscriptions.subscriber_for_confirm_token(token)
     except subscriptions.TokenError as error:
         return render(request, "blog/subscriptions/link_error.html", {"error": error}, status=400)
-    if request.method == "POST" and subscriptions.confirm(subscriber):
+    if request.method == "POST" and subscriptions.confirm(subscriber, ip=client_ip(request) or None):
         token = subscriptions.manage_token(subscriber)
         return render(request, "blog/subscriptions/confirmed.html", {"subscriber": subscriber, "token": token})
     return render(request, "blog/subscriptions/confirm.html", {"subscriber": subscriber})

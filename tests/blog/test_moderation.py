@@ -96,6 +96,9 @@ def test_rule_4_a_moderation_phrase_holds(client, rules, rosa, post) -> None:
     say(client, post, "What an idiot argument")
     comment = Comment.objects.get()
     assert comment.status == "held" and "held for review" in comment.reasons[0]
+    page = client.get(post.get_absolute_url()).content.decode()
+    assert "Awaiting moderation" in page and "idiot argument" in page
+    assert "held for review" not in page and "“idiot”" not in page  # the author is not told which word
 
 
 def test_rule_5_too_many_links_hold(client, rules, rosa, post) -> None:
@@ -115,7 +118,7 @@ def test_rule_6_a_first_comment_is_held_until_one_is_approved(client, rules, ros
     first = Comment.objects.get()
     assert first.status == "held" and first.reasons == ["first comment from this reader"]
     page = client.get(post.get_absolute_url()).content.decode()
-    assert "Awaiting moderation (first comment from this reader)" in page and "My first" in page
+    assert "Awaiting moderation. Only you can see it" in page and "My first" in page
     client.force_login(make_user("someone"))
     assert "My first" not in client.get(post.get_absolute_url()).content.decode()
     moderation.approve_comment(milo, first)
