@@ -1,8 +1,8 @@
 from allauth.account.adapter import DefaultAccountAdapter
 from django.http import HttpRequest
 
+from accounts.client_ip import client_ip
 from accounts.tasks import send_account_email
-from blog.ratelimits import client_ip
 
 
 class AccountAdapter(DefaultAccountAdapter):

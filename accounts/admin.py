@@ -3,8 +3,8 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.db import models
 
 from accounts.forms import AVATAR_MAX_BYTES
+from accounts.images import AVATAR_MAX_SIDE, UploadedImageField
 from accounts.models import User
-from blog.images import AVATAR_MAX_SIDE, UploadedImageField
 
 
 @admin.register(User)

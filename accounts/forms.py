@@ -1,7 +1,7 @@
 from django import forms
 
+from accounts.images import AVATAR_MAX_SIDE, UploadedImageField
 from accounts.models import User
-from blog.images import AVATAR_MAX_SIDE, UploadedImageField
 
 AVATAR_MAX_BYTES = 2 * 1024 * 1024
 

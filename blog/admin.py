@@ -1,10 +1,15 @@
 from django.contrib import admin, messages
 from django.db import models
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
+from accounts.images import UploadedImageField
 from blog import moderation
-from blog.images import UploadedImageField
 from blog.models import Ban, Comment, ModerationLog, ModerationSettings, Post, SlugRedirect, Subscriber
 from blog.publishing import publish_post, unpublish_post
+from blog.tasks import queue_notices, queue_send
+
+Action = ModerationLog.Action
 
 
 class SlugRedirectInline(admin.TabularInline):
@@ -34,7 +39,9 @@ class PostAdmin(admin.ModelAdmin):
 
     @admin.action(description="Publish selected posts now", permissions=["publish"])
     def publish(self, request, queryset) -> None:
-        count = sum(publish_post(post) for post in queryset)
+        published = [post.pk for post in queryset if publish_post(post)]
+        queue_send(published)
+        count = len(published)
         self.message_user(request, f"Published {count} post(s).", messages.SUCCESS)
 
     @admin.action(description="Move selected posts back to drafts", permissions=["publish"])
@@ -58,28 +65,29 @@ class CommentAdmin(admin.ModelAdmin):
     def has_add_permission(self, request) -> bool:
         return False
 
-    def has_moderate_permission(self, request) -> bool:
+    def has_moderate_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("blog.moderate_comment")
 
-    def _act(self, request, queryset, action: str) -> None:
-        count = moderation.apply_action(request.user, list(queryset), action, reason="from the admin")
-        self.message_user(request, f"{moderation.ACTIONS[action]}: {count}", messages.SUCCESS)
+    def _act(self, request: HttpRequest, queryset: QuerySet[Comment], action: Action) -> None:
+        comments = list(queryset)
+        queue_notices(moderation.apply_action(request.user, comments, action, reason="from the admin"))
+        self.message_user(request, f"{action.label}: {len(comments)}", messages.SUCCESS)
 
     @admin.action(description="Approve", permissions=["moderate"])
     def approve(self, request, queryset) -> None:
-        self._act(request, queryset, "approve")
+        self._act(request, queryset, Action.APPROVE)
 
     @admin.action(description="Reject", permissions=["moderate"])
     def reject(self, request, queryset) -> None:
-        self._act(request, queryset, "reject")
+        self._act(request, queryset, Action.REJECT)
 
     @admin.action(description="Mark as spam", permissions=["moderate"])
     def spam(self, request, queryset) -> None:
-        self._act(request, queryset, "spam")
+        self._act(request, queryset, Action.SPAM)
 
     @admin.action(description="Delete (keep for the record)", permissions=["moderate"])
     def remove(self, request, queryset) -> None:
-        self._act(request, queryset, "delete")
+        self._act(request, queryset, Action.DELETE)
 
 
 @admin.register(ModerationSettings)

@@ -15,7 +15,7 @@ from django.core.cache import cache
 from django.core.files.base import ContentFile
 from PIL import Image, ImageDraw, ImageEnhance, ImageFont, ImageOps
 
-from blog.images import too_many_pixels
+from accounts.images import too_many_pixels
 from blog.models import Post
 
 WIDTH, HEIGHT = 1200, 630

@@ -6,7 +6,6 @@ against a limit of N let exactly N through. Production must use Redis
 (CACHE_URL); the local-memory default only holds within one process.
 """
 
-import ipaddress
 import time
 from collections.abc import Callable
 from functools import wraps
@@ -16,6 +15,8 @@ from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
+from accounts.client_ip import address_key, client_ip
+
 PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
@@ -23,39 +24,6 @@ def parse_rate(rate: str) -> tuple[int, int]:
     """'5/m' -> (5, 60); '30/h' -> (30, 3600)."""
     count, _, unit = rate.partition("/")
     return int(count), PERIODS[unit]
-
-
-def _valid_ip(value: str) -> str:
-    try:
-        return str(ipaddress.ip_address(value.strip()))
-    except ValueError:
-        return ""
-
-
-def client_ip(request: HttpRequest) -> str:
-    """The visitor's address. X-Forwarded-For is believed only as far as the
-    number of proxies we run (TRUSTED_PROXY_COUNT); otherwise anyone could
-    dodge a limit by sending the header. allauth's limits use this too
-    (accounts.adapters), so log-in failures are counted per visitor."""
-    proxies = settings.TRUSTED_PROXY_COUNT
-    forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
-    if proxies and len(forwarded) >= proxies and (ip := _valid_ip(forwarded[-proxies])):
-        return ip
-    return _valid_ip(request.META.get("REMOTE_ADDR", ""))
-
-
-def address_key(ip: str | None) -> str:
-    """What a limit counts per address: IPv4 as is, IPv6 by its /64 network,
-    because one subscriber line is given a whole /64 to pick addresses from."""
-    try:
-        address = ipaddress.ip_address(ip or "")
-    except ValueError:
-        return ip or ""
-    if isinstance(address, ipaddress.IPv6Address):
-        if address.ipv4_mapped:
-            return str(address.ipv4_mapped)
-        return str(ipaddress.IPv6Network(f"{address}/64", strict=False))
-    return str(address)
 
 
 def hit(key: str, rate: str) -> bool:

@@ -4,7 +4,7 @@ import pytest
 from django.core import mail
 
 from accounts.roles import MODERATORS
-from blog import moderation
+from blog import comments
 from blog.models import Comment, Delivery, ModerationSettings, Post, Subscriber
 from tests.blog.conftest import grant, make_post, make_user
 
@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def held(ada, rosa) -> Comment:
     ModerationSettings.objects.update_or_create(pk=1, defaults={"hold_first_comment": True})
-    return moderation.post_comment(make_post(ada), rosa, "Waiting for a moderator", form_age=10)
+    return comments.post_comment(make_post(ada), rosa, "Waiting for a moderator", form_age=10).comment
 
 
 def test_a_staff_flag_alone_does_not_open_the_moderation_queue(client, sam, held) -> None:

@@ -19,6 +19,6 @@ def rerender(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("blog", "0004_comments")]
+    dependencies = [("blog", "0005_moderation_log_actions")]
 
     operations = [migrations.RunPython(rerender, migrations.RunPython.noop)]
