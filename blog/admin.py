@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import admin, messages
 from django.db import models
 from django.db.models import QuerySet
@@ -5,7 +6,17 @@ from django.http import HttpRequest
 
 from accounts.images import UploadedImageField
 from blog import moderation
-from blog.models import Ban, Comment, ModerationLog, ModerationSettings, Post, SlugRedirect, Subscriber
+from blog.models import (
+    Ban,
+    Comment,
+    CommentRevision,
+    ModerationLog,
+    ModerationSettings,
+    Post,
+    Restack,
+    SlugRedirect,
+    Subscriber,
+)
 from blog.publishing import publish_post, unpublish_post
 from blog.tasks import queue_notices, queue_send
 
@@ -51,6 +62,17 @@ class PostAdmin(admin.ModelAdmin):
         self.message_user(request, f"Unpublished {queryset.count()} post(s).", messages.SUCCESS)
 
 
+class CommentRevisionInline(admin.TabularInline):
+    model = CommentRevision
+    extra = 0
+    fields = ("written_at", "body", "replaced_by", "created_at")
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Comment | None = None) -> bool:
+        return False
+
+
 @admin.register(Comment)
 class CommentAdmin(admin.ModelAdmin):
     """Moderation state changes only through blog.moderation, like the queue."""
@@ -58,12 +80,23 @@ class CommentAdmin(admin.ModelAdmin):
     list_display = ("pk", "author", "post", "status", "flag_count", "created_at")
     list_filter = ("status",)
     search_fields = ("body", "author__username", "author__email")
-    raw_id_fields = ("post", "author", "reply_to", "parent")
-    readonly_fields = ("status", "reasons", "body_html", "flag_count", "like_count", "ip", "level")
+    # Only the text is edited here, and that through blog.moderation: rendered
+    # again, the old text kept as a revision, a log row written.
+    fields = ("post", "author", "status", "reasons", "body", "body_html", "is_deleted", "flag_count", "like_count",
+              "ip", "created_at", "edited_at")  # fmt: skip
+    readonly_fields = tuple(name for name in fields if name != "body")
     actions = ["approve", "reject", "spam", "remove"]
+    inlines = [CommentRevisionInline]
 
     def has_add_permission(self, request) -> bool:
         return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Comment | None = None) -> bool:
+        return False  # the record stays; moderators remove a comment with the "Delete" action
+
+    def save_model(self, request: HttpRequest, obj: Comment, form: forms.ModelForm, change: bool) -> None:
+        if "body" in form.changed_data:
+            moderation.edit_as_moderator(request.user, obj, form.cleaned_data["body"], reason="edited in the admin")
 
     def has_moderate_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("blog.moderate_comment")
@@ -101,13 +134,34 @@ class ModerationSettingsAdmin(admin.ModelAdmin):
 
 @admin.register(Ban)
 class BanAdmin(admin.ModelAdmin):
-    list_display = ("user", "email", "ip", "until", "reason", "created_by", "created_at")
-    raw_id_fields = ("user", "created_by")
+    """Bans are made from the moderation queue; here their reason and end
+    change, and they are lifted, through blog.moderation, which logs it."""
+
+    list_display = ("__str__", "email", "ip", "until", "lifted_at", "reason", "created_by", "created_at")
+    fields = ("handle", "email", "ip", "reason", "until", "lifted_at", "created_by", "created_at")
+    readonly_fields = ("handle", "email", "ip", "lifted_at", "created_by", "created_at")
+    actions = ["lift"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Ban | None = None) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: Ban, form: forms.ModelForm, change: bool) -> None:
+        if form.changed_data:
+            moderation.change_ban(request.user, obj, reason=obj.reason, until=obj.until)
+
+    @admin.action(description="Lift the selected bans")
+    def lift(self, request: HttpRequest, queryset: QuerySet[Ban]) -> None:
+        for ban in queryset.active():
+            moderation.lift_ban(request.user, ban, reason="from the admin")
+        self.message_user(request, "Lifted.", messages.SUCCESS)
 
 
 @admin.register(ModerationLog)
 class ModerationLogAdmin(admin.ModelAdmin):
-    list_display = ("created_at", "moderator", "action", "comment", "before", "after", "reason")
+    list_display = ("created_at", "actor", "action", "comment", "before", "after", "reason")
     list_filter = ("action",)
 
     def has_add_permission(self, request) -> bool:
@@ -128,3 +182,26 @@ class SubscriberAdmin(admin.ModelAdmin):
     readonly_fields = (
         "consent_ip", "source", "created_at", "confirmation_sent_at", "confirmed_at", "confirmed_ip", "unsubscribed_at",
     )  # fmt: skip
+
+
+@admin.register(Restack)
+class RestackAdmin(admin.ModelAdmin):
+    """Re-stack notes the rules held wait here for a moderator."""
+
+    list_display = ("user", "post", "note", "note_held", "created_at")
+    list_filter = ("note_held",)
+    fields = ("user", "post", "note", "note_held", "created_at")
+    readonly_fields = fields
+    actions = ["publish_notes"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_moderate_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("blog.moderate_comment")
+
+    @admin.action(description="Publish the held notes", permissions=["moderate"])
+    def publish_notes(self, request: HttpRequest, queryset: QuerySet[Restack]) -> None:
+        for item in queryset.filter(note_held=True):
+            moderation.publish_note(request.user, item)
+        self.message_user(request, "Published.", messages.SUCCESS)

@@ -79,6 +79,22 @@ class PostForm(forms.ModelForm):
         return post
 
 
+class BanForm(forms.Form):
+    reason = forms.CharField(max_length=300, help_text="Shown to the banned reader, and kept in the log.")
+    until = forms.DateTimeField(
+        required=False,
+        label="Ends",
+        help_text="Empty for a permanent ban.",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+
+    def clean_reason(self) -> str:
+        reason = self.cleaned_data["reason"].strip()
+        if not reason:
+            raise forms.ValidationError("A ban needs a reason.")
+        return reason
+
+
 class SubscribeForm(forms.Form):
     email = forms.EmailField(max_length=254, error_messages={"required": "Enter your e-mail address."})
     website = forms.CharField(required=False)  # honeypot, hidden from people

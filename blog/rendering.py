@@ -61,6 +61,8 @@ C0_AND_SPACE = "".join(chr(code) for code in range(33))
 PROTOCOLS = {"http", "https", "mailto"}
 FOOTNOTE_REF = re.compile(r"<sup[^>]*>.*?</sup>", re.S)
 LINK_HREF = re.compile(r"<a\s[^>]*?href=\"([^\"]*)\"")
+ANCHOR = re.compile(r"<a\s.*?</a>", re.S)
+BARE_ADDRESS = re.compile(r"https?://|www\.", re.IGNORECASE)
 
 POST_EXTENSIONS = [
     "footnotes", "tables", "fenced_code", "codehilite", "smarty", "toc", "sane_lists", "abbr", "def_list",
@@ -91,6 +93,14 @@ def is_external(href: str) -> bool:
 def external_links(html: str) -> list[str]:
     """The href of every link in rendered HTML that leaves the site."""
     return [href for href in LINK_HREF.findall(html) if is_external(html_lib.unescape(href))]
+
+
+def link_count(html: str) -> int:
+    """Links a reader could follow out of rendered HTML: anchors to other
+    hosts, and web addresses left as text (a top-level domain the linkifier
+    does not know stays text, but is still copied into an address bar)."""
+    outside_anchors = strip_tags(ANCHOR.sub(" ", html))
+    return len(external_links(html)) + len(BARE_ADDRESS.findall(html_lib.unescape(outside_anchors)))
 
 
 def _mark_external_links(attrs: dict, new: bool = False, *, rel: str) -> dict:

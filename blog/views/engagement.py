@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from blog import engagement, previews
 from blog.models import Post, Restack
-from blog.ratelimits import rate_limit
+from blog.ratelimits import client_ip, rate_limit
 from blog.tasks import refresh_preview
 
 
@@ -42,7 +42,13 @@ def like(request: HttpRequest, slug: str) -> HttpResponse:
         return JsonResponse({"login": login}, status=401) if _wants_json(request) else redirect(login)
     wanted = request.POST.get("liked")
     liked = not engagement.has_liked(post, request.user) if wanted not in ("0", "1") else wanted == "1"
-    liked, count = engagement.set_like(post, request.user, liked)
+    try:
+        liked, count = engagement.set_like(post, request.user, liked, ip=client_ip(request) or None)
+    except engagement.EngagementError as error:
+        if _wants_json(request):
+            return JsonResponse({"error": str(error)}, status=403)
+        messages.error(request, str(error))
+        return _back_to(request, post, f"engagement-{position}")
     if _wants_json(request):
         return JsonResponse({"liked": liked, "count": count})
     return _back_to(request, post, f"engagement-{position}")
@@ -75,11 +81,13 @@ def restack(request: HttpRequest, slug: str) -> HttpResponse:
     error = None
     if request.method == "POST":
         try:
-            engagement.restack(request, post, note)
+            item = engagement.restack(request, post, note)
         except engagement.EngagementError as exc:
             error = str(exc)
         else:
             messages.success(request, "Re-stacked to your profile." if not current else "Note updated.")
+            if item.note_held:
+                messages.info(request, "Your note waits for a moderator; only you can see it until then.")
             return redirect(request.user)
     context = {"post": post, "current": current, "note": note, "error": error, "limit": engagement.RESTACK_NOTE_LIMIT}
     return render(request, "blog/engagement/restack.html", context, status=400 if error else 200)

@@ -7,7 +7,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.referrals import referrer_for
-from blog import subscriptions
+from blog import bans, subscriptions
 from blog.forms import ImportForm, PreferencesForm, SubscribeForm
 from blog.models import Subscriber
 from blog.ratelimits import client_ip, rate_limit
@@ -24,6 +24,11 @@ def subscribe(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return render(request, "blog/subscriptions/subscribe_error.html", {"form": form}, status=400)
     email, honeypot = form.cleaned_data["email"], form.cleaned_data["website"]
+    if refusal := bans.refusal(request.user, client_ip(request) or None, email=email):
+        if not request.user.is_authenticated:
+            return redirect("blog:subscribe_done")  # the usual answer: the form tells nobody about an address
+        messages.error(request, refusal)
+        return redirect("blog:home")
     pending = subscriptions.request_subscription(
         email,
         source=subscriptions.known_source(form.cleaned_data["source"]),

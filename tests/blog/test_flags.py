@@ -1,7 +1,11 @@
+from datetime import timedelta
+
 import pytest
 from django.core import mail
 from django.test import Client
+from django.utils import timezone
 
+from accounts.models import User
 from blog import moderation
 from blog.models import Comment, Flag, ModerationLog, ModerationSettings, Post
 from blog.notifications import off_token
@@ -26,6 +30,13 @@ def say(user, post: Post, body: str, reply_to: Comment | None = None) -> Comment
     return Comment.objects.filter(author=user).latest("pk")
 
 
+def old_account(handle: str, days: int = 30) -> User:
+    """A reader who signed up a while ago: their flags count."""
+    user = make_user(handle)
+    User.objects.filter(pk=user.pk).update(date_joined=timezone.now() - timedelta(days=days))
+    return User.objects.get(pk=user.pk)
+
+
 @pytest.fixture
 def post(ada) -> Post:
     return make_post(ada, "Flag me")
@@ -39,7 +50,7 @@ def comment(post, rosa, django_capture_on_commit_callbacks) -> Comment:
 
 def test_three_flags_hide_a_comment_for_review(client, comment) -> None:
     for i in range(3):
-        client.force_login(make_user(f"flagger{i}"))
+        client.force_login(old_account(f"flagger{i}"))
         response = client.post(f"/comments/{comment.pk}/flag/", {"reason": "abuse", "note": "rude"})
         assert response.status_code == 302
     comment.refresh_from_db()
