@@ -80,7 +80,11 @@ class PostForm(forms.ModelForm):
 
 
 class BanForm(forms.Form):
-    reason = forms.CharField(max_length=300, help_text="Shown to the banned reader, and kept in the log.")
+    reason = forms.CharField(
+        max_length=300,
+        help_text="Shown to the banned reader, and kept in the log.",
+        error_messages={"required": "A ban needs a reason."},
+    )
     until = forms.DateTimeField(
         required=False,
         label="Ends",

@@ -113,3 +113,86 @@ def test_a_tampered_notification_link_is_refused(client, rosa) -> None:
     assert client.post(f"/notifications/off/{token[:-2]}xx/").status_code == 400
     rosa.refresh_from_db()
     assert rosa.email_on_replies is True
+
+
+# --- Flags against a determined abuser (issue 11, item 2) --------------------
+
+
+def flag(client, user, comment: Comment, reason: str = "abuse"):
+    client.force_login(user)
+    return client.post(f"/comments/{comment.pk}/flag/", {"reason": reason})
+
+
+def test_throwaway_accounts_cannot_hide_a_comment(client, comment) -> None:
+    for i in range(5):
+        assert flag(client, make_user(f"throwaway{i}"), comment).status_code == 302
+    comment.refresh_from_db()
+    assert comment.status == "approved" and comment.flag_count == 5  # the moderators still see them
+
+
+def test_approving_keeps_the_flags_and_the_same_readers_cannot_hide_it_again(client, comment) -> None:
+    from accounts.roles import MODERATORS
+
+    flaggers = [old_account(f"flagger{i}") for i in range(3)]
+    for user in flaggers:
+        flag(client, user, comment)
+    assert Comment.objects.get(pk=comment.pk).status == "held"
+    client.force_login(make_user("milo", role=MODERATORS))
+    client.post("/moderation/", {"action": "approve", "ids": [comment.pk]})
+    assert Comment.objects.get(pk=comment.pk).status == "approved"
+    assert set(Flag.objects.values_list("status", flat=True)) == {"rejected"}  # kept, as the record
+    for user in flaggers:
+        assert flag(client, user, comment).status_code == 400  # flagged already
+    other = say(make_user("writer"), comment.post, "Another take")
+    for user in flaggers:  # their flags weigh nothing anywhere now
+        flag(client, user, other)
+    assert Comment.objects.get(pk=other.pk).status == "approved"
+
+
+def test_taking_a_comment_down_upholds_its_flags(comment) -> None:
+    from accounts.roles import MODERATORS
+
+    Flag.objects.create(comment=comment, user=old_account("flagger"), reason="abuse")
+    moderation.delete_comment(make_user("milo", role=MODERATORS), comment, "abusive")
+    assert Flag.objects.get().status == "upheld"
+
+
+@pytest.mark.parametrize("author_kind", ["moderator", "staff", "post author"])
+def test_flags_never_hide_a_moderators_staffs_or_the_post_authors_comment(client, post, ada, author_kind) -> None:
+    from accounts.roles import MODERATORS
+
+    author = {
+        "moderator": lambda: make_user("milo", role=MODERATORS),
+        "staff": lambda: make_user("sam", is_staff=True),
+        "post author": lambda: ada,
+    }[author_kind]()
+    target = say(author, post, "A firm word from the house")
+    for i in range(4):
+        flag(client, old_account(f"flagger{i}"), target)
+    target.refresh_from_db()
+    assert target.status == "approved" and target.flag_count == 4  # in the queue, still public
+
+
+def test_the_auto_hide_is_logged_with_the_flaggers(client, comment) -> None:
+    for handle in ("ann", "ben", "cat"):
+        flag(client, old_account(handle), comment)
+    entry = ModerationLog.objects.get(action="auto-hidden", comment=comment)
+    assert entry.reason == "3 readers flagged it: @ann, @ben, @cat"
+
+
+def test_flags_are_rate_limited_per_reader(client, post) -> None:
+    targets = [say(make_user(f"writer{i}"), post, f"Take number {i}") for i in range(4)]
+    flagger = old_account("eager")
+    answers = [flag(client, flagger, target).status_code for target in targets]
+    assert answers == [302, 302, 302, 429]
+    assert Flag.objects.count() == 3
+
+
+def test_a_banned_reader_cannot_flag(client, comment) -> None:
+    from blog.models import Ban
+
+    flagger = old_account("troll")
+    Ban.objects.create(user=flagger, handle="troll", email=flagger.email, reason="flag abuse")
+    response = flag(client, flagger, comment)
+    assert response.status_code == 400 and "Flag abuse" in response.content.decode()
+    assert not Flag.objects.exists()
