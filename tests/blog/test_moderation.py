@@ -291,3 +291,27 @@ def test_moderators_get_one_batched_email_at_most_every_ten_minutes(milo, rules,
     ModerationSettings.objects.update(moderators_notified_at=timezone.now() - timedelta(minutes=11))
     send_moderation_digest.delay()
     assert len(mail.outbox) == 2 and mail.outbox[1].subject.startswith("4 comments waiting")
+
+
+@pytest.mark.parametrize("links", ["[a](//a.com) [b](/\\b.com) [c](//c.com)", "see a.com, //b.com and www.c.com"])
+def test_rule_5_links_count_however_they_are_spelled(client, rules, rosa, post, links) -> None:
+    client.force_login(rosa)
+    say(client, post, links)
+    held = Comment.objects.get()
+    assert held.status == "held" and held.reasons == ["3 links (more than 2)"]
+    assert held.body_html.count('rel="nofollow ugc noopener"') >= 2
+
+
+def test_comment_rate_limits_count_an_ipv6_network_as_one(client, rules, post) -> None:
+    rules.comments_per_minute = 2
+    rules.save()
+    answers = []
+    for n in range(3):
+        client.force_login(make_user(f"rotator{n}"))
+        response = client.post(
+            f"/p/{post.slug}/comments/new/",
+            {"body": f"Take {n}", "ts": moderation.form_token()},
+            REMOTE_ADDR=f"2001:db8:5:7::{n + 1}",
+        )
+        answers.append(response.status_code)
+    assert answers == [302, 302, 429]
