@@ -94,6 +94,11 @@ class ReceivedMessage:
     envelope_from: str
     recipients: list[str]
     message: Message
+    raw: bytes = b""  # as it came over the wire
+
+    @property
+    def raw_headers(self) -> bytes:
+        return self.raw.split(b"\r\n\r\n", 1)[0] + b"\r\n"
 
     def __getitem__(self, header: str) -> str | None:
         return self.message[header]
@@ -132,7 +137,8 @@ class _SinkHandler:
         if self.sink.reply and (answer := self.sink.reply(envelope.mail_from, list(envelope.rcpt_tos))):
             return answer
         message = message_from_bytes(envelope.content, policy=email.policy.default)  # headers decoded
-        self.sink.messages.append(ReceivedMessage(envelope.mail_from, list(envelope.rcpt_tos), message))
+        received = ReceivedMessage(envelope.mail_from, list(envelope.rcpt_tos), message, envelope.original_content)
+        self.sink.messages.append(received)
         return "250 OK"
 
 
