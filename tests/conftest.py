@@ -86,6 +86,52 @@ def _fresh_cache():
     cache.clear()
 
 
+# --- Named people -------------------------------------------------------------
+
+
+@pytest.fixture
+def ada(db):
+    """An author."""
+    from accounts.roles import AUTHORS
+    from tests.factories import make_user
+
+    return make_user("ada", role=AUTHORS, display_name="Ada Whitlock")
+
+
+@pytest.fixture
+def bo(db):
+    """Another author."""
+    from accounts.roles import AUTHORS
+    from tests.factories import make_user
+
+    return make_user("bo", role=AUTHORS)
+
+
+@pytest.fixture
+def rosa(db):
+    """A reader."""
+    from tests.factories import make_user
+
+    return make_user("rosa")
+
+
+@pytest.fixture
+def sam(db):
+    """Staff."""
+    from tests.factories import make_user
+
+    return make_user("sam", is_staff=True)
+
+
+@pytest.fixture
+def milo(db):
+    """A moderator."""
+    from accounts.roles import MODERATORS
+    from tests.factories import make_user
+
+    return make_user("milo", role=MODERATORS)
+
+
 # --- SMTP sink -------------------------------------------------------------
 
 

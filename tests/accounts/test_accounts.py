@@ -6,11 +6,9 @@ from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from accounts.models import User
-from tests.blog.conftest import make_post, make_user
+from tests.factories import PASSWORD, make_post, make_user
 
 pytestmark = pytest.mark.django_db
-
-PASSWORD = "a-long-pass-phrase"
 
 
 def sign_up(client, django_capture_on_commit_callbacks, email="grace@example.com", username="grace"):

@@ -15,9 +15,8 @@ from django.test import Client
 from accounts.roles import MODERATORS
 from blog import delivery, moderation
 from blog.models import ModerationSettings, Post, Subscriber
-from blog.publishing import publish_post
-from blog.tasks import queue_send, send_moderation_digest
-from tests.blog.conftest import make_post, make_user
+from blog.tasks import send_moderation_digest
+from tests.factories import comment_as, make_post, make_subscribers, make_user, publish
 
 pytestmark = pytest.mark.django_db
 
@@ -43,13 +42,6 @@ def _rules():
     ModerationSettings.objects.update_or_create(pk=1, defaults=relaxed)
 
 
-def say(user, post: Post, body: str, reply_to=None) -> None:
-    client = Client()
-    client.force_login(user)
-    data = {"body": body, "ts": moderation.form_token(), "reply_to": reply_to.pk if reply_to else ""}
-    assert client.post(f"/p/{post.slug}/comments/new/", data).status_code == 302
-
-
 def assert_one_click_headers(raw_headers: bytes) -> None:
     unsubscribe = re.search(rb"\r\nList-Unsubscribe: <(https://[^>\s]+)>\r\n", raw_headers)
     assert unsubscribe, raw_headers.decode()
@@ -60,11 +52,10 @@ def assert_one_click_headers(raw_headers: bytes) -> None:
 
 
 def test_the_newsletter_has_unfolded_one_click_headers(wire, ada, django_capture_on_commit_callbacks) -> None:
-    Subscriber.objects.create(email="reader@example.com", status=Subscriber.Status.ACTIVE)
+    make_subscribers(active=1)
     post = make_post(ada, "Out today", status=Post.Status.DRAFT)
     with django_capture_on_commit_callbacks(execute=True):
-        if publish_post(post):
-            queue_send([post.pk])
+        publish(post)
     [received] = wire.messages
     assert_one_click_headers(received.raw_headers)
     assert b"\r\nPrecedence: bulk\r\n" in received.raw_headers
@@ -102,12 +93,12 @@ def test_comment_and_reply_notifications_have_unfolded_one_click_headers(
 ) -> None:
     post = make_post(ada, "Discuss")
     with django_capture_on_commit_callbacks(execute=True):
-        say(rosa, post, "First!")
+        comment_as(rosa, post, "First!")
     [to_author] = wire.messages
     assert to_author.recipients == [ada.email] and "commented" in to_author["Subject"]
     assert_one_click_headers(to_author.raw_headers)
     with django_capture_on_commit_callbacks(execute=True):
-        say(bo, post, "Second.", reply_to=post.comments.get())
+        comment_as(bo, post, "Second.", reply_to=post.comments.get())
     [to_commenter] = wire.to(rosa.email)
     assert "replied to you" in to_commenter["Subject"]
     assert_one_click_headers(to_commenter.raw_headers)
@@ -116,7 +107,7 @@ def test_comment_and_reply_notifications_have_unfolded_one_click_headers(
 def test_the_moderation_digest_has_unfolded_one_click_headers(wire, ada, rosa) -> None:
     make_user("milo", role=MODERATORS)
     ModerationSettings.objects.update(hold_first_comment=True)
-    say(rosa, make_post(ada, "Held here"), "Please approve me")
+    comment_as(rosa, make_post(ada, "Held here"), "Please approve me")
     send_moderation_digest.delay()
     [received] = wire.messages
     assert received["Subject"] == "1 comment waiting for moderation on Dispatch"
@@ -129,7 +120,7 @@ def test_the_moderation_digest_has_unfolded_one_click_headers(wire, ada, rosa) -
 def test_no_digest_when_the_queue_was_cleared_before_it_went_out(ada, rosa) -> None:
     milo = make_user("milo", role=MODERATORS)
     ModerationSettings.objects.update(hold_first_comment=True)
-    say(rosa, make_post(ada, "Held here"), "Please approve me")
+    comment_as(rosa, make_post(ada, "Held here"), "Please approve me")
     held = rosa.comments.get()
     moderation.approve_comment(milo, held)
     send_moderation_digest.delay()
