@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.blog.conftest import make_user
+from tests.factories import make_user
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value, yield_hotp_counters_from_time
 
 from accounts.roles import AUTHORS
-from tests.blog.conftest import make_user
+from tests.factories import make_user
 
 pytestmark = pytest.mark.django_db
 

@@ -21,7 +21,7 @@ from blog.models import (
     Restack,
     Subscriber,
 )
-from tests.blog.conftest import make_post, make_user
+from tests.factories import make_post, make_user
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,7 @@ import pytest
 from accounts.roles import MODERATORS
 from blog import comments, moderation
 from blog.models import Ban, Comment, CommentRevision, Flag, ModerationLog, ModerationSettings, Post
-from tests.blog.conftest import make_post, make_user
+from tests.factories import make_post, make_user
 
 pytestmark = pytest.mark.django_db
 

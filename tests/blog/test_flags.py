@@ -1,15 +1,12 @@
 from datetime import timedelta
 
 import pytest
-from django.core import mail
-from django.test import Client
 from django.utils import timezone
 
 from accounts.models import User
 from blog import moderation
 from blog.models import Comment, Flag, ModerationLog, ModerationSettings, Post
-from blog.notifications import off_token
-from tests.blog.conftest import make_post, make_user
+from tests.factories import comment_as, make_post, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -19,15 +16,6 @@ def _rules():
     ModerationSettings.objects.update_or_create(
         pk=1, defaults={"hold_first_comment": False, "min_seconds_to_submit": 0}
     )
-
-
-def say(user, post: Post, body: str, reply_to: Comment | None = None) -> Comment:
-    """Comment as `user` through the site, as a reader does."""
-    client = Client()
-    client.force_login(user)
-    data = {"body": body, "ts": moderation.form_token(), "reply_to": reply_to.pk if reply_to else ""}
-    assert client.post(f"/p/{post.slug}/comments/new/", data).status_code == 302
-    return Comment.objects.filter(author=user).latest("pk")
 
 
 def old_account(handle: str, days: int = 30) -> User:
@@ -45,7 +33,7 @@ def post(ada) -> Post:
 @pytest.fixture
 def comment(post, rosa, django_capture_on_commit_callbacks) -> Comment:
     with django_capture_on_commit_callbacks(execute=True):
-        return say(rosa, post, "Provocative take")
+        return comment_as(rosa, post, "Provocative take")
 
 
 def test_three_flags_hide_a_comment_for_review(client, comment) -> None:
@@ -81,40 +69,6 @@ def test_flagging_needs_sign_in_and_post(client, bo, comment) -> None:
     assert not Flag.objects.exists()
 
 
-def test_the_post_author_hears_of_new_comments(ada, comment, django_capture_on_commit_callbacks) -> None:
-    [message] = mail.outbox
-    assert message.to == [ada.email]
-    assert message.subject == "rosa commented on “Flag me”"
-    assert f"#comment-{comment.pk}" in message.body
-    assert message.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-
-
-def test_a_commenter_hears_of_replies_and_can_turn_it_off(
-    post, rosa, bo, comment, django_capture_on_commit_callbacks
-) -> None:
-    mail.outbox.clear()
-    with django_capture_on_commit_callbacks(execute=True):
-        say(bo, post, "I disagree", reply_to=comment)
-    reply_mail = [m for m in mail.outbox if m.to == [rosa.email]]
-    assert len(reply_mail) == 1 and "replied to you" in reply_mail[0].subject
-    url = f"/notifications/off/{off_token(rosa, 'replies')}/"
-    assert url in reply_mail[0].body
-    Client(enforce_csrf_checks=True).post(url)  # one click from the mail provider
-    rosa.refresh_from_db()
-    assert rosa.email_on_replies is False
-    mail.outbox.clear()
-    with django_capture_on_commit_callbacks(execute=True):
-        say(bo, post, "Still disagree", reply_to=comment)
-    assert not [m for m in mail.outbox if m.to == [rosa.email]]
-
-
-def test_a_tampered_notification_link_is_refused(client, rosa) -> None:
-    token = off_token(rosa, "replies")
-    assert client.post(f"/notifications/off/{token[:-2]}xx/").status_code == 400
-    rosa.refresh_from_db()
-    assert rosa.email_on_replies is True
-
-
 # --- Flags against a determined abuser (issue 11, item 2) --------------------
 
 
@@ -143,7 +97,7 @@ def test_approving_keeps_the_flags_and_the_same_readers_cannot_hide_it_again(cli
     assert set(Flag.objects.values_list("status", flat=True)) == {"rejected"}  # kept, as the record
     for user in flaggers:
         assert flag(client, user, comment).status_code == 400  # flagged already
-    other = say(make_user("writer"), comment.post, "Another take")
+    other = comment_as(make_user("writer"), comment.post, "Another take")
     for user in flaggers:  # their flags weigh nothing anywhere now
         flag(client, user, other)
     assert Comment.objects.get(pk=other.pk).status == "approved"
@@ -166,7 +120,7 @@ def test_flags_never_hide_a_moderators_staffs_or_the_post_authors_comment(client
         "staff": lambda: make_user("sam", is_staff=True),
         "post author": lambda: ada,
     }[author_kind]()
-    target = say(author, post, "A firm word from the house")
+    target = comment_as(author, post, "A firm word from the house")
     for i in range(4):
         flag(client, old_account(f"flagger{i}"), target)
     target.refresh_from_db()
@@ -181,7 +135,7 @@ def test_the_auto_hide_is_logged_with_the_flaggers(client, comment) -> None:
 
 
 def test_flags_are_rate_limited_per_reader(client, post) -> None:
-    targets = [say(make_user(f"writer{i}"), post, f"Take number {i}") for i in range(4)]
+    targets = [comment_as(make_user(f"writer{i}"), post, f"Take number {i}") for i in range(4)]
     flagger = old_account("eager")
     answers = [flag(client, flagger, target).status_code for target in targets]
     assert answers == [302, 302, 302, 429]

@@ -8,7 +8,7 @@ from PIL import Image
 
 from accounts.models import User
 from blog.models import Post
-from tests.blog.conftest import make_user
+from tests.factories import make_user
 
 pytestmark = pytest.mark.django_db
 

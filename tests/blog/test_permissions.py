@@ -6,7 +6,7 @@ from django.core import mail
 from accounts.roles import MODERATORS
 from blog import comments
 from blog.models import Comment, Delivery, ModerationSettings, Post, Subscriber
-from tests.blog.conftest import grant, make_post, make_user
+from tests.factories import grant, make_post, make_user
 
 pytestmark = pytest.mark.django_db
 

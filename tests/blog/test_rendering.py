@@ -243,7 +243,7 @@ def test_the_migration_renders_stored_comments_and_posts_again(ada) -> None:
     from django.apps import apps
 
     from blog.models import Comment, Post
-    from tests.blog.conftest import make_post
+    from tests.factories import make_post
 
     post = make_post(ada, body="## Heading")
     comment = Comment.objects.create(post=post, author=ada, body='<span class="badge">x</span>', body_html="")

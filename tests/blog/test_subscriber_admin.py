@@ -6,7 +6,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from blog import delivery
 from blog.models import Delivery, Subscriber
-from tests.blog.conftest import grant, make_post
+from tests.factories import grant, make_post
 
 pytestmark = pytest.mark.django_db
 
@@ -75,7 +75,7 @@ def test_export_cells_never_run_as_spreadsheet_formulas(client, sam) -> None:
 
 @pytest.mark.parametrize("who", ["ada", "lena", "staff"])
 def test_only_those_allowed_import_or_export(client, who, request) -> None:
-    from tests.blog.conftest import make_user
+    from tests.factories import make_user
 
     client.force_login(make_user("kit", is_staff=True) if who == "staff" else request.getfixturevalue(who))
     assert client.get("/write/subscribers/").status_code == 403
