@@ -272,7 +272,7 @@ def ban_author(
     until = timezone.now() + timedelta(days=days) if days else None
     with transaction.atomic():
         made = [Ban.objects.create(
-            user=author, handle=author.username, email=author.email,
+            user=author, handle=author.username, email=author.email, ip=comment.ip,  # the IP is kept, not matched
             reason=reason.strip(), until=until, created_by=moderator,
         )]  # fmt: skip
         log(moderator, comment, Action.BAN, reason, "", f"banned {days} days" if days else "banned", subject=author)

@@ -6,18 +6,16 @@ from django.db import migrations, models
 
 
 def backfill(apps, schema_editor):
-    """Existing bans keep matching by normalised address and name their handle;
-    a reader ban no longer bans its IP (that is now a separate choice); log rows
-    keep their moderator's handle."""
+    """Existing bans keep matching by normalised address and name their handle
+    (a reader ban keeps its IP on record but no longer matches by it: barring
+    an address is now a separate choice); log rows keep their moderator's handle."""
     from blog.models.comments import email_key
 
     Ban = apps.get_model("blog", "Ban")
     for ban in Ban.objects.select_related("user"):
         ban.email_key = email_key(ban.email or (ban.user.email if ban.user else ""))
         ban.handle = ban.user.username if ban.user else ""
-        if ban.email_key or ban.handle:
-            ban.ip = None
-        ban.save(update_fields=["email_key", "handle", "ip"])
+        ban.save(update_fields=["email_key", "handle"])
     ModerationLog = apps.get_model("blog", "ModerationLog")
     for entry in ModerationLog.objects.filter(moderator__isnull=False).select_related("moderator"):
         ModerationLog.objects.filter(pk=entry.pk).update(moderator_handle=entry.moderator.username)

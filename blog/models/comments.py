@@ -198,6 +198,8 @@ class Ban(models.Model):
     handle = models.CharField(max_length=30, blank=True)  # the banned account's, kept after it is deleted
     email = models.EmailField(blank=True)
     email_key = models.CharField(max_length=254, blank=True, db_index=True, editable=False)
+    # On a reader's ban, where their comment came from (kept, not matched);
+    # alone, an address ban (blog.bans.address_ban).
     ip = models.GenericIPAddressField(null=True, blank=True)
     reason = models.CharField(max_length=300)
     until = models.DateTimeField(null=True, blank=True, help_text="Empty for a permanent ban.")

@@ -217,7 +217,7 @@ def test_banning_needs_a_reason_and_bars_the_author(client, milo, held, post) ->
     assert not Ban.objects.exists()
     client.post("/moderation/", {"action": "ban", "ids": [held.pk], "ban_days": "7", "reason": "harassment"})
     ban = Ban.objects.get()
-    assert ban.user == held.author and ban.ip is None  # the address is a separate choice
+    assert ban.user == held.author and ban.ip == "203.0.113.1"  # on record; barring the address is a separate choice
     assert timedelta(days=6, hours=23) < ban.until - timezone.now() <= timedelta(days=7)
     entry = ModerationLog.objects.get(action="ban")
     assert (entry.subject, entry.after) == (held.author, "banned 7 days")
