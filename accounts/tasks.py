@@ -1,11 +1,13 @@
 import smtplib
 
 from celery import shared_task
+from celery.contrib.django.task import DjangoTask
 
 from blog import emails
 
 
 @shared_task(
+    base=DjangoTask,
     autoretry_for=(smtplib.SMTPException, OSError),
     retry_backoff=True,
     retry_backoff_max=300,

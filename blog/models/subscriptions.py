@@ -10,7 +10,7 @@ from blog.models.posts import Post
 TIMEZONES = sorted(zoneinfo.available_timezones())
 
 
-class SubscriberQuerySet(models.QuerySet):
+class SubscriberQuerySet(models.QuerySet["Subscriber"]):
     def active(self) -> "SubscriberQuerySet":
         return self.filter(status=Subscriber.Status.ACTIVE)
 
