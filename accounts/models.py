@@ -1,3 +1,6 @@
+"""The user: e-mail (unique, case-insensitive), public handle, profile, and
+the switches of the notification e-mails."""
+
 import secrets
 
 from django.contrib.auth.models import AbstractUser

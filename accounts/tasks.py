@@ -1,3 +1,5 @@
+"""Celery tasks of accounts: sending allauth's e-mails, rendered by the web process."""
+
 import smtplib
 
 from celery import shared_task

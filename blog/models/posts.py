@@ -1,3 +1,6 @@
+"""Posts and their old slugs. Which posts a reader may see is decided here
+(`PostQuerySet.published` and `visible_to`), for every page, feed and e-mail."""
+
 import math
 from typing import Any
 

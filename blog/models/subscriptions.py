@@ -1,3 +1,6 @@
+"""Newsletter subscribers, and the rows that make delivery exactly-once:
+one Send per post, one Digest per subscriber and period, one Delivery per e-mail."""
+
 import zoneinfo
 
 from django.conf import settings
