@@ -159,9 +159,9 @@ class _Restore:
                 },
                 published_at=_when(row["published_at"]),
                 created_at=_when(row["created_at"]),
+                updated_at=_when(row["updated_at"]),
             )
             post.save()
-            Post.objects.filter(pk=post.pk).update(updated_at=_when(row["updated_at"]))
             post.tags.set(row["tags"])
             SlugRedirect.objects.bulk_create(SlugRedirect(old_slug=slug, post=post) for slug in row["old_slugs"])
             LegacyPath.objects.bulk_create(LegacyPath(path=path, post=post) for path in row["legacy_paths"])

@@ -67,7 +67,7 @@ class Report:
 
 @contextmanager
 def given_timestamps() -> Iterator[None]:
-    """Let imported rows keep their original dates, which auto_now_add would overwrite.
+    """Let imported rows keep their original dates, which auto_now(_add) would overwrite.
 
     Imports run one at a time in a worker or a command, so flipping the
     fields for the duration touches no concurrent request."""
@@ -76,15 +76,17 @@ def given_timestamps() -> Iterator[None]:
     flipped = []
     for model in apps.get_app_config("blog").get_models():
         for model_field in model._meta.concrete_fields:
-            if isinstance(model_field, models.DateTimeField) and model_field.auto_now_add:
-                model_field.auto_now_add, model_field.default = False, timezone.now
+            if isinstance(model_field, models.DateTimeField) and (model_field.auto_now_add or model_field.auto_now):
+                flipped.append((model_field, model_field.auto_now, model_field.auto_now_add))
+                model_field.auto_now = model_field.auto_now_add = False
+                model_field.default = timezone.now  # what a row not given a date gets
                 model_field.__dict__.pop("_get_default", None)  # a cached_property of the default
-                flipped.append(model_field)
     try:
         yield
     finally:
-        for model_field in flipped:
-            model_field.auto_now_add, model_field.default = True, models.NOT_PROVIDED
+        for model_field, auto_now, auto_now_add in flipped:
+            model_field.auto_now, model_field.auto_now_add = auto_now, auto_now_add
+            model_field.default = models.NOT_PROVIDED
             model_field.__dict__.pop("_get_default", None)
 
 
@@ -245,6 +247,7 @@ class Importer:
         else:
             for name, value in fields.items():
                 setattr(post, name, value)
+            post.updated_at = self.now
             post.save()
             self.report.count("posts", "updated")
         post.tags.set([tag[:100] for tag in data.tags if tag.strip()])
