@@ -14,17 +14,17 @@ UPLOAD = reverse("blog:import_upload")
 
 
 @pytest.fixture
-def start(client, django_capture_on_commit_callbacks):  # noqa: ANN201
+def start(client, django_capture_on_commit_callbacks):
     """POST "Import"; the queued task runs (eagerly) as the request's transaction commits."""
 
-    def post(job_pk: int):  # noqa: ANN202
+    def post(job_pk: int):
         with django_capture_on_commit_callbacks(execute=True):
             return client.post(reverse("blog:import_run", args=[job_pk]))
 
     return post
 
 
-def upload(client, path: Path, name: str = "substack-export.zip"):  # noqa: ANN201
+def upload(client, path: Path, name: str = "substack-export.zip"):
     return client.post(UPLOAD, {"file": SimpleUploadedFile(name, path.read_bytes())})
 
 

@@ -10,6 +10,7 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.models import User
 from blog.exports import export_publication
 from blog.imports import run_import
 from blog.management.commands.seed_demo import ANALYSIS_SLUG
@@ -28,7 +29,6 @@ from blog.models import (
     Share,
     Subscriber,
 )
-from accounts.models import User
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -49,8 +49,14 @@ def seed_everything() -> None:
     )
     now = timezone.now()
     for n, status in enumerate(Subscriber.Status.values):
-        Subscriber.objects.create(email=f"{status}@example.com", status=status, source="site", consent_ip="203.0.113.9",
-                                  confirmed_at=now if status != "pending" else None, frequency="weekly" if n % 2 else "post")  # fmt: skip
+        Subscriber.objects.create(
+            email=f"{status}@example.com",
+            status=status,
+            source="site",
+            consent_ip="203.0.113.9",
+            confirmed_at=now if status != "pending" else None,
+            frequency="weekly" if n % 2 else "post",
+        )
     send = Send.objects.create(post=analysis, status=Send.Status.DONE)
     Delivery.objects.create(send=send, subscriber=Subscriber.objects.get(status="active"), status="sent", sent_at=now)
     Delivery.objects.create(
