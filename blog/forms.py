@@ -1,5 +1,6 @@
 from django import forms
 from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -127,7 +128,7 @@ class PublicationImportForm(forms.Form):
         help_text="Substack's export ZIP, Ghost's JSON export, WordPress's WXR (XML) file, or a Dispatch export ZIP.",
     )
 
-    def clean_file(self):
+    def clean_file(self) -> UploadedFile:
         upload = self.cleaned_data["file"]
         if upload.size > settings.IMPORT_MAX_BYTES:
             raise forms.ValidationError(

@@ -2,6 +2,7 @@
 
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
+from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -15,7 +16,7 @@ from blog.tasks import export_publication, import_publication
 from blog.views.desk import author_required
 
 
-def _own_jobs(request: HttpRequest):
+def _own_jobs(request: HttpRequest) -> QuerySet[ImportJob]:
     jobs_ = ImportJob.objects.order_by("-created_at")
     return jobs_ if request.user.is_staff else jobs_.filter(user=request.user)
 

@@ -12,7 +12,7 @@ from blog.models import Post, SourceRecord, Subscriber
 pytestmark = pytest.mark.django_db
 
 
-def refused(path: Path, user) -> str:  # noqa: ANN001
+def refused(path: Path, user) -> str:
     report = run_import(path, user=user)
     assert not Post.objects.exists() and not Subscriber.objects.exists() and not SourceRecord.objects.exists()
     return report.refused
@@ -101,7 +101,7 @@ def test_a_failure_half_way_leaves_nothing_half_imported(sam, substack_zip, monk
     """Posts are written before the list: a list that fails to load takes the posts back with it."""
     real = Importer.save_subscribers
 
-    def fail_half_way(self, rows, label) -> None:  # noqa: ANN001
+    def fail_half_way(self, rows, label) -> None:
         real(self, rows, label)
         raise archive.ImportRefused("email_list cannot be read past line 12")
 

@@ -1,8 +1,10 @@
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.http import HttpResponse
 from django.urls import reverse
 
 from blog.models import ImportJob, Post, Subscriber
@@ -14,17 +16,17 @@ UPLOAD = reverse("blog:import_upload")
 
 
 @pytest.fixture
-def start(client, django_capture_on_commit_callbacks):
+def start(client, django_capture_on_commit_callbacks) -> Callable[[int], HttpResponse]:
     """POST "Import"; the queued task runs (eagerly) as the request's transaction commits."""
 
-    def post(job_pk: int):
+    def post(job_pk: int) -> HttpResponse:
         with django_capture_on_commit_callbacks(execute=True):
             return client.post(reverse("blog:import_run", args=[job_pk]))
 
     return post
 
 
-def upload(client, path: Path, name: str = "substack-export.zip"):
+def upload(client, path: Path, name: str = "substack-export.zip") -> HttpResponse:
     return client.post(UPLOAD, {"file": SimpleUploadedFile(name, path.read_bytes())})
 
 
