@@ -88,6 +88,12 @@ def send_moderation_digest() -> None:
 
 
 @shared_task
+def check_import(job_id: int) -> None:
+    """The dry run of an import uploaded on the desk."""
+    jobs.perform_check(job_id)
+
+
+@shared_task
 def import_publication(job_id: int) -> None:
     """An import uploaded on the desk; it sends nothing to anyone."""
     jobs.perform_import(job_id)

@@ -6,6 +6,7 @@ a file it cannot take at all leaves nothing behind, and a dry run is the
 same import rolled back (without downloading images)."""
 
 from collections.abc import Callable
+from contextlib import nullcontext
 from pathlib import Path
 
 from django.db import transaction
@@ -59,7 +60,9 @@ def run_import(
         check_size(path)
         archive = SafeZip(path) if sniff(path) == "zip" else None
         report.source, load = _loader(path, archive)
-        with transaction.atomic(), given_timestamps():
+        # Dates matter only when rows are kept; a dry run (in a web process,
+        # perhaps beside other threads) leaves the model fields alone.
+        with transaction.atomic(), nullcontext() if dry_run else given_timestamps():
             importer = Importer(report.source, report, user, dry_run=dry_run, progress=progress or _no_progress)
             load(importer)
             if dry_run:

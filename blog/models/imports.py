@@ -39,6 +39,7 @@ class ImportJob(models.Model):
     """An export uploaded on the writing desk: checked by a dry run, then imported by a worker."""
 
     class Status(models.TextChoices):
+        CHECKING = "checking", "Dry run under way"
         CHECKED = "checked", "Checked"
         QUEUED = "queued", "Queued"
         RUNNING = "running", "Importing"
@@ -48,7 +49,7 @@ class ImportJob(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     filename = models.CharField(max_length=255)
     path = models.CharField(max_length=500)  # under PRIVATE_ROOT, never under MEDIA_ROOT
-    status = models.CharField(max_length=8, choices=Status.choices, default=Status.CHECKED)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.CHECKING)
     dry_run_report = models.JSONField(default=dict)
     report = models.JSONField(default=dict)
     created_at = models.DateTimeField(auto_now_add=True)

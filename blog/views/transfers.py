@@ -12,7 +12,7 @@ from blog.forms import PublicationImportForm
 from blog.imports import jobs
 from blog.imports.steps import Report
 from blog.models import ExportJob, ImportJob
-from blog.tasks import export_publication, import_publication
+from blog.tasks import check_import, export_publication, import_publication
 from blog.views.desk import author_required
 
 
@@ -23,15 +23,14 @@ def _own_jobs(request: HttpRequest) -> QuerySet[ImportJob]:
 
 @author_required
 def import_upload(request: HttpRequest) -> HttpResponse:
-    """Upload an export; the dry run's report comes back before anything is imported."""
+    """Upload an export; its dry run's report comes back before anything is imported."""
     form = PublicationImportForm(request.POST or None, request.FILES or None)
-    report = None
     if request.method == "POST" and form.is_valid():
-        job, report = jobs.check_upload(form.cleaned_data["file"], request.user)
-        if job:
-            return redirect("blog:import_job", pk=job.pk)
-    context = {"form": form, "report": report, "recent": _own_jobs(request)[:10]}
-    return render(request, "blog/desk/import.html", context, status=400 if report else 200)
+        job = jobs.save_upload(form.cleaned_data["file"], request.user)
+        check_import.delay_on_commit(job.pk)
+        return redirect("blog:import_job", pk=job.pk)
+    context = {"form": form, "recent": _own_jobs(request)[:10]}
+    return render(request, "blog/desk/import.html", context, status=400 if form.errors else 200)
 
 
 @author_required
@@ -43,7 +42,7 @@ def import_job(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "job": job,
         "progress": progress,
-        "dry_run": Report.from_dict(job.dry_run_report),
+        "dry_run": Report.from_dict(job.dry_run_report) if job.dry_run_report else None,
         "report": Report.from_dict(job.report) if job.report else None,
     }
     return render(request, "blog/desk/import_job.html", context)

@@ -1,4 +1,4 @@
-// Move the import's progress bar every two seconds; reload with the report when it ends.
+// Move the dry run's or the import's progress bar every two seconds; reload with the report when it ends.
 (function () {
   "use strict";
   const box = document.querySelector("[data-import-progress]");
@@ -9,7 +9,7 @@
       .then(function (data) {
         box.querySelector("[data-import-percent]").value = data.percent;
         box.querySelector("[data-import-status]").textContent = data.status_label;
-        if (data.status === "queued" || data.status === "running") setTimeout(tick, 2000);
+        if (["checking", "queued", "running"].indexOf(data.status) !== -1) setTimeout(tick, 2000);
         else window.location.reload();
       })
       .catch(function () { setTimeout(tick, 5000); });
