@@ -42,6 +42,7 @@ logger = logging.getLogger(__name__)
 FORMAT = "dispatch-export"
 VERSION = 1
 CHUNK = 2000
+POST_CHUNK = 100
 Row = dict[str, object]
 
 EXPORT_README = """# Dispatch export
@@ -99,8 +100,8 @@ class _Writer:
         self.progress(kind)
 
 
-def _each(queryset: QuerySet) -> Iterable[Model]:
-    return queryset.order_by("pk").iterator(chunk_size=CHUNK)
+def _each(queryset: QuerySet, chunk: int = CHUNK) -> Iterable[Model]:
+    return queryset.order_by("pk").iterator(chunk_size=chunk)
 
 
 USER_FIELDS = [
@@ -186,8 +187,8 @@ def _users(with_password_hashes: bool) -> Iterable[Row]:
 
 
 def _posts() -> Iterable[Row]:
-    posts = Post.objects.select_related("author").prefetch_related("tags", "old_slugs", "legacy_paths")
-    for post in _each(posts):
+    posts = Post.objects.defer("body", "body_html").select_related("author")
+    for post in _each(posts.prefetch_related("tags", "old_slugs", "legacy_paths"), chunk=500):
         row = _fields(post, POST_FIELDS)
         row["author"] = post.author.username
         row["cover"] = post.cover.name
@@ -218,7 +219,8 @@ def post_markdown(post: Post) -> str:
 
 
 def _comments() -> Iterable[Row]:
-    for comment in _each(Comment.objects.select_related("post", "author")):
+    comments = Comment.objects.select_related("post", "author").defer("body_html")
+    for comment in _each(comments.only(*COMMENT_FIELDS, "reply_to", "parent", "post__slug", "author__username")):
         row = _fields(comment, COMMENT_FIELDS)
         row.update(post=comment.post.slug, author=comment.author.username)
         row.update(reply_to=comment.reply_to_id, parent=comment.parent_id)
@@ -226,8 +228,11 @@ def _comments() -> Iterable[Row]:
 
 
 def _simple(queryset: QuerySet, names: list[str], **related: str) -> Iterable[Row]:
-    """Rows of plain fields plus related objects named by `related` (field -> attribute of it)."""
-    for obj in _each(queryset.select_related(*related)):
+    """Rows of plain fields plus related objects named by `related` (field -> attribute of it).
+
+    Only the columns written are loaded: a post's body must not ride along with each of its likes."""
+    columns = [*names, *(f"{name}__{'id' if attribute == 'pk' else attribute}" for name, attribute in related.items())]
+    for obj in _each(queryset.select_related(*related).only(*columns)):
         row = _fields(obj, names)
         for name, attribute in related.items():
             target = getattr(obj, name)
@@ -254,7 +259,8 @@ def _digests() -> Iterable[Row]:
 
 
 def _deliveries() -> Iterable[Row]:
-    for delivery in _each(Delivery.objects.select_related("send__post", "subscriber")):
+    deliveries = Delivery.objects.select_related("send__post", "subscriber")
+    for delivery in _each(deliveries.only(*DELIVERY_FIELDS, "digest", "send__post__slug", "subscriber__email")):
         row = _fields(delivery, DELIVERY_FIELDS)
         row.update(
             send=delivery.send.post.slug if delivery.send else None,
@@ -293,7 +299,8 @@ def export_publication(
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
         writer = _Writer(archive, progress)
         archive.writestr("README.md", EXPORT_README)
-        for post in _each(Post.objects.select_related("author").prefetch_related("tags")):
+        posts = Post.objects.defer("body_html").select_related("author").prefetch_related("tags")
+        for post in _each(posts, chunk=POST_CHUNK):  # bodies are the large rows
             archive.writestr(f"posts/{post.slug}.md", post_markdown(post))
         _write_data(writer, with_password_hashes)
         for path in _media_files():
