@@ -12,6 +12,7 @@ from datetime import date, datetime
 from allauth.account.models import EmailAddress
 from django.contrib.auth.models import Group
 from django.core.files.storage import default_storage
+from django.db.models import Q
 from django.utils.dateparse import parse_date, parse_datetime
 
 from accounts.models import User
@@ -115,7 +116,8 @@ class _Restore:
     def restore_users(self) -> None:
         groups = {group.name: group for group in Group.objects.all()}
         for row in rows(self.archive, "users"):
-            user = User.objects.filter(username__iexact=row["username"]).first()
+            same = Q(username__iexact=row["username"]) | Q(email__iexact=row["email"])
+            user = User.objects.filter(same).order_by("pk").first()  # e.g. the account made to restore with
             if user is None:
                 fields = {k: v for k, v in row.items() if k not in ("addresses", "groups", "referred_by", "password")}
                 fields.update(date_joined=_when(row["date_joined"]), last_login=_when(row["last_login"]))

@@ -175,3 +175,16 @@ def test_exports_are_for_staff_only(client) -> None:
     assert client.post(reverse("blog:export_start")).status_code == 302
     assert client.get(reverse("blog:export_start")).status_code in (302, 405)
     assert not ExportJob.objects.exists()
+
+
+def test_a_restore_reuses_the_account_made_to_run_it(tmp_path) -> None:
+    seed_everything()
+    out = tmp_path / "export.zip"
+    export_publication(out)
+    call_command("flush", interactive=False, verbosity=0)
+    admin = User.objects.create_user("admin", "author@example.com", "pw", is_staff=True)
+
+    report = run_import(out)
+
+    assert not report.refused
+    assert Post.objects.filter(author=admin).exists()  # the demo author's posts, matched by e-mail
