@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
+from django.apps import apps
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -71,8 +72,6 @@ def given_timestamps() -> Iterator[None]:
 
     Imports run one at a time in a worker or a command, so flipping the
     fields for the duration touches no concurrent request."""
-    from django.apps import apps
-
     flipped = []
     for model in apps.get_app_config("blog").get_models():
         for model_field in model._meta.concrete_fields:

@@ -2,14 +2,13 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from allauth.account.models import EmailAddress
-from django.contrib.auth.models import Group
 from playwright.sync_api import Page, expect
 
-from accounts.models import User
 from accounts.roles import AUTHORS
 from blog.imports import media
 from blog.models import Post
+from tests.browser.session import sign_in
+from tests.factories import make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -29,13 +28,8 @@ def test_author_uploads_a_substack_export_checks_it_imports_it_and_finds_the_pos
 ) -> None:
     settings.PRIVATE_ROOT = tmp_path / "private"
     monkeypatch.setattr(media, "fetch", lambda url: (b"\x89PNG\r\n\x1a\n" + b"0" * 64, "image/png"))
-    author = User.objects.create_user("ruth", "ruth@example.com", "correct-horse-battery")
-    author.groups.add(Group.objects.get(name=AUTHORS))
-    EmailAddress.objects.create(user=author, email=author.email, verified=True, primary=True)
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("Email").fill("ruth@example.com")
-    page.get_by_label("Password").fill("correct-horse-battery")
-    page.get_by_role("button", name="Sign In").click()
+    make_user("ruth", role=AUTHORS)
+    sign_in(page, live_server.url, "ruth@example.com")
 
     page.get_by_role("link", name="Write").click()
     page.get_by_role("link", name="Import a publication").click()

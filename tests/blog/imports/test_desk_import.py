@@ -8,7 +8,7 @@ from django.http import HttpResponse
 from django.urls import reverse
 
 from blog.models import ImportJob, Post, Subscriber
-from tests.blog.conftest import make_user
+from tests.factories import make_user
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from blog.imports import run_import
 from blog.models import Comment, Post, Send, Subscriber
-from tests.blog.conftest import make_post
+from tests.factories import make_post
 
 pytestmark = pytest.mark.django_db
 
