@@ -6,7 +6,9 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from blog.imports import run_import
-from blog.models import Comment, Post, Send, Subscriber
+from blog.models import Comment, Delivery, Post, Send, Subscriber
+from blog.publishing import publish_post, unpublish_post
+from blog.tasks import queue_send
 from tests.factories import make_post
 
 pytestmark = pytest.mark.django_db
@@ -195,3 +197,16 @@ def test_the_command_refuses_a_file_it_cannot_take(tmp_path, sam) -> None:
     with pytest.raises(CommandError, match="Nothing was imported"):
         call_command("import_publication", str(junk), stdout=StringIO(), stderr=StringIO())
     assert not Comment.objects.exists()
+
+
+def test_publishing_an_imported_post_again_mails_nobody(substack_zip, sam, django_capture_on_commit_callbacks) -> None:
+    run_import(substack_zip, user=sam)
+    post = Post.objects.get(slug="the-bridge-vote")
+    unpublish_post(post)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert publish_post(post)
+        queue_send([post.pk])
+
+    assert mail.outbox == []
+    assert not Delivery.objects.exists()
