@@ -15,6 +15,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db.models import Model, QuerySet
 from django.utils import timezone
+from taggit.models import Tag
 
 from accounts.models import User
 from blog.models import (
@@ -61,7 +62,7 @@ Everything a Dispatch publication holds, in a form that imports back:
 - `data/<kind>.json`: one JSON array per kind, one object a line. People are
   named by handle, posts by slug, subscribers by e-mail; comments and
   digests by the `id` they had here (only for links inside this export).
-  users (password hashes only with --with-password-hashes), posts (counters,
+  users (password hashes only with --with-password-hashes), tags, posts (counters,
   old slugs and old addresses), comments (threads, statuses, moderation
   reasons), comment_likes, flags, likes, shares, restacks (with notes),
   referral_visits, subscribers (status, frequency, consent evidence), sends,
@@ -232,7 +233,8 @@ def _simple(queryset: QuerySet, names: list[str], **related: str) -> Iterable[Ro
 
     Only the columns written are loaded: a post's body must not ride along with each of its likes."""
     columns = [*names, *(f"{name}__{'id' if attribute == 'pk' else attribute}" for name, attribute in related.items())]
-    for obj in _each(queryset.select_related(*related).only(*columns)):
+    queryset = queryset.select_related(*related) if related else queryset
+    for obj in _each(queryset.only(*columns)):
         row = _fields(obj, names)
         for name, attribute in related.items():
             target = getattr(obj, name)
@@ -313,6 +315,7 @@ def export_publication(
 
 def _write_data(writer: _Writer, with_password_hashes: bool) -> None:
     writer.dump("users", _users(with_password_hashes))
+    writer.dump("tags", _simple(Tag.objects, ["name", "slug"]))
     writer.dump("posts", _posts())
     writer.dump("comments", _comments())
     writer.dump("comment_likes", _simple(CommentLike.objects, ["created_at"], comment="pk", user="username"))

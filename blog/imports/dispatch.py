@@ -14,6 +14,7 @@ from django.contrib.auth.models import Group
 from django.core.files.storage import default_storage
 from django.db.models import Q
 from django.utils.dateparse import parse_date, parse_datetime
+from taggit.models import Tag
 
 from accounts.models import User
 from blog.imports.archive import ImportRefused, SafeZip
@@ -138,6 +139,8 @@ class _Restore:
                 User.objects.filter(pk=self.users[row["username"]]).update(referred_by=self.user(row["referred_by"]))
 
     def restore_posts(self) -> None:
+        for row in rows(self.archive, "tags"):
+            Tag.objects.get_or_create(name=row["name"], defaults={"slug": row["slug"]})
         for row in rows(self.archive, "posts"):
             body = self._body(row["slug"])
             post = Post(
