@@ -50,9 +50,17 @@ def _loader(path: Path, archive: SafeZip | None) -> tuple[str, Callable[[Importe
 
 
 def run_import(
-    path: Path, *, user: User | None = None, dry_run: bool = False, progress: Progress | None = None
+    path: Path,
+    *,
+    user: User | None = None,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+    site_data: bool | None = None,
 ) -> Report:
-    """Import the export at `path`; `user` is the desk's author (None: the command line, as staff)."""
+    """Import the export at `path` as `user`, whose byline posts get when the export names no author.
+
+    `site_data` (subscribers, comments, other bylines) defaults to staff or no user: the command line."""
+    site_data = (user is None or user.is_staff) if site_data is None else site_data
     report = Report(dry_run=dry_run)
     archive = None
     importer = None
@@ -63,7 +71,9 @@ def run_import(
         # Dates matter only when rows are kept; a dry run (in a web process,
         # perhaps beside other threads) leaves the model fields alone.
         with transaction.atomic(), nullcontext() if dry_run else given_timestamps():
-            importer = Importer(report.source, report, user, dry_run=dry_run, progress=progress or _no_progress)
+            importer = Importer(
+                report.source, report, user, dry_run=dry_run, progress=progress or _no_progress, site_data=site_data
+            )
             load(importer)
             if dry_run:
                 raise _DryRunDone

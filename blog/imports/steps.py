@@ -132,8 +132,11 @@ class CommentData:
 class Importer:
     """One import run: the shared writes, with the report and the progress bar."""
 
-    def __init__(self, source: str, report: Report, user: User | None, *, dry_run: bool, progress: Progress) -> None:
+    def __init__(
+        self, source: str, report: Report, user: User | None, *, dry_run: bool, progress: Progress, site_data: bool
+    ) -> None:
         self.source = source
+        self.site_data = site_data
         self.report = report
         self.user = user
         self.dry_run = dry_run
@@ -148,7 +151,7 @@ class Importer:
     @property
     def takes_site_data(self) -> bool:
         """Subscribers, comments and other people's bylines: staff (or the command line) only."""
-        return self.user is None or self.user.is_staff
+        return self.site_data
 
     def step(self, n: int = 1) -> None:
         self.done += n

@@ -16,7 +16,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file", type=Path)
         parser.add_argument("--dry-run", action="store_true", help="Report what would happen; change nothing.")
-        parser.add_argument("--author", help="Handle of the account that gets the posts (default: the first staff).")
+        parser.add_argument(
+            "--author", help="Handle of the account for posts whose export names no author (default: the first staff)."
+        )
 
     def handle(self, *args, file: Path, dry_run: bool, author: str | None, **options) -> None:
         if not file.is_file():
@@ -26,7 +28,7 @@ class Command(BaseCommand):
             user = User.objects.filter(username__iexact=author).first()
             if user is None:
                 raise CommandError(f"No account with the handle “{author}”.")
-        report = run_import(file, user=user, dry_run=dry_run, progress=self.progress_bar)
+        report = run_import(file, user=user, dry_run=dry_run, progress=self.progress_bar, site_data=True)
         self.stderr.write("")
         self.print_report(report)
         if report.refused:

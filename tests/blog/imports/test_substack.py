@@ -210,3 +210,10 @@ def test_publishing_an_imported_post_again_mails_nobody(substack_zip, sam, djang
 
     assert mail.outbox == []
     assert not Delivery.objects.exists()
+
+
+def test_the_command_imports_into_the_named_byline_and_takes_the_list(substack_zip, ada) -> None:
+    call_command("import_publication", str(substack_zip), "--author", "ada", stdout=StringIO(), stderr=StringIO())
+
+    assert Post.objects.filter(author=ada).count() == 6
+    assert Subscriber.objects.count() == 18
