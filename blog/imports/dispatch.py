@@ -293,10 +293,16 @@ class _Restore:
             )
 
     def restore_media(self) -> None:
-        for name in self.archive.names:
-            if name.startswith("media/") and not default_storage.exists(name.removeprefix("media/")):
+        """Files are not part of the transaction: a dry run writes none, a refused restore takes its own back."""
+        names = [name for name in self.archive.names if name.startswith("media/")]
+        self.importer.report.count("media files", "created", len(names))
+        if self.importer.dry_run:
+            return
+        for name in names:
+            target = name.removeprefix("media/")
+            if not default_storage.exists(target):
                 with self.archive.open(name) as file:
-                    default_storage.save(name.removeprefix("media/"), file)
+                    self.importer.images.written.append(default_storage.save(target, file))
 
     def restore_records(self) -> None:
         for row in rows(self.archive, "source_records"):

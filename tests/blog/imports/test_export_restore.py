@@ -188,3 +188,22 @@ def test_a_restore_reuses_the_account_made_to_run_it(tmp_path) -> None:
 
     assert not report.refused
     assert Post.objects.filter(author=admin).exists()  # the demo author's posts, matched by e-mail
+
+
+def test_media_come_back_and_a_dry_run_writes_none(tmp_path, settings) -> None:
+    seed_everything()
+    (Path(settings.MEDIA_ROOT) / "covers").mkdir(parents=True)
+    (Path(settings.MEDIA_ROOT) / "covers" / "harbour.png").write_bytes(b"\x89PNG cover")
+    Post.objects.filter(slug=ANALYSIS_SLUG).update(cover="covers/harbour.png")
+    out = tmp_path / "export.zip"
+    export_publication(out)
+    call_command("flush", interactive=False, verbosity=0)
+    settings.MEDIA_ROOT = tmp_path / "fresh-media"
+
+    report = run_import(out, dry_run=True)
+
+    assert report.counts["media files"]["created"] == 1
+    assert not (tmp_path / "fresh-media").exists()
+    run_import(out)
+    assert (tmp_path / "fresh-media" / "covers" / "harbour.png").read_bytes() == b"\x89PNG cover"
+    assert Post.objects.get(slug=ANALYSIS_SLUG).cover.name == "covers/harbour.png"
