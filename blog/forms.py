@@ -120,3 +120,19 @@ class ImportForm(forms.Form):
                     "The file is not UTF-8 text. Save it as CSV (UTF-8) and try again."
                 ) from None
         return data
+
+
+class PublicationImportForm(forms.Form):
+    file = forms.FileField(
+        label="Export file",
+        help_text="Substack's export ZIP, Ghost's JSON export, WordPress's WXR (XML) file, or a Dispatch export ZIP.",
+    )
+
+    def clean_file(self) -> UploadedFile:
+        upload = self.cleaned_data["file"]
+        if upload.size > settings.IMPORT_MAX_BYTES:
+            raise forms.ValidationError(
+                f"The file is {upload.size / 1024**2:.0f} MB; the largest import is "
+                f"{settings.IMPORT_MAX_BYTES / 1024**2:.0f} MB."
+            )
+        return upload

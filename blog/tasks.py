@@ -11,8 +11,9 @@ from celery import shared_task
 from celery.contrib.django.task import DjangoTask
 
 from accounts.models import User
-from blog import delivery, moderation, notifications, publishing
+from blog import delivery, exports, moderation, notifications, publishing
 from blog.emails import confirmation_message
+from blog.imports import jobs
 from blog.models import Comment, Post, Send, Subscriber
 from blog.notifications import Kind, Notice
 from blog.previews import ensure_preview
@@ -103,3 +104,20 @@ def send_comment_notification(kind: str, comment_id: int, user_id: int) -> None:
 def send_moderation_digest() -> None:
     for message in moderation.moderation_digest():
         message.send()
+
+
+@shared_task
+def check_import(job_id: int) -> None:
+    """The dry run of an import uploaded on the desk."""
+    jobs.perform_check(job_id)
+
+
+@shared_task
+def import_publication(job_id: int) -> None:
+    """An import uploaded on the desk; it sends nothing to anyone."""
+    jobs.perform_import(job_id)
+
+
+@shared_task
+def export_publication(job_id: int) -> None:
+    exports.perform_export(job_id)
