@@ -3,7 +3,7 @@
 from celery import shared_task
 
 from accounts.models import User
-from blog import delivery, notifications, publishing
+from blog import delivery, notifications, pageviews, publishing
 from blog.emails import confirmation_message
 from blog.models import Comment, Post, Send, Subscriber
 from blog.previews import ensure_preview
@@ -12,6 +12,11 @@ from blog.previews import ensure_preview
 @shared_task
 def publish_due_posts() -> list[int]:
     return publishing.publish_due_posts()
+
+
+@shared_task
+def fold_page_views() -> int:
+    return pageviews.fold()
 
 
 @shared_task

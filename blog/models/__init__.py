@@ -9,6 +9,7 @@ from blog.models.comments import (
     ModerationSettings,
 )
 from blog.models.engagement import Like, ReferralVisit, Restack, Share
+from blog.models.insights import LinkClick, PageViewDay, ReferrerDay
 from blog.models.posts import Post, PostQuerySet, SlugRedirect
 from blog.models.subscriptions import Delivery, Digest, Send, Subscriber
 
@@ -20,11 +21,14 @@ __all__ = [
     "Digest",
     "Flag",
     "Like",
+    "LinkClick",
     "ModerationLog",
     "ModerationSettings",
+    "PageViewDay",
     "Post",
     "PostQuerySet",
     "ReferralVisit",
+    "ReferrerDay",
     "Restack",
     "Send",
     "Share",
