@@ -3,7 +3,7 @@ from django.urls import path
 
 from blog.feeds import LatestPostsAtomFeed, LatestPostsFeed
 from blog.sitemaps import SITEMAPS
-from blog.views import comments, desk, engagement, moderation, posts, subscriptions
+from blog.views import comments, desk, engagement, insights, moderation, posts, subscriptions
 
 app_name = "blog"
 
@@ -46,4 +46,6 @@ urlpatterns = [
     path("write/<int:pk>/", desk.post_edit, name="post_edit"),
     path("write/<int:pk>/send/", desk.post_send, name="post_send"),
     path("write/<int:pk>/send/retry/", desk.retry_send, name="retry_send"),
+    path("write/insights/", insights.overview, name="insights"),
+    path("write/<int:pk>/insights/", insights.post_insights, name="post_insights"),
 ]
