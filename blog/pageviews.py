@@ -1,11 +1,15 @@
 """Page views counted on the server, without cookies and without keeping addresses.
 
-Each counted view is one pipelined round trip to Redis: a running total per
+Each counted view costs at most one pipelined round trip to Redis: a running total per
 page and day (HINCRBY), the visitor's daily hash into a HyperLogLog (PFADD,
 which keeps no hashes, only an estimate of how many there were; exact for
 small numbers) and its source (HINCRBY). The visitor hash mixes IP, user
 agent, page and a salt derived from the secret key and the date, so it
 changes every day and differs between pages, and it is never written down.
+
+Views are handed to a background thread that sends whatever has queued up
+in one pipeline, so a busy server makes fewer round trips than views and the
+reader never waits for Redis.
 
 A beat task folds the day's totals into PageViewDay and ReferrerDay rows
 every minute. Redis holds running totals, not increments, so a fold copies
@@ -13,8 +17,13 @@ absolute numbers and running it twice changes nothing. If Redis is down the
 view is not counted and the page is served as usual.
 """
 
+import atexit
+import functools
 import logging
+import os
+import queue
 import re
+import threading
 import time
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -48,6 +57,7 @@ EMAIL_UTM = {"email", "e-mail", "newsletter", "mail"}
 KEEP_DAYS = 3  # Redis keys outlive their day long enough for the last folds
 FOLD_DAYS = 2  # today and yesterday: a view at 23:59:59 is folded after midnight
 OUTAGE_PAUSE_SECONDS = 10  # after a failure, don't try Redis for this long
+SEND_BATCH = 1000  # views sent in one round trip at most
 
 _client: redis.Redis | None = None
 _paused_until = 0.0
@@ -130,6 +140,7 @@ def referrer_source(request: HttpRequest) -> str:
     return host.removeprefix("www.")[:200]
 
 
+@functools.lru_cache(maxsize=4)
 def daily_salt(day: date) -> str:
     """Changes every day and is never stored: derived from the secret key and the date."""
     return salted_hmac("dispatch.pageviews.salt", day.isoformat(), algorithm="sha256").hexdigest()
@@ -156,30 +167,102 @@ def sources_key(day: date, page: str) -> str:
     return f"pv:{day.isoformat()}:sources:{page}"
 
 
+@dataclass(frozen=True)
+class View:
+    day: date
+    page: str
+    visitor: str
+    source: str
+
+
 def count_view(request: HttpRequest, response: HttpResponse) -> bool:
-    """Count this response if it is a reader's view of a page; True if counted."""
-    global _paused_until
+    """Count this response if it is a reader's view of a page; True if counted.
+
+    The view goes to Redis from a background thread, so the reader never
+    waits for Redis, and views that arrive together share one round trip."""
     page = page_for(request, response)
     if page is None or not is_browser(request) or is_excluded_reader(request, page):
         return False
-    redis_client = client()
-    if redis_client is None or time.monotonic() < _paused_until:
+    if client() is None or time.monotonic() < _paused_until:
         return False
     day = timezone.localdate()
+    view = View(day, page, visitor_hash(request, page, day), referrer_source(request))
+    if settings.PAGEVIEWS_IN_BACKGROUND:
+        _sender.put(view)
+        return True
+    return send_views([view])
+
+
+def send_views(views: list[View]) -> bool:
+    """One pipelined round trip to Redis for any number of views."""
+    global _paused_until
+    pipe = client().pipeline(transaction=False)
+    per_page: dict[tuple[date, str], list[View]] = {}
+    for view in views:
+        per_page.setdefault((view.day, view.page), []).append(view)
     expire = KEEP_DAYS * 86400
-    pipe = redis_client.pipeline(transaction=False)
-    pipe.hincrby(views_key(day), page, 1)
-    pipe.pfadd(visitors_key(day, page), visitor_hash(request, page, day))
-    pipe.hincrby(sources_key(day, page), referrer_source(request), 1)
-    for key in (views_key(day), visitors_key(day, page), sources_key(day, page)):
-        pipe.expire(key, expire)
+    for (day, page), group in per_page.items():
+        pipe.hincrby(views_key(day), page, len(group))
+        pipe.pfadd(visitors_key(day, page), *{view.visitor for view in group})
+        for source in {view.source for view in group}:
+            pipe.hincrby(sources_key(day, page), source, sum(view.source == source for view in group))
+        for key in (views_key(day), visitors_key(day, page), sources_key(day, page)):
+            pipe.expire(key, expire)
     try:
         pipe.execute()
     except redis.RedisError as exc:
         _paused_until = time.monotonic() + OUTAGE_PAUSE_SECONDS
-        log.warning("Page view not counted, Redis failed: %s", exc)
+        log.warning("%d page views not counted, Redis failed: %s", len(views), exc)
         return False
     return True
+
+
+class Sender:
+    """A daemon thread per process that sends queued views in batches.
+
+    A process that dies loses at most the views of the last moment; one that
+    exits normally sends them first."""
+
+    def __init__(self) -> None:
+        self.queue: queue.Queue[View] = queue.Queue()
+        self.lock = threading.Lock()
+        self.pid = 0
+
+    def put(self, view: View) -> None:
+        if self.pid != os.getpid():  # first view in this (perhaps forked) process
+            with self.lock:
+                if self.pid != os.getpid():
+                    self.queue = queue.Queue()
+                    threading.Thread(target=self.run, name="pageviews", daemon=True).start()
+                    self.pid = os.getpid()
+        self.queue.put(view)
+
+    def run(self) -> None:
+        while True:
+            batch = [self.queue.get()]
+            while len(batch) < SEND_BATCH:
+                try:
+                    batch.append(self.queue.get_nowait())
+                except queue.Empty:
+                    break
+            try:
+                if client() is not None:
+                    send_views(batch)
+            except Exception:
+                log.exception("Page views not counted")
+            finally:
+                for _ in batch:
+                    self.queue.task_done()
+
+    def flush(self) -> None:
+        """Wait until every queued view has been sent (tests, process exit)."""
+        if self.pid == os.getpid():
+            self.queue.join()
+
+
+_sender = Sender()
+flush = _sender.flush
+atexit.register(flush)
 
 
 # --- Folding into the database ---------------------------------------------

@@ -101,6 +101,8 @@ PAGEVIEWS_ENABLED = env.bool("PAGEVIEWS_ENABLED", default=True)
 _cache_url = env.str("CACHE_URL", default="")
 PAGEVIEWS_REDIS_URL = env.str("PAGEVIEWS_REDIS_URL", default=_cache_url if _cache_url.startswith("redis") else "")
 PAGEVIEWS_REDIS_TIMEOUT = env.float("PAGEVIEWS_REDIS_TIMEOUT", default=0.25)
+# Views go to Redis from a thread per process, in batches; off sends each one inline.
+PAGEVIEWS_IN_BACKGROUND = env.bool("PAGEVIEWS_IN_BACKGROUND", default=True)
 # Newsletter links go through a signed redirect that counts clicks; off sends them straight.
 NEWSLETTER_CLICK_COUNTING = env.bool("NEWSLETTER_CLICK_COUNTING", default=True)
 

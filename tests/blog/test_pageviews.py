@@ -21,6 +21,12 @@ BROWSER = {
 }
 
 
+@pytest.fixture(autouse=True)
+def inline(settings) -> None:
+    """Each view sent as it happens; test_views_sent_in_the_background covers the thread."""
+    settings.PAGEVIEWS_IN_BACKGROUND = False
+
+
 @pytest.fixture
 def redis_server(settings):
     settings.PAGEVIEWS_REDIS_URL = "redis://fake"
@@ -49,6 +55,16 @@ def test_views_and_unique_visitors_are_counted_per_post_and_day(client, redis_se
     fold_page_views.delay()
     row = today_row(post)
     assert (row.views, row.visitors) == (3, 2)
+
+
+def test_views_sent_in_the_background_arrive_together(client, settings, redis_server, post) -> None:
+    settings.PAGEVIEWS_IN_BACKGROUND = True
+    for ip in ["203.0.113.5", "203.0.113.5", "198.51.100.7"]:
+        visit(client, post.get_absolute_url(), ip, HTTP_REFERER="https://bsky.app/")
+    pageviews.flush()
+    pageviews.fold()
+    assert (today_row(post).views, today_row(post).visitors) == (3, 2)
+    assert list(ReferrerDay.objects.values_list("source", "views")) == [("bsky.app", 3)]
 
 
 def test_the_home_page_is_counted_as_its_own_page(client, redis_server, post) -> None:
@@ -113,7 +129,7 @@ def test_a_redis_outage_loses_the_count_but_serves_the_page(client, settings, po
         assert pageviews.fold() == 0
     finally:
         pageviews.set_client(None)
-    assert "Page view not counted, Redis failed" in caplog.text
+    assert "1 page views not counted, Redis failed" in caplog.text
     assert not PageViewDay.objects.exists()
 
 

@@ -281,21 +281,21 @@ def post_day_views(rng: random.Random, age: int, peak: int) -> int:
 
 
 def seed_history(rng: random.Random, today: date) -> int:
-    """A believable month of page views, referrers, subscribers and clicks,
-    unless any page views exist already."""
+    """A believable month of page views, referrers, subscribers and clicks up
+    to yesterday (today is counted live), unless any page views exist already."""
     if PageViewDay.objects.exists():
         return 0
     views, sources = [], []
     for post in Post.objects.published():
         published = timezone.localdate(post.published_at)
         peak = 900 if post.slug == ANALYSIS_SLUG else rng.randint(150, 400)
-        for age in range((today - published).days + 1):
+        for age in range((today - published).days):
             count = post_day_views(rng, age, peak)
             views.append(
                 PageViewDay(post=post, day=published + timedelta(days=age), views=count, visitors=count * 4 // 5)
             )
             sources += _sources(rng, post, published + timedelta(days=age), count)
-    for age in range(HISTORY_DAYS):
+    for age in range(1, HISTORY_DAYS + 1):
         count = rng.randint(60, 140)
         views.append(PageViewDay(post=None, day=today - timedelta(days=age), views=count, visitors=count * 3 // 4))
         sources += _sources(rng, None, today - timedelta(days=age), count)
