@@ -12,7 +12,7 @@ following anyone from page to page.
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from django.db.models import Count, Q, QuerySet, Sum, Value
+from django.db.models import Count, DateField, Exists, F, OuterRef, Q, QuerySet, Sum, Value
 from django.db.models.functions import TruncDate
 from django.urls import reverse
 from django.utils import timezone
@@ -72,6 +72,7 @@ def overview(user, days: int, today: date | None = None) -> dict[str, Table]:
         "top_views": top_posts_by_views(user, start),
         "top_subscribers": top_posts_by_subscribers(user, start),
         "referrers": top_referrers(user, start),
+        "sends": sends_table(user, start),
     }
 
 
@@ -94,8 +95,8 @@ def daily_views(user, start: date, today: date) -> Table:
 def subscribers_over_time(start: date, today: date) -> Table:
     """Active subscribers at the end of each day, walked back from today's
     count through the day's new, unsubscribed and bounced addresses."""
-    active = Subscriber.objects.active().count()
-    events: dict[tuple[str, date], int] = {(kind, day): n for kind, day, n in _subscriber_events(start)}
+    events: dict[tuple[str, date | None], int] = {(kind, day): n for kind, day, n in _subscriber_events(start)}
+    active = events.get(("active", None), 0)
     table = Table("subscribers", "Subscribers per day", ["Day", "Subscribers", "New", "Unsubscribed", "Bounced"])
     for day in reversed(period_days(today, (today - start).days + 1)):
         new, left, bounced = (events.get((kind, day), 0) for kind in ("new", "unsubscribed", "bounced"))
@@ -106,7 +107,8 @@ def subscribers_over_time(start: date, today: date) -> Table:
 
 
 def _subscriber_events(start: date) -> QuerySet:
-    """(kind, day, count) for confirmations, unsubscribes and bounces since `start`, in one query."""
+    """(kind, day, count) for confirmations, unsubscribes and bounces since
+    `start`, and ("active", None, count) for today's total, in one query."""
 
     def per_day(queryset: QuerySet, kind: str, when: str, counted: str = "pk") -> QuerySet:
         return (
@@ -123,7 +125,14 @@ def _subscriber_events(start: date) -> QuerySet:
         status=Delivery.Status.FAILED, subscriber__status=Subscriber.Status.BOUNCED
     )
     bounced = per_day(bounced_deliveries, "bounced", "claimed_at", "subscriber")
-    return new.union(left, bounced, all=True)
+    active = (
+        Subscriber.objects.active()
+        .annotate(kind=Value("active"), day=Value(None, output_field=DateField()))
+        .values_list("kind", "day")
+        .annotate(n=Count("pk", distinct=True))
+        .order_by()
+    )
+    return new.union(left, bounced, active, all=True)
 
 
 def top_posts_by_views(user, start: date) -> Table:
@@ -170,6 +179,68 @@ def top_referrers(user, start: date) -> Table:
     return table
 
 
+# --- E-mail ----------------------------------------------------------------
+
+SEND_FIGURES = [
+    ("sent", "Sent"),
+    ("delivered", "Delivered"),
+    ("bounced", "Bounced"),
+    ("failed", "Failed"),
+    ("unsubscribed", "Unsubscribed after it"),
+    ("complaints", "Marked as spam after it"),
+]
+
+
+def send_figures(deliveries: QuerySet, *group: str) -> QuerySet:
+    """Per send, in one query: sent (handed to the mail server), delivered
+    (accepted by it), bounced, failed, and the readers it lost: those who
+    unsubscribed, or complained, with this as the last e-mail they had got."""
+    sent, failed = Delivery.Status.SENT, Delivery.Status.FAILED
+    bounced = Q(subscriber__status=Subscriber.Status.BOUNCED)
+    later = Delivery.objects.filter(subscriber=OuterRef("subscriber"), status=sent, sent_at__gt=OuterRef("sent_at"))
+    later_before_leaving = later.filter(sent_at__lte=OuterRef("subscriber__unsubscribed_at"))
+    left = Q(status=sent, subscriber__status=Subscriber.Status.UNSUBSCRIBED)
+    left &= Q(subscriber__unsubscribed_at__gte=F("sent_at")) & ~Q(Exists(later_before_leaving))
+    complained = Q(status=sent, subscriber__status=Subscriber.Status.COMPLAINED) & ~Q(Exists(later))
+    return (
+        deliveries.filter(send__isnull=False)
+        .values("send", *group)
+        .annotate(
+            sent=Count("pk", filter=Q(status__in=[sent, failed])),
+            delivered=Count("pk", filter=Q(status=sent)),
+            bounced=Count("pk", filter=Q(status=failed) & bounced),
+            failed=Count("pk", filter=Q(status=failed) & ~bounced),
+            unsubscribed=Count("pk", filter=left),
+            complaints=Count("pk", filter=complained),
+        )
+        .order_by()
+    )
+
+
+def sends_table(user, start: date) -> Table:
+    """The period's sends and what each lost, newest first."""
+    deliveries = Delivery.objects.filter(
+        send__created_at__date__gte=start, send__post__in=Post.objects.editable_by(user)
+    )
+    rows = send_figures(deliveries, "send__post_id", "send__post__title", "send__created_at")
+    table = Table("sends", "E-mail sends", ["Post", "Date", *(label for _, label in SEND_FIGURES)])
+    for row in sorted(rows, key=lambda row: row["send__created_at"], reverse=True)[:TOP]:
+        date_sent = timezone.localdate(row["send__created_at"]).isoformat()
+        table.rows.append([row["send__post__title"], date_sent, *(row[key] for key, _ in SEND_FIGURES)])
+        table.links.append(post_link(row["send__post_id"]))
+    return table
+
+
+def post_email(post: Post) -> Table | None:
+    """The figures of the post's e-mail, or None if it was not sent."""
+    figures = send_figures(Delivery.objects.filter(send__post=post)).first()
+    if figures is None:
+        return None
+    table = Table("email", "The e-mail to subscribers", ["Measure", "Count"])
+    table.rows = [[label, figures[key]] for key, label in SEND_FIGURES]
+    return table
+
+
 # --- One post --------------------------------------------------------------
 
 
@@ -182,6 +253,7 @@ def post_figures(post: Post, today: date | None = None) -> dict[str, Table]:
         "engagement": post_engagement(post, sum(daily.column(1))),
         "shares": post_shares(post),
         "clicks": post_clicks(post),
+        "email": post_email(post),
     }
 
 

@@ -7,7 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from blog.models import LinkClick, PageViewDay, Post, ReferrerDay, Share, Subscriber
+from blog.models import Delivery, LinkClick, PageViewDay, Post, ReferrerDay, Send, Share, Subscriber
 from tests.blog.conftest import make_post
 
 pytestmark = pytest.mark.django_db
@@ -189,3 +189,50 @@ def test_the_overview_runs_a_fixed_number_of_queries(client, sam, ada, bo) -> No
 def _csv(response) -> list[list[str]]:
     assert response.status_code == 200, response.status_code
     return list(csv.reader(io.StringIO(response.content.decode())))
+
+
+def test_email_figures_per_send_and_the_readers_it_lost(client, ada, ada_post) -> None:
+    now = timezone.now()
+    send = Send.objects.create(post=ada_post)
+    earlier = Send.objects.create(post=make_post(ada, "Earlier"))
+    earlier.created_at = now - timedelta(days=5)
+    earlier.save()
+
+    def delivery(email: str, status: str, subscriber_status: str = "active", **fields) -> Delivery:
+        person, _ = Subscriber.objects.get_or_create(email=email, defaults={"status": subscriber_status, **fields})
+        return Delivery.objects.create(
+            send=send, subscriber=person, status=status, sent_at=now - timedelta(hours=3) if status == "sent" else None
+        )
+
+    delivery("kept@example.com", "sent")
+    delivery("left@example.com", "sent", "unsubscribed", unsubscribed_at=now - timedelta(hours=1))
+    delivery("spam@example.com", "sent", "complained")
+    delivery("bounce@example.com", "failed", "bounced")
+    delivery("refused@example.com", "failed")
+    delivery("waiting@example.com", "queued")
+    # Left long before this send's copy arrived: not this send's loss.
+    old = Subscriber.objects.create(
+        email="old@example.com", status="unsubscribed", unsubscribed_at=now - timedelta(days=4)
+    )
+    Delivery.objects.create(send=earlier, subscriber=old, status="sent", sent_at=now - timedelta(days=5))
+    Delivery.objects.create(send=send, subscriber=old, status="skipped")
+
+    client.force_login(ada)
+    figures = dict(_csv(client.get(f"/write/{ada_post.pk}/insights/?csv=email"))[1:])
+    assert figures == {
+        "Sent": "5",
+        "Delivered": "3",
+        "Bounced": "1",
+        "Failed": "1",
+        "Unsubscribed after it": "1",
+        "Marked as spam after it": "1",
+    }
+    sends = _csv(client.get("/write/insights/?csv=sends"))
+    assert sends[1][0] == "Harbour figures" and sends[1][2:] == ["5", "3", "1", "1", "1", "1"]
+    assert sends[2][0] == "Earlier" and sends[2][2:] == ["1", "1", "0", "0", "1", "0"]
+
+
+def test_a_post_never_sent_says_so(client, ada, ada_post) -> None:
+    client.force_login(ada)
+    assert "This post has not been sent by e-mail." in client.get(f"/write/{ada_post.pk}/insights/").content.decode()
+    assert client.get(f"/write/{ada_post.pk}/insights/?csv=email").status_code == 404
