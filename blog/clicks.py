@@ -18,6 +18,7 @@ from django.db.models import F
 from django.urls import reverse
 
 from blog.models import LinkClick, Post
+from blog.site import absolute
 
 CLICK_SALT = "dispatch.newsletter.click"
 MAX_URL_LENGTH = 2000
@@ -38,7 +39,7 @@ def click_url(post: Post, url: str) -> str:
     """The redirect for `url` in `post`'s e-mail, or `url` itself if it is not countable."""
     if len(url) > MAX_URL_LENGTH or urlsplit(url).scheme not in ("http", "https"):
         return url
-    return settings.SITE_URL + reverse("blog:click", args=[click_token(post, url)])
+    return absolute(reverse("blog:click", args=[click_token(post, url)]))
 
 
 def read_click_token(token: str) -> tuple[int, str]:

@@ -1,9 +1,11 @@
+from datetime import datetime
+
 from django import forms
 from django.conf import settings
-from django.utils import timezone
 from django.utils.text import slugify
 
 from blog.models import Post, SlugRedirect, Subscriber
+from blog.publishing import check_publication_time
 
 ACTIONS = {"save", "preview", "schedule", "publish", "unpublish"}
 
@@ -64,13 +66,12 @@ class PostForm(forms.ModelForm):
             raise forms.ValidationError(f"The cover image must be {limit} MB or smaller.")
         return cover
 
-    def clean_publish_at(self):
+    def clean_publish_at(self) -> datetime | None:
         when = self.cleaned_data.get("publish_at")
         if self.action == "schedule":
             if not when:
                 raise forms.ValidationError("Choose when to publish.")
-            if when <= timezone.now():
-                raise forms.ValidationError("Choose a publication time in the future.")
+            check_publication_time(when)
         return when
 
     def save(self, commit: bool = True) -> Post:

@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
@@ -60,7 +59,7 @@ def share(request: HttpRequest, slug: str, network: str) -> HttpResponse:
     if network not in engagement.SHARE_TARGETS or request.method != "GET":
         raise Http404("Unknown network.")
     engagement.record_share(request, post, network)
-    url = engagement.shared_url(post, request.user, settings.SITE_URL)
+    url = engagement.shared_url(post, request.user)
     target = engagement.share_target(network, post, url)
     return ShareRedirect(target)
 

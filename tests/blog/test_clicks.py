@@ -1,10 +1,10 @@
 import pytest
-from django.core import signing
+from django.core import mail, signing
 
 from blog import clicks
 from blog.models import LinkClick, Post
-from tests.blog.conftest import make_post
 from tests.blog.test_pageviews import BROWSER
+from tests.factories import make_post, make_subscribers, publish
 
 pytestmark = pytest.mark.django_db
 
@@ -101,3 +101,24 @@ def test_click_counting_off_leaves_links_alone_and_counts_nothing(client, settin
     )
     assert client.get(path_of(link), **BROWSER).url == REPORT  # links already sent still arrive
     assert not LinkClick.objects.exists()
+
+
+def test_a_newsletter_link_is_clicked_and_shows_on_the_posts_page(
+    client, ada, django_capture_on_commit_callbacks
+) -> None:
+    make_subscribers(active=1)
+    post = make_post(ada, "Sourced", status=Post.Status.DRAFT, body="See [the report](https://example.org/report.pdf).")
+    with django_capture_on_commit_callbacks(execute=True):
+        publish(post)
+    [message] = mail.outbox
+    tokens = [part.split("/", 1)[0] for part in message.alternatives[0].content.split("http://127.0.0.1:8000/r/")[1:]]
+    [report] = [token for token in tokens if clicks.read_click_token(token)[1] == "https://example.org/report.pdf"]
+    assert "example.org" not in message.alternatives[0].content
+    assert "https://example.org/report.pdf" not in message.body
+    text_links = [line for line in message.body.split() if "/r/" in line]
+    assert len(text_links) >= 2  # the report and the post's own address
+    response = client.get(f"/r/{report}/", **BROWSER)
+    assert response.url == "https://example.org/report.pdf"
+    client.force_login(ada)
+    rows = client.get(f"/write/{post.pk}/insights/?csv=clicks").content.decode()
+    assert "https://example.org/report.pdf,1" in rows

@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from blog.models import Delivery, LinkClick, PageViewDay, Post, ReferrerDay, Send, Share, Subscriber
-from tests.blog.conftest import make_post
+from tests.factories import make_post
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 from blog import pageviews
 from blog.models import PageViewDay, Post, ReferrerDay
 from blog.tasks import fold_page_views
-from tests.blog.conftest import make_post
+from tests.factories import make_post
 
 pytestmark = pytest.mark.django_db
 

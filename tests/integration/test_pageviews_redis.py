@@ -9,8 +9,8 @@ from django.utils import timezone
 
 from blog import pageviews
 from blog.models import PageViewDay, ReferrerDay
-from tests.blog.conftest import make_post, make_user
 from tests.blog.test_pageviews import BROWSER, _database_dump
+from tests.factories import make_post, make_user
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
