@@ -4,7 +4,9 @@ style attributes, which the policy would block. Each chart is a picture of a
 table that the page prints beside it; the SVG is labelled and the table is
 what a screen reader reads."""
 
+from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
@@ -62,15 +64,15 @@ def line_chart(title: str, days: list[date], series: list[tuple[str, list[int]]]
     return _svg(title, axes + lines + legend)
 
 
-def bar_chart(title: str, items: list[tuple[str, int]]) -> SafeString:
-    """Horizontal bars, one per labelled value, largest first as given."""
+def bar_chart(title: str, items: Sequence[Sequence[Any]]) -> SafeString:
+    """Horizontal bars, one per (label, value), largest first as given."""
     row = 24
     height = TOP + row * max(len(items), 1)
     top = nice_ceiling(max([1, *(value for _, value in items)]))
     label_w = 200
     plot_w = WIDTH - label_w - RIGHT - 40
 
-    def bar(i: int, label: str, value: int) -> tuple:
+    def bar(i: int, label: str, value: int) -> tuple[object, ...]:
         y, width = TOP + i * row, value / top * plot_w
         return (
             label_w - 6,

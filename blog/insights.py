@@ -11,12 +11,15 @@ following anyone from page to page.
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import Count, DateField, Exists, F, OuterRef, Q, QuerySet, Sum, Value
 from django.db.models.functions import TruncDate
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.models import User
 from blog.engagement import share_counts
 from blog.models import Delivery, LinkClick, PageViewDay, Post, ReferrerDay, Subscriber
 from blog.pageviews import source_label
@@ -35,13 +38,13 @@ class Table:
     name: str
     caption: str
     headers: list[str]
-    rows: list[list] = field(default_factory=list)
+    rows: list[list[Any]] = field(default_factory=list)
     links: list[str | None] = field(default_factory=list)
 
-    def column(self, index: int) -> list:
+    def column(self, index: int) -> list[Any]:
         return [row[index] for row in self.rows]
 
-    def linked_rows(self) -> list[tuple[str | None, list]]:
+    def linked_rows(self) -> list[tuple[str | None, list[Any]]]:
         return list(zip(self.links or [None] * len(self.rows), self.rows, strict=True))
 
 
@@ -49,7 +52,10 @@ def period_days(end: date, days: int) -> list[date]:
     return [end - timedelta(days=n) for n in range(days - 1, -1, -1)]
 
 
-def _own(queryset: QuerySet, user, post_field: str = "post") -> QuerySet:
+Reader = User | AnonymousUser
+
+
+def _own(queryset: QuerySet[Any], user: Reader, post_field: str = "post") -> QuerySet[Any]:
     """Rows about the user's own posts, or every row (the home page's too) for staff."""
     if user.is_staff:
         return queryset
@@ -63,7 +69,7 @@ def post_link(pk: int) -> str:
 # --- Overview --------------------------------------------------------------
 
 
-def overview(user, days: int, today: date | None = None) -> dict[str, Table]:
+def overview(user: Reader, days: int, today: date | None = None) -> dict[str, Table]:
     today = today or timezone.localdate()
     start = today - timedelta(days=days - 1)
     return {
@@ -76,7 +82,7 @@ def overview(user, days: int, today: date | None = None) -> dict[str, Table]:
     }
 
 
-def daily_views(user, start: date, today: date) -> Table:
+def daily_views(user: Reader, start: date, today: date) -> Table:
     rows = _own(PageViewDay.objects.filter(day__gte=start, day__lte=today), user)
     totals = {
         day: (views, visitors)
@@ -106,18 +112,19 @@ def subscribers_over_time(start: date, today: date) -> Table:
     return table
 
 
-def _subscriber_events(start: date) -> QuerySet:
+def _subscriber_events(start: date) -> QuerySet[Any, tuple[str, date | None, int]]:
     """(kind, day, count) for confirmations, unsubscribes and bounces since
     `start`, and ("active", None, count) for today's total, in one query."""
 
-    def per_day(queryset: QuerySet, kind: str, when: str, counted: str = "pk") -> QuerySet:
-        return (
+    def per_day(queryset: QuerySet[Any], kind: str, when: str, counted: str = "pk") -> QuerySet[Any, Any]:
+        grouped: QuerySet[Any, Any] = (
             queryset.filter(**{f"{when}__date__gte": start})
             .annotate(kind=Value(kind), day=TruncDate(when))
             .values_list("kind", "day")
             .annotate(n=Count(counted, distinct=True))
             .order_by()
         )
+        return grouped
 
     new = per_day(Subscriber.objects.all(), "new", "confirmed_at")
     left = per_day(Subscriber.objects.all(), "unsubscribed", "unsubscribed_at")
@@ -135,7 +142,7 @@ def _subscriber_events(start: date) -> QuerySet:
     return new.union(left, bounced, active, all=True)
 
 
-def top_posts_by_views(user, start: date) -> Table:
+def top_posts_by_views(user: Reader, start: date) -> Table:
     posts = (
         Post.objects.editable_by(user)
         .filter(view_days__day__gte=start)
@@ -150,7 +157,7 @@ def top_posts_by_views(user, start: date) -> Table:
     return table
 
 
-def top_posts_by_subscribers(user, start: date) -> Table:
+def top_posts_by_subscribers(user: Reader, start: date) -> Table:
     gained: dict[str, int] = {}
     confirmed = Subscriber.objects.filter(confirmed_at__date__gte=start)
     by_source = confirmed.filter(source__startswith="post-").values_list("source").annotate(n=Count("pk")).order_by()
@@ -167,7 +174,7 @@ def top_posts_by_subscribers(user, start: date) -> Table:
     return table
 
 
-def top_referrers(user, start: date) -> Table:
+def top_referrers(user: Reader, start: date) -> Table:
     rows = (
         _own(ReferrerDay.objects.filter(day__gte=start), user)
         .values_list("source")
@@ -191,7 +198,7 @@ SEND_FIGURES = [
 ]
 
 
-def send_figures(deliveries: QuerySet, *group: str) -> QuerySet:
+def send_figures(deliveries: QuerySet[Delivery], *group: str) -> QuerySet[Delivery, dict[str, Any]]:
     """Per send, in one query: sent (handed to the mail server), delivered
     (accepted by it), bounced, failed, and the readers it lost: those who
     unsubscribed, or complained, with this as the last e-mail they had got."""
@@ -202,7 +209,7 @@ def send_figures(deliveries: QuerySet, *group: str) -> QuerySet:
     left = Q(status=sent, subscriber__status=Subscriber.Status.UNSUBSCRIBED)
     left &= Q(subscriber__unsubscribed_at__gte=F("sent_at")) & ~Q(Exists(later_before_leaving))
     complained = Q(status=sent, subscriber__status=Subscriber.Status.COMPLAINED) & ~Q(Exists(later))
-    return (
+    figures: QuerySet[Delivery, dict[str, Any]] = (
         deliveries.filter(send__isnull=False)
         .values("send", *group)
         .annotate(
@@ -215,9 +222,10 @@ def send_figures(deliveries: QuerySet, *group: str) -> QuerySet:
         )
         .order_by()
     )
+    return figures
 
 
-def sends_table(user, start: date) -> Table:
+def sends_table(user: Reader, start: date) -> Table:
     """The period's sends and what each lost, newest first."""
     deliveries = Delivery.objects.filter(
         send__created_at__date__gte=start, send__post__in=Post.objects.editable_by(user)
@@ -231,13 +239,12 @@ def sends_table(user, start: date) -> Table:
     return table
 
 
-def post_email(post: Post) -> Table | None:
-    """The figures of the post's e-mail, or None if it was not sent."""
+def post_email(post: Post) -> Table:
+    """The figures of the post's e-mail; no rows if it was not sent."""
     figures = send_figures(Delivery.objects.filter(send__post=post)).first()
-    if figures is None:
-        return None
     table = Table("email", "The e-mail to subscribers", ["Measure", "Count"])
-    table.rows = [[label, figures[key]] for key, label in SEND_FIGURES]
+    if figures is not None:
+        table.rows = [[label, figures[key]] for key, label in SEND_FIGURES]
     return table
 
 

@@ -196,7 +196,10 @@ def count_view(request: HttpRequest, response: HttpResponse) -> bool:
 def send_views(views: list[View]) -> bool:
     """One pipelined round trip to Redis for any number of views."""
     global _paused_until
-    pipe = client().pipeline(transaction=False)
+    redis_client = client()
+    if redis_client is None:
+        return False
+    pipe = redis_client.pipeline(transaction=False)
     per_page: dict[tuple[date, str], list[View]] = {}
     for view in views:
         per_page.setdefault((view.day, view.page), []).append(view)
@@ -275,8 +278,12 @@ class DayTotals:
     sources: dict[str, dict[str, int]]
 
 
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
 def read_day(redis_client: redis.Redis, day: date) -> DayTotals:
-    views = {page.decode(): int(n) for page, n in redis_client.hgetall(views_key(day)).items()}
+    views = {_text(page): int(n) for page, n in redis_client.hgetall(views_key(day)).items()}
     pipe = redis_client.pipeline(transaction=False)
     for page in views:
         pipe.pfcount(visitors_key(day, page))
@@ -285,7 +292,7 @@ def read_day(redis_client: redis.Redis, day: date) -> DayTotals:
     visitors, sources = {}, {}
     for index, page in enumerate(views):
         visitors[page] = answers[2 * index]
-        sources[page] = {source.decode(): int(n) for source, n in answers[2 * index + 1].items()}
+        sources[page] = {_text(source): int(n) for source, n in answers[2 * index + 1].items()}
     return DayTotals(views, visitors, sources)
 
 

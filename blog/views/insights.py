@@ -31,7 +31,7 @@ def _chosen_csv(request: HttpRequest, tables: dict[str, Table], filename: str) -
     name = request.GET.get("csv")
     if name is None:
         return None
-    table = next((table for table in tables.values() if table and table.name == name), None)
+    table = next((table for table in tables.values() if table.name == name), None)
     if table is None:
         raise Http404("No such table.")
     return _csv(table, filename)

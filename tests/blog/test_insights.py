@@ -235,4 +235,20 @@ def test_email_figures_per_send_and_the_readers_it_lost(client, ada, ada_post) -
 def test_a_post_never_sent_says_so(client, ada, ada_post) -> None:
     client.force_login(ada)
     assert "This post has not been sent by e-mail." in client.get(f"/write/{ada_post.pk}/insights/").content.decode()
-    assert client.get(f"/write/{ada_post.pk}/insights/?csv=email").status_code == 404
+    assert _csv(client.get(f"/write/{ada_post.pk}/insights/?csv=email")) == [["Measure", "Count"]]
+
+
+def test_a_posts_page_runs_a_fixed_number_of_queries(client, ada, ada_post) -> None:
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(f"/write/{ada_post.pk}/insights/").status_code == 200
+        return len(captured)
+
+    client.force_login(ada)
+    few = queries()
+    ReferrerDay.objects.bulk_create(
+        ReferrerDay(post=ada_post, day=days_ago(n), source=f"s{n}.example", views=n) for n in range(50)
+    )
+    LinkClick.objects.bulk_create(LinkClick(post=ada_post, url=f"https://example.org/{n}", clicks=n) for n in range(50))
+    Share.objects.bulk_create(Share(post=ada_post, network="x", visitor_hash=str(n), day=days_ago(0)) for n in range(9))
+    assert queries() == few
