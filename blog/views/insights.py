@@ -58,6 +58,11 @@ def overview(request: HttpRequest) -> HttpResponse:
         "subscribers_chart": charts.line_chart(
             subscribers.caption, _days(subscribers), [("Subscribers", subscribers.column(1))]
         ),
+        "changes_chart": charts.line_chart(
+            "New and lost subscribers per day",
+            _days(subscribers),
+            [(heading, subscribers.column(index)) for index, heading in enumerate(subscribers.headers[2:], start=2)],
+        ),
         "referrers_chart": charts.bar_chart(tables["referrers"].caption, tables["referrers"].rows),
         "totals": {"views": sum(daily.column(1)), "visitors": sum(daily.column(2))},
     }

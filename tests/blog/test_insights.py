@@ -73,7 +73,7 @@ def test_the_period_chooses_7_30_or_90_days(client, ada, ada_post) -> None:
 def test_charts_are_svg_with_a_table_and_no_script(client, ada, ada_post) -> None:
     client.force_login(ada)
     page = client.get("/write/insights/").content.decode()
-    assert page.count('<svg class="chart"') == 3
+    assert page.count('<svg class="chart"') == 4
     assert 'role="img" aria-label="Views and unique visitors per day"' in page
     assert "<polyline" in page and "<script" not in page.split("<main", 1)[1]
     assert '<th scope="row">' + days_ago(0).isoformat() + '</th><td class="num">100</td>' in page

@@ -20,7 +20,18 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.roles import AUTHORS, MODERATORS
-from blog.models import Comment, CommentLike, LinkClick, PageViewDay, Post, ReferrerDay, Share, Subscriber
+from blog.models import (
+    Comment,
+    CommentLike,
+    Delivery,
+    LinkClick,
+    PageViewDay,
+    Post,
+    ReferrerDay,
+    Send,
+    Share,
+    Subscriber,
+)
 from blog.publishing import schedule_post
 from blog.rendering import render_markdown
 
@@ -305,7 +316,25 @@ def seed_history(rng: random.Random, today: date) -> int:
     analysis = Post.objects.get(slug=ANALYSIS_SLUG)
     LinkClick.objects.bulk_create(LinkClick(post=analysis, url=url, clicks=rng.randint(20, 90)) for url in DEMO_LINKS)
     _seed_shares(rng, analysis, today)
+    _seed_send(analysis)
     return len(views)
+
+
+def _seed_send(post: Post) -> None:
+    """The analysis went out to the demo subscribers who had joined before it; one address bounced."""
+    assert post.published_at is not None
+    sent_at = post.published_at + timedelta(minutes=2)
+    send = Send.objects.create(post=post, status=Send.Status.DONE)
+    Send.objects.filter(pk=send.pk).update(created_at=post.published_at)
+    bounced = Subscriber.objects.create(
+        email="demo-bounce@example.com", source="home", status=Subscriber.Status.BOUNCED,
+        confirmed_at=post.published_at - timedelta(days=9),
+    )  # fmt: skip
+    readers = Subscriber.objects.filter(email__startswith="demo-reader-", confirmed_at__lt=post.published_at)
+    Delivery.objects.bulk_create(
+        [Delivery(send=send, subscriber=reader, status=Delivery.Status.SENT, sent_at=sent_at) for reader in readers]
+        + [Delivery(send=send, subscriber=bounced, status=Delivery.Status.FAILED, error="550 5.1.1 No such user")]
+    )
 
 
 def _seed_shares(rng: random.Random, post: Post, today: date) -> None:
