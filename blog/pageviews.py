@@ -112,8 +112,8 @@ def page_for(request: HttpRequest, response: HttpResponse) -> str | None:
 
 def is_excluded_reader(request: HttpRequest, page: str) -> bool:
     """Staff and the post's own author are not readers."""
-    user = request.user
-    if not user.is_authenticated:
+    user = getattr(request, "user", None)  # absent if a cache answered before authentication
+    if user is None or not user.is_authenticated:
         return False
     if user.is_staff:
         return True

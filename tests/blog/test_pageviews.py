@@ -3,10 +3,12 @@ from datetime import date, timedelta
 import fakeredis
 import pytest
 from django.db import connection
+from django.http import HttpResponse
 from django.test import Client
 from django.utils import timezone
 
 from blog import pageviews
+from blog.middleware import PageViewMiddleware
 from blog.models import PageViewDay, Post, ReferrerDay
 from blog.tasks import fold_page_views
 from tests.factories import make_post
@@ -238,3 +240,11 @@ def _database_dump() -> str:
             cursor.execute(f'SELECT * FROM "{table}"')  # noqa: S608 - table names from introspection
             out.extend(str(row) for row in cursor.fetchall())
     return "\n".join(out)
+
+
+def test_a_page_a_cache_answered_before_the_view_ran_is_counted(rf, redis_server, post) -> None:
+    """A cache middleware may answer before URL resolution and authentication."""
+    request = rf.get(post.get_absolute_url(), **BROWSER)
+    PageViewMiddleware(lambda request: HttpResponse("cached page"))(request)
+    pageviews.fold()
+    assert today_row(post).views == 1
