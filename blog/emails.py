@@ -29,6 +29,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string, select_template
 from django.urls import reverse
 
+from blog import clicks
 from blog.models import Digest, Post, Subscriber
 from blog.site import absolute, hostname, identity
 from blog.subscriptions import confirm_token, manage_token
@@ -137,7 +138,9 @@ def render_post(post: Post) -> Rendered:
     """A post's e-mail, shared by all its subscribers (their links are placeholders)."""
     url = absolute(post.get_absolute_url())
     context = {"post": post, "post_url": url, "body_html": absolutise(post.body_html, url)}
-    return render("post", _newsletter_context(context))
+    rendered = render("post", _newsletter_context(context))
+    html, text = clicks.rewrite_links(post, rendered.html, rendered.text)  # counted per post and link
+    return Rendered(rendered.subject, text, html)
 
 
 def render_digest(digest: Digest) -> Rendered:

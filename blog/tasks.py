@@ -11,7 +11,7 @@ from celery import shared_task
 from celery.contrib.django.task import DjangoTask
 
 from accounts.models import User
-from blog import delivery, exports, moderation, notifications, publishing
+from blog import delivery, exports, moderation, notifications, pageviews, publishing
 from blog.emails import confirmation_message
 from blog.imports import jobs
 from blog.models import Comment, Post, Send, Subscriber
@@ -45,6 +45,11 @@ def publish_due_posts() -> list[int]:
     published = publishing.publish_due_posts()
     queue_send(published)
     return published
+
+
+@shared_task
+def fold_page_views() -> int:
+    return pageviews.fold()
 
 
 @shared_task(base=DjangoTask)
