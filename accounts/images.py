@@ -10,6 +10,7 @@ position), no comments, nothing but the picture.
 
 import io
 from pathlib import Path
+from typing import Any
 
 from django import forms
 from django.conf import settings
@@ -68,11 +69,11 @@ class UploadedImageField(forms.ImageField):
         super().__init__(*args, **kwargs)
         self.max_side, self.max_bytes, self.noun = max_side, max_bytes, noun
 
-    def clean(self, data, initial=None):
+    def clean(self, data: Any, initial: Any = None) -> Any:
         value = super().clean(data, initial)
         if isinstance(value, UploadedFile):
-            max_bytes = self.max_bytes or settings.MAX_COVER_BYTES
-            if value.size > max_bytes:
+            max_bytes: int = self.max_bytes or int(settings.MAX_COVER_BYTES)
+            if (value.size or 0) > max_bytes:
                 raise forms.ValidationError(f"The {self.noun} must be {max_bytes // (1024 * 1024)} MB or smaller.")
             return reencode(value, max_side=self.max_side)
         return value

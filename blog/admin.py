@@ -1,10 +1,12 @@
 from django import forms
 from django.contrib import admin, messages
 from django.db import models
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 
 from accounts.images import UploadedImageField
+from accounts.models import User
+from accounts.requests import SignedInRequest
 from blog import moderation
 from blog.models import (
     Ban,
@@ -21,6 +23,12 @@ from blog.publishing import publish_post, unpublish_post
 from blog.tasks import queue_notices, queue_send
 
 Action = ModerationLog.Action
+
+
+def acting_user(request: HttpRequest) -> User:
+    """The staff member behind an admin request (the admin lets no one else in)."""
+    assert isinstance(request.user, User)
+    return request.user
 
 
 class SlugRedirectInline(admin.TabularInline):
@@ -40,23 +48,23 @@ class PostAdmin(admin.ModelAdmin):
     actions = ["publish", "unpublish"]
     formfield_overrides = {models.ImageField: {"form_class": UploadedImageField}}
 
-    def has_change_permission(self, request, obj: Post | None = None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         # The admin's change_post is every post; the desk's rule decides whose.
         allowed = super().has_change_permission(request, obj)
-        return allowed and (obj is None or obj.is_editable_by(request.user))
+        return allowed and (not isinstance(obj, Post) or obj.is_editable_by(request.user))
 
-    def has_publish_permission(self, request) -> bool:
+    def has_publish_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("blog.change_any_post")
 
     @admin.action(description="Publish selected posts now", permissions=["publish"])
-    def publish(self, request, queryset) -> None:
+    def publish(self, request: HttpRequest, queryset: QuerySet[Post]) -> None:
         published = [post.pk for post in queryset if publish_post(post)]
         queue_send(published)
         count = len(published)
         self.message_user(request, f"Published {count} post(s).", messages.SUCCESS)
 
     @admin.action(description="Move selected posts back to drafts", permissions=["publish"])
-    def unpublish(self, request, queryset) -> None:
+    def unpublish(self, request: HttpRequest, queryset: QuerySet[Post]) -> None:
         for post in queryset:
             unpublish_post(post)
         self.message_user(request, f"Unpublished {queryset.count()} post(s).", messages.SUCCESS)
@@ -88,7 +96,7 @@ class CommentAdmin(admin.ModelAdmin):
     actions = ["approve", "reject", "spam", "remove"]
     inlines = [CommentRevisionInline]
 
-    def has_add_permission(self, request) -> bool:
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Comment | None = None) -> bool:
@@ -96,39 +104,40 @@ class CommentAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Comment, form: forms.ModelForm, change: bool) -> None:
         if "body" in form.changed_data:
-            moderation.edit_as_moderator(request.user, obj, form.cleaned_data["body"], reason="edited in the admin")
+            body = form.cleaned_data["body"]
+            moderation.edit_as_moderator(acting_user(request), obj, body, reason="edited in the admin")
 
     def has_moderate_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("blog.moderate_comment")
 
-    def _act(self, request: HttpRequest, queryset: QuerySet[Comment], action: Action) -> None:
+    def _act(self, request: SignedInRequest, queryset: QuerySet[Comment], action: Action) -> None:
         comments = list(queryset)
         queue_notices(moderation.apply_action(request.user, comments, action, reason="from the admin"))
         self.message_user(request, f"{action.label}: {len(comments)}", messages.SUCCESS)
 
     @admin.action(description="Approve", permissions=["moderate"])
-    def approve(self, request, queryset) -> None:
+    def approve(self, request: SignedInRequest, queryset: QuerySet[Comment]) -> None:
         self._act(request, queryset, Action.APPROVE)
 
     @admin.action(description="Reject", permissions=["moderate"])
-    def reject(self, request, queryset) -> None:
+    def reject(self, request: SignedInRequest, queryset: QuerySet[Comment]) -> None:
         self._act(request, queryset, Action.REJECT)
 
     @admin.action(description="Mark as spam", permissions=["moderate"])
-    def spam(self, request, queryset) -> None:
+    def spam(self, request: SignedInRequest, queryset: QuerySet[Comment]) -> None:
         self._act(request, queryset, Action.SPAM)
 
     @admin.action(description="Delete (keep for the record)", permissions=["moderate"])
-    def remove(self, request, queryset) -> None:
+    def remove(self, request: SignedInRequest, queryset: QuerySet[Comment]) -> None:
         self._act(request, queryset, Action.DELETE)
 
 
 @admin.register(ModerationSettings)
 class ModerationSettingsAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request) -> bool:
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return not ModerationSettings.objects.exists()
 
-    def has_delete_permission(self, request, obj=None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
 
@@ -150,11 +159,11 @@ class BanAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Ban, form: forms.ModelForm, change: bool) -> None:
         if form.changed_data:
-            moderation.change_ban(request.user, obj, reason=obj.reason, until=obj.until)
+            moderation.change_ban(acting_user(request), obj, reason=obj.reason, until=obj.until)
 
     @admin.action(description="Lift the selected bans")
-    def lift(self, request: HttpRequest, queryset: QuerySet[Ban]) -> None:
-        for ban in queryset.active():
+    def lift(self, request: SignedInRequest, queryset: QuerySet[Ban]) -> None:
+        for ban in Ban.objects.active().filter(pk__in=queryset.values("pk")):
             moderation.lift_ban(request.user, ban, reason="from the admin")
         self.message_user(request, "Lifted.", messages.SUCCESS)
 
@@ -164,13 +173,13 @@ class ModerationLogAdmin(admin.ModelAdmin):
     list_display = ("created_at", "actor", "action", "comment", "before", "after", "reason")
     list_filter = ("action",)
 
-    def has_add_permission(self, request) -> bool:
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
 
@@ -201,7 +210,7 @@ class RestackAdmin(admin.ModelAdmin):
         return request.user.has_perm("blog.moderate_comment")
 
     @admin.action(description="Publish the held notes", permissions=["moderate"])
-    def publish_notes(self, request: HttpRequest, queryset: QuerySet[Restack]) -> None:
+    def publish_notes(self, request: SignedInRequest, queryset: QuerySet[Restack]) -> None:
         for item in queryset.filter(note_held=True):
             moderation.publish_note(request.user, item)
         self.message_user(request, "Published.", messages.SUCCESS)

@@ -9,13 +9,15 @@ against a limit of N let exactly N through. Production must use Redis
 import time
 from collections.abc import Callable
 from functools import wraps
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
-from accounts.client_ip import address_key, client_ip
+from accounts.client_ip import address_key as address_key  # re-exported: the one rule for every limit
+from accounts.client_ip import client_ip as client_ip
 
 PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -55,12 +57,17 @@ def too_many_requests(request: HttpRequest, message: str) -> HttpResponse:
     return render(request, "429.html", {"message": message}, status=429)
 
 
-def rate_limit(scope: str, rate: str, message: str = "You're doing that too often. Please wait a minute."):
+View = Callable[..., HttpResponse]
+
+
+def rate_limit(
+    scope: str, rate: str, message: str = "You're doing that too often. Please wait a minute."
+) -> Callable[[View], View]:
     """View decorator: answer 429 with `message` once `rate` is exceeded."""
 
-    def decorator(view: Callable) -> Callable:
+    def decorator(view: View) -> View:
         @wraps(view)
-        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if request.method == "POST" and not allow(request, scope, rate):
                 return too_many_requests(request, message)
             return view(request, *args, **kwargs)

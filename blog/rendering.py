@@ -14,16 +14,25 @@ template uses.
 
 import html as html_lib
 import re
+from collections.abc import Iterator
 from functools import partial
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import bleach
 import markdown
-from bleach.html5lib_shim import Filter
 from bleach.linkifier import LinkifyFilter
 from django.conf import settings
 from django.utils.html import strip_tags
 from pygments.token import STANDARD_TYPES
+
+Token = dict[str, Any]  # html5lib's: {"type": "StartTag", "name": "a", "data": {(None, "href"): "..."}}
+if TYPE_CHECKING:  # bleach's stubs name html5lib's Filter; bleach runs its vendored copy
+    from html5lib.filters.base import Filter
+
+    TokenFilter = Filter[Token]
+else:
+    from bleach.html5lib_shim import Filter as TokenFilter
 
 INLINE_TAGS = {"a", "abbr", "b", "br", "code", "del", "em", "i", "s", "strong", "sub", "sup", "kbd"}
 BLOCK_TAGS = {"blockquote", "p", "pre", "ul", "ol", "li", "hr", "div", "span"}
@@ -68,7 +77,7 @@ POST_EXTENSIONS = [
     "footnotes", "tables", "fenced_code", "codehilite", "smarty", "toc", "sane_lists", "abbr", "def_list",
 ]  # fmt: skip
 COMMENT_EXTENSIONS = ["fenced_code", "smarty", "sane_lists"]
-EXTENSION_CONFIGS = {
+EXTENSION_CONFIGS: dict[str, dict[str, Any]] = {
     "codehilite": {"guess_lang": False, "css_class": "highlight"},
     "toc": {"permalink": "#", "permalink_title": "Link to this section"},
 }
@@ -86,7 +95,7 @@ def is_external(href: str) -> bool:
     or a scheme (mailto:, ...) does; paths and fragments do not."""
     parts = urlsplit(_as_browser_reads(href))
     if parts.netloc:
-        return parts.netloc.lower() != urlsplit(settings.SITE_URL).netloc.lower()
+        return parts.netloc.lower() != urlsplit(str(settings.SITE_URL)).netloc.lower()
     return bool(parts.scheme)
 
 
@@ -103,7 +112,10 @@ def link_count(html: str) -> int:
     return len(external_links(html)) + len(BARE_ADDRESS.findall(html_lib.unescape(outside_anchors)))
 
 
-def _mark_external_links(attrs: dict, new: bool = False, *, rel: str) -> dict:
+LinkAttributes = dict[tuple[str | None, str], str]
+
+
+def _mark_external_links(attrs: LinkAttributes, new: bool = False, *, rel: str) -> LinkAttributes:
     href = html_lib.unescape(attrs.get((None, "href"), ""))  # bleach keeps character references
     if is_external(href):
         attrs[(None, "rel")] = rel
@@ -112,11 +124,11 @@ def _mark_external_links(attrs: dict, new: bool = False, *, rel: str) -> dict:
     return attrs
 
 
-class RendererAttributesFilter(Filter):
+class RendererAttributesFilter(TokenFilter):
     """Posts: drop classes the renderer does not draw; prefix every id, and the
     in-page links that point at one, with ID_PREFIX."""
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Token]:
         tokens = list(super().__iter__())
         tags = [token for token in tokens if token["type"] in ("StartTag", "EmptyTag") and token.get("data")]
         ids = {token["data"][(None, "id")] for token in tags if (None, "id") in token["data"]}
@@ -125,7 +137,7 @@ class RendererAttributesFilter(Filter):
         yield from tokens
 
     @staticmethod
-    def _attributes(tag: str, data: dict, ids: set[str]) -> dict:
+    def _attributes(tag: str, data: LinkAttributes, ids: set[str]) -> LinkAttributes:
         if (None, "class") in data:
             kept = [name for name in data[(None, "class")].split() if name in RENDERER_CLASSES.get(tag, ())]
             if kept:

@@ -21,7 +21,7 @@ EDIT_WINDOW_MINUTES = 15
 EDIT_WINDOW = timedelta(minutes=EDIT_WINDOW_MINUTES)
 
 
-class CommentQuerySet(models.QuerySet):
+class CommentQuerySet(models.QuerySet["Comment"]):
     """Which comments a reader sees: the one place that says so."""
 
     def public(self) -> "CommentQuerySet":
@@ -71,6 +71,13 @@ class Comment(models.Model):
     edited_at = models.DateTimeField(null=True, blank=True)
 
     objects = CommentQuerySet.as_manager()
+
+    # Set for display by blog/threads.py and the moderation queue; not stored.
+    liked: bool
+    placeholder: bool
+    by_post_author: bool
+    editable: bool
+    history: dict[str, int]
 
     class Meta:
         ordering = ["created_at", "pk"]
@@ -182,7 +189,7 @@ def email_key(email: str) -> str:
     return f"{local}@{domain}" if local and domain else ""
 
 
-class BanQuerySet(models.QuerySet):
+class BanQuerySet(models.QuerySet["Ban"]):
     def active(self) -> "BanQuerySet":
         unexpired = Q(until__isnull=True) | Q(until__gt=timezone.now())
         return self.filter(unexpired, lifted_at__isnull=True)

@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.requests import SignedInRequest
 from blog import engagement, previews
 from blog.models import Post, Restack
 from blog.ratelimits import client_ip, rate_limit
@@ -74,7 +75,7 @@ def share(request: HttpRequest, slug: str, network: str) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 @rate_limit("restack", "10/m", "You're re-stacking very fast. Please wait a minute.")
-def restack(request: HttpRequest, slug: str) -> HttpResponse:
+def restack(request: SignedInRequest, slug: str) -> HttpResponse:
     post = _visible_post(request, slug)
     current = Restack.objects.filter(post=post, user=request.user).first()
     note = request.POST.get("note", current.note if current else "")
@@ -95,7 +96,7 @@ def restack(request: HttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def undo_restack(request: HttpRequest, slug: str) -> HttpResponse:
+def undo_restack(request: SignedInRequest, slug: str) -> HttpResponse:
     post = _visible_post(request, slug)
     if engagement.undo_restack(post, request.user):
         messages.success(request, "Re-stack removed.")
@@ -106,7 +107,7 @@ def undo_restack(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_GET
-def preview_image(request: HttpRequest, slug: str) -> HttpResponse:
+def preview_image(request: HttpRequest, slug: str) -> HttpResponse | FileResponse:
     """The stored preview. One that is missing or out of date is drawn by the
     worker; meanwhile the old one, or the site's plain card, stands in."""
     post = get_object_or_404(Post.objects.published().select_related("author"), slug=slug)
@@ -114,9 +115,9 @@ def preview_image(request: HttpRequest, slug: str) -> HttpResponse:
     if not current and previews.claim_redraw(post):
         refresh_preview.delay_on_commit(post.pk)
     if not post.preview_image:
-        response = redirect(static("img/preview.png"))
-        response["Cache-Control"] = "no-cache"
-        return response
+        placeholder = redirect(static("img/preview.png"))
+        placeholder["Cache-Control"] = "no-cache"
+        return placeholder
     etag = f'"{post.preview_key[:32]}"'
     if request.headers.get("If-None-Match") == etag:
         return HttpResponse(status=304)

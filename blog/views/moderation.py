@@ -1,25 +1,28 @@
 from functools import wraps
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.requests import SignedInRequest
 from blog import moderation
 from blog.forms import BanForm
 from blog.models import Ban, Comment, CommentRevision, ModerationLog
+from blog.ratelimits import View
 from blog.tasks import queue_notices
 
 BAN_DAYS = {"1": 1, "7": 7, "30": 30, "forever": None}
 IP_BAN_DAYS = {"": None, **moderation.IP_BAN_DAYS}
 
 
-def moderator_required(view):
+def moderator_required(view: View) -> View:
     @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    def wrapper(request: SignedInRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not request.user.is_moderator:
             raise PermissionDenied
         return view(request, *args, **kwargs)
@@ -29,7 +32,7 @@ def moderator_required(view):
 
 @moderator_required
 @require_http_methods(["GET", "POST"])
-def queue(request: HttpRequest) -> HttpResponse:
+def queue(request: SignedInRequest) -> HttpResponse:
     """Held and flagged comments, newest first; actions alone or in bulk."""
     if request.method == "POST":
         return _act(request)
@@ -42,7 +45,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     return render(request, "blog/moderation/queue.html", context)
 
 
-def _act(request: HttpRequest) -> HttpResponse:
+def _act(request: SignedInRequest) -> HttpResponse:
     action = request.POST.get("action", "")
     ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
     comments = list(Comment.objects.filter(pk__in=ids).select_related("author"))
@@ -69,7 +72,7 @@ def _act(request: HttpRequest) -> HttpResponse:
 
 
 @moderator_required
-def log(request: HttpRequest) -> HttpResponse:
+def log(request: SignedInRequest) -> HttpResponse:
     entries = ModerationLog.objects.select_related("moderator", "subject", "comment__post")
     if action := request.GET.get("action"):
         entries = entries.filter(action=action)
@@ -82,7 +85,7 @@ def log(request: HttpRequest) -> HttpResponse:
 
 
 @moderator_required
-def bans(request: HttpRequest) -> HttpResponse:
+def bans(request: SignedInRequest) -> HttpResponse:
     """Bans in force, newest first, and the ones that ended lately."""
     everyone = Ban.objects.select_related("user", "created_by").order_by("-created_at")
     active = everyone.active()
@@ -92,7 +95,7 @@ def bans(request: HttpRequest) -> HttpResponse:
 
 @moderator_required
 @require_http_methods(["GET", "POST"])
-def ban_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def ban_edit(request: SignedInRequest, pk: int) -> HttpResponse:
     ban = get_object_or_404(Ban.objects.active(), pk=pk)
     form = BanForm(request.POST or None, initial={"reason": ban.reason, "until": ban.until})
     if request.method == "POST" and form.is_valid():
@@ -106,7 +109,7 @@ def ban_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @moderator_required
 @require_POST
-def ban_lift(request: HttpRequest, pk: int) -> HttpResponse:
+def ban_lift(request: SignedInRequest, pk: int) -> HttpResponse:
     ban = get_object_or_404(Ban.objects.active(), pk=pk)
     moderation.lift_ban(request.user, ban, reason=request.POST.get("reason", "").strip())
     messages.success(request, f"Lifted the {ban}.")
@@ -114,7 +117,7 @@ def ban_lift(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @moderator_required
-def revisions(request: HttpRequest, pk: int) -> HttpResponse:
+def revisions(request: SignedInRequest, pk: int) -> HttpResponse:
     """A comment's earlier versions, for the moderators (readers never see them)."""
     comment = get_object_or_404(Comment.objects.select_related("post", "author"), pk=pk)
     earlier = CommentRevision.objects.filter(comment=comment)

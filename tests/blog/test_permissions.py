@@ -17,8 +17,8 @@ def held(ada, rosa) -> Comment:
     return comments.post_comment(make_post(ada), rosa, "Waiting for a moderator", form_age=10).comment
 
 
-def test_a_staff_flag_alone_does_not_open_the_moderation_queue(client, sam, held) -> None:
-    client.force_login(sam)
+def test_a_staff_flag_alone_does_not_open_the_moderation_queue(client, kit, held) -> None:
+    client.force_login(kit)
     assert client.get("/moderation/").status_code == 403
     assert client.post("/moderation/", {"action": "approve", "ids": [held.pk]}).status_code == 403
     assert Comment.objects.get(pk=held.pk).status == "held"
@@ -56,7 +56,7 @@ def test_admin_publish_actions_need_the_editor_permission(client, bo) -> None:
     assert Post.objects.get(pk=post.pk).status == Post.Status.PUBLISHED
 
 
-def test_the_moderation_digest_goes_to_moderators_not_to_all_staff(sam, held) -> None:
+def test_the_moderation_digest_goes_to_moderators_not_to_all_staff(kit, held) -> None:
     from blog.tasks import send_moderation_digest
 
     make_user("milo", role=MODERATORS)

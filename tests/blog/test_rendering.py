@@ -249,6 +249,6 @@ def test_the_migration_renders_stored_comments_and_posts_again(ada) -> None:
     comment = Comment.objects.create(post=post, author=ada, body='<span class="badge">x</span>', body_html="")
     Post.objects.filter(pk=post.pk).update(body_html='<h2 id="heading">Heading</h2>')
     Comment.objects.filter(pk=comment.pk).update(body_html='<span class="badge">x</span>')
-    importlib.import_module("blog.migrations.0006_rerender_markdown").rerender(apps, None)
+    importlib.import_module("blog.migrations.0008_rerender_markdown").rerender(apps, None)
     assert 'id="md-heading"' in Post.objects.get(pk=post.pk).body_html
     assert Comment.objects.get(pk=comment.pk).body_html == "<p><span>x</span></p>"

@@ -6,15 +6,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from blog import delivery
 from blog.models import Delivery, Subscriber
-from tests.factories import grant, make_post
+from tests.factories import make_post
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def sam(sam):
-    """Staff, and allowed to manage subscribers."""
-    return grant(sam, "blog.manage_subscribers")
 
 
 def upload(text: str, name: str = "list.csv") -> SimpleUploadedFile:

@@ -64,7 +64,7 @@ def test_scheduled_post_appears_once_its_time_has_come(client, posts) -> None:
     assert scheduled.title in titles
 
 
-def test_a_staff_flag_alone_does_not_open_drafts(client, posts, sam) -> None:
-    client.force_login(sam)
+def test_a_staff_flag_alone_does_not_open_drafts(client, posts, kit) -> None:
+    client.force_login(kit)
     _, draft, _ = posts
     assert client.get(draft.get_absolute_url()).status_code == 404

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('blog', '0007_permissions'),
+        ('blog', '0009_permissions'),
     ]
 
     operations = [

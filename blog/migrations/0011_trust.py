@@ -24,7 +24,7 @@ def backfill(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('blog', '0008_consent_confirmed_ip'),
+        ('blog', '0010_consent_confirmed_ip'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('blog', '0006_rerender_markdown'),
+        ('blog', '0008_rerender_markdown'),
     ]
 
     operations = [

@@ -19,6 +19,6 @@ def rerender(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("blog", "0005_moderation_log_actions")]
+    dependencies = [("blog", "0007_insights")]
 
     operations = [migrations.RunPython(rerender, migrations.RunPython.noop)]
