@@ -72,10 +72,11 @@ def load(raw: bytes, importer: Importer) -> None:
             post_tags.setdefault(link["post_id"], []).append(tags[link["tag_id"]]["name"])
     authors = {link["post_id"]: link["author_id"] for link in data.get("posts_authors", [])
                if link.get("sort_order", 0) == 0}  # fmt: skip
+    metas = {meta.get("post_id"): meta for meta in data.get("posts_meta", [])}
     saved = {}
     for row in posts:
         author_row = users.get(authors.get(row["id"]) or row.get("author_id"))
-        post = _load_post(row, author_row, post_tags.get(row["id"], []), importer)
+        post = _load_post(row, author_row, post_tags.get(row["id"], []), metas.get(row["id"], {}), importer)
         if post is not None:
             saved[row["id"]] = post
         importer.step()
@@ -84,7 +85,7 @@ def load(raw: bytes, importer: Importer) -> None:
         _load_comments(data, saved, importer)
 
 
-def _load_post(row: dict, author_row: dict | None, tags: list[str], importer: Importer) -> Post | None:
+def _load_post(row: dict, author_row: dict | None, tags: list[str], meta: dict, importer: Importer) -> Post | None:
     if importer.takes_site_data and author_row:
         author = importer.person(author_row.get("email", ""), author_row.get("name", ""), author_row.get("slug", ""),
                                  author=True)  # fmt: skip
@@ -110,6 +111,8 @@ def _load_post(row: dict, author_row: dict | None, tags: list[str], importer: Im
             tags=tags,
             excerpt=row.get("custom_excerpt") or "",
             legacy_paths=[f"/{slug}/"] if slug else [],
+            cover_url=row.get("feature_image") or "",
+            cover_alt=meta.get("feature_image_alt") or "",
         )
     )
 

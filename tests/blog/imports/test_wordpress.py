@@ -36,6 +36,7 @@ def test_bodies_keep_quotes_with_cite_footnotes_tables_images_and_classic_paragr
     assert "[^1]: Council minutes, item 7." in bridge.body
     assert "<script" not in bridge.body_html and "steal" not in bridge.body_html
     assert "<table>" in Post.objects.get(slug="budget-in-one-table").body_html
+    assert bridge.cover.name.startswith("imports/")  # its featured image
     minister = Post.objects.get(slug="what-the-minister-said").body_html
     assert minister.startswith("<p>The minister gave three answers")
     assert "<blockquote>" in minister and "<li>No promise was made.</li>" in minister
