@@ -114,3 +114,14 @@ def test_files_of_the_wrong_shape_are_refused(tmp_path, sam, content, message) -
 
     assert message in report.refused
     assert not Post.objects.exists()
+
+
+def test_staff_see_a_posts_old_addresses_in_the_admin(client, sam) -> None:
+    run_import(WXR, user=sam)
+    sam.is_superuser = True
+    sam.save()
+    client.force_login(sam)
+
+    page = client.get(f"/admin/blog/post/{Post.objects.get(slug='the-bridge-vote').pk}/change/").content.decode()
+
+    assert "/2025/03/04/the-bridge-vote/" in page and "/?p=11" in page
