@@ -18,6 +18,9 @@ links that differ per subscriber; each subscriber's copy only swaps those in
 import email.policy
 import re
 from dataclasses import dataclass
+from email.message import EmailMessage
+from email.message import Message as MIMEMessage
+from email.policy import Policy
 from typing import Any
 
 import css_inline
@@ -26,6 +29,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string, select_template
 from django.urls import reverse
 
+from blog import clicks
 from blog.models import Digest, Post, Subscriber
 from blog.site import absolute, hostname, identity
 from blog.subscriptions import confirm_token, manage_token
@@ -53,7 +57,8 @@ class Message(EmailMultiAlternatives):
     Python folds a long header with no spaces in it, such as List-Unsubscribe's
     URL, into RFC 2047 encoded words, which mail providers do not read as a URL."""
 
-    def message(self, *, policy: email.policy.Policy = email.policy.default) -> Any:
+    def message(self, *, policy: "Policy[MIMEMessage[str, str]] | None" = None) -> EmailMessage:
+        policy = policy or email.policy.default
         return super().message(policy=policy.clone(max_line_length=990))
 
 
@@ -133,7 +138,9 @@ def render_post(post: Post) -> Rendered:
     """A post's e-mail, shared by all its subscribers (their links are placeholders)."""
     url = absolute(post.get_absolute_url())
     context = {"post": post, "post_url": url, "body_html": absolutise(post.body_html, url)}
-    return render("post", _newsletter_context(context))
+    rendered = render("post", _newsletter_context(context))
+    html, text = clicks.rewrite_links(post, rendered.html, rendered.text)  # counted per post and link
+    return Rendered(rendered.subject, text, html)
 
 
 def render_digest(digest: Digest) -> Rendered:

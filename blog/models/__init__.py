@@ -10,6 +10,7 @@ from blog.models.comments import (
 )
 from blog.models.engagement import Like, ReferralVisit, Restack, Share
 from blog.models.imports import ExportJob, ImportJob, LegacyPath, SourceRecord
+from blog.models.insights import LinkClick, PageViewDay, ReferrerDay
 from blog.models.posts import Post, PostQuerySet, SlugRedirect
 from blog.models.subscriptions import Delivery, Digest, Send, Subscriber
 
@@ -24,11 +25,14 @@ __all__ = [
     "ImportJob",
     "LegacyPath",
     "Like",
+    "LinkClick",
     "ModerationLog",
     "ModerationSettings",
+    "PageViewDay",
     "Post",
     "PostQuerySet",
     "ReferralVisit",
+    "ReferrerDay",
     "Restack",
     "Send",
     "Share",
