@@ -58,11 +58,13 @@ def seed_everything() -> None:
             frequency="weekly" if n % 2 else "post",
         )
     send, _ = Send.objects.get_or_create(post=analysis, defaults={"status": Send.Status.DONE})
-    Delivery.objects.create(send=send, subscriber=Subscriber.objects.get(email="active@example.com"), status="sent", sent_at=now)
+    active = Subscriber.objects.get(email="active@example.com")
+    Delivery.objects.create(send=send, subscriber=active, status="sent", sent_at=now)
     Delivery.objects.create(
         send=send, subscriber=Subscriber.objects.get(email="bounced@example.com"), status="failed", error="550"
     )
-    digest = Digest.objects.create(subscriber=Subscriber.objects.get(email="unsubscribed@example.com"), period="weekly:2026-W40")
+    gone = Subscriber.objects.get(email="unsubscribed@example.com")
+    digest = Digest.objects.create(subscriber=gone, period="weekly:2026-W40")
     digest.posts.set([analysis])
     Delivery.objects.create(digest=digest, subscriber=digest.subscriber, status="sent", sent_at=now)
 
