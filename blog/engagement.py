@@ -5,17 +5,19 @@ count, and the unique constraints decide races, so the count equals the rows
 however many requests arrive at once."""
 
 from datetime import date
+from typing import Any
 from urllib.parse import quote, urlencode
 
 from django.contrib.auth.models import AnonymousUser
 from django.db import transaction
-from django.db.models import Count, F
+from django.db.models import Count, F, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from accounts.models import User
 from accounts.referrals import REFERRAL_SESSION_KEY
+from accounts.requests import SignedInRequest
 from blog import counters
 from blog.models import Like, Post, ReferralVisit, Restack, Share
 from blog.ratelimits import client_ip
@@ -68,7 +70,7 @@ def remember_like_intent(request: HttpRequest, post: Post) -> None:
     request.session[PENDING_LIKE_SESSION_KEY] = post.pk
 
 
-def apply_like_intent(sender, request: HttpRequest | None, user: User, **kwargs) -> None:
+def apply_like_intent(sender: object, request: HttpRequest | None, user: User, **kwargs: Any) -> None:
     """Django's user_logged_in signal: apply a like clicked before signing in."""
     if request is None or not hasattr(request, "session"):
         return
@@ -148,7 +150,7 @@ def profile_activity(person: User, viewer: User | AnonymousUser) -> dict[str, ob
         .select_related("post__author")
         .order_by("-created_at")[:30]
     )
-    liked = []
+    liked: QuerySet[Post] | list[Post] = []
     if viewer.pk == person.pk:
         liked = published.filter(likes__user=person).select_related("author").order_by("-likes__created_at")[:30]
     return {"restacks": restacks, "liked_posts": liked}
@@ -157,7 +159,7 @@ def profile_activity(person: User, viewer: User | AnonymousUser) -> dict[str, ob
 # --- Re-stacks -------------------------------------------------------------
 
 
-def restack(request: HttpRequest, post: Post, note: str) -> Restack:
+def restack(request: SignedInRequest, post: Post, note: str) -> Restack:
     """Re-post to the reader's profile, or change the note of their re-stack.
 
     A first re-stack also counts as a share of the post."""

@@ -1,23 +1,26 @@
 from functools import wraps
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from accounts.requests import SignedInRequest
 from blog import moderation
 from blog.models import Comment, ModerationLog
+from blog.ratelimits import View
 from blog.tasks import queue_notices
 
 BAN_DAYS = {"1": 1, "7": 7, "30": 30, "forever": None}
 
 
-def moderator_required(view):
+def moderator_required(view: View) -> View:
     @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    def wrapper(request: SignedInRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not request.user.is_moderator:
             raise PermissionDenied
         return view(request, *args, **kwargs)
@@ -27,7 +30,7 @@ def moderator_required(view):
 
 @moderator_required
 @require_http_methods(["GET", "POST"])
-def queue(request: HttpRequest) -> HttpResponse:
+def queue(request: SignedInRequest) -> HttpResponse:
     """Held and flagged comments, newest first; actions alone or in bulk."""
     if request.method == "POST":
         return _act(request)
@@ -39,7 +42,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     return render(request, "blog/moderation/queue.html", context)
 
 
-def _act(request: HttpRequest) -> HttpResponse:
+def _act(request: SignedInRequest) -> HttpResponse:
     action = request.POST.get("action", "")
     ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
     comments = list(Comment.objects.filter(pk__in=ids).select_related("author"))
@@ -65,7 +68,7 @@ def _act(request: HttpRequest) -> HttpResponse:
 
 
 @moderator_required
-def log(request: HttpRequest) -> HttpResponse:
+def log(request: SignedInRequest) -> HttpResponse:
     entries = ModerationLog.objects.select_related("moderator", "subject", "comment__post")
     if action := request.GET.get("action"):
         entries = entries.filter(action=action)
