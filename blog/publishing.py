@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from blog import pagecache
 from blog.models import Post
 
 
@@ -27,6 +28,7 @@ def publish_post(post: Post) -> bool:
     )
     post.refresh_from_db()
     if updated:
+        pagecache.changed(pagecache.post_scope(post.slug), pagecache.LISTINGS)
         # Subscribers get it once the publication is committed.
         from blog.tasks import start_send
 

@@ -10,21 +10,26 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from taggit.models import Tag
 
-from blog import engagement, moderation, threads
+from blog import engagement, moderation, pagecache, threads
 from blog.models import Post, SlugRedirect
 
 POSTS_PER_PAGE = 10
+# Signed-out readers share one rendering of these pages (blog/pagecache.py).
+shared_listing = pagecache.shared_page(lambda **kwargs: pagecache.LISTINGS, params=frozenset({"page"}))
+shared_post = pagecache.shared_page(lambda slug: pagecache.post_scope(slug), params=frozenset({"sort"}))
 
 
 def _page(request: HttpRequest, posts) -> object:
     return Paginator(posts, POSTS_PER_PAGE).get_page(request.GET.get("page"))
 
 
+@shared_listing
 def home(request: HttpRequest) -> HttpResponse:
     page = _page(request, Post.objects.published().for_listing())
     return render(request, "blog/posts/home.html", {"page": page})
 
 
+@shared_post
 def post_detail(request: HttpRequest, slug: str) -> HttpResponse:
     visible = Post.objects.visible_to(request.user).select_related("author").prefetch_related("tags")
     post = visible.filter(slug=slug).first()
@@ -63,12 +68,14 @@ def _comments(request: HttpRequest, post: Post, sort: str) -> dict:
     return section
 
 
+@shared_listing
 def tag_posts(request: HttpRequest, slug: str) -> HttpResponse:
     tag = get_object_or_404(Tag, slug=slug)
     page = _page(request, Post.objects.published().filter(tags=tag).for_listing())
     return render(request, "blog/posts/tag.html", {"tag": tag, "page": page})
 
 
+@shared_listing
 def profile(request: HttpRequest, handle: str) -> HttpResponse:
     person = get_object_or_404(get_user_model(), username__iexact=handle, is_active=True)
     if person.username != handle:
@@ -78,6 +85,7 @@ def profile(request: HttpRequest, handle: str) -> HttpResponse:
     return render(request, "blog/posts/profile.html", context)
 
 
+@shared_listing
 def archive(request: HttpRequest) -> HttpResponse:
     posts = (
         Post.objects.published()
