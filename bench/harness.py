@@ -224,7 +224,7 @@ def run_wrk(
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(WRK_SCRIPT % ",\n".join(rows))
     try:
-        command = [WRK, f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "-s", script.name, base + "/"]
+        command = [WRK, f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s", "-s", script.name, base + "/"]
         output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     finally:
         os.unlink(script.name)

@@ -28,6 +28,7 @@ CSRF, CSP, page-view counting) still runs for a cached page.
 import hashlib
 import re
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from functools import wraps
 from uuid import uuid4
@@ -50,14 +51,18 @@ COUNTER_LAG = 60
 FRESH_COOKIE = "fresh"
 LISTINGS = "listings"
 SITE = "site"
+# Renderings each process keeps in its own memory (they never change, so never go stale).
+RECENT_RENDERINGS = 64
 # How long a second request for a page being rendered waits for that rendering.
 RENDER_WAIT = 1.0
 
 _NONCE_MARK = "\x00csp-nonce\x00"
 _CSRF_MARK = "\x00csrf-token\x00"
+_MARKS = re.compile(f"({re.escape(_NONCE_MARK)}|{re.escape(_CSRF_MARK)})")
 _CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([A-Za-z0-9]+)"')
 
 View = Callable[..., HttpResponse]
+_recent: OrderedDict[str, dict] = OrderedDict()
 
 
 def post_scope(slug: str) -> str:
@@ -101,25 +106,31 @@ def _page_key(request: HttpRequest) -> str:
     return "pagecache:page:" + hashlib.sha256(request.get_full_path().encode()).hexdigest()
 
 
+def _body_key(rendering: str) -> str:
+    return f"pagecache:body:{rendering}"
+
+
 def _cached(request: HttpRequest, scope: str, render: Callable[[], HttpResponse]) -> HttpResponse:
     key, version_keys = _page_key(request), [_version_key(SITE), _version_key(scope)]
-    found = cache.get_many([key, *version_keys])  # one round trip on a hit
+    found = cache.get_many([key, *version_keys])  # one round trip, a few bytes, on a hit
     versions = [found.get(k) for k in version_keys]
     page = found.get(key)
-    if page and None not in versions and page["versions"] == versions:
-        return _serve(request, page)
+    if page and None not in versions and page["versions"] == versions and (body := _body(page["rendering"])):
+        return _serve(request, body)
     # Read the versions before the database: a change committed after this
     # point bumps them, so what is rendered now is never served after it.
     versions = [version or _start_version(k) for k, version in zip(version_keys, versions, strict=True)]
     lock = f"{key}:rendering:{':'.join(versions)}"
     if not cache.add(lock, 1, timeout=int(RENDER_WAIT * 10)):
-        page = _wait_for(key, versions)
-        if page:
-            return _serve(request, page)
-    response = render()
-    if _storable(request, response):
-        cache.set(key, _stored(request, response, versions), COUNTER_LAG)
-    cache.delete(lock)
+        body = _wait_for(key, versions)
+        if body:
+            return _serve(request, body)
+    try:
+        response = render()
+        if _storable(request, response):
+            _store(key, versions, _template(request, response))
+    finally:
+        cache.delete(lock)
     response["X-Page-Cache"] = "miss"
     return response
 
@@ -136,7 +147,7 @@ def _wait_for(key: str, versions: list[str]) -> dict | None:
         time.sleep(0.02)
         page = cache.get(key)
         if page and page["versions"] == versions:
-            return page
+            return _body(page["rendering"])
     return None
 
 
@@ -151,24 +162,48 @@ def _storable(request: HttpRequest, response: HttpResponse) -> bool:
     )
 
 
-def _stored(request: HttpRequest, response: HttpResponse, versions: list[str]) -> dict:
-    """The response with this reader's nonce and CSRF token replaced by markers."""
+def _template(request: HttpRequest, response: HttpResponse) -> dict:
+    """The response cut around this reader's nonce and CSRF token, which are left out."""
     html = response.content.decode(response.charset)
     nonce = get_nonce(request)
     if nonce:  # it was used while rendering
         html = html.replace(str(nonce), _NONCE_MARK)
     for token in set(_CSRF_INPUT.findall(html)):
         html = html.replace(token, _CSRF_MARK)
-    return {"versions": versions, "html": html, "content_type": response["Content-Type"]}
+    pieces = [piece.encode(response.charset) for piece in _MARKS.split(html)]
+    return {"pieces": pieces, "content_type": response["Content-Type"]}
 
 
-def _serve(request: HttpRequest, page: dict) -> HttpResponse:
-    html = page["html"]
-    if _NONCE_MARK in html:
-        html = html.replace(_NONCE_MARK, str(get_nonce(request)))
-    if _CSRF_MARK in html:
-        html = html.replace(_CSRF_MARK, get_token(request))  # also sets the CSRF cookie
-    response = HttpResponse(html, content_type=page["content_type"])
+def _store(key: str, versions: list[str], body: dict) -> None:
+    rendering = uuid4().hex
+    cache.set(_body_key(rendering), body, COUNTER_LAG)
+    cache.set(key, {"versions": versions, "rendering": rendering}, COUNTER_LAG)
+    _remember(rendering, body)
+
+
+def _body(rendering: str) -> dict | None:
+    """A rendering never changes, so each process keeps the latest few it served."""
+    body = _recent.get(rendering)
+    if body is None:
+        body = cache.get(_body_key(rendering))
+        if body is not None:
+            _remember(rendering, body)
+    return body
+
+
+def _remember(rendering: str, body: dict) -> None:
+    _recent[rendering] = body
+    while len(_recent) > RECENT_RENDERINGS:
+        _recent.popitem(last=False)
+
+
+def _serve(request: HttpRequest, body: dict) -> HttpResponse:
+    pieces = body["pieces"]
+    if len(pieces) > 1:  # odd pieces are the marks
+        fill = {_NONCE_MARK: lambda: str(get_nonce(request)), _CSRF_MARK: lambda: get_token(request)}
+        values = {mark: fill[mark]().encode() for mark in {p.decode() for p in pieces[1::2]}}
+        pieces = [values[piece.decode()] if i % 2 else piece for i, piece in enumerate(pieces)]
+    response = HttpResponse(b"".join(pieces), content_type=body["content_type"])
     patch_vary_headers(response, ["Cookie"])  # a signed-in reader gets another page at this address
     response["X-Page-Cache"] = "hit"
     return response
