@@ -8,8 +8,8 @@ from datetime import date
 from urllib.parse import quote, urlencode
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import Count, F
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, Exists, F, OuterRef
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
@@ -49,25 +49,55 @@ class EngagementError(Exception):
 def set_like(post: Post, user: User, liked: bool) -> tuple[bool, int]:
     """Make the reader's like match `liked`; returns the state and the count.
 
-    Setting a state rather than flipping one makes a double click harmless."""
+    Setting a state rather than flipping one makes a double click harmless.
+    The like row is written (or left, if a concurrent request wrote it
+    first) and the counter moves by what that write changed, atomically: on
+    PostgreSQL in one statement, elsewhere in one transaction of two."""
+    if connection.vendor == "postgresql":
+        sql = LIKE_ON_POSTGRESQL if liked else UNLIKE_ON_POSTGRESQL
+        with connection.cursor() as cursor:
+            cursor.execute(sql, {"post": post.pk, "user": user.pk})
+            return liked, cursor.fetchone()[0]
     with transaction.atomic():
         if liked:
-            try:
-                with transaction.atomic():
-                    Like.objects.create(post=post, user=user)
-            except IntegrityError:
-                pass  # already liked, perhaps by a concurrent request
-            else:
-                Post.objects.filter(pk=post.pk).update(like_count=F("like_count") + 1)
+            with connection.cursor() as cursor:
+                now = connection.ops.adapt_datetimefield_value(timezone.now())
+                cursor.execute(INSERT_LIKE, [post.pk, user.pk, now])
+                changed = cursor.fetchone() is not None
         else:
-            deleted, _ = Like.objects.filter(post=post, user=user).delete()
-            if deleted:
-                Post.objects.filter(pk=post.pk).update(like_count=F("like_count") - 1)
-    count = Post.objects.values_list("like_count", flat=True).get(pk=post.pk)
-    return liked, count
+            changed, _ = Like.objects.filter(post_id=post.pk, user_id=user.pk).delete()
+        with connection.cursor() as cursor:
+            cursor.execute(MOVE_LIKE_COUNT, [(1 if liked else -1) if changed else 0, post.pk])
+            return liked, cursor.fetchone()[0]
+
+
+# The ORM has neither INSERT ... ON CONFLICT ... RETURNING nor UPDATE ...
+# RETURNING nor data-modifying WITH; these are the whole like, in SQL.
+INSERT_LIKE = (
+    "INSERT INTO blog_like (post_id, user_id, created_at) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING RETURNING id"
+)
+MOVE_LIKE_COUNT = "UPDATE blog_post SET like_count = like_count + %s WHERE id = %s RETURNING like_count"
+LIKE_ON_POSTGRESQL = """
+WITH added AS (
+    INSERT INTO blog_like (post_id, user_id, created_at) VALUES (%(post)s, %(user)s, now())
+    ON CONFLICT DO NOTHING RETURNING 1
+)
+UPDATE blog_post SET like_count = like_count + (SELECT count(*) FROM added) WHERE id = %(post)s RETURNING like_count
+"""
+UNLIKE_ON_POSTGRESQL = """
+WITH removed AS (DELETE FROM blog_like WHERE post_id = %(post)s AND user_id = %(user)s RETURNING 1)
+UPDATE blog_post SET like_count = like_count - (SELECT count(*) FROM removed) WHERE id = %(post)s RETURNING like_count
+"""
+
+
+def liked_by(user: User) -> Exists:
+    """Annotate posts with whether this reader likes them (in the same query)."""
+    return Exists(Like.objects.filter(post=OuterRef("pk"), user=user))
 
 
 def has_liked(post: Post, user) -> bool:
+    if hasattr(post, "liked"):  # annotated with liked_by()
+        return post.liked
     return user.is_authenticated and Like.objects.filter(post=post, user=user).exists()
 
 

@@ -32,7 +32,10 @@ def _back_to(request: HttpRequest, post: Post, anchor: str) -> HttpResponse:
 @require_POST
 @rate_limit("like", "30/m", "You're liking very fast. Please wait a minute and try again.")
 def like(request: HttpRequest, slug: str) -> HttpResponse:
-    post = _visible_post(request, slug)
+    posts = Post.objects.visible_to(request.user).only("slug", "status", "published_at", "author_id")
+    if request.user.is_authenticated:
+        posts = posts.annotate(liked=engagement.liked_by(request.user))
+    post = get_object_or_404(posts, slug=slug)
     position = "bottom" if request.POST.get("position") == "bottom" else "top"
     if not request.user.is_authenticated:
         # Keep the click, sign in, come back with the like applied.
