@@ -209,6 +209,11 @@ def _serve(request: HttpRequest, body: dict) -> HttpResponse:
     return response
 
 
+def site_version() -> str:
+    """Changes with anything that shows on every page (a rename); other caches key on it too."""
+    return cache.get(_version_key(SITE)) or _start_version(_version_key(SITE))
+
+
 # --- What changes a page -----------------------------------------------------
 
 

@@ -1,0 +1,218 @@
+"""A post's comments as pages of threads, rendered once per version.
+
+What every reader sees alike (each comment's author line, body and place in
+its thread) is rendered once per version of the post's comments and kept in
+the shared cache. What belongs to one reader is added per request, as plain
+string joins: the like/reply/edit/delete/flag/pin buttons with their state,
+and the reader's own comments awaiting moderation, right under the comment
+they answer. No template is rendered per comment per request.
+
+Pages hold PAGE_THREADS top-level threads with all their replies. The next
+page starts after a thread's key (`?after=<top-level comment id>`), so a page
+does not shift when new threads arrive before it; `?comment=<id>` opens the
+page that holds a comment, which is where a comment's permalink leads.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cache as cache_forever
+
+from django.contrib.auth.models import AnonymousUser
+from django.core.cache import cache
+from django.db.models import Exists, OuterRef, Q
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
+
+from blog import pagecache, threads
+from blog.models import Comment, CommentLike, Post
+from blog.models.comments import EDIT_WINDOW
+
+PAGE_THREADS = 50
+_SLOT = "\x00actions\x00"
+Status = Comment.Status
+
+
+@dataclass
+class Entry:
+    """One public comment as every reader sees it, with what its buttons need."""
+
+    pk: int
+    parent_id: int | None
+    author_id: int
+    approved: bool
+    placeholder: bool
+    pinned: bool
+    like_count: int
+    created_at: datetime
+    url: str
+    before: str = ""  # the rendering up to the buttons
+    after: str = ""  # and from there to the end
+
+
+@dataclass
+class Reader:
+    """What one request's buttons depend on."""
+
+    pk: int | None
+    csrf_token: str
+    is_post_author: bool
+    comments_open: bool
+    liked: set[int] = field(default_factory=set)
+    now: datetime = field(default_factory=timezone.now)
+
+
+@dataclass
+class Page:
+    html: SafeString
+    comment_count: int
+    next_after: int | None
+
+
+# --- Shared, once per version -------------------------------------------------
+
+
+def _entry(comment: Comment) -> Entry:
+    return Entry(
+        pk=comment.pk, parent_id=comment.parent_id, author_id=comment.author_id,
+        approved=comment.status == Status.APPROVED and not comment.is_deleted, placeholder=comment.placeholder,
+        pinned=comment.is_pinned, like_count=comment.like_count, created_at=comment.created_at,
+        url=comment.get_absolute_url(),
+    )  # fmt: skip
+
+
+def _render_shared(post: Post, sort: str) -> dict:
+    comments = threads.thread(post, AnonymousUser(), sort)
+    tops: list[list[Entry]] = []
+    for comment in comments:
+        html = render_to_string("blog/comments/_comment.html", {"comment": comment, "post": post, "slot": _SLOT})
+        entry = _entry(comment)
+        entry.before, _, entry.after = html.partition(_SLOT)
+        if comment.parent_id is None or not tops:
+            tops.append([])
+        tops[-1].append(entry)
+    return {"threads": tops, "count": threads.approved_count(comments)}
+
+
+def shared_threads(post: Post, sort: str) -> dict:
+    """The post's public threads in order, each comment rendered without buttons."""
+    key = f"{threads.public_cache_key(post, sort)}:{pagecache.site_version()}:pages"
+    shared = cache.get(key)
+    if shared is None:
+        shared = _render_shared(post, sort)
+        cache.set(key, shared, threads.PUBLIC_TIMEOUT)
+    return shared
+
+
+# --- Per reader, per request ----------------------------------------------------
+
+
+def reader_state(post: Post, user, csrf_token: str) -> tuple[Reader, list[Comment]]:
+    """The reader's likes on this post's comments and their own held comments: one query."""
+    reader = Reader(user.pk, csrf_token, post.author_id == user.pk, post.comments_open)
+    if not user.is_authenticated:
+        return reader, []
+    liked = Exists(CommentLike.objects.filter(comment=OuterRef("pk"), user=user))
+    mine = Q(author=user, status=Status.HELD) | Q(liked=True)
+    rows = Comment.objects.filter(post=post).annotate(liked=liked).filter(mine).select_related("author")
+    held = []
+    for comment in rows:
+        if comment.liked:
+            reader.liked.add(comment.pk)
+        if comment.status == Status.HELD:
+            comment.post, comment.placeholder = post, False
+            comment.by_post_author = comment.author_id == post.author_id
+            comment.editable = comment.is_editable_by(user)
+            held.append(comment)
+    return reader, held
+
+
+def actions(entry: Entry, reader: Reader) -> str:
+    """The buttons under a comment, for this reader (the markup _comment.html had)."""
+    if entry.placeholder:
+        return ""
+    if reader.pk is None:
+        return format_html('<p class="comment-actions muted">♥ {}</p>', entry.like_count) if entry.like_count else ""
+    token = format_html('<input type="hidden" name="csrfmiddlewaretoken" value="{}">', reader.csrf_token)
+    url = {name: pattern.format(entry.pk) for name, pattern in _urls().items()}
+    parts = []
+    if entry.approved:
+        liked = entry.pk in reader.liked
+        parts.append(format_html(
+            '<form method="post" action="{}" class="inline">{}<button type="submit" class="link{}" '
+            'aria-pressed="{}">♥ {}</button></form>',
+            url["comment_like"], token, " is-liked" if liked else "", "true" if liked else "false", entry.like_count,
+        ))  # fmt: skip
+        if reader.comments_open:
+            parts.append(format_html('<a href="{}#reply" data-reply="{}">Reply</a>', entry.url, entry.pk))
+    own = entry.author_id == reader.pk
+    if own and reader.now - entry.created_at <= EDIT_WINDOW:
+        parts.append(format_html('<a href="{}">Edit</a>', url["comment_edit"]))
+    if own:
+        parts.append(format_html(
+            '<form method="post" action="{}" class="inline">{}'
+            '<button type="submit" class="link">Delete</button></form>',
+            url["comment_delete"], token,
+        ))  # fmt: skip
+    elif entry.approved:
+        parts.append(format_html('<a href="{}">Flag</a>', url["comment_flag"]))
+    if reader.is_post_author and entry.approved:
+        parts.append(format_html(
+            '<form method="post" action="{}" class="inline">{}<button type="submit" class="link">{}</button></form>',
+            url["comment_pin"], token, "Unpin" if entry.pinned else "Pin",
+        ))  # fmt: skip
+    return '<div class="comment-actions">' + "".join(parts) + "</div>"
+
+
+def _page_bounds(tops: list[list[Entry]], after: str | None, comment: str | None) -> tuple[int, int]:
+    keys = [thread[0].pk for thread in tops]
+    start = 0
+    if comment and comment.isdigit():
+        found = next((i for i, thread in enumerate(tops) if any(e.pk == int(comment) for e in thread)), 0)
+        start = found - found % PAGE_THREADS
+    elif after and after.isdigit() and int(after) in keys:
+        start = keys.index(int(after)) + 1
+    return start, min(len(tops), start + PAGE_THREADS)
+
+
+def page(post: Post, user, sort: str, csrf_token: str, after: str | None, comment: str | None) -> Page:
+    """One page of threads: shared renderings, this reader's buttons and held comments."""
+    shared = shared_threads(post, sort)
+    tops = shared["threads"]
+    reader, held = reader_state(post, user, csrf_token)
+    start, end = _page_bounds(tops, after, comment)
+    under: dict[int | None, list[str]] = {}
+    for item in held:
+        under.setdefault(item.parent_id, []).append(
+            render_to_string("blog/comments/_comment.html", {"comment": item, "post": post, "user": user,
+                                                             "csrf_token": csrf_token})
+        )  # fmt: skip
+    pieces = under.pop(None, []) if start == 0 else []
+    shown = set()
+    for thread in tops[start:end]:
+        for entry in thread:
+            shown.add(entry.pk)
+            pieces += [entry.before, actions(entry, reader), entry.after, *under.pop(entry.pk, [])]
+    if start == 0:  # held replies whose thread is not shown (a removed comment's, say)
+        pieces += [html for parent, items in under.items() for html in items]
+    next_after = tops[end - 1][0].pk if end < len(tops) else None
+    return Page(mark_safe("".join(pieces)), shared["count"], next_after)
+
+
+def live_actions(comment: Comment, user, csrf_token: str, post: Post) -> str:
+    """The buttons of a comment rendered on its own (its permalink page, a held comment)."""
+    reader = Reader(user.pk, csrf_token, post.author_id == user.pk, post.comments_open)
+    if getattr(comment, "liked", False):
+        reader.liked.add(comment.pk)
+    entry = _entry(comment)
+    entry.approved = comment.status == Status.APPROVED and not comment.is_deleted
+    return actions(entry, reader)
+
+
+@cache_forever
+def _urls() -> dict[str, str]:
+    """The buttons' addresses as format strings: reverse() per button per request costs too much."""
+    names = ["comment_like", "comment_edit", "comment_delete", "comment_flag", "comment_pin"]
+    return {name: reverse(f"blog:{name}", args=[987654321]).replace("987654321", "{}") for name in names}
