@@ -23,7 +23,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from blog import pagecache, threads
@@ -79,7 +79,7 @@ def _entry(comment: Comment) -> Entry:
         pk=comment.pk, parent_id=comment.parent_id, author_id=comment.author_id,
         approved=comment.status == Status.APPROVED and not comment.is_deleted, placeholder=comment.placeholder,
         pinned=comment.is_pinned, like_count=comment.like_count, created_at=comment.created_at,
-        url=comment.get_absolute_url(),
+        url=escape(comment.get_absolute_url()),
     )  # fmt: skip
 
 
@@ -99,10 +99,11 @@ def _render_shared(post: Post, sort: str) -> dict:
 def shared_threads(post: Post, sort: str) -> dict:
     """The post's public threads in order, each comment rendered without buttons."""
     key = f"{threads.public_cache_key(post, sort)}:{pagecache.site_version()}:pages"
-    shared = cache.get(key)
+    shared = pagecache.local_copy(key)
     if shared is None:
         shared = _render_shared(post, sort)
         cache.set(key, shared, threads.PUBLIC_TIMEOUT)
+        pagecache.keep_local_copy(key, shared)
     return shared
 
 
@@ -130,40 +131,44 @@ def reader_state(post: Post, user, csrf_token: str) -> tuple[Reader, list[Commen
 
 
 def actions(entry: Entry, reader: Reader) -> str:
-    """The buttons under a comment, for this reader (the markup _comment.html had)."""
+    """The buttons under a comment, for this reader (the markup _comment.html had).
+
+    Plain string joins, since this runs for every comment of a page on every
+    request: the values are integers, the site's own paths (escaped when the
+    entry was built) and the CSRF token (letters and digits)."""
     if entry.placeholder:
         return ""
     if reader.pk is None:
-        return format_html('<p class="comment-actions muted">♥ {}</p>', entry.like_count) if entry.like_count else ""
-    token = format_html('<input type="hidden" name="csrfmiddlewaretoken" value="{}">', reader.csrf_token)
-    url = {name: pattern.format(entry.pk) for name, pattern in _urls().items()}
-    parts = []
+        return f'<p class="comment-actions muted">♥ {entry.like_count}</p>' if entry.like_count else ""
+    token = f'<input type="hidden" name="csrfmiddlewaretoken" value="{reader.csrf_token}">'
+    urls, pk = _urls(), entry.pk
+    parts = ['<div class="comment-actions">']
     if entry.approved:
-        liked = entry.pk in reader.liked
-        parts.append(format_html(
-            '<form method="post" action="{}" class="inline">{}<button type="submit" class="link{}" '
-            'aria-pressed="{}">♥ {}</button></form>',
-            url["comment_like"], token, " is-liked" if liked else "", "true" if liked else "false", entry.like_count,
-        ))  # fmt: skip
+        liked = pk in reader.liked
+        parts.append(
+            f'<form method="post" action="{urls["comment_like"] % pk}" class="inline">{token}<button type="submit" '
+            f'class="link{" is-liked" if liked else ""}" aria-pressed="{"true" if liked else "false"}">'
+            f"♥ {entry.like_count}</button></form>"
+        )
         if reader.comments_open:
-            parts.append(format_html('<a href="{}#reply" data-reply="{}">Reply</a>', entry.url, entry.pk))
+            parts.append(f'<a href="{entry.url}#reply" data-reply="{pk}">Reply</a>')
     own = entry.author_id == reader.pk
     if own and reader.now - entry.created_at <= EDIT_WINDOW:
-        parts.append(format_html('<a href="{}">Edit</a>', url["comment_edit"]))
+        parts.append(f'<a href="{urls["comment_edit"] % pk}">Edit</a>')
     if own:
-        parts.append(format_html(
-            '<form method="post" action="{}" class="inline">{}'
-            '<button type="submit" class="link">Delete</button></form>',
-            url["comment_delete"], token,
-        ))  # fmt: skip
+        parts.append(
+            f'<form method="post" action="{urls["comment_delete"] % pk}" class="inline">{token}'
+            '<button type="submit" class="link">Delete</button></form>'
+        )
     elif entry.approved:
-        parts.append(format_html('<a href="{}">Flag</a>', url["comment_flag"]))
+        parts.append(f'<a href="{urls["comment_flag"] % pk}">Flag</a>')
     if reader.is_post_author and entry.approved:
-        parts.append(format_html(
-            '<form method="post" action="{}" class="inline">{}<button type="submit" class="link">{}</button></form>',
-            url["comment_pin"], token, "Unpin" if entry.pinned else "Pin",
-        ))  # fmt: skip
-    return '<div class="comment-actions">' + "".join(parts) + "</div>"
+        parts.append(
+            f'<form method="post" action="{urls["comment_pin"] % pk}" class="inline">{token}'
+            f'<button type="submit" class="link">{"Unpin" if entry.pinned else "Pin"}</button></form>'
+        )
+    parts.append("</div>")
+    return "".join(parts)
 
 
 def _page_bounds(tops: list[list[Entry]], after: str | None, comment: str | None) -> tuple[int, int]:
@@ -215,4 +220,4 @@ def live_actions(comment: Comment, user, csrf_token: str, post: Post) -> str:
 def _urls() -> dict[str, str]:
     """The buttons' addresses as format strings: reverse() per button per request costs too much."""
     names = ["comment_like", "comment_edit", "comment_delete", "comment_flag", "comment_pin"]
-    return {name: reverse(f"blog:{name}", args=[987654321]).replace("987654321", "{}") for name in names}
+    return {name: escape(reverse(f"blog:{name}", args=[987654321])).replace("987654321", "%d") for name in names}

@@ -9,7 +9,7 @@ from urllib.parse import quote, urlencode
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Exists, F, OuterRef
+from django.db.models import Count, Exists, F, OuterRef, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
@@ -95,10 +95,25 @@ def liked_by(user: User) -> Exists:
     return Exists(Like.objects.filter(post=OuterRef("pk"), user=user))
 
 
+def with_reader_state(posts: QuerySet, user) -> QuerySet:
+    """Posts with `liked` and `restacked` for a signed-in reader, in the same query."""
+    if not user.is_authenticated:
+        return posts
+    return posts.annotate(
+        liked=liked_by(user), restacked=Exists(Restack.objects.filter(post=OuterRef("pk"), user=user))
+    )
+
+
 def has_liked(post: Post, user) -> bool:
     if hasattr(post, "liked"):  # annotated with liked_by()
         return post.liked
     return user.is_authenticated and Like.objects.filter(post=post, user=user).exists()
+
+
+def has_restacked(post: Post, user) -> bool:
+    if hasattr(post, "restacked"):  # annotated with with_reader_state()
+        return post.restacked
+    return user.is_authenticated and Restack.objects.filter(post=post, user=user).exists()
 
 
 def remember_like_intent(request: HttpRequest, post: Post) -> None:
@@ -180,7 +195,7 @@ def post_engagement(post: Post, user) -> dict:
         "share_url": shared_url(post, user, settings.SITE_URL),
         "networks": [(network, Share.Network(network).label) for network in SHARE_TARGETS],
         "restackers": [item.user for item in restackers],
-        "restacked": user.is_authenticated and Restack.objects.filter(post=post, user=user).exists(),
+        "restacked": has_restacked(post, user),
     }
 
 

@@ -178,21 +178,26 @@ def _store(key: str, versions: list[str], body: dict) -> None:
     rendering = uuid4().hex
     cache.set(_body_key(rendering), body, COUNTER_LAG)
     cache.set(key, {"versions": versions, "rendering": rendering}, COUNTER_LAG)
-    _remember(rendering, body)
+    keep_local_copy(_body_key(rendering), body)
 
 
 def _body(rendering: str) -> dict | None:
-    """A rendering never changes, so each process keeps the latest few it served."""
-    body = _recent.get(rendering)
-    if body is None:
-        body = cache.get(_body_key(rendering))
-        if body is not None:
-            _remember(rendering, body)
-    return body
+    return local_copy(_body_key(rendering))
 
 
-def _remember(rendering: str, body: dict) -> None:
-    _recent[rendering] = body
+def local_copy(key: str) -> object | None:
+    """A value that never changes under its key (a rendering, a versioned list),
+    from this process's memory, else from the shared cache (then kept)."""
+    value = _recent.get(key)
+    if value is None:
+        value = cache.get(key)
+        if value is not None:
+            keep_local_copy(key, value)
+    return value
+
+
+def keep_local_copy(key: str, value: object) -> None:
+    _recent[key] = value
     while len(_recent) > RECENT_RENDERINGS:
         _recent.popitem(last=False)
 

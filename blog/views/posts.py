@@ -33,7 +33,7 @@ def home(request: HttpRequest) -> HttpResponse:
 @shared_post
 def post_detail(request: HttpRequest, slug: str) -> HttpResponse:
     visible = Post.objects.visible_to(request.user).select_related("author").prefetch_related("tags")
-    post = visible.filter(slug=slug).first()
+    post = engagement.with_reader_state(visible, request.user).filter(slug=slug).first()
     if post is None:
         old = SlugRedirect.objects.filter(old_slug=slug, post__in=visible).select_related("post").first()
         if old is None:
