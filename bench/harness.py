@@ -16,7 +16,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -249,6 +249,17 @@ def measure(
     if WRK:
         return run_wrk(name, base, [request(i) for i in range(variants)], seconds, connections=concurrency)
     return load(name, base, request, total, concurrency)
+
+
+def drain(base: str, path: str = "/robots.txt", timeout: float = 60) -> None:
+    """Wait until requests left queued by the last load are served (sync workers keep a backlog)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        started = time.monotonic()
+        with suppress(OSError):
+            urllib.request.urlopen(base + path, timeout=timeout)
+        if time.monotonic() - started < 0.05:
+            return
 
 
 def get(path: str) -> Callable[[int], tuple[str, str, None, dict]]:

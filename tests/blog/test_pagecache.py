@@ -5,7 +5,9 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from blog import moderation, publishing
@@ -221,3 +223,20 @@ def test_a_reader_who_likes_sees_it_at_once_while_others_may_lag(client, post, r
     with commit():
         client.post("/p/argue-here/like/", {"position": "top"})
     assert "data-like-count>1<" in client.get("/p/argue-here/").content.decode()
+
+
+@pytest.mark.parametrize(
+    ("path", "signed_out_first_load", "signed_in"),
+    [("/p/argue-here/", 4, 10), ("/", 3, 9), ("/t/ports/", 4, 7), ("/@ada/", 5, 11), ("/archive/", 1, 4)],
+)
+def test_query_counts_of_every_shared_page_are_pinned(post, rosa, path, signed_out_first_load, signed_in) -> None:
+    """Signed out: what a rendering costs (then nothing, see above); signed in: every load."""
+    with CaptureQueriesContext(connection) as queries:
+        assert Client().get(path)["X-Page-Cache"] == "miss"
+    assert len(queries) == signed_out_first_load
+    reader = Client()
+    reader.force_login(rosa)
+    reader.get(path)
+    with CaptureQueriesContext(connection) as queries:
+        reader.get(path)
+    assert len(queries) == signed_in
