@@ -19,7 +19,6 @@ from functools import cache as cache_forever
 
 from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
-from django.db.models import Exists, OuterRef, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -111,22 +110,16 @@ def shared_threads(post: Post, sort: str) -> dict:
 
 
 def reader_state(post: Post, user, csrf_token: str) -> tuple[Reader, list[Comment]]:
-    """The reader's likes on this post's comments and their own held comments: one query."""
+    """The reader's likes on this post's comments and their own held comments (two indexed queries)."""
     reader = Reader(user.pk, csrf_token, post.author_id == user.pk, post.comments_open)
     if not user.is_authenticated:
         return reader, []
-    liked = Exists(CommentLike.objects.filter(comment=OuterRef("pk"), user=user))
-    mine = Q(author=user, status=Status.HELD) | Q(liked=True)
-    rows = Comment.objects.filter(post=post).annotate(liked=liked).filter(mine).select_related("author")
-    held = []
-    for comment in rows:
-        if comment.liked:
-            reader.liked.add(comment.pk)
-        if comment.status == Status.HELD:
-            comment.post, comment.placeholder = post, False
-            comment.by_post_author = comment.author_id == post.author_id
-            comment.editable = comment.is_editable_by(user)
-            held.append(comment)
+    liked = CommentLike.objects.filter(user=user, comment__post=post).values_list("comment_id", flat=True)
+    reader.liked = set(liked)
+    held = list(Comment.objects.filter(post=post, author=user, status=Status.HELD).select_related("author"))
+    for comment in held:
+        comment.post, comment.placeholder, comment.liked = post, False, False
+        comment.by_post_author = comment.author_id == post.author_id
     return reader, held
 
 

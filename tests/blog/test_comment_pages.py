@@ -129,7 +129,7 @@ def count_queries(client: Client, path: str) -> int:
     return len(queries)
 
 
-@pytest.mark.parametrize(("signed_in", "expected"), [(False, 0), (True, 10)])
+@pytest.mark.parametrize(("signed_in", "expected"), [(False, 0), (True, 11)])
 def test_the_post_page_runs_the_same_queries_for_five_comments_and_five_hundred(
     post, ada, rosa, bo, signed_in, expected
 ) -> None:
