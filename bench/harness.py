@@ -224,7 +224,15 @@ def run_wrk(
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(WRK_SCRIPT % ",\n".join(rows))
     try:
-        command = [WRK, f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s", "-s", script.name, base + "/"]
+        command = [
+            WRK,
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{max(1, round(seconds))}s",
+            "-s",
+            script.name,
+            base + "/",
+        ]
         output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     finally:
         os.unlink(script.name)
@@ -249,6 +257,35 @@ def measure(
     if WRK:
         return run_wrk(name, base, [request(i) for i in range(variants)], seconds, connections=concurrency)
     return load(name, base, request, total, concurrency)
+
+
+def combined(name: str, parts: list[Result]) -> Result:
+    """Several short runs of one target as one: p50 the median of theirs, p99 the worst."""
+    requests = sum(part.requests for part in parts)
+    mean = sum(part.mean * part.requests for part in parts) / max(requests, 1)
+    return Result(
+        name, requests, sum(part.seconds for part in parts), statistics.median(part.p50 for part in parts),
+        max(part.p99 for part in parts), mean, sum(part.errors for part in parts),
+    )  # fmt: skip
+
+
+def interleaved(
+    a: tuple[str, str, Callable[[int], Request]],
+    b: tuple[str, str, Callable[[int], Request]],
+    seconds: float,
+    concurrency: int,
+    rounds: int = 5,
+    variants: int = 1,
+    total: int = 2000,
+) -> tuple[Result, Result]:
+    """Targets a and b (name, base URL, request) in alternating short runs, so that
+    whatever else the shared machine does weighs on both alike; ratios compare these."""
+    runs: tuple[list[Result], list[Result]] = ([], [])
+    for _ in range(rounds):
+        for (name, base, request), results in zip((a, b), runs, strict=True):
+            results.append(measure(name, base, request, total // rounds, concurrency, seconds / rounds, variants))
+            drain(base)
+    return combined(a[0], runs[0]), combined(b[0], runs[1])
 
 
 def drain(base: str, path: str = "/robots.txt", timeout: float = 60) -> None:

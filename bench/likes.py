@@ -33,6 +33,7 @@ from bench.harness import (
     get,
     gunicorn,
     hello,
+    interleaved,
     load,
     manage,
     measure,
@@ -120,8 +121,10 @@ def main() -> None:
     with gunicorn(env) as base, hello(env) as hello_base:
         load("warm-up", base, whoami, 200, 10)
         load("warm-up", hello_base, get("/"), 200, 10)
-        likes = measure("like toggle (POST)", base, like, n, c, s, variants=len(sessions))
-        trivial = measure("authenticated trivial view", base, whoami, n, c, s, variants=len(sessions))
+        likes, trivial = interleaved(
+            ("like toggle (POST)", base, like), ("authenticated trivial view", base, whoami), s, c,
+            variants=len(sessions), total=n,
+        )  # fmt: skip
         floor = measure("bare Django hello", hello_base, get("/"), n, c, s)
 
     count, rows = map(int, shell(env, CHECK).split()[-2:])

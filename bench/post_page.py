@@ -33,13 +33,12 @@ from bench.harness import (
     PYTHON,
     ROOT,
     WRK,
-    drain,
     ensure_database,
     gunicorn,
     hello,
+    interleaved,
     load,
     manage,
-    measure,
     production_env,
     temp_var_dir,
 )
@@ -129,17 +128,15 @@ def page(path: str, session: str):
 
 
 def run(env: dict[str, str], targets: dict[str, tuple[str, str]], args: argparse.Namespace) -> list[tuple]:
-    """Each target, then the hello at once: the machine is shared, so each ratio is taken in one moment."""
+    """Each target alternating with the hello: the machine is shared, so each ratio is taken in one stretch."""
     pairs = []
     with gunicorn(env) as base, hello(env) as hello_base:
         for path, session in targets.values():  # warm both workers' template and URL caches first
             load("warm-up", base, page(path, session), 40, 4)
         load("warm-up", hello_base, page("/", ""), 200, 4)
         for name, target in targets.items():
-            result = measure(name, base, page(*target), args.requests, args.concurrency, args.seconds)
-            drain(base)
-            floor = measure("hello", hello_base, page("/", ""), args.requests, args.concurrency, args.seconds)
-            pairs.append((result, floor))
+            pairs.append(interleaved((name, base, page(*target)), ("hello", hello_base, page("/", "")),
+                                     args.seconds, args.concurrency, total=args.requests))  # fmt: skip
     return pairs
 
 
