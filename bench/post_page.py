@@ -165,7 +165,9 @@ def main() -> None:
     load_by = f"wrk -t2 -c{args.concurrency} -d{args.seconds:g}s" if WRK else f"{args.concurrency} Python threads"
     print(f"gunicorn 2 sync workers, {load_by}; cache: {args.cache_url or 'per-worker memory'}")
     print(f"machine: {os.cpu_count()} cores; the load generator runs on the same machine")
-    print("each target is followed at once by the bare Django hello (bench/hello.py); ratio = target / that hello")
+    print(
+        "each target alternates with the bare Django hello (bench/hello.py), five 1 s runs each; ratio = target / hello"
+    )
     print(HEADER + f" {'hello/s':>9} {'ratio':>7}")
     for result, floor in results:
         print(result.row() + f" {floor.rate:>9.0f} {result.rate / floor.rate:>7.3f}")
