@@ -31,6 +31,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from functools import wraps
+from typing import Any
 from uuid import uuid4
 
 from django.conf import settings
@@ -62,7 +63,7 @@ _MARKS = re.compile(f"({re.escape(_NONCE_MARK)}|{re.escape(_CSRF_MARK)})")
 _CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([A-Za-z0-9]+)"')
 
 View = Callable[..., HttpResponse]
-_recent: OrderedDict[str, dict] = OrderedDict()
+_recent: OrderedDict[str, Any] = OrderedDict()
 
 
 def post_scope(slug: str) -> str:
@@ -119,16 +120,16 @@ def _cached(request: HttpRequest, scope: str, render: Callable[[], HttpResponse]
         return _serve(request, body)
     # Read the versions before the database: a change committed after this
     # point bumps them, so what is rendered now is never served after it.
-    versions = [version or _start_version(k) for k, version in zip(version_keys, versions, strict=True)]
-    lock = f"{key}:rendering:{':'.join(versions)}"
+    current: list[str] = [v or _start_version(k) for k, v in zip(version_keys, versions, strict=True)]
+    lock = f"{key}:rendering:{':'.join(current)}"
     if not cache.add(lock, 1, timeout=int(RENDER_WAIT * 10)):
-        body = _wait_for(key, versions)
+        body = _wait_for(key, current)
         if body:
             return _serve(request, body)
     try:
         response = render()
         if _storable(request, response):
-            _store(key, versions, _template(request, response))
+            _store(key, current, _template(request, response))
     finally:
         cache.delete(lock)
     response["X-Page-Cache"] = "miss"
@@ -185,7 +186,7 @@ def _body(rendering: str) -> dict | None:
     return local_copy(_body_key(rendering))
 
 
-def local_copy(key: str) -> object | None:
+def local_copy(key: str) -> Any:
     """A value that never changes under its key (a rendering, a versioned list),
     from this process's memory, else from the shared cache (then kept)."""
     value = _recent.get(key)
@@ -196,7 +197,7 @@ def local_copy(key: str) -> object | None:
     return value
 
 
-def keep_local_copy(key: str, value: object) -> None:
+def keep_local_copy(key: str, value: Any) -> None:
     _recent[key] = value
     while len(_recent) > RECENT_RENDERINGS:
         _recent.popitem(last=False)

@@ -12,11 +12,11 @@ from redis import Redis
 
 
 class ReusedClientRedisCacheClient(RedisCacheClient):
-    def get_client(self, key: str | None = None, *, write: bool = False) -> Redis:
-        pool = self._get_connection_pool(write)
+    def get_client(self, key: str | bytes | memoryview | None = None, *, write: bool = False) -> Redis:
+        pool = self._get_connection_pool(write)  # type: ignore[attr-defined]  # private, not in the stubs
         clients: dict[int, Redis] = self.__dict__.setdefault("_clients", {})
         if id(pool) not in clients:
-            clients[id(pool)] = self._client(connection_pool=pool)
+            clients[id(pool)] = self._client(connection_pool=pool)  # type: ignore[attr-defined]
         return clients[id(pool)]
 
 

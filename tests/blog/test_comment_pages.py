@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 
 from blog.commentpages import PAGE_THREADS
 from blog.models import Comment, CommentLike, Post
-from tests.blog.conftest import make_post
+from tests.factories import make_post
 
 pytestmark = pytest.mark.django_db
 

@@ -10,9 +10,9 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from blog import moderation, publishing
+from blog import comments, moderation, publishing
 from blog.models import Comment, ModerationSettings, Post, ReferralVisit
-from tests.blog.conftest import make_post
+from tests.factories import make_post
 
 pytestmark = pytest.mark.django_db
 
@@ -172,7 +172,7 @@ def test_comment_approval_edit_and_removal_show_at_once(post, rosa, sam, commit)
     assert "First take" in loads("/p/argue-here/")
     assert "1 comment" in loads("/p/argue-here/")
     with commit():
-        moderation.edit_comment(comment, rosa, "Second take")
+        comments.edit_comment(comment, rosa, "Second take")
     assert "Second take" in loads("/p/argue-here/")
     with commit():
         moderation.delete_comment(sam, comment)

@@ -2,7 +2,7 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from blog.models import Comment
-from tests.blog.conftest import make_post, make_user
+from tests.factories import make_post, make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 

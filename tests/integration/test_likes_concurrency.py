@@ -6,7 +6,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from blog.models import Like, Post
-from tests.blog.conftest import make_post, make_user
+from tests.factories import make_post, make_user
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
