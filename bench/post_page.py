@@ -59,6 +59,7 @@ assert response.status_code == 200, response.status_code
 print(len(queries), len(response.content))
 """
 COMMENTED_SLUG = "bench-500-comments"
+BROWSER = "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0"
 # 500 approved comments: 100 threads, each a root and replies four deep.
 SEED_COMMENTS = """
 from django.test import Client
@@ -121,7 +122,8 @@ def count_queries(env: dict[str, str], path: str, session: str) -> tuple[int, in
 
 
 def page(path: str, session: str):
-    headers = {"Host": "127.0.0.1"}
+    # What a browser sends, so that page-view counting (blog/pageviews.py) runs as for a reader.
+    headers = {"Host": "127.0.0.1", "User-Agent": BROWSER, "Accept": "text/html", "Accept-Language": "en"}
     if session:
         headers["Cookie"] = f"sessionid={session}"
     return lambda _i: ("GET", path, None, headers)

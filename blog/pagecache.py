@@ -5,8 +5,10 @@ The whole rule is here:
 - Served from the cache: a GET of a post, the home page, a tag, an author's
   page or the archive by a reader who sends no session cookie (so signed
   out, with no pending like, referral or message of their own), no
-  "acted" cookie, and only the query parameters the page knows. `?ref=`
-  is never one of them, so a referral visit always reaches the view.
+  "acted" cookie, and only the query parameters the page knows, plus
+  campaign tags (utm_*), which differ per link, not per reader. `?ref=`
+  is never one of them, so a referral visit always reaches the view; other
+  parameters (fbclid, say) are rendered live and not stored.
 - Stored: 200 HTML responses of those requests. Signed-out readers see only
   live posts and approved comments, so no draft, scheduled post or held
   comment can be stored.
@@ -50,6 +52,7 @@ from blog.models import Post, Restack, SlugRedirect
 
 COUNTER_LAG = 60
 FRESH_COOKIE = "fresh"
+CAMPAIGN_PARAMS = frozenset({"utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content"})
 LISTINGS = "listings"
 SITE = "site"
 # Renderings each process keeps in its own memory (they never change, so never go stale).
@@ -95,7 +98,7 @@ def _shareable(request: HttpRequest, params: frozenset[str]) -> bool:
         and settings.SESSION_COOKIE_NAME not in cookies
         and CookieStorage.cookie_name not in cookies
         and FRESH_COOKIE not in cookies
-        and set(request.GET) <= params
+        and set(request.GET) <= params | CAMPAIGN_PARAMS
     )
 
 

@@ -127,10 +127,12 @@ def test_a_referral_visit_is_never_served_from_the_cache_and_is_recorded(client,
     assert ReferralVisit.objects.filter(referrer=rosa).count() == 1
 
 
-def test_unknown_query_parameters_are_rendered_live(client, post) -> None:
-    client.get("/?utm_source=x")
-    assert "X-Page-Cache" not in client.get("/?utm_source=x")
+def test_unknown_query_parameters_are_rendered_live_and_campaign_tags_shared(client, post) -> None:
+    client.get("/?fbclid=x")
+    assert "X-Page-Cache" not in client.get("/?fbclid=x")
     assert client.get("/?page=1")["X-Page-Cache"] == "miss"
+    client.get("/p/argue-here/?utm_source=newsletter")
+    assert client.get("/p/argue-here/?utm_source=newsletter")["X-Page-Cache"] == "hit"
 
 
 # --- Each change shows on the next signed-out load ------------------------------
