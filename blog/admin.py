@@ -12,6 +12,7 @@ from blog.models import (
     Ban,
     Comment,
     CommentRevision,
+    LegacyPath,
     ModerationLog,
     ModerationSettings,
     Post,
@@ -36,6 +37,13 @@ class SlugRedirectInline(admin.TabularInline):
     extra = 0
 
 
+class LegacyPathInline(admin.TabularInline):
+    """Addresses the post had on the platform it was imported from."""
+
+    model = LegacyPath
+    extra = 0
+
+
 @admin.register(Post)
 class PostAdmin(admin.ModelAdmin):
     list_display = ("title", "author", "status", "published_at", "updated_at")
@@ -44,7 +52,7 @@ class PostAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ("title",)}
     raw_id_fields = ("author",)
     date_hierarchy = "published_at"
-    inlines = [SlugRedirectInline]
+    inlines = [SlugRedirectInline, LegacyPathInline]
     actions = ["publish", "unpublish"]
     formfield_overrides = {models.ImageField: {"form_class": UploadedImageField}}
 

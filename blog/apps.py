@@ -8,6 +8,7 @@ class BlogConfig(AppConfig):
         from django.contrib.auth.signals import user_logged_in
 
         from accounts.guards import register_profile_guard
+        from blog import pagecache  # noqa: F401  (connects its signal receivers)
         from blog.bans import profile_refusal
         from blog.engagement import apply_like_intent
 

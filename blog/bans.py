@@ -20,30 +20,27 @@ from blog.models.comments import email_key
 ADDRESS_PAUSED = "Taking part from your network is paused for a while. Please try again later."
 
 
-def own_ban(user: User | AnonymousUser, email: str = "") -> Ban | None:
-    """An active ban of this reader: by account, or by their (or the given) address."""
+def _matching(user: User | AnonymousUser, ip: str | None, email: str) -> list[Ban]:
+    """Active bans of this reader (by account, or their or the given address) and
+    of their IP address, in one query: every like and flag asks."""
     keys = {email_key(address) for address in (email, getattr(user, "email", "")) if address} - {""}
     match = Q(email_key__in=keys) if keys else Q(pk__in=[])
     if user.is_authenticated:
         match |= Q(user=user)
-    return Ban.objects.active().filter(match).order_by("-created_at").first()
-
-
-def address_ban(ip: str | None, user: User | AnonymousUser) -> Ban | None:
-    """An active IP ban on `ip`. Moderators are not held back by one."""
-    if not ip or (user.is_authenticated and user.has_perm("blog.moderate_comment")):
-        return None
-    return Ban.objects.active().filter(ip=ip, user__isnull=True, handle="", email_key="").first()
+    if ip:
+        match |= Q(ip=ip, user__isnull=True, handle="", email_key="")
+    return list(Ban.objects.active().filter(match).order_by("-created_at")[:20])
 
 
 def refusal(user: User | AnonymousUser, ip: str | None, *, email: str = "") -> str | None:
     """Why this reader may not take part right now, or None.
 
     The reason of a reader's own ban is theirs to read; an address's ban
-    tells nobody anybody's reason."""
-    if ban := own_ban(user, email):
-        return f"You can't take part here at the moment. {ban.reason.strip().capitalize()}"
-    if address_ban(ip, user):
+    tells nobody anybody's reason, and does not hold back moderators."""
+    found = _matching(user, ip, email)
+    if own := next((ban for ban in found if not ban.is_ip_ban), None):
+        return f"You can't take part here at the moment. {own.reason.strip().capitalize()}"
+    if any(ban.is_ip_ban for ban in found) and not user.has_perm("blog.moderate_comment"):
         return ADDRESS_PAUSED
     return None
 

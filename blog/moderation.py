@@ -326,7 +326,8 @@ def edit_as_moderator(moderator: User, comment: Comment, body: str, *, reason: s
 
 def publish_note(moderator: User, item: Restack) -> None:
     """Show a held re-stack note on its writer's profile; logged."""
-    Restack.objects.filter(pk=item.pk).update(note_held=False)
+    item.note_held = False
+    item.save(update_fields=["note_held"])  # saved, not updated: the page cache hears of it
     log(moderator, None, Action.APPROVE, f"re-stack note on “{item.post}”", "held", "approved", subject=item.user)
 
 

@@ -111,7 +111,8 @@ class Comment(models.Model):
 
     @property
     def anchor_url(self) -> str:
-        return f"{self.post.get_absolute_url()}#comment-{self.pk}"
+        """Where the comment shows on its post: the page of threads that holds it."""
+        return f"{self.post.get_absolute_url()}?comment={self.pk}#comment-{self.pk}"
 
 
 def counted_comments(prefix: str = "") -> Q:
@@ -206,7 +207,7 @@ class Ban(models.Model):
     email = models.EmailField(blank=True)
     email_key = models.CharField(max_length=254, blank=True, db_index=True, editable=False)
     # On a reader's ban, where their comment came from (kept, not matched);
-    # alone, an address ban (blog.bans.address_ban).
+    # alone, an address ban (blog.bans.refusal).
     ip = models.GenericIPAddressField(null=True, blank=True)
     reason = models.CharField(max_length=300)
     until = models.DateTimeField(null=True, blank=True, help_text="Empty for a permanent ban.")
