@@ -8,12 +8,13 @@ described in EXPORT_README, which goes into the ZIP."""
 import json
 import logging
 import zipfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any, TypeVar
 
 from django.conf import settings
-from django.db.models import Model, QuerySet
+from django.db.models import Manager, Model, QuerySet
 from django.utils import timezone
 from taggit.models import Tag
 
@@ -101,7 +102,10 @@ class _Writer:
         self.progress(kind)
 
 
-def _each(queryset: QuerySet, chunk: int = CHUNK) -> Iterable[Model]:
+M = TypeVar("M", bound=Model)
+
+
+def _each(queryset: "QuerySet[M] | Manager[M]", chunk: int = CHUNK) -> Iterator[M]:
     return queryset.order_by("pk").iterator(chunk_size=chunk)
 
 
@@ -180,7 +184,7 @@ def _users(with_password_hashes: bool) -> Iterable[Row]:
         row["groups"] = sorted(group.name for group in user.groups.all())
         row["addresses"] = [
             {"email": a.email, "verified": a.verified, "primary": a.primary}
-            for a in sorted(user.emailaddress_set.all(), key=lambda a: a.email)
+            for a in sorted(user.emailaddress_set.all(), key=lambda a: a.email)  # type: ignore[attr-defined]  # allauth
         ]
         if with_password_hashes:
             row["password"] = user.password
@@ -189,7 +193,7 @@ def _users(with_password_hashes: bool) -> Iterable[Row]:
 
 def _posts() -> Iterable[Row]:
     posts = Post.objects.defer("body", "body_html").select_related("author")
-    for post in _each(posts.prefetch_related("tags", "old_slugs", "legacy_paths"), chunk=500):
+    for post in _each(posts.prefetch_related("tags", "old_slugs", "legacy_paths"), chunk=500):  # type: ignore[misc]  # taggit
         row = _fields(post, POST_FIELDS)
         row["author"] = post.author.username
         row["cover"] = post.cover.name
@@ -228,7 +232,7 @@ def _comments() -> Iterable[Row]:
         yield row
 
 
-def _simple(queryset: QuerySet, names: list[str], **related: str) -> Iterable[Row]:
+def _simple(queryset: "QuerySet[Any] | Manager[Any]", names: list[str], **related: str) -> Iterable[Row]:
     """Rows of plain fields plus related objects named by `related` (field -> attribute of it).
 
     Only the columns written are loaded: a post's body must not ride along with each of its likes."""
@@ -301,7 +305,7 @@ def export_publication(
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
         writer = _Writer(archive, progress)
         archive.writestr("README.md", EXPORT_README)
-        posts = Post.objects.defer("body_html").select_related("author").prefetch_related("tags")
+        posts = Post.objects.defer("body_html").select_related("author").prefetch_related("tags")  # type: ignore[misc]
         for post in _each(posts, chunk=POST_CHUNK):  # bodies are the large rows
             archive.writestr(f"posts/{post.slug}.md", post_markdown(post))
         _write_data(writer, with_password_hashes)

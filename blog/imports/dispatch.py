@@ -12,7 +12,8 @@ from datetime import date, datetime
 from allauth.account.models import EmailAddress
 from django.contrib.auth.models import Group
 from django.core.files.storage import default_storage
-from django.db.models import Q
+from django.db.models import Model, Q
+from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from taggit.models import Tag
 
@@ -85,6 +86,11 @@ def _when(value: str | None) -> datetime | None:
     return parse_datetime(value) if value else None
 
 
+def _stamp(value: str | None) -> datetime:
+    """A time every row of its kind has; now, should an export lack it."""
+    return _when(value) or timezone.now()
+
+
 def _day(value: str | None) -> date | None:
     return parse_date(value) if value else None
 
@@ -102,6 +108,10 @@ class _Restore:
 
     def user(self, handle: str | None) -> int | None:
         return self.users.get(handle) if handle else None
+
+    def account(self, handle: str) -> int:
+        """The account of an author: every author is in the export."""
+        return self.users[handle]
 
     def run(self) -> None:
         if Post.objects.exists() or Comment.objects.exists() or Subscriber.objects.exists():
@@ -144,7 +154,7 @@ class _Restore:
         for row in rows(self.archive, "posts"):
             body = self._body(row["slug"])
             post = Post(
-                author_id=self.user(row["author"]),
+                author_id=self.account(row["author"]),
                 body=body,
                 cover=row["cover"],
                 **{
@@ -163,8 +173,8 @@ class _Restore:
                     )
                 },
                 published_at=_when(row["published_at"]),
-                created_at=_when(row["created_at"]),
-                updated_at=_when(row["updated_at"]),
+                created_at=_stamp(row["created_at"]),
+                updated_at=_stamp(row["updated_at"]),
             )
             post.save()
             post.tags.set(row["tags"])
@@ -187,9 +197,9 @@ class _Restore:
         for row in rows(self.archive, "comments"):
             comment = Comment.objects.create(
                 post_id=self.posts[row["post"]],
-                author_id=self.user(row["author"]),
+                author_id=self.account(row["author"]),
                 body_html=render_markdown(row["body"], comment=True),
-                created_at=_when(row["created_at"]),
+                created_at=_stamp(row["created_at"]),
                 edited_at=_when(row["edited_at"]),
                 **{
                     k: row[k]
@@ -212,7 +222,7 @@ class _Restore:
         for pk, reply_to, parent in links:
             if reply_to or parent:
                 Comment.objects.filter(pk=pk).update(
-                    reply_to=self.comments.get(reply_to), parent=self.comments.get(parent)
+                    reply_to=self.comments.get(reply_to or 0), parent=self.comments.get(parent or 0)
                 )
 
     def restore_engagement(self) -> None:
@@ -238,7 +248,7 @@ class _Restore:
             },
         )
 
-    def _bulk(self, model: type, kind: str, extra: Callable[[Row], Row]) -> int:
+    def _bulk(self, model: type[Model], kind: str, extra: Callable[[Row], Row]) -> int:
         """Rows of a kind in batches; `user`/`created_by`/... handles resolve to accounts."""
         batch, count = [], 0
         user_fields = {"user", "created_by", "moderator", "subject", "referred_by"}
@@ -253,9 +263,9 @@ class _Restore:
             batch.append(model(**fields))
             count += 1
             if len(batch) >= BATCH:
-                model.objects.bulk_create(batch)
+                model._default_manager.bulk_create(batch)
                 batch.clear()
-        model.objects.bulk_create(batch)
+        model._default_manager.bulk_create(batch)
         self.importer.report.count(kind.replace("_", " "), "created", count)
         return count
 
@@ -270,7 +280,7 @@ class _Restore:
             digest = Digest.objects.create(
                 subscriber_id=self.subscribers[row["subscriber"].lower()],
                 period=row["period"],
-                created_at=_when(row["created_at"]),
+                created_at=_stamp(row["created_at"]),
             )
             digest.posts.set([self.posts[slug] for slug in row["posts"]])
             self.digests[row["id"]] = digest.pk

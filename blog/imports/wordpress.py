@@ -10,13 +10,12 @@ entries (`wp:comment_id`, `_parent`, `_approved` 1/0/spam/trash, `_type`,
 `_author`, `_author_email`, `_date_gmt`, `_content`)."""
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 from xml.etree.ElementTree import Element, ParseError
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
-from django.utils import timezone
 
 from blog.imports.archive import ImportRefused
 from blog.imports.steps import CommentData, Importer, PostData
@@ -51,7 +50,7 @@ def _date(value: str | None) -> datetime | None:
     if not value or value.startswith("0000"):
         return None
     try:
-        return datetime.strptime(value.strip(), "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone.UTC)
+        return datetime.strptime(value.strip(), "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
     except ValueError:
         return None
 
