@@ -60,7 +60,7 @@ def import_run(request: SignedInRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(_own_jobs(request), pk=pk)
     if jobs.start_import(job):
         import_publication.delay_on_commit(job.pk)
-        messages.success(request, "The import has started.")
+        messages.success(request, "The import is queued; this page follows it.")
     return redirect("blog:import_job", pk=job.pk)
 
 
