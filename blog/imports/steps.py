@@ -158,6 +158,10 @@ class Importer:
         """Subscribers, comments and other people's bylines: staff (or the command line) only."""
         return self.site_data
 
+    def commented(self, post_id: int) -> None:
+        """This post got comments: `finish` drops its cached comment list."""
+        self._commented.add(post_id)
+
     def finish(self) -> None:
         """Signed-out readers' cached comment lists of the posts that got comments go, once this commits."""
         for post_id in sorted(self._commented):
@@ -384,6 +388,6 @@ class Importer:
             created_at=self.past(data.created_at, f"Comment {data.source_id}") or self.now,
         )
         self.remember("comment", data.source_id, comment.pk, "")
-        self._commented.add(data.post.pk)
+        self.commented(data.post.pk)
         self.report.count("comments", "created")
         return comment
