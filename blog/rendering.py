@@ -42,6 +42,8 @@ ATTRIBUTES = {
 }
 PROTOCOLS = {"http", "https", "mailto"}
 FOOTNOTE_REF = re.compile(r"<sup[^>]*>.*?</sup>", re.S)
+BLOCK_BOUNDARY = re.compile(r"</?(?:p|li|h[1-6]|blockquote|div|pre|tr|td|th|dd|dt|figcaption|br|hr)\b")
+HEADER_LINK = re.compile(r"<a [^>]*class=\"(?:headerlink|footnote-backref)\"[^>]*>.*?</a>", re.S)
 
 POST_EXTENSIONS = [
     "footnotes", "tables", "fenced_code", "codehilite", "smarty", "toc", "sane_lists", "abbr", "def_list",
@@ -102,3 +104,12 @@ def excerpt_from_html(html: str, limit: int = 280) -> str:
     if len(text) <= limit:
         return text
     return text[:limit].rsplit(" ", 1)[0] + "…"
+
+
+def text_from_html(html: str) -> str:
+    """All the words of rendered HTML (block quotes and footnotes included), as
+    plain text for search. Footnote markers and heading anchors are dropped."""
+    html = FOOTNOTE_REF.sub("", html)
+    html = HEADER_LINK.sub("", html)
+    html = BLOCK_BOUNDARY.sub(r" \g<0>", html)  # words either side of a block stay apart
+    return " ".join(html_lib.unescape(strip_tags(html)).split())

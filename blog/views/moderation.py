@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from blog import moderation
+from blog import moderation, search
 from blog.models import Comment, ModerationLog
 
 BAN_DAYS = {"1": 1, "7": 7, "30": 30, "forever": None}
@@ -37,11 +37,14 @@ def queue(request: HttpRequest) -> HttpResponse:
         .prefetch_related("flags")
         .order_by("-created_at")
     )
+    query = search.parse(request.GET.get("q", ""))
+    if query.text:
+        waiting = search.search_comments(query, waiting)
     page = Paginator(waiting, 50).get_page(request.GET.get("page"))
     history = moderation.author_history({c.author_id for c in page})
     for comment in page:
         comment.history = history.get(comment.author_id, {"approved": 0, "rejected": 0})
-    context = {"page": page, "actions": moderation.ACTIONS, "ban_days": BAN_DAYS}
+    context = {"page": page, "actions": moderation.ACTIONS, "ban_days": BAN_DAYS, "query": query}
     return render(request, "blog/moderation/queue.html", context)
 
 
@@ -76,6 +79,10 @@ def log(request: HttpRequest) -> HttpResponse:
         entries = (
             entries.filter(moderator=None) if moderator == "rules" else entries.filter(moderator__username=moderator)
         )
+    query = search.parse(request.GET.get("q", ""))
+    if query.text:
+        entries = entries.filter(comment__in=search.search_comments(query, Comment.objects.all()).values("pk"))
     page = Paginator(entries, 100).get_page(request.GET.get("page"))
     actions = ModerationLog.objects.values_list("action", flat=True).distinct().order_by("action")
-    return render(request, "blog/moderation/log.html", {"page": page, "actions": actions, "filters": request.GET})
+    context = {"page": page, "actions": actions, "filters": request.GET, "query": query}
+    return render(request, "blog/moderation/log.html", context)

@@ -10,10 +10,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from taggit.models import Tag
 
-from blog import engagement, moderation, threads
+from blog import engagement, moderation, search, threads
 from blog.models import Post, SlugRedirect
+from blog.ratelimits import allow, too_many_requests
 
 POSTS_PER_PAGE = 10
+SEARCH_RATE = "30/m"
 
 
 def _page(request: HttpRequest, posts) -> object:
@@ -107,3 +109,17 @@ def healthz(request: HttpRequest) -> JsonResponse:
     except Exception as exc:
         return JsonResponse({"status": "error", "database": str(exc)}, status=503)
     return JsonResponse({"status": "ok", "database": "ok"})
+
+
+@require_GET
+def search_posts(request: HttpRequest) -> HttpResponse:
+    """Published posts matching ?q=, best first, with the matching passage."""
+    if not allow(request, "search", SEARCH_RATE):
+        return too_many_requests(request, "That's a lot of searches from here. Please wait a minute and try again.")
+    query = search.parse(request.GET.get("q", ""))
+    page = None
+    if query.is_searchable:
+        page = _page(request, search.search_posts(query, Post.objects.published().select_related("author")))
+        search.add_passages(page, query)
+    context = {"query": query, "page": page, "max_length": search.MAX_QUERY_LENGTH}
+    return render(request, "blog/posts/search.html", context)

@@ -1,0 +1,274 @@
+"""Full-text search: the one place that decides what matches a query, in what
+order, and which passage is shown.
+
+Readers type queries as they would into a search engine: words, "exact
+phrases", -excluded words and OR. On PostgreSQL, websearch_to_tsquery reads
+them (it never raises on odd punctuation) against a stored, GIN-indexed,
+weighted tsvector: title A, subtitle and tags B, body (with its block quotes
+and footnotes) C, author D. The vector is rebuilt by `index_posts`, which
+the signals in blog/apps.py call on every save of a post, its tags or its
+author. On SQLite (`make run`) the same functions scan the columns with
+LIKE: slower and without stemming, but the same interface and the same
+query syntax.
+"""
+
+import html
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank, SearchVector
+from django.db import connection
+from django.db.models import Case, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models.aggregates import StringAgg
+from django.db.models.functions import Concat
+from django.utils.safestring import SafeString, mark_safe
+from taggit.models import TaggedItem
+
+from accounts.models import User
+from blog.models import Comment, Post
+
+MAX_QUERY_LENGTH = 200
+# Private-use characters mark highlights inside the database's answer, so that
+# the text can be escaped as a whole before they become <mark> tags.
+START, STOP = "\ue000", "\ue001"
+PASSAGE_WORDS = 40
+WORD = re.compile(r"\w+")
+TOKEN = re.compile(r'-?"[^"]*"?|\S+')
+# Control characters (NUL above all) make PostgreSQL refuse the whole query.
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+@dataclass
+class Query:
+    """A reader's query, cleaned: `groups` must all match (each group is a set
+    of alternatives joined by OR); `excluded` must not match."""
+
+    text: str
+    groups: list[list[str]] = field(default_factory=list)
+    excluded: list[str] = field(default_factory=list)
+    shortened: bool = False
+
+    @property
+    def is_searchable(self) -> bool:
+        return bool(self.groups)
+
+    @property
+    def terms(self) -> list[str]:
+        return [term for group in self.groups for term in group]
+
+
+def parse(raw: str) -> Query:
+    """Read a query the way websearch_to_tsquery does; punctuation that means
+    nothing to it (parentheses, &, :*, lone quotes) is ignored, never an error."""
+    text = " ".join(CONTROL.sub(" ", raw or "").split())
+    query = Query(text=text[:MAX_QUERY_LENGTH].strip(), shortened=len(text) > MAX_QUERY_LENGTH)
+    pending_or = False
+    for token in TOKEN.findall(query.text):
+        if token.lower() == "or":
+            pending_or = bool(query.groups)
+            continue
+        negative = token.startswith("-")
+        term = " ".join(WORD.findall(token.lower()))
+        if not term:
+            continue
+        if negative:
+            query.excluded.append(term)
+        elif pending_or:
+            query.groups[-1].append(term)
+        else:
+            query.groups.append([term])
+        pending_or = False
+    return query
+
+
+def _is_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def _config() -> str:
+    return settings.SEARCH_CONFIG
+
+
+def _ts_query(query: Query) -> SearchQuery:
+    return SearchQuery(query.text, search_type="websearch", config=_config())
+
+
+# --- Posts -------------------------------------------------------------------
+
+
+def search_posts(query: Query, posts: QuerySet[Post]) -> QuerySet[Post]:
+    """`posts` that match, best first. Pass `Post.objects.published()` for readers."""
+    if not query.is_searchable:
+        return posts.none()
+    if _is_postgres():
+        ts_query = _ts_query(query)
+        matched = posts.filter(search_vector=ts_query).annotate(rank=SearchRank(F("search_vector"), ts_query))
+    else:
+        matched = _scan(query, posts, ["title", "subtitle", "body_text", "author__display_name", "author__username"])
+        matched = matched.annotate(rank=_scan_rank(query))
+    return matched.order_by("-rank", F("published_at").desc(nulls_last=True), "-pk")
+
+
+def add_passages(posts: Iterable[Post], query: Query) -> None:
+    """Give each post of a results page `title_marked`, `subtitle_marked` and `passage`: safe HTML
+    with the matching words in <mark>. Only the page's rows are highlighted."""
+    posts = list(posts)
+    if not posts:
+        return
+    if _is_postgres():
+        ts_query = _ts_query(query)
+        options = {"config": _config(), "start_sel": START, "stop_sel": STOP}
+        marked = (
+            Post.objects.filter(pk__in=[p.pk for p in posts])
+            .annotate(
+                title_hl=SearchHeadline("title", ts_query, highlight_all=True, **options),
+                subtitle_hl=SearchHeadline("subtitle", ts_query, highlight_all=True, **options),
+                passage_hl=SearchHeadline(
+                    "body_text", ts_query, max_words=PASSAGE_WORDS, min_words=20, max_fragments=2,
+                    fragment_delimiter=" … ", **options,
+                ),
+            )
+            .values_list("pk", "title_hl", "subtitle_hl", "passage_hl")
+        )  # fmt: skip
+        found = {pk: texts for pk, *texts in marked}
+    else:
+        terms = query.terms
+        found = {
+            p.pk: [_mark_terms(p.title, terms), _mark_terms(p.subtitle, terms), _scan_passage(p.body_text, terms)]
+            for p in posts
+        }
+    for post in posts:
+        title, subtitle, passage = found[post.pk]
+        post.title_marked = marks_to_html(title)
+        post.subtitle_marked = marks_to_html(subtitle)
+        post.passage = marks_to_html(passage)
+
+
+def marks_to_html(text: str) -> SafeString:
+    """Escape everything, then turn the highlight markers into <mark> tags."""
+    escaped = html.escape(text or "", quote=False)
+    return mark_safe(escaped.replace(START, "<mark>").replace(STOP, "</mark>"))  # escaped above
+
+
+def index_posts(post_ids: Iterable[int] | None = None) -> int:
+    """Rebuild the stored search vector of these posts (all when None) in one
+    UPDATE. Nothing to do on SQLite, which scans instead."""
+    if not _is_postgres():
+        return 0
+    posts = Post.objects.all() if post_ids is None else Post.objects.filter(pk__in=list(post_ids))
+    return posts.update(search_vector=_post_vector())
+
+
+def _post_vector() -> SearchVector:
+    config = _config()
+    tag_names = (
+        TaggedItem.objects.filter(object_id=OuterRef("pk"), content_type=ContentType.objects.get_for_model(Post))
+        .values("object_id")
+        .annotate(names=StringAgg("tag__name", Value(" ")))
+        .values("names")
+    )
+    author_name = User.objects.filter(pk=OuterRef("author_id")).annotate(
+        name=Concat("display_name", Value(" "), "username")
+    )
+    return (
+        SearchVector("title", weight="A", config=config)
+        + SearchVector("subtitle", weight="B", config=config)
+        + SearchVector(Subquery(tag_names), weight="B", config=config)
+        + SearchVector("body_text", weight="C", config=config)
+        + SearchVector(Subquery(author_name.values("name")), weight="D", config=config)
+    )
+
+
+# --- Comments (moderators) ---------------------------------------------------
+
+
+def search_comments(query: Query, comments: QuerySet[Comment]) -> QuerySet[Comment]:
+    """`comments` whose text or author matches, in their existing order. The
+    moderation queue and log are small enough to read without a stored vector."""
+    if not query.is_searchable:
+        return comments.none()
+    if _is_postgres():
+        vector = SearchVector("body", "author__username", "author__display_name", config=_config())
+        return comments.annotate(search=vector).filter(search=_ts_query(query))
+    return _scan(query, comments, ["body", "author__username", "author__display_name"])
+
+
+# --- SQLite: a plain scan ----------------------------------------------------
+
+
+def _any_field(term: str, fields: list[str]) -> Q:
+    match = Q()
+    for name in fields:
+        match |= Q(**{f"{name}__icontains": term})
+    return match
+
+
+def _tag_match(term: str) -> Q:
+    tagged = TaggedItem.objects.filter(
+        content_type=ContentType.objects.get_for_model(Post), tag__name__icontains=term
+    ).values("object_id")
+    return Q(pk__in=tagged)
+
+
+def _scan(query: Query, items: QuerySet, fields: list[str]) -> QuerySet:
+    is_post = items.model is Post
+
+    def matches(term: str) -> Q:
+        return _any_field(term, fields) | _tag_match(term) if is_post else _any_field(term, fields)
+
+    for group in query.groups:
+        alternatives = Q()
+        for term in group:
+            alternatives |= matches(term)
+        items = items.filter(alternatives)
+    for term in query.excluded:
+        items = items.exclude(matches(term))
+    return items
+
+
+def _scan_rank(query: Query) -> Case | Value:
+    """Title matches weigh most, then subtitle, then body, as on PostgreSQL."""
+    rank: Case | Value = Value(0)
+    for term in query.terms:
+        for name, weight in (("title", 8), ("subtitle", 4), ("body_text", 1)):
+            rank = rank + Case(
+                When(**{f"{name}__icontains": term}, then=Value(weight)), default=Value(0), output_field=IntegerField()
+            )
+    return rank
+
+
+def _mark_terms(text: str, terms: list[str]) -> str:
+    if not terms:
+        return text
+    pattern = re.compile("|".join(re.escape(term).replace(r"\ ", r"\W+") for term in terms), re.IGNORECASE)
+    return pattern.sub(lambda m: f"{START}{m.group(0)}{STOP}", text)
+
+
+def _scan_passage(text: str, terms: list[str]) -> str:
+    """About PASSAGE_WORDS words around the first matching term."""
+    words = text.split()
+    lowered = [w.lower() for w in words]
+    first = next((i for i, w in enumerate(lowered) if any(t.split()[0] in w for t in terms)), 0)
+    start = max(0, first - PASSAGE_WORDS // 3)
+    passage = " ".join(words[start : start + PASSAGE_WORDS])
+    return ("… " if start else "") + _mark_terms(passage, terms) + (" …" if start + PASSAGE_WORDS < len(words) else "")
+
+
+# --- Keeping the vector current (connected in blog/apps.py) -------------------
+
+
+def on_post_saved(sender: type, instance: Post, **kwargs) -> None:
+    index_posts([instance.pk])
+
+
+def on_tags_changed(sender: type, instance: object, action: str, **kwargs) -> None:
+    if isinstance(instance, Post) and action in ("post_add", "post_remove", "post_clear"):
+        index_posts([instance.pk])
+
+
+def on_author_saved(sender: type, instance: User, update_fields: Iterable[str] | None = None, **kwargs) -> None:
+    if update_fields is None or {"display_name", "username"} & set(update_fields):
+        index_posts(Post.objects.filter(author=instance).values_list("pk", flat=True))
