@@ -63,14 +63,16 @@ def free_port() -> int:
 
 
 @contextmanager
-def gunicorn(env: dict[str, str], workers: int = 2) -> Iterator[str]:
+def gunicorn(
+    env: dict[str, str], workers: int = 2, app: str = "config.wsgi", ready_path: str = "/healthz"
+) -> Iterator[str]:
     """Start gunicorn with `workers` sync workers; yield its base URL."""
     port = free_port()
     command = [
         PYTHON,
         "-m",
         "gunicorn",
-        "config.wsgi",
+        app,
         "-w",
         str(workers),
         "-b",
@@ -84,7 +86,7 @@ def gunicorn(env: dict[str, str], workers: int = 2) -> Iterator[str]:
         deadline = time.monotonic() + 30
         while True:
             try:
-                urllib.request.urlopen(base + "/healthz", timeout=2)
+                urllib.request.urlopen(base + ready_path, timeout=2)
                 break
             except OSError:
                 if time.monotonic() > deadline or process.poll() is not None:
