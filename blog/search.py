@@ -5,11 +5,12 @@ Readers type queries as they would into a search engine: words, "exact
 phrases", -excluded words and OR. On PostgreSQL, websearch_to_tsquery reads
 them (it never raises on odd punctuation) against a stored, GIN-indexed,
 weighted tsvector: title A, subtitle and tags B, body (with its block quotes
-and footnotes) C, author D. The vector is rebuilt by `index_posts`, which
-the signals in blog/apps.py call on every save of a post, its tags or its
-author. On SQLite (`make run`) the same functions scan the columns with
-LIKE: slower and without stemming, but the same interface and the same
-query syntax.
+and footnotes) C, author D; results are ranked on a second, small vector of
+the same without the body, then by date. Both are rebuilt by `index_posts`,
+which the signals in blog/apps.py call on every save of a post, its tags or
+its author. On SQLite (`make run`) the same functions scan the columns with
+LIKE: slower and without stemming, but the same interface, query syntax and
+order. Passages are cut and highlighted in Python, the same on both.
 """
 
 import html
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
-from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank, SearchVector
+from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 from django.db import connection
 from django.db.models import Case, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.aggregates import StringAgg
@@ -31,7 +32,6 @@ from accounts.models import User
 from blog.models import Comment, Post
 
 MAX_QUERY_LENGTH = 200
-MAX_RANKED = 1000
 # Private-use characters mark highlights inside the database's answer, so that
 # the text can be escaped as a whole before they become <mark> tags.
 START, STOP = "\ue000", "\ue001"
@@ -101,56 +101,35 @@ def _ts_query(query: Query) -> SearchQuery:
 
 
 def search_posts(query: Query, posts: QuerySet[Post]) -> QuerySet[Post]:
-    """`posts` that match, best first. Pass `Post.objects.published()` for readers."""
+    """`posts` that match, best first. Pass `Post.objects.published()` for readers.
+
+    Rank comes from the heading (title A, subtitle and tags B, author D), then
+    recency: a post with the words in its title comes before one that has
+    them only in the body. Ranking on the heading alone keeps the cost flat:
+    it is small and stored inline, while the full vector of a long post is
+    kilobytes out of line and reading it for thousands of matches is slow."""
     if not query.is_searchable:
         return posts.none()
-    newest_first = [F("published_at").desc(nulls_first=True), "-pk"]
     if _is_postgres():
         ts_query = _ts_query(query)
-        matched = posts.filter(search_vector=ts_query)
-        rank = SearchRank(F("search_vector"), ts_query)
+        matched = posts.filter(search_vector=ts_query).annotate(rank=SearchRank(F("search_heading"), ts_query))
     else:
         matched = _scan(query, posts, ["title", "subtitle", "body_text", "author__display_name", "author__username"])
-        rank = _scan_rank(query)
-    # Ranking reads each match's whole vector; a word found in thousands of
-    # posts would cost that many reads. Only the newest MAX_RANKED are ranked.
-    candidates = matched.order_by(*newest_first).values("pk")[:MAX_RANKED]
-    return posts.filter(pk__in=candidates).annotate(rank=rank).order_by("-rank", *newest_first)
+        matched = matched.annotate(rank=_scan_rank(query))
+    newest_first = [F("published_at").desc(nulls_first=True), "-pk"]
+    return matched.defer("search_vector", "search_heading", "body", "body_html").order_by("-rank", *newest_first)
 
 
 def add_passages(posts: Iterable[Post], query: Query) -> None:
-    """Give each post of a results page `title_marked`, `subtitle_marked` and `passage`: safe HTML
-    with the matching words in <mark>. Only the page's rows are highlighted."""
-    posts = list(posts)
-    if not posts:
-        return
-    if _is_postgres():
-        ts_query = _ts_query(query)
-        options = {"config": _config(), "start_sel": START, "stop_sel": STOP}
-        marked = (
-            Post.objects.filter(pk__in=[p.pk for p in posts])
-            .annotate(
-                title_hl=SearchHeadline("title", ts_query, highlight_all=True, **options),
-                subtitle_hl=SearchHeadline("subtitle", ts_query, highlight_all=True, **options),
-                passage_hl=SearchHeadline(
-                    "body_text", ts_query, max_words=PASSAGE_WORDS, min_words=20, max_fragments=2,
-                    fragment_delimiter=" … ", **options,
-                ),
-            )
-            .values_list("pk", "title_hl", "subtitle_hl", "passage_hl")
-        )  # fmt: skip
-        found = {pk: texts for pk, *texts in marked}
-    else:
-        terms = query.terms
-        found = {
-            p.pk: [_mark_terms(p.title, terms), _mark_terms(p.subtitle, terms), _scan_passage(p.body_text, terms)]
-            for p in posts
-        }
+    """Give each post of a results page `title_marked`, `subtitle_marked` and
+    `passage` (the body around the first match): safe HTML with the matching
+    words in <mark>. Words match by their start, so that "vote" marks "voted"
+    as PostgreSQL's stemming found it."""
+    pattern = _highlight_pattern(query.terms)
     for post in posts:
-        title, subtitle, passage = found[post.pk]
-        post.title_marked = marks_to_html(title)
-        post.subtitle_marked = marks_to_html(subtitle)
-        post.passage = marks_to_html(passage)
+        post.title_marked = marks_to_html(_mark(post.title, pattern))
+        post.subtitle_marked = marks_to_html(_mark(post.subtitle, pattern))
+        post.passage = marks_to_html(_passage(post.body_text, pattern))
 
 
 def marks_to_html(text: str) -> SafeString:
@@ -165,10 +144,12 @@ def index_posts(post_ids: Iterable[int] | None = None) -> int:
     if not _is_postgres():
         return 0
     posts = Post.objects.all() if post_ids is None else Post.objects.filter(pk__in=list(post_ids))
-    return posts.update(search_vector=_post_vector())
+    heading, body = _post_vectors()
+    return posts.update(search_heading=heading, search_vector=heading + body)
 
 
-def _post_vector() -> SearchVector:
+def _post_vectors() -> tuple[SearchVector, SearchVector]:
+    """The heading (title A, subtitle and tags B, author D) and the body (C)."""
     config = _config()
     tag_names = (
         TaggedItem.objects.filter(object_id=OuterRef("pk"), content_type=ContentType.objects.get_for_model(Post))
@@ -179,13 +160,13 @@ def _post_vector() -> SearchVector:
     author_name = User.objects.filter(pk=OuterRef("author_id")).annotate(
         name=Concat("display_name", Value(" "), "username")
     )
-    return (
+    heading = (
         SearchVector("title", weight="A", config=config)
         + SearchVector("subtitle", weight="B", config=config)
         + SearchVector(Subquery(tag_names), weight="B", config=config)
-        + SearchVector("body_text", weight="C", config=config)
         + SearchVector(Subquery(author_name.values("name")), weight="D", config=config)
     )
+    return heading, SearchVector("body_text", weight="C", config=config)
 
 
 # --- Comments (moderators) ---------------------------------------------------
@@ -246,21 +227,27 @@ def _scan_rank(query: Query) -> Case | Value:
     return rank
 
 
-def _mark_terms(text: str, terms: list[str]) -> str:
-    if not terms:
-        return text
-    pattern = re.compile("|".join(re.escape(term).replace(r"\ ", r"\W+") for term in terms), re.IGNORECASE)
-    return pattern.sub(lambda m: f"{START}{m.group(0)}{STOP}", text)
+def _highlight_pattern(terms: list[str]) -> re.Pattern | None:
+    def stem(word: str) -> str:
+        return re.escape(word if len(word) <= 4 else word[: max(4, len(word) - 2)]) + r"\w*"
+
+    alternatives = [r"\W+".join(stem(word) for word in term.split()) for term in terms]
+    return re.compile(r"\b(?:" + "|".join(alternatives) + ")", re.IGNORECASE) if alternatives else None
 
 
-def _scan_passage(text: str, terms: list[str]) -> str:
-    """About PASSAGE_WORDS words around the first matching term."""
+def _mark(text: str, pattern: re.Pattern | None) -> str:
+    return pattern.sub(lambda m: f"{START}{m.group(0)}{STOP}", text) if pattern else text
+
+
+def _passage(text: str, pattern: re.Pattern | None) -> str:
+    """About PASSAGE_WORDS words from a little before the first match."""
+    found = pattern.search(text) if pattern else None
+    words_before = text[: found.start()].split() if found else []
+    start = max(0, len(words_before) - PASSAGE_WORDS // 3)
     words = text.split()
-    lowered = [w.lower() for w in words]
-    first = next((i for i, w in enumerate(lowered) if any(t.split()[0] in w for t in terms)), 0)
-    start = max(0, first - PASSAGE_WORDS // 3)
     passage = " ".join(words[start : start + PASSAGE_WORDS])
-    return ("… " if start else "") + _mark_terms(passage, terms) + (" …" if start + PASSAGE_WORDS < len(words) else "")
+    ellipsis_before, ellipsis_after = ("… " if start else ""), (" …" if start + PASSAGE_WORDS < len(words) else "")
+    return ellipsis_before + _mark(passage, pattern) + ellipsis_after
 
 
 # --- Keeping the vector current (connected in blog/apps.py) -------------------

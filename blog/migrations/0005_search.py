@@ -46,6 +46,11 @@ class Migration(migrations.Migration):
             name='search_vector',
             field=django.contrib.postgres.search.SearchVectorField(editable=False, null=True),
         ),
+        migrations.AddField(
+            model_name='post',
+            name='search_heading',
+            field=django.contrib.postgres.search.SearchVectorField(editable=False, null=True),
+        ),
         migrations.RunPython(create_index, drop_index),
         migrations.RunPython(fill_search_columns, migrations.RunPython.noop),
     ]

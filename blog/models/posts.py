@@ -17,7 +17,7 @@ WORDS_PER_MINUTE = 230
 # Written only by their own processes (F() updates, the preview renderer), so
 # that saving an edited post never puts back a stale value.
 SEPARATELY_WRITTEN = {
-    "like_count", "share_count", "restack_count", "preview_image", "preview_key", "search_vector",
+    "like_count", "share_count", "restack_count", "preview_image", "preview_key", "search_vector", "search_heading",
 }  # fmt: skip
 
 
@@ -83,10 +83,12 @@ class Post(models.Model):
     restack_count = models.PositiveIntegerField(default=0, editable=False)
     preview_image = models.ImageField(upload_to="previews/", blank=True, editable=False)
     preview_key = models.CharField(max_length=64, blank=True, editable=False)
-    # Search (blog/search.py): the body's words as plain text, and on PostgreSQL
-    # a weighted tsvector of title, subtitle, tags, body and author, GIN-indexed.
+    # Search (blog/search.py): the body's words as plain text; on PostgreSQL a
+    # weighted tsvector of title, subtitle, tags, body and author (GIN-indexed,
+    # for matching) and one of everything but the body (small, for ranking).
     body_text = models.TextField(editable=False, default="")
     search_vector = SearchVectorField(null=True, editable=False)
+    search_heading = SearchVectorField(null=True, editable=False)
 
     objects = PostQuerySet.as_manager()
 

@@ -25,6 +25,13 @@ def test_it_ranks_a_title_match_above_a_single_body_mention(client, ada) -> None
     assert titles(client.get(URL, {"q": "harbour"})) == ["The harbour vote", "Weather report"]
 
 
+def test_title_outranks_subtitle_outranks_body(client, ada) -> None:
+    make_post(ada, "Body", body="About the lighthouse.")
+    make_post(ada, "Subtitle", subtitle="About the lighthouse")
+    make_post(ada, "The lighthouse")
+    assert titles(client.get(URL, {"q": "lighthouse"})) == ["The lighthouse", "Subtitle", "Body"]
+
+
 def test_drafts_and_scheduled_posts_never_appear_in_public_results(client, ada) -> None:
     make_post(ada, "Harbour draft", status=Post.Status.DRAFT)
     make_post(ada, "Harbour later", status=Post.Status.SCHEDULED, published_at="2999-01-01T00:00:00Z")
@@ -187,6 +194,9 @@ def test_postgresql_stores_a_weighted_vector_with_a_gin_index(ada, settings) -> 
     assert "'vote':2B" in vector
     assert "'port':3B" in vector
     assert "council" in vector
+    heading = Post.objects.values_list("search_heading", flat=True).get(pk=post.pk)
+    assert "'harbour':1A" in heading
+    assert "council" not in heading
     with connection.cursor() as cursor:
         cursor.execute("SELECT indexdef FROM pg_indexes WHERE tablename = 'blog_post' AND indexdef LIKE '%gin%'")
         [(indexdef,)] = cursor.fetchall()
