@@ -5,20 +5,24 @@ count, and the unique constraints decide races, so the count equals the rows
 however many requests arrive at once."""
 
 from datetime import date
+from typing import Any
 from urllib.parse import quote, urlencode
 
-from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import Count, F
+from django.contrib.auth.models import AnonymousUser
+from django.db import transaction
+from django.db.models import Count, F, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from accounts.models import User
 from accounts.referrals import REFERRAL_SESSION_KEY
+from accounts.requests import SignedInRequest
+from blog import counters
 from blog.models import Like, Post, ReferralVisit, Restack, Share
 from blog.ratelimits import client_ip
 from blog.rendering import render_markdown
+from blog.site import absolute
 
 PENDING_LIKE_SESSION_KEY = "pending_like_post_id"
 RESTACK_NOTE_LIMIT = 500
@@ -50,24 +54,14 @@ def set_like(post: Post, user: User, liked: bool) -> tuple[bool, int]:
     """Make the reader's like match `liked`; returns the state and the count.
 
     Setting a state rather than flipping one makes a double click harmless."""
-    with transaction.atomic():
-        if liked:
-            try:
-                with transaction.atomic():
-                    Like.objects.create(post=post, user=user)
-            except IntegrityError:
-                pass  # already liked, perhaps by a concurrent request
-            else:
-                Post.objects.filter(pk=post.pk).update(like_count=F("like_count") + 1)
-        else:
-            deleted, _ = Like.objects.filter(post=post, user=user).delete()
-            if deleted:
-                Post.objects.filter(pk=post.pk).update(like_count=F("like_count") - 1)
-    count = Post.objects.values_list("like_count", flat=True).get(pk=post.pk)
-    return liked, count
+    if liked:
+        counters.add_counted(Like, post, "like_count", post=post, user=user)
+    else:
+        counters.remove_counted(Like, post, "like_count", post=post, user=user)
+    return liked, counters.current(post, "like_count")
 
 
-def has_liked(post: Post, user) -> bool:
+def has_liked(post: Post, user: User | AnonymousUser) -> bool:
     return user.is_authenticated and Like.objects.filter(post=post, user=user).exists()
 
 
@@ -76,7 +70,7 @@ def remember_like_intent(request: HttpRequest, post: Post) -> None:
     request.session[PENDING_LIKE_SESSION_KEY] = post.pk
 
 
-def apply_like_intent(sender, request: HttpRequest | None, user: User, **kwargs) -> None:
+def apply_like_intent(sender: object, request: HttpRequest | None, user: User, **kwargs: Any) -> None:
     """Django's user_logged_in signal: apply a like clicked before signing in."""
     if request is None or not hasattr(request, "session"):
         return
@@ -95,9 +89,9 @@ def visitor_hash(request: HttpRequest, day: date) -> str:
     return salted_hmac("dispatch.share-visitor", f"{who}|{day.isoformat()}", algorithm="sha256").hexdigest()
 
 
-def shared_url(post: Post, user, site_url: str) -> str:
+def shared_url(post: Post, user: User | AnonymousUser) -> str:
     """The post's address as a reader shares it, with their referral code."""
-    url = site_url + post.get_absolute_url()
+    url = absolute(post.get_absolute_url())
     if user.is_authenticated:
         url += "?" + urlencode({"ref": user.get_referral_code()})
     return url
@@ -112,16 +106,10 @@ def record_share(request: HttpRequest, post: Post, network: str) -> bool:
     """Count a share once per visitor, network and day; True if it was new."""
     today = timezone.localdate()
     user = request.user if request.user.is_authenticated else None
-    with transaction.atomic():
-        try:
-            with transaction.atomic():
-                Share.objects.create(
-                    post=post, network=network, user=user, visitor_hash=visitor_hash(request, today), day=today
-                )
-        except IntegrityError:
-            return False
-        Post.objects.filter(pk=post.pk).update(share_count=F("share_count") + 1)
-    return True
+    return counters.add_counted(
+        Share, post, "share_count", post=post, network=network, user=user, visitor_hash=visitor_hash(request, today),
+        day=today,
+    )  # fmt: skip
 
 
 def record_referral_visit(request: HttpRequest, post: Post, code: str) -> None:
@@ -142,19 +130,19 @@ def share_counts(post: Post) -> dict[str, int]:
     return {Share.Network(row["network"]).label: row["n"] for row in rows}
 
 
-def post_engagement(post: Post, user) -> dict:
+def post_engagement(post: Post, user: User | AnonymousUser) -> dict[str, object]:
     """What the like/share/re-stack bars of a post page show."""
     restackers = Restack.objects.filter(post=post).select_related("user").order_by("-created_at")[:5]
     return {
         "liked": has_liked(post, user),
-        "share_url": shared_url(post, user, settings.SITE_URL),
+        "share_url": shared_url(post, user),
         "networks": [(network, Share.Network(network).label) for network in SHARE_TARGETS],
         "restackers": [item.user for item in restackers],
         "restacked": user.is_authenticated and Restack.objects.filter(post=post, user=user).exists(),
     }
 
 
-def profile_activity(person: User, viewer) -> dict:
+def profile_activity(person: User, viewer: User | AnonymousUser) -> dict[str, object]:
     """A profile's re-stack feed (public) and liked posts (shown to the owner only)."""
     published = Post.objects.published()
     restacks = (
@@ -162,7 +150,7 @@ def profile_activity(person: User, viewer) -> dict:
         .select_related("post__author")
         .order_by("-created_at")[:30]
     )
-    liked = []
+    liked: QuerySet[Post] | list[Post] = []
     if viewer.pk == person.pk:
         liked = published.filter(likes__user=person).select_related("author").order_by("-likes__created_at")[:30]
     return {"restacks": restacks, "liked_posts": liked}
@@ -171,7 +159,7 @@ def profile_activity(person: User, viewer) -> dict:
 # --- Re-stacks -------------------------------------------------------------
 
 
-def restack(request: HttpRequest, post: Post, note: str) -> Restack:
+def restack(request: SignedInRequest, post: Post, note: str) -> Restack:
     """Re-post to the reader's profile, or change the note of their re-stack.
 
     A first re-stack also counts as a share of the post."""
@@ -193,8 +181,4 @@ def restack(request: HttpRequest, post: Post, note: str) -> Restack:
 
 
 def undo_restack(post: Post, user: User) -> bool:
-    with transaction.atomic():
-        deleted, _ = Restack.objects.filter(post=post, user=user).delete()
-        if deleted:
-            Post.objects.filter(pk=post.pk).update(restack_count=F("restack_count") - 1)
-    return bool(deleted)
+    return counters.remove_counted(Restack, post, "restack_count", post=post, user=user)

@@ -1,8 +1,10 @@
+from datetime import datetime
+
 from django.conf import settings
 from django.contrib.syndication.views import Feed
 from django.utils.feedgenerator import Atom1Feed
 
-from blog.models import Post
+from blog.models import Post, PostQuerySet
 
 
 class LatestPostsFeed(Feed):
@@ -10,7 +12,7 @@ class LatestPostsFeed(Feed):
     link = "/"
     description = settings.SITE_DESCRIPTION
 
-    def items(self):
+    def items(self) -> PostQuerySet:
         return Post.objects.published().for_listing()[:20]
 
     def item_title(self, item: Post) -> str:
@@ -22,10 +24,10 @@ class LatestPostsFeed(Feed):
     def item_author_name(self, item: Post) -> str:
         return item.author.name
 
-    def item_pubdate(self, item: Post):
+    def item_pubdate(self, item: Post) -> datetime | None:
         return item.published_at
 
-    def item_updateddate(self, item: Post):
+    def item_updateddate(self, item: Post) -> datetime:
         return item.updated_at
 
     def item_categories(self, item: Post) -> list[str]:

@@ -1,9 +1,13 @@
+from datetime import datetime
+from typing import Any
+
 from django import forms
 from django.conf import settings
-from django.utils import timezone
+from django.core.files.uploadedfile import UploadedFile
 from django.utils.text import slugify
 
 from blog.models import Post, SlugRedirect, Subscriber
+from blog.publishing import check_publication_time
 
 ACTIONS = {"save", "preview", "schedule", "publish", "unpublish"}
 
@@ -32,7 +36,7 @@ class PostForm(forms.ModelForm):
 
     field_order = ["title", "subtitle", "slug", "body"]
 
-    def __init__(self, *args, action: str = "save", **kwargs) -> None:
+    def __init__(self, *args: Any, action: str = "save", **kwargs: Any) -> None:
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         self.action = action
@@ -57,20 +61,17 @@ class PostForm(forms.ModelForm):
             raise forms.ValidationError("Another post already uses this permalink.")
         return slug
 
-    def clean_cover(self):
+    def clean_cover(self) -> UploadedFile | None:
         cover = self.cleaned_data.get("cover")
         if cover and getattr(cover, "size", 0) > settings.MAX_COVER_BYTES:
             limit = settings.MAX_COVER_BYTES // (1024 * 1024)
             raise forms.ValidationError(f"The cover image must be {limit} MB or smaller.")
         return cover
 
-    def clean_publish_at(self):
+    def clean_publish_at(self) -> datetime | None:
         when = self.cleaned_data.get("publish_at")
         if self.action == "schedule":
-            if not when:
-                raise forms.ValidationError("Choose when to publish.")
-            if when <= timezone.now():
-                raise forms.ValidationError("Choose a publication time in the future.")
+            check_publication_time(when)
         return when
 
     def save(self, commit: bool = True) -> Post:
@@ -107,7 +108,7 @@ class ImportForm(forms.Form):
     dry_run = forms.BooleanField(required=False, initial=True, label="Dry run: check the file, import nothing")
 
     def clean(self) -> dict:
-        data = super().clean()
+        data = super().clean() or {}
         upload = data.get("file")
         if upload:
             if upload.size > 20 * 1024 * 1024:
@@ -119,3 +120,19 @@ class ImportForm(forms.Form):
                     "The file is not UTF-8 text. Save it as CSV (UTF-8) and try again."
                 ) from None
         return data
+
+
+class PublicationImportForm(forms.Form):
+    file = forms.FileField(
+        label="Export file",
+        help_text="Substack's export ZIP, Ghost's JSON export, WordPress's WXR (XML) file, or a Dispatch export ZIP.",
+    )
+
+    def clean_file(self) -> UploadedFile:
+        upload = self.cleaned_data["file"]
+        if upload.size > settings.IMPORT_MAX_BYTES:
+            raise forms.ValidationError(
+                f"The file is {upload.size / 1024**2:.0f} MB; the largest import is "
+                f"{settings.IMPORT_MAX_BYTES / 1024**2:.0f} MB."
+            )
+        return upload

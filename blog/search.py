@@ -17,19 +17,20 @@ import html
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 from django.db import connection
-from django.db.models import Case, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import Case, Expression, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.aggregates import StringAgg
 from django.db.models.functions import Concat
 from django.utils.safestring import SafeString, mark_safe
 from taggit.models import TaggedItem
 
 from accounts.models import User
-from blog.models import Comment, Post
+from blog.models import Comment, Post, PostQuerySet
 
 MAX_QUERY_LENGTH = 200
 # Private-use characters mark highlights inside the database's answer, so that
@@ -100,7 +101,7 @@ def _ts_query(query: Query) -> SearchQuery:
 # --- Posts -------------------------------------------------------------------
 
 
-def search_posts(query: Query, posts: QuerySet[Post]) -> QuerySet[Post]:
+def search_posts(query: Query, posts: PostQuerySet) -> PostQuerySet:
     """`posts` that match, best first. Pass `Post.objects.published()` for readers.
 
     Rank comes from the heading (title A, subtitle and tags B, author D), then
@@ -110,26 +111,41 @@ def search_posts(query: Query, posts: QuerySet[Post]) -> QuerySet[Post]:
     kilobytes out of line and reading it for thousands of matches is slow."""
     if not query.is_searchable:
         return posts.none()
+    rank: Expression
     if _is_postgres():
         ts_query = _ts_query(query)
-        matched = posts.filter(search_vector=ts_query).annotate(rank=SearchRank(F("search_heading"), ts_query))
+        matched, rank = posts.filter(search_vector=ts_query), SearchRank(F("search_heading"), ts_query)
     else:
-        matched = _scan(query, posts, ["title", "subtitle", "body_text", "author__display_name", "author__username"])
-        matched = matched.annotate(rank=_scan_rank(query))
-    newest_first = [F("published_at").desc(nulls_first=True), "-pk"]
-    return matched.defer("search_vector", "search_heading", "body", "body_html").order_by("-rank", *newest_first)
+        fields = ["title", "subtitle", "body_text", "author__display_name", "author__username"]
+        matched, rank = _scan(query, posts, fields), _scan_rank(query)
+    newest_first = [F("published_at").desc(nulls_first=True), F("pk").desc()]
+    deferred = matched.defer("search_vector", "search_heading", "body", "body_html")
+    return deferred.alias(rank=rank).order_by(F("rank").desc(), *newest_first)
 
 
-def add_passages(posts: Iterable[Post], query: Query) -> None:
-    """Give each post of a results page `title_marked`, `subtitle_marked` and
-    `passage` (the body around the first match): safe HTML with the matching
-    words in <mark>. Words match by their start, so that "vote" marks "voted"
-    as PostgreSQL's stemming found it."""
+@dataclass
+class Hit:
+    """A post on a results page, with safe HTML in which the matched words are in <mark>."""
+
+    post: Post
+    title: SafeString
+    subtitle: SafeString
+    passage: SafeString  # the body around the first match
+
+
+def hits(posts: Iterable[Post], query: Query) -> list[Hit]:
+    """The results page's posts with their highlights. Words match by their
+    start, so that "vote" marks "voted" as PostgreSQL's stemming found it."""
     pattern = _highlight_pattern(query.terms)
-    for post in posts:
-        post.title_marked = marks_to_html(_mark(post.title, pattern))
-        post.subtitle_marked = marks_to_html(_mark(post.subtitle, pattern))
-        post.passage = marks_to_html(_passage(post.body_text, pattern))
+    return [
+        Hit(
+            post=post,
+            title=marks_to_html(_mark(post.title, pattern)),
+            subtitle=marks_to_html(_mark(post.subtitle, pattern)),
+            passage=marks_to_html(_passage(post.body_text, pattern)),
+        )
+        for post in posts
+    ]
 
 
 def marks_to_html(text: str) -> SafeString:
@@ -148,7 +164,7 @@ def index_posts(post_ids: Iterable[int] | None = None) -> int:
     return posts.update(search_heading=heading, search_vector=heading + body)
 
 
-def _post_vectors() -> tuple[SearchVector, SearchVector]:
+def _post_vectors() -> tuple[Expression, Expression]:
     """The heading (title A, subtitle and tags B, author D) and the body (C)."""
     config = _config()
     tag_names = (
@@ -158,13 +174,13 @@ def _post_vectors() -> tuple[SearchVector, SearchVector]:
         .values("names")
     )
     author_name = User.objects.filter(pk=OuterRef("author_id")).annotate(
-        name=Concat("display_name", Value(" "), "username")
+        full_name=Concat("display_name", Value(" "), "username")
     )
     heading = (
         SearchVector("title", weight="A", config=config)
         + SearchVector("subtitle", weight="B", config=config)
         + SearchVector(Subquery(tag_names), weight="B", config=config)
-        + SearchVector(Subquery(author_name.values("name")), weight="D", config=config)
+        + SearchVector(Subquery(author_name.values("full_name")), weight="D", config=config)
     )
     return heading, SearchVector("body_text", weight="C", config=config)
 
@@ -200,7 +216,7 @@ def _tag_match(term: str) -> Q:
     return Q(pk__in=tagged)
 
 
-def _scan(query: Query, items: QuerySet, fields: list[str]) -> QuerySet:
+def _scan[Scanned: QuerySet[Any]](query: Query, items: Scanned, fields: list[str]) -> Scanned:
     is_post = items.model is Post
 
     def matches(term: str) -> Q:
@@ -216,9 +232,9 @@ def _scan(query: Query, items: QuerySet, fields: list[str]) -> QuerySet:
     return items
 
 
-def _scan_rank(query: Query) -> Case | Value:
+def _scan_rank(query: Query) -> Expression:
     """Title matches weigh most, then subtitle, then body, as on PostgreSQL."""
-    rank: Case | Value = Value(0)
+    rank: Expression = Value(0)
     for term in query.terms:
         for name, weight in (("title", 8), ("subtitle", 4), ("body_text", 1)):
             rank = rank + Case(

@@ -3,7 +3,7 @@ from django.urls import path
 
 from blog.feeds import LatestPostsAtomFeed, LatestPostsFeed
 from blog.sitemaps import SITEMAPS
-from blog.views import comments, desk, engagement, moderation, posts, subscriptions
+from blog.views import clicks, comments, desk, engagement, insights, moderation, posts, subscriptions, transfers
 
 app_name = "blog"
 
@@ -20,6 +20,7 @@ urlpatterns = [
     path("subscribe/confirm/<str:token>/", subscriptions.confirm, name="subscription_confirm"),
     path("subscription/<str:token>/", subscriptions.preferences, name="subscription_preferences"),
     path("unsubscribe/<str:token>/", subscriptions.unsubscribe, name="unsubscribe"),
+    path("r/<str:token>/", clicks.click, name="click"),
     path("settings/subscription/", subscriptions.account_subscription, name="account_subscription"),
     path("write/subscribers/", subscriptions.manage_subscribers, name="manage_subscribers"),
     path("write/subscribers/export.csv", subscriptions.export_subscribers, name="export_subscribers"),
@@ -47,4 +48,12 @@ urlpatterns = [
     path("write/<int:pk>/", desk.post_edit, name="post_edit"),
     path("write/<int:pk>/send/", desk.post_send, name="post_send"),
     path("write/<int:pk>/send/retry/", desk.retry_send, name="retry_send"),
+    path("write/import/", transfers.import_upload, name="import_upload"),
+    path("write/import/<int:pk>/", transfers.import_job, name="import_job"),
+    path("write/import/<int:pk>/run/", transfers.import_run, name="import_run"),
+    path("write/export/", transfers.export_list, name="export_list"),
+    path("write/export/start/", transfers.export_start, name="export_start"),
+    path("write/export/<int:pk>/download/", transfers.export_download, name="export_download"),
+    path("write/insights/", insights.overview, name="insights"),
+    path("write/<int:pk>/insights/", insights.post_insights, name="post_insights"),
 ]

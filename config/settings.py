@@ -59,12 +59,15 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Outside everything below, so that it also counts pages a cache answers.
+    "blog.middleware.PageViewMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "blog.middleware.LegacyRedirectMiddleware",
     "allauth.account.middleware.AccountMiddleware",
 ]
 
@@ -94,6 +97,17 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+
+# Page views (blog/pageviews.py) are counted in Redis and folded into the
+# database every minute; without a Redis URL nothing is counted.
+PAGEVIEWS_ENABLED = env.bool("PAGEVIEWS_ENABLED", default=True)
+_cache_url = env.str("CACHE_URL", default="")
+PAGEVIEWS_REDIS_URL = env.str("PAGEVIEWS_REDIS_URL", default=_cache_url if _cache_url.startswith("redis") else "")
+PAGEVIEWS_REDIS_TIMEOUT = env.float("PAGEVIEWS_REDIS_TIMEOUT", default=0.25)
+# Views go to Redis from a thread per process, in batches; off sends each one inline.
+PAGEVIEWS_IN_BACKGROUND = env.bool("PAGEVIEWS_IN_BACKGROUND", default=True)
+# Newsletter links go through a signed redirect that counts clicks; off sends them straight.
+NEWSLETTER_CLICK_COUNTING = env.bool("NEWSLETTER_CLICK_COUNTING", default=True)
 
 AUTH_USER_MODEL = "accounts.User"
 AUTH_PASSWORD_VALIDATORS = [
@@ -148,6 +162,9 @@ STORAGES = {
 SERVE_MEDIA = env.bool("SERVE_MEDIA", default=True)
 # Cover images larger than this are refused with a message.
 MAX_COVER_BYTES = env.int("MAX_COVER_BYTES", default=5 * 1024 * 1024)
+# Uploaded imports and finished exports: private, never served like MEDIA_ROOT.
+PRIVATE_ROOT = Path(env.str("PRIVATE_ROOT", default=str(VAR_DIR / "private")))
+IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=500 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 
@@ -206,6 +223,7 @@ CELERY_BEAT_SCHEDULE = {
     "publish-due-posts": {"task": "blog.tasks.publish_due_posts", "schedule": crontab()},
     "send-due-digests": {"task": "blog.tasks.send_due_digests", "schedule": crontab(minute=1)},
     "requeue-stuck-deliveries": {"task": "blog.tasks.requeue_stuck_deliveries", "schedule": crontab()},
+    "fold-page-views": {"task": "blog.tasks.fold_page_views", "schedule": crontab()},
     "moderation-digest": {"task": "blog.tasks.send_moderation_digest", "schedule": crontab(minute="*/5")},
 }
 

@@ -9,6 +9,8 @@ from blog.models.comments import (
     ModerationSettings,
 )
 from blog.models.engagement import Like, ReferralVisit, Restack, Share
+from blog.models.imports import ExportJob, ImportJob, LegacyPath, SourceRecord
+from blog.models.insights import LinkClick, PageViewDay, ReferrerDay
 from blog.models.posts import Post, PostQuerySet, SlugRedirect
 from blog.models.subscriptions import Delivery, Digest, Send, Subscriber
 
@@ -18,16 +20,23 @@ __all__ = [
     "CommentLike",
     "Delivery",
     "Digest",
+    "ExportJob",
     "Flag",
+    "ImportJob",
+    "LegacyPath",
     "Like",
+    "LinkClick",
     "ModerationLog",
     "ModerationSettings",
+    "PageViewDay",
     "Post",
     "PostQuerySet",
     "ReferralVisit",
+    "ReferrerDay",
     "Restack",
     "Send",
     "Share",
     "SlugRedirect",
+    "SourceRecord",
     "Subscriber",
 ]  # fmt: skip

@@ -6,6 +6,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from blog import subscriptions
 from blog.models import Post, Subscriber
+from blog.site import absolute
 
 register = template.Library()
 
@@ -13,12 +14,7 @@ register = template.Library()
 _SCRIPT_ESCAPES = {ord("<"): "\\u003C", ord(">"): "\\u003E", ord("&"): "\\u0026"}
 
 
-@register.filter
-def absolute(path: str) -> str:
-    """An absolute URL on this site, for feeds, social cards and email."""
-    if path.startswith(("http://", "https://")):
-        return path
-    return settings.SITE_URL + path
+register.filter("absolute", absolute)
 
 
 @register.simple_tag

@@ -1,28 +1,32 @@
+from datetime import datetime
 from functools import wraps
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from accounts.requests import SignedInRequest
 from blog import delivery, search
 from blog.engagement import share_counts
 from blog.forms import ACTIONS, PostForm
 from blog.models import Delivery, Post, Send
 from blog.publishing import publish_post, schedule_post, unpublish_post
+from blog.ratelimits import View
 from blog.rendering import render_markdown
 from blog.subscriptions import audience_growth
-from blog.tasks import refresh_preview, retry_failed_deliveries
+from blog.tasks import queue_send, refresh_preview, retry_failed_deliveries
 
 
-def author_required(view):
+def author_required(view: View) -> View:
     """Signed-in users who are not authors get 403, visitors go to log in."""
 
     @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    def wrapper(request: SignedInRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not request.user.is_author:
             raise PermissionDenied
         return view(request, *args, **kwargs)
@@ -31,7 +35,7 @@ def author_required(view):
 
 
 @author_required
-def desk(request: HttpRequest) -> HttpResponse:
+def desk(request: SignedInRequest) -> HttpResponse:
     posts = Post.objects.editable_by(request.user).select_related("author", "send").order_by("-updated_at")
     query = search.parse(request.GET.get("q", ""))
     if query.text:
@@ -41,7 +45,7 @@ def desk(request: HttpRequest) -> HttpResponse:
 
 
 @author_required
-def post_send(request: HttpRequest, pk: int) -> HttpResponse:
+def post_send(request: SignedInRequest, pk: int) -> HttpResponse:
     """How the post's email is going; JSON for the progress bar's polling."""
     post = get_object_or_404(Post.objects.editable_by(request.user), pk=pk)
     send = Send.objects.filter(post=post).first()
@@ -55,7 +59,7 @@ def post_send(request: HttpRequest, pk: int) -> HttpResponse:
 
 @author_required
 @require_POST
-def retry_send(request: HttpRequest, pk: int) -> HttpResponse:
+def retry_send(request: SignedInRequest, pk: int) -> HttpResponse:
     post = get_object_or_404(Post.objects.editable_by(request.user), pk=pk)
     send = get_object_or_404(Send, post=post)
     retry_failed_deliveries.delay_on_commit(send.pk)
@@ -64,17 +68,17 @@ def retry_send(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @author_required
-def post_new(request: HttpRequest) -> HttpResponse:
+def post_new(request: SignedInRequest) -> HttpResponse:
     return _edit(request, Post(author=request.user))
 
 
 @author_required
-def post_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def post_edit(request: SignedInRequest, pk: int) -> HttpResponse:
     post = get_object_or_404(Post.objects.editable_by(request.user), pk=pk)
     return _edit(request, post)
 
 
-def _edit(request: HttpRequest, post: Post) -> HttpResponse:
+def _edit(request: SignedInRequest, post: Post) -> HttpResponse:
     action = request.POST.get("action", "save")
     if action not in ACTIONS:
         action = "save"
@@ -94,15 +98,16 @@ def _edit(request: HttpRequest, post: Post) -> HttpResponse:
             else:
                 messages.success(request, message)
                 return redirect("blog:post_edit", pk=post.pk)
-    context = {"form": form, "post": post, "preview_html": preview_html}
+    context: dict[str, object] = {"form": form, "post": post, "preview_html": preview_html}
     if post.pk:
         context["shares_by_network"] = share_counts(post)
     return render(request, "blog/desk/edit.html", context)
 
 
-def _apply_action(post: Post, action: str, publish_at) -> str:
+def _apply_action(post: Post, action: str, publish_at: datetime | None) -> str:
     if action == "publish":
-        publish_post(post)
+        if publish_post(post):
+            queue_send([post.pk])
         return "Published."
     if action == "schedule":
         schedule_post(post, publish_at)

@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
@@ -7,6 +6,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.requests import SignedInRequest
 from blog import engagement
 from blog.models import Post, Restack
 from blog.previews import ensure_preview
@@ -60,7 +60,7 @@ def share(request: HttpRequest, slug: str, network: str) -> HttpResponse:
     if network not in engagement.SHARE_TARGETS or request.method != "GET":
         raise Http404("Unknown network.")
     engagement.record_share(request, post, network)
-    url = engagement.shared_url(post, request.user, settings.SITE_URL)
+    url = engagement.shared_url(post, request.user)
     target = engagement.share_target(network, post, url)
     return ShareRedirect(target)
 
@@ -68,7 +68,7 @@ def share(request: HttpRequest, slug: str, network: str) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 @rate_limit("restack", "10/m", "You're re-stacking very fast. Please wait a minute.")
-def restack(request: HttpRequest, slug: str) -> HttpResponse:
+def restack(request: SignedInRequest, slug: str) -> HttpResponse:
     post = _visible_post(request, slug)
     current = Restack.objects.filter(post=post, user=request.user).first()
     note = request.POST.get("note", current.note if current else "")
@@ -87,7 +87,7 @@ def restack(request: HttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def undo_restack(request: HttpRequest, slug: str) -> HttpResponse:
+def undo_restack(request: SignedInRequest, slug: str) -> HttpResponse:
     post = _visible_post(request, slug)
     if engagement.undo_restack(post, request.user):
         messages.success(request, "Re-stack removed.")
@@ -98,7 +98,7 @@ def undo_restack(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_GET
-def preview_image(request: HttpRequest, slug: str) -> HttpResponse:
+def preview_image(request: HttpRequest, slug: str) -> HttpResponse | FileResponse:
     post = get_object_or_404(Post.objects.published().select_related("author"), slug=slug)
     ensure_preview(post)
     etag = f'"{post.preview_key[:32]}"'

@@ -1,23 +1,26 @@
 from functools import wraps
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Q
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from accounts.requests import SignedInRequest
 from blog import moderation, search
 from blog.models import Comment, ModerationLog
+from blog.ratelimits import View
+from blog.tasks import queue_notices
 
 BAN_DAYS = {"1": 1, "7": 7, "30": 30, "forever": None}
 
 
-def moderator_required(view):
+def moderator_required(view: View) -> View:
     @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    def wrapper(request: SignedInRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not request.user.is_moderator:
             raise PermissionDenied
         return view(request, *args, **kwargs)
@@ -27,16 +30,11 @@ def moderator_required(view):
 
 @moderator_required
 @require_http_methods(["GET", "POST"])
-def queue(request: HttpRequest) -> HttpResponse:
+def queue(request: SignedInRequest) -> HttpResponse:
     """Held and flagged comments, newest first; actions alone or in bulk."""
     if request.method == "POST":
         return _act(request)
-    waiting = (
-        Comment.objects.filter(Q(status=Comment.Status.HELD) | Q(flag_count__gt=0, status=Comment.Status.APPROVED))
-        .select_related("post", "author")
-        .prefetch_related("flags")
-        .order_by("-created_at")
-    )
+    waiting = moderation.waiting().prefetch_related("flags")
     query = search.parse(request.GET.get("q", ""))
     if query.text:
         waiting = search.search_comments(query, waiting)
@@ -48,7 +46,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     return render(request, "blog/moderation/queue.html", context)
 
 
-def _act(request: HttpRequest) -> HttpResponse:
+def _act(request: SignedInRequest) -> HttpResponse:
     action = request.POST.get("action", "")
     ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
     comments = list(Comment.objects.filter(pk__in=ids).select_related("author"))
@@ -56,22 +54,25 @@ def _act(request: HttpRequest) -> HttpResponse:
         messages.error(request, "Select at least one comment.")
         return redirect("blog:moderation_queue")
     duration = request.POST.get("ban_days", "7")
-    if action == "ban" and duration not in BAN_DAYS:
+    if action == moderation.Action.BAN and duration not in BAN_DAYS:
         messages.error(request, "Choose how long the ban lasts.")
         return redirect("blog:moderation_queue")
     try:
-        count = moderation.apply_action(
+        notices = moderation.apply_action(
             request.user, comments, action, reason=request.POST.get("reason", ""), ban_days=BAN_DAYS.get(duration)
         )
     except moderation.CommentRefused as error:
         messages.error(request, str(error))
     else:
-        messages.success(request, f"{moderation.ACTIONS[action]}: {count} comment{'s' if count != 1 else ''}.")
+        queue_notices(notices)
+        count = len(comments)
+        label = moderation.Action(action).label
+        messages.success(request, f"{label}: {count} comment{'s' if count != 1 else ''}.")
     return redirect("blog:moderation_queue")
 
 
 @moderator_required
-def log(request: HttpRequest) -> HttpResponse:
+def log(request: SignedInRequest) -> HttpResponse:
     entries = ModerationLog.objects.select_related("moderator", "subject", "comment__post")
     if action := request.GET.get("action"):
         entries = entries.filter(action=action)

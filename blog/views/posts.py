@@ -1,6 +1,6 @@
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -11,14 +11,14 @@ from django.views.decorators.http import require_GET
 from taggit.models import Tag
 
 from blog import engagement, moderation, search, threads
-from blog.models import Post, SlugRedirect
+from blog.models import Post, PostQuerySet, SlugRedirect
 from blog.ratelimits import allow, too_many_requests
 
 POSTS_PER_PAGE = 10
 SEARCH_RATE = "30/m"
 
 
-def _page(request: HttpRequest, posts) -> object:
+def _page(request: HttpRequest, posts: PostQuerySet) -> Page[Post]:
     return Paginator(posts, POSTS_PER_PAGE).get_page(request.GET.get("page"))
 
 
@@ -28,7 +28,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def post_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    visible = Post.objects.visible_to(request.user).select_related("author").prefetch_related("tags")
+    visible = Post.objects.visible_to(request.user).select_related("author").prefetch_related("tags")  # type: ignore[misc]  # taggit
     post = visible.filter(slug=slug).first()
     if post is None:
         old = SlugRedirect.objects.filter(old_slug=slug, post__in=visible).select_related("post").first()
@@ -37,7 +37,8 @@ def post_detail(request: HttpRequest, slug: str) -> HttpResponse:
         return redirect(old.post, permanent=True)
     if "ref" in request.GET:
         engagement.record_referral_visit(request, post, request.GET["ref"])
-    sort = request.GET.get("sort") if request.GET.get("sort") in threads.SORTS else "oldest"
+    sort = request.GET.get("sort", "")
+    sort = sort if sort in threads.SORTS else "oldest"
     context = {
         "post": post,
         "can_edit": post.is_editable_by(request.user),
@@ -117,9 +118,9 @@ def search_posts(request: HttpRequest) -> HttpResponse:
     if not allow(request, "search", SEARCH_RATE):
         return too_many_requests(request, "That's a lot of searches from here. Please wait a minute and try again.")
     query = search.parse(request.GET.get("q", ""))
-    page = None
+    page, hits = None, []
     if query.is_searchable:
         page = _page(request, search.search_posts(query, Post.objects.published().select_related("author")))
-        search.add_passages(page, query)
-    context = {"query": query, "page": page, "max_length": search.MAX_QUERY_LENGTH}
+        hits = search.hits(page, query)
+    context = {"query": query, "page": page, "hits": hits, "max_length": search.MAX_QUERY_LENGTH}
     return render(request, "blog/posts/search.html", context)

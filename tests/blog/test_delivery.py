@@ -8,24 +8,14 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from blog import delivery
+from blog import clicks, delivery
 from blog.models import Delivery, Digest, Post, Send, Subscriber
 from blog.publishing import publish_post
 from blog.subscriptions import manage_token
-from tests.blog.conftest import make_post
+from tests import factories
+from tests.factories import make_post, make_subscribers
 
 pytestmark = pytest.mark.django_db
-
-
-def subscribers(**counts) -> dict[str, list[Subscriber]]:
-    made = {}
-    for key, n in counts.items():
-        status, _, frequency = key.partition("_")
-        made[key] = [
-            Subscriber.objects.create(email=f"{key}{i}@example.com", status=status, frequency=frequency or "post")
-            for i in range(n)
-        ]
-    return made
 
 
 @pytest.fixture
@@ -33,14 +23,14 @@ def publish(ada, django_capture_on_commit_callbacks):
     def go(title: str = "Going out") -> Post:
         post = make_post(ada, title, status=Post.Status.DRAFT, body="Hello ![map](/media/map.png) and [^1]\n\n[^1]: x")
         with django_capture_on_commit_callbacks(execute=True):
-            publish_post(post)
+            factories.publish(post)
         return post
 
     return go
 
 
 def test_publishing_mails_each_active_each_post_subscriber_once(publish) -> None:
-    made = subscribers(active=3, pending=1, unsubscribed=1, bounced=1, active_daily=1)
+    made = make_subscribers(active=3, pending=1, unsubscribed=1, bounced=1, active_daily=1)
     post = publish()
     assert sorted(m.to[0] for m in mail.outbox) == sorted(s.email for s in made["active"])
     assert Send.objects.get(post=post).status == "done"
@@ -48,8 +38,8 @@ def test_publishing_mails_each_active_each_post_subscriber_once(publish) -> None
 
 
 def test_the_email_has_unsubscribe_headers_links_and_the_whole_post(publish, settings) -> None:
-    [subscriber] = subscribers(active=1)["active"]
-    publish("Headers matter")
+    [subscriber] = make_subscribers(active=1)["active"]
+    post = publish("Headers matter")
     [message] = mail.outbox
     token = manage_token(subscriber)
     assert message.subject == "Headers matter"
@@ -58,7 +48,8 @@ def test_the_email_has_unsubscribe_headers_links_and_the_whole_post(publish, set
     assert message.extra_headers["Message-ID"] == f"<dispatch.delivery.{Delivery.objects.get().pk}@127.0.0.1>"
     html = message.alternatives[0].content
     assert 'src="http://127.0.0.1:8000/media/map.png"' in html  # absolute image URLs
-    assert 'href="http://127.0.0.1:8000/p/headers-matter/#comments"' in html
+    # Links go through the click counter (tests/blog/test_clicks.py), unsubscribing does not.
+    assert f'href="{clicks.click_url(post, "http://127.0.0.1:8000/p/headers-matter/#comments")}"' in html
     assert f"http://127.0.0.1:8000/subscription/{token}/" in html
     assert settings.POSTAL_ADDRESS in html and settings.POSTAL_ADDRESS in message.body
     assert 'style="' in html  # CSS inlined for mail clients
@@ -69,7 +60,7 @@ def test_the_email_has_unsubscribe_headers_links_and_the_whole_post(publish, set
 
 
 def test_publishing_twice_sends_once(publish, ada, django_capture_on_commit_callbacks) -> None:
-    subscribers(active=2)
+    make_subscribers(active=2)
     post = publish()
     with django_capture_on_commit_callbacks(execute=True):
         publish_post(post)
@@ -78,26 +69,26 @@ def test_publishing_twice_sends_once(publish, ada, django_capture_on_commit_call
 
 
 def test_someone_who_unsubscribes_after_queueing_gets_nothing(ada) -> None:
-    made = subscribers(active=2)
+    made = make_subscribers(active=2)
     post = make_post(ada)
     send = delivery.create_send(post)
     Subscriber.objects.filter(pk=made["active"][0].pk).update(status="unsubscribed")
-    delivery.send_deliveries([d.pk for d in send.deliveries.all()], enqueue=lambda ids, delay: None)
+    delivery.send_deliveries([d.pk for d in send.deliveries.all()])
     assert [m.to[0] for m in mail.outbox] == [made["active"][1].email]
     assert send.deliveries.get(subscriber=made["active"][0]).status == "skipped"
 
 
 def test_a_delivery_claimed_elsewhere_is_not_sent_again(ada) -> None:
-    subscribers(active=1)
+    make_subscribers(active=1)
     send = delivery.create_send(make_post(ada))
     Delivery.objects.update(status="sending")  # another worker has it
-    delivery.send_deliveries(list(send.deliveries.values_list("pk", flat=True)), enqueue=lambda ids, delay: None)
+    delivery.send_deliveries(list(send.deliveries.values_list("pk", flat=True)))
     assert mail.outbox == []
 
 
 def test_stuck_deliveries_are_requeued_and_repeat_offenders_parked(ada, settings) -> None:
     settings.DELIVERY_STUCK_AFTER_SECONDS = 60
-    subscribers(active=3)
+    make_subscribers(active=3)
     send = delivery.create_send(make_post(ada))
     old = timezone.now() - timedelta(minutes=5)
     first, second, third = send.deliveries.order_by("pk")
@@ -127,7 +118,7 @@ def to_sink(settings, smtp_sink):
 
 
 def test_a_hard_bounce_fails_once_and_suppresses_the_address(publish, to_sink) -> None:
-    made = subscribers(active=3)
+    made = make_subscribers(active=3)
     bad = made["active"][1].email
     to_sink.reply = lambda sender, rcpts: "550 5.1.1 No such user" if bad in rcpts else None
     publish()
@@ -139,7 +130,7 @@ def test_a_hard_bounce_fails_once_and_suppresses_the_address(publish, to_sink) -
 
 
 def test_temporary_refusals_are_retried_until_delivered(publish, to_sink, settings) -> None:
-    subscribers(active=2)
+    make_subscribers(active=2)
     refusals = {"left": 2}
 
     def flaky(sender, rcpts):
@@ -156,7 +147,7 @@ def test_temporary_refusals_are_retried_until_delivered(publish, to_sink, settin
 
 def test_endless_temporary_refusals_give_up_with_the_reason(publish, to_sink, settings) -> None:
     settings.DELIVERY_MAX_ATTEMPTS = 3
-    subscribers(active=1)
+    make_subscribers(active=1)
     to_sink.reply = lambda sender, rcpts: "452 4.2.2 Mailbox full"
     publish()
     failed = Delivery.objects.get()
@@ -167,7 +158,7 @@ def test_endless_temporary_refusals_give_up_with_the_reason(publish, to_sink, se
 
 def test_a_send_with_many_failures_pauses_and_says_why(publish, to_sink, settings) -> None:
     settings.SEND_PAUSE_AFTER_FAILURES = 2
-    subscribers(active=3)
+    make_subscribers(active=3)
     to_sink.reply = lambda sender, rcpts: "554 5.7.1 Relay denied"
     post = publish()
     send = Send.objects.get(post=post)
@@ -192,7 +183,7 @@ def test_daily_digest_at_the_chosen_hour_with_the_new_posts(ada) -> None:
     digest = Digest.objects.get()
     assert list(digest.posts.all()) == [new] and old not in digest.posts.all()
     assert delivery.create_due_digests(now=at(9)) == []  # one digest per day
-    delivery.send_deliveries([delivery_id], enqueue=lambda ids, delay: None)
+    delivery.send_deliveries([delivery_id])
     [message] = mail.outbox
     assert message.to == [reader.email]
     assert message.subject == "Today on Dispatch: Fresh"
@@ -225,5 +216,5 @@ def test_digests_skip_people_who_unsubscribed_while_it_was_built(ada) -> None:
     make_post(ada, "Fresh", published_at=at(6))
     ids = delivery.create_due_digests(now=at(10))
     Subscriber.objects.filter(pk=reader.pk).update(status="unsubscribed")
-    delivery.send_deliveries(ids, enqueue=lambda ids, delay: None)
+    delivery.send_deliveries(ids)
     assert mail.outbox == []

@@ -9,7 +9,8 @@ from playwright.sync_api import BrowserContext, Page, expect
 from accounts.roles import MODERATORS
 from blog import subscriptions
 from blog.models import Comment, ModerationLog, ModerationSettings, Send, Subscriber
-from tests.blog.conftest import make_post, make_user
+from tests.browser.session import sign_in
+from tests.factories import make_post, make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -46,14 +47,6 @@ def site(db) -> dict:
         "confirm": subscriptions.confirm_token(pending),
         "manage": subscriptions.manage_token(active),
     }
-
-
-def sign_in(page: Page, base: str, email: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill("a-long-pass-phrase")
-    page.get_by_role("button", name="Sign In").click()
-    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
 
 
 def visit_all(page: Page, base: str, paths: list[str], axe_audit) -> None:

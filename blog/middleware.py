@@ -1,0 +1,61 @@
+"""Site-wide middleware: page-view counting (blog/pageviews.py), and 301s from
+the old addresses of imported posts (WordPress, Ghost)."""
+
+import logging
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
+from django.urls import Resolver404, resolve
+
+from blog import pageviews
+from blog.models import LegacyPath
+
+log = logging.getLogger(__name__)
+
+
+class PageViewMiddleware:
+    """Counts reader views of posts and the home page (blog/pageviews.py).
+
+    It runs around the view, so a page served from a cache inside the view is
+    counted like any other; counting can fail without the page failing."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if request.resolver_match is None:  # answered before URL resolution, e.g. by a cache middleware
+            try:
+                request.resolver_match = resolve(request.path_info)
+            except Resolver404:
+                return response
+        try:
+            pageviews.count_view(request, response)
+        except Exception:
+            log.exception("Page view not counted")
+        return response
+
+
+class LegacyRedirectMiddleware:
+    """Like django.contrib.redirects: only a page that would be a 404 is looked up,
+    except WordPress's `/?p=N`, whose path is the home page."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path == "/" and request.GET.get("p", "").isdigit():
+            redirect = self._redirect(f"/?p={request.GET['p']}")
+            if redirect:
+                return redirect
+        response = self.get_response(request)
+        if response.status_code == 404 and request.method in ("GET", "HEAD"):
+            path = request.path if request.path.endswith("/") else request.path + "/"
+            return self._redirect(path) or response
+        return response
+
+    def _redirect(self, path: str) -> HttpResponse | None:
+        legacy = LegacyPath.objects.select_related("post").filter(path=path).first()
+        if legacy is None:
+            return None
+        return HttpResponsePermanentRedirect(legacy.post.get_absolute_url())
