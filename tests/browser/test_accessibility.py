@@ -7,8 +7,9 @@ from django.utils import timezone
 from playwright.sync_api import BrowserContext, Page, expect
 
 from accounts.roles import MODERATORS
-from blog import subscriptions
+from blog import emails, subscriptions
 from blog.models import Comment, ModerationLog, ModerationSettings, Send, Subscriber
+from tests.browser.conftest import WCAG_ONLY
 from tests.browser.session import sign_in
 from tests.factories import make_post, make_user
 
@@ -162,3 +163,31 @@ FOCUS_VISIBLE = """() => {
   const style = getComputedStyle(el);
   return el.matches(':focus-visible') && style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) > 0;
 }"""
+
+
+def test_pages_pass_axe_in_the_dark_colour_scheme(live_server, page: Page, site: dict, axe_audit) -> None:
+    page.emulate_media(color_scheme="dark", reduced_motion="reduce")
+    visit_all(page, live_server.url, ["/", site["post"].get_absolute_url(), "/search/?q=harbour"], axe_audit)
+    sign_in(page, live_server.url, "ada@example.com")
+    visit_all(page, live_server.url, ["/write/", "/moderation/"], axe_audit)
+
+
+def test_emails_pass_axe_contrast_and_structure(page: Page, site: dict, axe_audit) -> None:
+    subscriber = Subscriber.objects.get(email="old@example.com")
+    rendered = emails.render_post(site["post"])
+    messages = {
+        "post e-mail": emails.newsletter_message(rendered, subscriber, "<bench@example.com>"),
+        "confirmation e-mail": emails.confirmation_message(Subscriber.objects.get(email="new@example.com")),
+    }
+    for name, message in messages.items():
+        [(html, _mimetype)] = message.alternatives
+        page.set_content(html)
+        axe_audit.check(page, name, WCAG_ONLY)  # contrast above all
+    assert len([url for url in axe_audit.checked if "e-mail" in url]) == 2
+
+
+def test_the_audit_fails_on_a_new_violation(page: Page, axe_audit) -> None:
+    page.set_content('<html lang="en"><title>t</title><main><h1>Hi</h1><p style="color:#ccc">Faint</p></main></html>')
+    axe_audit.check(page, "faint text", WCAG_ONLY)
+    assert any("color-contrast" in finding for finding in axe_audit.findings)
+    axe_audit.findings.clear()  # seen; the test itself passes
