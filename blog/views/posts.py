@@ -118,9 +118,9 @@ def search_posts(request: HttpRequest) -> HttpResponse:
     if not allow(request, "search", SEARCH_RATE):
         return too_many_requests(request, "That's a lot of searches from here. Please wait a minute and try again.")
     query = search.parse(request.GET.get("q", ""))
-    page, hits = None, []
+    page, hits = None, list[search.Hit]()
     if query.is_searchable:
-        page = _page(request, search.search_posts(query, Post.objects.published().select_related("author")))
-        hits = search.hits(page, query)
+        posts = Post.objects.published().select_related("author")
+        page, hits = search.results_page(query, posts, request.GET.get("page"), POSTS_PER_PAGE)
     context = {"query": query, "page": page, "hits": hits, "max_length": search.MAX_QUERY_LENGTH}
     return render(request, "blog/posts/search.html", context)
