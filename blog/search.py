@@ -153,13 +153,13 @@ def results_page(query: Query, posts: PostQuerySet, number: str | None, per_page
     """One page of `search_posts`, and its hits, read in one transaction.
 
     PostgreSQL's planner prices `@@` as if the vector were in the row; it is
-    kilobytes out of line (TOAST), so for a common word it prefers reading the
-    whole table to the GIN index, 50 times slower. Pricing random reads as on
-    an SSD for this transaction only tips it back to the index."""
+    kilobytes out of line (TOAST), so for a common word it may choose to read
+    the whole table rather than the GIN index: a second instead of 20 ms at
+    10,000 posts. Table scans are ruled out for this transaction only."""
     with transaction.atomic():
         if _is_postgres():
             with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL random_page_cost = 1.1")
+                cursor.execute("SET LOCAL enable_seqscan = off")
         page = Paginator(search_posts(query, posts), per_page).get_page(number)
         return page, hits(page, query)
 

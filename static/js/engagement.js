@@ -11,7 +11,6 @@
       button.classList.toggle("is-liked", liked);
       button.setAttribute("aria-pressed", String(liked));
       button.setAttribute("aria-label", "Like, " + count + (count === 1 ? " like" : " likes"));
-      form.querySelector("[data-like-label]").textContent = liked ? "Liked" : "Like";
       form.querySelector("[data-like-count]").textContent = String(count);
       form.querySelector("[data-like-next]").value = liked ? "0" : "1";
     });
