@@ -144,7 +144,7 @@ def shell(env: dict[str, str], code: str) -> str:
     return subprocess.run(command, cwd=ROOT, env=env, check=True, capture_output=True, text=True).stdout
 
 
-def queries(samples: list[str]) -> list[str]:
+def queries(samples: list[str]) -> list[tuple[str, str]]:
     """200 queries of the kinds readers type, drawn from the posts' own words."""
     rng = random.Random(SEED)
     words = Counter(w.strip(".,").lower() for text in samples for w in text.split() if len(w.strip(".,")) > 3)
@@ -157,20 +157,34 @@ def queries(samples: list[str]) -> list[str]:
         start = rng.randrange(max(1, len(text) - 3))
         return '"' + " ".join(w.strip(".,") for w in text[start : start + rng.randint(2, 3)]) + '"'
 
-    kinds = [
-        (30, lambda: rng.choice(common)),
-        (30, lambda: rng.choice(middle)),
-        (20, lambda: rng.choice(rare)),
-        (25, lambda: f"{rng.choice(common)} {rng.choice(middle)}"),
-        (25, phrase),
-        (20, lambda: f"{rng.choice(middle)} OR {rng.choice(rare)}"),
-        (20, lambda: f"{rng.choice(common)} -{rng.choice(common)}"),
-        (10, lambda: f"{rng.choice(FIRST)} {rng.choice(LAST)}"),
-        (10, lambda: f"zzq{rng.randint(100, 999)}"),
+    kinds = {
+        "common word": (30, lambda: rng.choice(common)),
+        "middling word": (30, lambda: rng.choice(middle)),
+        "rare word": (20, lambda: rng.choice(rare)),
+        "two words": (25, lambda: f"{rng.choice(common)} {rng.choice(middle)}"),
+        '"phrase"': (25, phrase),
+        "a OR b": (20, lambda: f"{rng.choice(middle)} OR {rng.choice(rare)}"),
+        "a -b": (20, lambda: f"{rng.choice(common)} -{rng.choice(common)}"),
+        "a name": (10, lambda: f"{rng.choice(FIRST)} {rng.choice(LAST)}"),
+        "no match": (10, lambda: f"zzq{rng.randint(100, 999)}"),
+        "page 2": (10, lambda: rng.choice(common)),
+    }
+    return [
+        (kind, f"/search/?{urlencode({'q': make(), **({'page': 2} if kind == 'page 2' else {})})}")
+        for kind, (count, make) in kinds.items()
+        for _ in range(count)
     ]
-    paths = [f"/search/?{urlencode({'q': make()})}" for count, make in kinds for _ in range(count)]
-    paths += [f"/search/?{urlencode({'q': rng.choice(common), 'page': 2})}" for _ in range(10)]
-    return paths
+
+
+def by_kind(base: str, paths: list[tuple[str, str]]) -> dict[str, Result]:
+    """Each kind of query alone, one request at a time: where the tail comes from."""
+    results = {}
+    for kind in dict.fromkeys(k for k, _ in paths):
+        mine = [path for k, path in paths if k == kind]
+        results[kind] = load(
+            kind, base, lambda i, mine=mine: ("GET", mine[i], None, {"Host": "127.0.0.1"}), len(mine), 1
+        )
+    return results
 
 
 def main() -> None:
@@ -183,7 +197,8 @@ def main() -> None:
         manage(env, "collectstatic", "--noinput")
         fill = FILL.format(posts=args.posts, seed=SEED, first=FIRST, last=LAST)
         print(shell(env, fill).strip())
-        paths = queries(shell(env, VOCABULARY).splitlines())
+        kinds = queries(shell(env, VOCABULARY).splitlines())
+        paths = [path for _, path in kinds]
         total = len(paths) * args.rounds
         with gunicorn(env) as base:
             load("warm-up", base, lambda i: ("GET", paths[i % len(paths)], None, {"Host": "127.0.0.1"}), 100, 2)
@@ -191,15 +206,16 @@ def main() -> None:
                 "search, 200 queries", base, lambda i: ("GET", paths[i % len(paths)], None, {"Host": "127.0.0.1"}),
                 total, args.concurrency,
             )  # fmt: skip
+            kind_results = by_kind(base, kinds)
         with gunicorn(env, app="bench.bare_hello:application") as base:
             load("warm-up", base, get("/"), 100, 2)
             hello = load("bare Django hello", base, get("/"), total, args.concurrency)
     finally:
         shutil.rmtree(var_dir, ignore_errors=True)
-    report(args, [searched, hello], len(paths))
+    report(args, [searched, hello], len(paths), kind_results)
 
 
-def report(args: argparse.Namespace, results: list[Result], query_count: int) -> None:
+def report(args: argparse.Namespace, results: list[Result], query_count: int, kinds: dict[str, Result]) -> None:
     searched, hello = results
     print(f"{args.posts} posts; {query_count} queries x {args.rounds} rounds; gunicorn 2 sync workers; "
           f"{args.concurrency} client threads; {os.cpu_count()} cores, client on the same machine")  # fmt: skip
@@ -209,6 +225,11 @@ def report(args: argparse.Namespace, results: list[Result], query_count: int) ->
     print(f"search p50 {searched.percentile(50):.1f} ms, p99 {searched.percentile(99):.1f} ms "
           f"(target p99 < 50 ms); throughput {searched.rate / hello.rate:.3f} of the bare hello, "
           f"p50 {searched.percentile(50) / hello.percentile(50):.1f}x the hello's")  # fmt: skip
+    print("\nEach kind alone, one request at a time:")
+    print(HEADER)
+    for result in kinds.values():
+        print(result.row())
+    print(f"load average during the run: {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

@@ -34,8 +34,8 @@ from accounts.models import User
 from blog.models import Comment, Post, PostQuerySet
 
 MAX_QUERY_LENGTH = 200
-# Private-use characters mark highlights inside the database's answer, so that
-# the text can be escaped as a whole before they become <mark> tags.
+# Private-use characters mark the matched words, so that the text can be
+# escaped as a whole before they become <mark> tags.
 START, STOP = "\ue000", "\ue001"
 PASSAGE_WORDS = 40
 WORD = re.compile(r"\w+")
