@@ -129,24 +129,19 @@ def browser_get(path: str):
     return lambda _i: ("GET", path, None, BROWSER_HEADERS)
 
 
-def alternate(bases: dict[str, str], path: str, total: int, concurrency: int) -> dict[str, Result]:
-    """Load each server in turn, ROUNDS times, and add up each server's rounds."""
+def alternate(bases: dict[str, str], path: str, total: int, concurrency: int) -> dict[str, list[Result]]:
+    """Load each server in turn, ROUNDS times; each server's rounds."""
     for base in bases.values():
         load("warm-up", base, browser_get(path), WARM_UP, 4)
     rounds: dict[str, list[Result]] = {name: [] for name in bases}
     for _ in range(ROUNDS):
         for name, base in bases.items():
             rounds[name].append(load(name, base, browser_get(path), total // ROUNDS, concurrency))
-    return {
-        name: Result(
-            name,
-            sum(r.requests for r in results),
-            sum(r.seconds for r in results),
-            [latency for r in results for latency in r.latencies],
-            sum(r.errors for r in results),
-        )
-        for name, results in rounds.items()
-    }
+    return rounds
+
+
+def rate(results: list[Result]) -> float:
+    return sum(r.requests for r in results) / sum(r.seconds for r in results)
 
 
 def main() -> None:
@@ -173,14 +168,16 @@ def main() -> None:
         queries, milliseconds = shell(env, OVERVIEW).split()[-2:]
     finally:
         shutil.rmtree(var_dir, ignore_errors=True)
-    off_result, on_result = results["counting off"], results["counting on"]
-    served = on_result.requests - on_result.errors + WARM_UP
+    served = sum(r.requests - r.errors for r in results["counting on"]) + WARM_UP
     print(f"gunicorn, 2 sync workers per server, {args.requests} requests per server in {ROUNDS} alternating rounds")
     print(f"{args.concurrency} concurrent clients; {os.cpu_count()} cores, load generator on the same machine")
     print(HEADER)
-    print(off_result.row())
-    print(on_result.row())
-    print(f"counting on / counting off: {on_result.rate / off_result.rate:.2f}")
+    for off_round, on_round in zip(results["counting off"], results["counting on"], strict=True):
+        print(off_round.row())
+        print(on_round.row())
+    off_rate, on_rate = rate(results["counting off"]), rate(results["counting on"])
+    print(f"all rounds: counting off {off_rate:.0f} req/s, counting on {on_rate:.0f} req/s")
+    print(f"counting on / counting off: {on_rate / off_rate:.2f}")
     print(f"views counted after the fold: {counted} of {served} served by the counting server (warm-up included)")
     print(f"overview, 90 days, staff, {rows} daily rows: {queries} SQL queries, {float(milliseconds):.0f} ms (median)")
 

@@ -9,6 +9,7 @@ pixel: mail clients fetch images by themselves, so open rates mislead.
 """
 
 import re
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -72,18 +73,29 @@ def destination(url: str) -> str:
 
 
 def rewrite_links(post: Post, html: str, text: str) -> tuple[str, str]:
-    """Send every web link of the e-mail (HTML and plain text) through the click redirect."""
+    """Send every web link of a post's e-mail (HTML and plain text) through the click redirect."""
+    return _rewrite(html, text, lambda url: post)
+
+
+def rewrite_digest_links(posts: list[Post], html: str, text: str) -> tuple[str, str]:
+    """In a digest, the links to each post count for that post; other links stay direct."""
+    by_url = {absolute(post.get_absolute_url()): post for post in posts}
+    return _rewrite(html, text, lambda url: by_url.get(url.split("#", 1)[0].split("?", 1)[0]))
+
+
+def _rewrite(html: str, text: str, post_for: Callable[[str], Post | None]) -> tuple[str, str]:
     if not settings.NEWSLETTER_CLICK_COUNTING:
         return html, text
 
     def swap(url: str) -> str:
-        return url if is_own_link(url) else click_url(post, url)
+        post = None if is_own_link(url) else post_for(url)
+        return click_url(post, url) if post else url
 
-    html = _HTML_LINK.sub(
-        lambda m: m.group(1) + swap(m.group(2).replace("&amp;", "&")).replace("&", "&amp;") + m.group(3), html
-    )
-    text = _TEXT_LINK.sub(lambda m: swap(m.group(0)), text)
-    return html, text
+    def swap_html(match: re.Match[str]) -> str:
+        url = match.group(2).replace("&amp;", "&")
+        return match.group(1) + swap(url).replace("&", "&amp;") + match.group(3)
+
+    return _HTML_LINK.sub(swap_html, html), _TEXT_LINK.sub(lambda match: swap(match.group(0)), text)
 
 
 def record_click(post_id: int, url: str) -> None:

@@ -147,7 +147,9 @@ def render_digest(digest: Digest) -> Rendered:
     posts = list(digest.posts.select_related("author").order_by("-published_at"))
     items = [(post, absolute(post.get_absolute_url())) for post in posts]
     daily = digest.period.startswith("daily")
-    return render("digest", _newsletter_context({"items": items, "daily": daily, "count": len(posts)}))
+    rendered = render("digest", _newsletter_context({"items": items, "daily": daily, "count": len(posts)}))
+    html, text = clicks.rewrite_digest_links(posts, rendered.html, rendered.text)
+    return Rendered(rendered.subject, text, html)
 
 
 def subscriber_links(subscriber: Subscriber) -> dict[str, str]:

@@ -9,8 +9,8 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from django.contrib.auth.models import AnonymousUser
-from django.db import transaction
-from django.db.models import Count, F, QuerySet
+from django.db import connection, transaction
+from django.db.models import Count, Exists, F, OuterRef, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
@@ -18,8 +18,8 @@ from django.utils.crypto import salted_hmac
 from accounts.models import User
 from accounts.referrals import REFERRAL_SESSION_KEY
 from accounts.requests import SignedInRequest
-from blog import counters
-from blog.models import Like, Post, ReferralVisit, Restack, Share
+from blog import bans, counters, moderation
+from blog.models import Comment, Like, Post, ReferralVisit, Restack, Share
 from blog.ratelimits import client_ip
 from blog.rendering import render_markdown
 from blog.site import absolute
@@ -50,19 +50,82 @@ class EngagementError(Exception):
 # --- Likes -----------------------------------------------------------------
 
 
-def set_like(post: Post, user: User, liked: bool) -> tuple[bool, int]:
+def check_not_banned(user: User, ip: str | None) -> None:
+    if refusal := bans.refusal(user, ip):
+        raise EngagementError(refusal)
+
+
+def set_like(post: Post, user: User, liked: bool, *, ip: str | None = None) -> tuple[bool, int]:
     """Make the reader's like match `liked`; returns the state and the count.
 
-    Setting a state rather than flipping one makes a double click harmless."""
-    if liked:
-        counters.add_counted(Like, post, "like_count", post=post, user=user)
-    else:
-        counters.remove_counted(Like, post, "like_count", post=post, user=user)
-    return liked, counters.current(post, "like_count")
+    Setting a state rather than flipping one makes a double click harmless.
+    The like row is written (or left, if a concurrent request wrote it
+    first) and the counter moves by what that write changed, atomically: on
+    PostgreSQL in one statement, elsewhere in one transaction of two."""
+    check_not_banned(user, ip)
+    if connection.vendor == "postgresql":
+        sql = LIKE_ON_POSTGRESQL if liked else UNLIKE_ON_POSTGRESQL
+        with connection.cursor() as cursor:
+            cursor.execute(sql, {"post": post.pk, "user": user.pk})
+            return liked, cursor.fetchone()[0]
+    changed: int
+    with transaction.atomic():
+        if liked:
+            with connection.cursor() as cursor:
+                now = connection.ops.adapt_datetimefield_value(timezone.now())
+                cursor.execute(INSERT_LIKE, [post.pk, user.pk, now])
+                changed = cursor.fetchone() is not None
+        else:
+            changed, _ = Like.objects.filter(post_id=post.pk, user_id=user.pk).delete()
+        with connection.cursor() as cursor:
+            cursor.execute(MOVE_LIKE_COUNT, [(1 if liked else -1) if changed else 0, post.pk])
+            return liked, cursor.fetchone()[0]
+
+
+# The ORM has neither INSERT ... ON CONFLICT ... RETURNING nor UPDATE ...
+# RETURNING nor data-modifying WITH; these are the whole like, in SQL.
+INSERT_LIKE = (
+    "INSERT INTO blog_like (post_id, user_id, created_at) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING RETURNING id"
+)
+MOVE_LIKE_COUNT = "UPDATE blog_post SET like_count = like_count + %s WHERE id = %s RETURNING like_count"
+LIKE_ON_POSTGRESQL = """
+WITH added AS (
+    INSERT INTO blog_like (post_id, user_id, created_at) VALUES (%(post)s, %(user)s, now())
+    ON CONFLICT DO NOTHING RETURNING 1
+)
+UPDATE blog_post SET like_count = like_count + (SELECT count(*) FROM added) WHERE id = %(post)s RETURNING like_count
+"""
+UNLIKE_ON_POSTGRESQL = """
+WITH removed AS (DELETE FROM blog_like WHERE post_id = %(post)s AND user_id = %(user)s RETURNING 1)
+UPDATE blog_post SET like_count = like_count - (SELECT count(*) FROM removed) WHERE id = %(post)s RETURNING like_count
+"""
+
+
+def liked_by(user: User) -> Exists:
+    """Annotate posts with whether this reader likes them (in the same query)."""
+    return Exists(Like.objects.filter(post=OuterRef("pk"), user=user))
+
+
+def with_reader_state(posts: QuerySet[Post], user: User | AnonymousUser) -> QuerySet[Post]:
+    """Posts with `liked` and `restacked` for a signed-in reader, in the same query."""
+    if not user.is_authenticated:
+        return posts
+    annotated: QuerySet[Post] = posts.annotate(
+        liked=liked_by(user), restacked=Exists(Restack.objects.filter(post=OuterRef("pk"), user=user))
+    )
+    return annotated
 
 
 def has_liked(post: Post, user: User | AnonymousUser) -> bool:
+    if hasattr(post, "liked"):  # annotated with liked_by()
+        return bool(post.liked)
     return user.is_authenticated and Like.objects.filter(post=post, user=user).exists()
+
+
+def has_restacked(post: Post, user: User | AnonymousUser) -> bool:
+    if hasattr(post, "restacked"):  # annotated with with_reader_state()
+        return bool(post.restacked)
+    return user.is_authenticated and Restack.objects.filter(post=post, user=user).exists()
 
 
 def remember_like_intent(request: HttpRequest, post: Post) -> None:
@@ -76,7 +139,7 @@ def apply_like_intent(sender: object, request: HttpRequest | None, user: User, *
         return
     post_id = request.session.pop(PENDING_LIKE_SESSION_KEY, None)
     post = Post.objects.visible_to(user).filter(pk=post_id).first() if post_id else None
-    if post:
+    if post and not bans.refusal(user, client_ip(request) or None):
         set_like(post, user, True)
 
 
@@ -138,7 +201,7 @@ def post_engagement(post: Post, user: User | AnonymousUser) -> dict[str, object]
         "share_url": shared_url(post, user),
         "networks": [(network, Share.Network(network).label) for network in SHARE_TARGETS],
         "restackers": [item.user for item in restackers],
-        "restacked": user.is_authenticated and Restack.objects.filter(post=post, user=user).exists(),
+        "restacked": has_restacked(post, user),
     }
 
 
@@ -162,21 +225,27 @@ def profile_activity(person: User, viewer: User | AnonymousUser) -> dict[str, ob
 def restack(request: SignedInRequest, post: Post, note: str) -> Restack:
     """Re-post to the reader's profile, or change the note of their re-stack.
 
+    The note goes through the comment rules: a disallowed phrase refuses it,
+    a held one shows only to its writer until a moderator publishes it.
     A first re-stack also counts as a share of the post."""
+    check_not_banned(request.user, client_ip(request) or None)
     note = note.strip()
     if len(note) > RESTACK_NOTE_LIMIT:
         raise EngagementError(f"Keep the note to {RESTACK_NOTE_LIMIT} characters (it has {len(note)}).")
+    decision = moderation.moderate_note(author=request.user, note=note) if note else moderation.Decision("approved")
+    if decision.status == Comment.Status.SPAM:
+        raise EngagementError("This note can't be posted here. Change it, or re-stack without a note.")
     note_html = render_markdown(note, comment=True) if note else ""
+    held = decision.status == Comment.Status.HELD
+    fields = {"note": note, "note_html": note_html, "note_held": held}
     with transaction.atomic():
-        item, created = Restack.objects.select_for_update().get_or_create(
-            post=post, user=request.user, defaults={"note": note, "note_html": note_html}
-        )
+        item, created = Restack.objects.select_for_update().get_or_create(post=post, user=request.user, defaults=fields)
         if created:
             Post.objects.filter(pk=post.pk).update(restack_count=F("restack_count") + 1)
             record_share(request, post, Share.Network.RESTACK)
         else:
-            item.note, item.note_html = note, note_html
-            item.save(update_fields=["note", "note_html", "updated_at"])
+            item.note, item.note_html, item.note_held = note, note_html, held
+            item.save(update_fields=["note", "note_html", "note_held", "updated_at"])
     return item
 
 

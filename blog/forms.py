@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.utils.text import slugify
 
+from accounts.images import COVER_MAX_SIDE, UploadedImageField
 from blog.models import Post, SlugRedirect, Subscriber
 from blog.publishing import check_publication_time
 
@@ -18,6 +19,7 @@ class PostForm(forms.ModelForm):
         required=False,
         help_text="The permalink. Leave empty to make one from the title; old links keep working.",
     )
+    cover = UploadedImageField(required=False, max_side=COVER_MAX_SIDE, noun="cover image")
     publish_at = forms.DateTimeField(
         required=False,
         label="Schedule for",
@@ -61,13 +63,6 @@ class PostForm(forms.ModelForm):
             raise forms.ValidationError("Another post already uses this permalink.")
         return slug
 
-    def clean_cover(self) -> UploadedFile | None:
-        cover = self.cleaned_data.get("cover")
-        if cover and getattr(cover, "size", 0) > settings.MAX_COVER_BYTES:
-            limit = settings.MAX_COVER_BYTES // (1024 * 1024)
-            raise forms.ValidationError(f"The cover image must be {limit} MB or smaller.")
-        return cover
-
     def clean_publish_at(self) -> datetime | None:
         when = self.cleaned_data.get("publish_at")
         if self.action == "schedule":
@@ -83,6 +78,26 @@ class PostForm(forms.ModelForm):
             post.save()
             self.save_m2m()
         return post
+
+
+class BanForm(forms.Form):
+    reason = forms.CharField(
+        max_length=300,
+        help_text="Shown to the banned reader, and kept in the log.",
+        error_messages={"required": "A ban needs a reason."},
+    )
+    until = forms.DateTimeField(
+        required=False,
+        label="Ends",
+        help_text="Empty for a permanent ban.",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+
+    def clean_reason(self) -> str:
+        reason = self.cleaned_data["reason"].strip()
+        if not reason:
+            raise forms.ValidationError("A ban needs a reason.")
+        return reason
 
 
 class SubscribeForm(forms.Form):

@@ -47,7 +47,7 @@ def publish_due_posts() -> list[int]:
     return published
 
 
-@shared_task
+@shared_task(base=DjangoTask)
 def fold_page_views() -> int:
     return pageviews.fold()
 
@@ -111,18 +111,18 @@ def send_moderation_digest() -> None:
         message.send()
 
 
-@shared_task
+@shared_task(base=DjangoTask)
 def check_import(job_id: int) -> None:
     """The dry run of an import uploaded on the desk."""
     jobs.perform_check(job_id)
 
 
-@shared_task
+@shared_task(base=DjangoTask)
 def import_publication(job_id: int) -> None:
     """An import uploaded on the desk; it sends nothing to anyone."""
     jobs.perform_import(job_id)
 
 
-@shared_task
+@shared_task(base=DjangoTask)
 def export_publication(job_id: int) -> None:
     exports.perform_export(job_id)

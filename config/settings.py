@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "django.contrib.postgres",  # search (blog/search.py); harmless on SQLite
     "allauth",
     "allauth.account",
+    "allauth.mfa",
     "taggit",
     "blog",
     "accounts",  # after blog: its post_migrate hook grants blog permissions to roles
@@ -69,6 +70,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "blog.middleware.LegacyRedirectMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "accounts.middleware.StaffTwoFactorMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -97,6 +99,8 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    CACHES["default"]["BACKEND"] = "config.cache.RedisCache"  # the same, without a new client per call
 
 # Page views (blog/pageviews.py) are counted in Redis and folded into the
 # database every minute; without a Redis URL nothing is counted.
@@ -123,6 +127,9 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
     "allauth.account.auth_backends.AuthenticationBackend",
 ]
+# Sessions are read from the cache (Redis in production) and written through
+# to the database, so a signed-in request costs no session query.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "blog:home"
 
@@ -135,7 +142,11 @@ ACCOUNT_PRESERVE_USERNAME_CASING = False
 ACCOUNT_USERNAME_MIN_LENGTH = 3
 ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
-ACCOUNT_RATE_LIMITS_ENABLED = True
+# Two-factor: an authenticator app (TOTP) with recovery codes, at /accounts/2fa/.
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = SITE_NAME
+# Staff accounts must turn it on before they may do anything but set it up.
+MFA_REQUIRED_FOR_STAFF = env.bool("MFA_REQUIRED_FOR_STAFF", default=not DEBUG and not TESTING)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
@@ -162,6 +173,8 @@ STORAGES = {
 SERVE_MEDIA = env.bool("SERVE_MEDIA", default=True)
 # Cover images larger than this are refused with a message.
 MAX_COVER_BYTES = env.int("MAX_COVER_BYTES", default=5 * 1024 * 1024)
+# Covers and avatars with more pixels than this are refused before decoding (blog/images.py).
+MAX_IMAGE_PIXELS = env.int("MAX_IMAGE_PIXELS", default=40_000_000)
 # Uploaded imports and finished exports: private, never served like MEDIA_ROOT.
 PRIVATE_ROOT = Path(env.str("PRIVATE_ROOT", default=str(VAR_DIR / "private")))
 IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=500 * 1024 * 1024)
@@ -239,6 +252,18 @@ if env.bool("TRUST_X_FORWARDED_PROTO", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # Off only for load benchmarks, which send everything from one address.
 RATELIMIT_ENABLED = env.bool("RATELIMIT_ENABLED", default=True)
+if not RATELIMIT_ENABLED:
+    ACCOUNT_RATE_LIMITS = False  # allauth's own switch; its limits are on by default
+# Rate limits and allauth's log-in limits count in the cache: one that each
+# process keeps for itself (or a database, without atomic increments) is no limit.
+PER_PROCESS_CACHES = ("locmem.", "dummy.", "filebased.", "db.")
+if (
+    RATELIMIT_ENABLED
+    and not DEBUG
+    and not TESTING
+    and any(k in CACHES["default"]["BACKEND"] for k in PER_PROCESS_CACHES)
+):
+    raise ImproperlyConfigured("CACHE_URL must name a shared cache (redis://...) when DEBUG is off.")
 # How many reverse proxies in front of the app append to X-Forwarded-For.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -248,7 +273,7 @@ SECURE_CSP = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF, CSP.NONCE],
     "style-src": [CSP.SELF],
-    "img-src": [CSP.SELF, "https:"],
+    "img-src": [CSP.SELF, "https:", "data:"],  # data: for the two-factor QR code (an SVG image)
     "font-src": [CSP.SELF],
     "connect-src": [CSP.SELF],
     "object-src": [CSP.NONE],

@@ -11,7 +11,8 @@ status, type, visibility, published_at, custom_excerpt), `tags`,
 (post_id, member_id, parent_id, html, status published/hidden/deleted)."""
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any, cast
 
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -24,7 +25,8 @@ from blog.models import Comment, Post, Subscriber
 MAJOR_VERSIONS = {"2", "3", "4", "5", "6"}
 COMMENT_STATES = {"published": Comment.Status.APPROVED, "hidden": Comment.Status.REMOVED,
                   "deleted": Comment.Status.REMOVED}  # fmt: skip
-Table = list[dict]
+Row = dict[str, Any]
+Table = list[Row]
 
 
 def _data(raw: bytes) -> dict[str, Table]:
@@ -45,15 +47,15 @@ def _data(raw: bytes) -> dict[str, Table]:
     for name, table in data.items():
         if not isinstance(table, list) or not all(isinstance(row, dict) for row in table):
             raise ImportRefused(f"The “{name}” table of this Ghost export is not a list of rows.")
-    return data
+    return cast(dict[str, Table], data)
 
 
 def _date(value: object) -> datetime | None:
     if isinstance(value, int | float):
-        return datetime.fromtimestamp(value / 1000, tz=timezone.UTC)
+        return datetime.fromtimestamp(value / 1000, tz=UTC)
     when = parse_datetime(str(value).replace(" ", "T")) if value else None
     if when is not None and timezone.is_naive(when):
-        when = timezone.make_aware(when, timezone.UTC)
+        when = timezone.make_aware(when, UTC)
     return when
 
 
@@ -72,10 +74,11 @@ def load(raw: bytes, importer: Importer) -> None:
             post_tags.setdefault(link["post_id"], []).append(tags[link["tag_id"]]["name"])
     authors = {link["post_id"]: link["author_id"] for link in data.get("posts_authors", [])
                if link.get("sort_order", 0) == 0}  # fmt: skip
+    metas = {meta.get("post_id"): meta for meta in data.get("posts_meta", [])}
     saved = {}
     for row in posts:
         author_row = users.get(authors.get(row["id"]) or row.get("author_id"))
-        post = _load_post(row, author_row, post_tags.get(row["id"], []), importer)
+        post = _load_post(row, author_row, post_tags.get(row["id"], []), metas.get(row["id"], {}), importer)
         if post is not None:
             saved[row["id"]] = post
         importer.step()
@@ -84,7 +87,7 @@ def load(raw: bytes, importer: Importer) -> None:
         _load_comments(data, saved, importer)
 
 
-def _load_post(row: dict, author_row: dict | None, tags: list[str], importer: Importer) -> Post | None:
+def _load_post(row: Row, author_row: Row | None, tags: list[str], meta: Row, importer: Importer) -> Post | None:
     if importer.takes_site_data and author_row:
         author = importer.person(author_row.get("email", ""), author_row.get("name", ""), author_row.get("slug", ""),
                                  author=True)  # fmt: skip
@@ -110,11 +113,13 @@ def _load_post(row: dict, author_row: dict | None, tags: list[str], importer: Im
             tags=tags,
             excerpt=row.get("custom_excerpt") or "",
             legacy_paths=[f"/{slug}/"] if slug else [],
+            cover_url=row.get("feature_image") or "",
+            cover_alt=meta.get("feature_image_alt") or "",
         )
     )
 
 
-def _body(row: dict) -> tuple[str, str | None]:
+def _body(row: Row) -> tuple[str, str | None]:
     """(HTML, Markdown): Ghost's rendered html when the export has it, else its editor's document."""
     if row.get("html"):
         return row["html"], None
@@ -133,12 +138,12 @@ def _body(row: dict) -> tuple[str, str | None]:
 LEXICAL_TAGS = {"paragraph": "p", "quote": "blockquote", "listitem": "li", "aside": "blockquote"}
 
 
-def _lexical_html(node: dict) -> str:
+def _lexical_html(node: Row) -> str:
     """Enough of Lexical (Ghost 5+'s editor) to keep text, headings, quotes, lists, links and images."""
     kind = node.get("type")
     inner = "".join(_lexical_html(child) for child in node.get("children", []))
     if kind == "text":
-        text = escape(node.get("text", ""))
+        text: str = escape(node.get("text", ""))
         fmt = node.get("format", 0)
         text = f"<strong>{text}</strong>" if fmt & 1 else text
         return f"<em>{text}</em>" if fmt & 2 else text
@@ -152,7 +157,7 @@ def _lexical_html(node: dict) -> str:
     if kind == "image":
         return f'<img src="{escape(node.get("src", ""))}" alt="{escape(node.get("altText", ""))}">'
     if kind in ("html", "markdown"):
-        return node.get("html") or node.get("markdown", "")
+        return str(node.get("html") or node.get("markdown", ""))
     if kind == "linebreak":
         return "<br>"
     if kind in LEXICAL_TAGS:
@@ -160,7 +165,7 @@ def _lexical_html(node: dict) -> str:
     return inner
 
 
-def _mobiledoc_markdown(document: dict) -> str:
+def _mobiledoc_markdown(document: Row) -> str:
     """Ghost 1-4 kept Markdown posts as a mobiledoc with one markdown card; take the cards' Markdown."""
     cards = [payload.get("markdown", "") for name, payload in document.get("cards", []) if name == "markdown"]
     return "\n\n".join(cards)
@@ -189,8 +194,8 @@ def _load_members(data: dict[str, Table], importer: Importer) -> None:
 def _load_comments(data: dict[str, Table], posts: dict[str, Post], importer: Importer) -> None:
     members = {m["id"]: m for m in data.get("members", [])}
     for row in sorted(data.get("comments", []), key=lambda r: str(r.get("created_at", ""))):
-        post = posts.get(row.get("post_id"))
-        member = members.get(row.get("member_id"), {})
+        post = posts.get(str(row.get("post_id")))
+        member = members.get(str(row.get("member_id")), {})
         if post is None:
             importer.problem(f"Comment {row.get('id')} belongs to a post that was not imported; skipped.")
             continue

@@ -1,6 +1,5 @@
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.decorators import login_required, permission_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -10,7 +9,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.models import User
 from accounts.referrals import referrer_for
 from accounts.requests import SignedInRequest
-from blog import subscriptions
+from blog import bans, subscriptions
 from blog.forms import ImportForm, PreferencesForm, SubscribeForm
 from blog.models import Subscriber
 from blog.ratelimits import client_ip, rate_limit
@@ -28,9 +27,14 @@ def subscribe(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return render(request, "blog/subscriptions/subscribe_error.html", {"form": form}, status=400)
     email, honeypot = form.cleaned_data["email"], form.cleaned_data["website"]
+    if refusal := bans.refusal(request.user, client_ip(request) or None, email=email):
+        if not request.user.is_authenticated:
+            return redirect("blog:subscribe_done")  # the usual answer: the form tells nobody about an address
+        messages.error(request, refusal)
+        return redirect("blog:home")
     pending = subscriptions.request_subscription(
         email,
-        source=form.cleaned_data["source"][:120] or "site",
+        source=subscriptions.known_source(form.cleaned_data["source"]),
         ip=client_ip(request) or None,
         referred_by=referrer_for(request),
         verified_user=user if one_click_email and one_click_email.lower() == email.lower() else None,
@@ -56,7 +60,7 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
         subscriber = subscriptions.subscriber_for_confirm_token(token)
     except subscriptions.TokenError as error:
         return render(request, "blog/subscriptions/link_error.html", {"error": error}, status=400)
-    if request.method == "POST" and subscriptions.confirm(subscriber):
+    if request.method == "POST" and subscriptions.confirm(subscriber, ip=client_ip(request) or None):
         token = subscriptions.manage_token(subscriber)
         return render(request, "blog/subscriptions/confirmed.html", {"subscriber": subscriber, "token": token})
     return render(request, "blog/subscriptions/confirm.html", {"subscriber": subscriber})
@@ -105,10 +109,11 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     return render(request, "blog/subscriptions/unsubscribe_confirm.html", {"subscriber": subscriber, "token": token})
 
 
-@staff_member_required
+@login_required
+@permission_required("blog.manage_subscribers", raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def manage_subscribers(request: SignedInRequest) -> HttpResponse:
-    """Staff: import from CSV (with a dry run) and export."""
+    """Import from CSV (with a dry run) and export; their own permission, since it is everyone's address."""
     form = ImportForm(request.POST or None, request.FILES or None)
     report = None
     if request.method == "POST" and form.is_valid():
@@ -122,7 +127,8 @@ def manage_subscribers(request: SignedInRequest) -> HttpResponse:
     return render(request, "blog/subscriptions/manage.html", context)
 
 
-@staff_member_required
+@login_required
+@permission_required("blog.manage_subscribers", raise_exception=True)
 def export_subscribers(request: SignedInRequest) -> HttpResponse:
     response = HttpResponse(subscriptions.export_subscribers(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="subscribers.csv"'

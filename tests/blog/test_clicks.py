@@ -122,3 +122,22 @@ def test_a_newsletter_link_is_clicked_and_shows_on_the_posts_page(
     client.force_login(ada)
     rows = client.get(f"/write/{post.pk}/insights/?csv=clicks").content.decode()
     assert "https://example.org/report.pdf,1" in rows
+
+
+def test_in_a_digest_each_posts_link_counts_for_that_post(ada, post) -> None:
+    other = make_post(ada, "Second")
+    html = (
+        f'<a href="http://127.0.0.1:8000{post.get_absolute_url()}">one</a>'
+        f'<a href="http://127.0.0.1:8000{other.get_absolute_url()}#comments">two</a>'
+        '<a href="http://127.0.0.1:8000/">home</a>'
+    )
+    new_html, new_text = clicks.rewrite_digest_links(
+        [post, other], html, f"http://127.0.0.1:8000{other.get_absolute_url()}"
+    )
+    tokens = [part.split("/", 1)[0] for part in new_html.split("http://127.0.0.1:8000/r/")[1:]]
+    assert [clicks.read_click_token(token)[0] for token in tokens] == [post.pk, other.pk]
+    assert new_html.endswith('<a href="http://127.0.0.1:8000/">home</a>')
+    assert clicks.read_click_token(new_text.split("/r/")[1].split("/")[0]) == (
+        other.pk,
+        f"http://127.0.0.1:8000{other.get_absolute_url()}",
+    )

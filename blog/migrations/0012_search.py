@@ -31,7 +31,7 @@ def fill_search_columns(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('blog', '0007_insights'),
+        ('blog', '0011_trust'),
         ('taggit', '0006_rename_taggeditem_content_type_object_id_taggit_tagg_content_8fc721_idx'),
     ]
 

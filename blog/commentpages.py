@@ -1,0 +1,226 @@
+"""A post's comments as pages of threads, rendered once per version.
+
+What every reader sees alike (each comment's author line, body and place in
+its thread) is rendered once per version of the post's comments and kept in
+the shared cache. What belongs to one reader is added per request, as plain
+string joins: the like/reply/edit/delete/flag/pin buttons with their state,
+and the reader's own comments awaiting moderation, right under the comment
+they answer. No template is rendered per comment per request.
+
+Pages hold PAGE_THREADS top-level threads with all their replies. The next
+page starts after a thread's key (`?after=<top-level comment id>`), so a page
+does not shift when new threads arrive before it; `?comment=<id>` opens the
+page that holds a comment, which is where a comment's permalink leads.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cache as cache_forever
+
+from django.contrib.auth.models import AnonymousUser
+from django.core.cache import cache
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+from blog import pagecache, threads
+from blog.models import Comment, CommentLike, Post
+from blog.models.comments import EDIT_WINDOW
+
+PAGE_THREADS = 50
+_SLOT = "\x00actions\x00"
+Status = Comment.Status
+
+
+@dataclass
+class Entry:
+    """One public comment as every reader sees it, with what its buttons need."""
+
+    pk: int
+    parent_id: int | None
+    author_id: int
+    approved: bool
+    placeholder: bool
+    pinned: bool
+    like_count: int
+    created_at: datetime
+    url: str
+    before: str = ""  # the rendering up to the buttons
+    after: str = ""  # and from there to the end
+
+
+@dataclass
+class Reader:
+    """What one request's buttons depend on."""
+
+    pk: int | None
+    csrf_token: str
+    is_post_author: bool
+    comments_open: bool
+    liked: set[int] = field(default_factory=set)
+    now: datetime = field(default_factory=timezone.now)
+
+
+@dataclass
+class Page:
+    html: SafeString
+    comment_count: int
+    next_after: int | None
+
+
+# --- Shared, once per version -------------------------------------------------
+
+
+def _entry(comment: Comment) -> Entry:
+    return Entry(
+        pk=comment.pk, parent_id=comment.parent_id, author_id=comment.author_id,
+        approved=comment.status == Status.APPROVED and not comment.is_deleted, placeholder=comment.placeholder,
+        pinned=comment.is_pinned, like_count=comment.like_count, created_at=comment.created_at,
+        url=escape(comment.get_absolute_url()),
+    )  # fmt: skip
+
+
+def _render_shared(post: Post, sort: str) -> dict:
+    comments = threads.thread(post, AnonymousUser(), sort)
+    tops: list[list[Entry]] = []
+    for comment in comments:
+        html = render_to_string("blog/comments/_comment.html", {"comment": comment, "post": post, "slot": _SLOT})
+        entry = _entry(comment)
+        entry.before, _, entry.after = html.partition(_SLOT)
+        if comment.parent_id is None or not tops:
+            tops.append([])
+        tops[-1].append(entry)
+    return {"threads": tops, "count": threads.approved_count(comments)}
+
+
+def shared_threads(post: Post, sort: str) -> dict:
+    """The post's public threads in order, each comment rendered without buttons."""
+    key = f"{threads.public_cache_key(post, sort)}:{pagecache.site_version()}:pages"
+    shared = pagecache.local_copy(key)
+    if shared is None:
+        shared = _render_shared(post, sort)
+        cache.set(key, shared, threads.PUBLIC_TIMEOUT)
+        pagecache.keep_local_copy(key, shared)
+    return shared
+
+
+# --- Per reader, per request ----------------------------------------------------
+
+
+def reader_state(post: Post, user, csrf_token: str) -> tuple[Reader, list[Comment]]:
+    """The reader's likes on this post's comments and their own held comments (two indexed queries)."""
+    reader = Reader(user.pk, csrf_token, post.author_id == user.pk, post.comments_open)
+    if not user.is_authenticated:
+        return reader, []
+    liked = CommentLike.objects.filter(user=user, comment__post=post).values_list("comment_id", flat=True)
+    reader.liked = set(liked)
+    held = list(Comment.objects.filter(post=post, author=user, status=Status.HELD).select_related("author"))
+    for comment in held:
+        comment.post, comment.placeholder, comment.liked = post, False, False
+        comment.by_post_author = comment.author_id == post.author_id
+    return reader, held
+
+
+def actions(entry: Entry, reader: Reader) -> str:
+    """The buttons under a comment, for this reader (the markup _comment.html had).
+
+    Plain string joins, since this runs for every comment of a page on every
+    request: the values are integers, the site's own paths (escaped when the
+    entry was built) and the CSRF token (letters and digits)."""
+    if entry.placeholder:
+        return ""
+    if reader.pk is None:
+        return f'<p class="comment-actions muted">{_likes_text(entry.like_count)}</p>' if entry.like_count else ""
+    token = f'<input type="hidden" name="csrfmiddlewaretoken" value="{reader.csrf_token}">'
+    urls, pk = _urls(), entry.pk
+    parts = ['<div class="comment-actions">']
+    if entry.approved:
+        liked = pk in reader.liked
+        parts.append(
+            f'<form method="post" action="{urls["comment_like"] % pk}" class="inline">{token}<button type="submit" '
+            f'class="link{" is-liked" if liked else ""}" aria-pressed="{"true" if liked else "false"}" '
+            f'aria-label="Like, {_likes(entry.like_count)}">'
+            f"♥ {entry.like_count}</button></form>"
+        )
+        if reader.comments_open:
+            parts.append(f'<a href="{entry.url}#reply" data-reply="{pk}">Reply</a>')
+    own = entry.author_id == reader.pk
+    if own and reader.now - entry.created_at <= EDIT_WINDOW:
+        parts.append(f'<a href="{urls["comment_edit"] % pk}">Edit</a>')
+    if own:
+        parts.append(
+            f'<form method="post" action="{urls["comment_delete"] % pk}" class="inline">{token}'
+            '<button type="submit" class="link">Delete</button></form>'
+        )
+    elif entry.approved:
+        parts.append(f'<a href="{urls["comment_flag"] % pk}">Flag</a>')
+    if reader.is_post_author and entry.approved:
+        parts.append(
+            f'<form method="post" action="{urls["comment_pin"] % pk}" class="inline">{token}'
+            f'<button type="submit" class="link">{"Unpin" if entry.pinned else "Pin"}</button></form>'
+        )
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def _likes(count: int) -> str:
+    return f"{count} like{'' if count == 1 else 's'}"
+
+
+def _likes_text(count: int) -> str:
+    """The heart for the eye, the words for a screen reader."""
+    return f'<span aria-hidden="true">♥ {count}</span><span class="visually-hidden">{_likes(count)}</span>'
+
+
+def _page_bounds(tops: list[list[Entry]], after: str | None, comment: str | None) -> tuple[int, int]:
+    keys = [thread[0].pk for thread in tops]
+    start = 0
+    if comment and comment.isdigit():
+        found = next((i for i, thread in enumerate(tops) if any(e.pk == int(comment) for e in thread)), 0)
+        start = found - found % PAGE_THREADS
+    elif after and after.isdigit() and int(after) in keys:
+        start = keys.index(int(after)) + 1
+    return start, min(len(tops), start + PAGE_THREADS)
+
+
+def page(post: Post, user, sort: str, csrf_token: str, after: str | None, comment: str | None) -> Page:
+    """One page of threads: shared renderings, this reader's buttons and held comments."""
+    shared = shared_threads(post, sort)
+    tops = shared["threads"]
+    reader, held = reader_state(post, user, csrf_token)
+    start, end = _page_bounds(tops, after, comment)
+    under: dict[int | None, list[str]] = {}
+    for item in held:
+        under.setdefault(item.parent_id, []).append(
+            render_to_string("blog/comments/_comment.html", {"comment": item, "post": post, "user": user,
+                                                             "csrf_token": csrf_token})
+        )  # fmt: skip
+    pieces = under.pop(None, []) if start == 0 else []
+    shown = set()
+    for thread in tops[start:end]:
+        for entry in thread:
+            shown.add(entry.pk)
+            pieces += [entry.before, actions(entry, reader), entry.after, *under.pop(entry.pk, [])]
+    if start == 0:  # held replies whose thread is not shown (a removed comment's, say)
+        pieces += [html for parent, items in under.items() for html in items]
+    next_after = tops[end - 1][0].pk if end < len(tops) else None
+    return Page(mark_safe("".join(pieces)), shared["count"], next_after)
+
+
+def live_actions(comment: Comment, user, csrf_token: str, post: Post) -> str:
+    """The buttons of a comment rendered on its own (its permalink page, a held comment)."""
+    reader = Reader(user.pk, csrf_token, post.author_id == user.pk, post.comments_open)
+    if getattr(comment, "liked", False):
+        reader.liked.add(comment.pk)
+    entry = _entry(comment)
+    entry.approved = comment.status == Status.APPROVED and not comment.is_deleted
+    return actions(entry, reader)
+
+
+@cache_forever
+def _urls() -> dict[str, str]:
+    """The buttons' addresses as format strings: reverse() per button per request costs too much."""
+    names = ["comment_like", "comment_edit", "comment_delete", "comment_flag", "comment_pin"]
+    return {name: escape(reverse(f"blog:{name}", args=[987654321])).replace("987654321", "%d") for name in names}
