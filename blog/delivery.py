@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core import mail
 from django.core.mail.backends.base import BaseEmailBackend
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db import connection as db
 from django.db.models import Count, Q
 from django.utils import timezone
@@ -245,8 +245,8 @@ def _commits_without_flush_wait() -> Iterator[None]:
     try:
         yield
     finally:
-        with db.cursor() as cursor:
-            cursor.execute("RESET synchronous_commit")
+        with contextlib.suppress(DatabaseError), db.cursor() as cursor:
+            cursor.execute("RESET synchronous_commit")  # a broken connection is replaced with the default
 
 
 def send_deliveries(delivery_ids: list[int]) -> list[Retry]:
