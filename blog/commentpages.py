@@ -133,7 +133,7 @@ def actions(entry: Entry, reader: Reader) -> str:
     if entry.placeholder:
         return ""
     if reader.pk is None:
-        return f'<p class="comment-actions muted">♥ {entry.like_count}</p>' if entry.like_count else ""
+        return f'<p class="comment-actions muted">{_likes_text(entry.like_count)}</p>' if entry.like_count else ""
     token = f'<input type="hidden" name="csrfmiddlewaretoken" value="{reader.csrf_token}">'
     urls, pk = _urls(), entry.pk
     parts = ['<div class="comment-actions">']
@@ -141,7 +141,8 @@ def actions(entry: Entry, reader: Reader) -> str:
         liked = pk in reader.liked
         parts.append(
             f'<form method="post" action="{urls["comment_like"] % pk}" class="inline">{token}<button type="submit" '
-            f'class="link{" is-liked" if liked else ""}" aria-pressed="{"true" if liked else "false"}">'
+            f'class="link{" is-liked" if liked else ""}" aria-pressed="{"true" if liked else "false"}" '
+            f'aria-label="Like, {_likes(entry.like_count)}">'
             f"♥ {entry.like_count}</button></form>"
         )
         if reader.comments_open:
@@ -163,6 +164,15 @@ def actions(entry: Entry, reader: Reader) -> str:
         )
     parts.append("</div>")
     return "".join(parts)
+
+
+def _likes(count: int) -> str:
+    return f"{count} like{'' if count == 1 else 's'}"
+
+
+def _likes_text(count: int) -> str:
+    """The heart for the eye, the words for a screen reader."""
+    return f'<span aria-hidden="true">♥ {count}</span><span class="visually-hidden">{_likes(count)}</span>'
 
 
 def _page_bounds(tops: list[list[Entry]], after: str | None, comment: str | None) -> tuple[int, int]:
