@@ -3,10 +3,12 @@
 A published post gets one Send and one Delivery row per active each-post
 subscriber (unique per send and subscriber). Workers send deliveries in
 batches over one SMTP connection. Each delivery is claimed by a conditional
-UPDATE (queued -> sending) just before its SMTP call and marked sent just
-after, so a worker that dies loses nothing and repeats at most the one
-message it had in flight; `requeue_stuck_deliveries` puts back what a dead
-worker left. Temporary SMTP failures are retried with backoff, permanent ones
+UPDATE (queued -> sending) just before its SMTP call, and marked sent by the
+same UPDATE that claims the next one (or at the end of the batch): one round
+trip a message, and a worker that dies loses nothing and repeats at most the
+one message it had in flight; `requeue_stuck_deliveries` puts back what a
+dead worker left. A post is rendered once per batch and its copies differ
+only in a few bytes (emails.Prepared). Temporary SMTP failures are retried with backoff, permanent ones
 fail the delivery (and a hard bounce suppresses the address); a send with too
 many permanent failures pauses and says why.
 
@@ -24,8 +26,9 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core import mail
+from django.core.mail.backends.base import BaseEmailBackend
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Q
+from django.db.models import Case, Count, F, Q, Value, When
 from django.utils import timezone
 
 from blog import emails
@@ -135,13 +138,26 @@ def retry_delay(attempts: int) -> float:
     return min(base * pow(2.0, max(attempts - 1, 0)), most)
 
 
-def _claim(delivery_id: int) -> bool:
-    """queued -> sending, only if still queued and the subscriber still active."""
-    return bool(
-        Delivery.objects.filter(
-            pk=delivery_id, status=Delivery.Status.QUEUED, subscriber__status=Subscriber.Status.ACTIVE
-        ).update(status=Delivery.Status.SENDING, claimed_at=timezone.now(), attempts=F("attempts") + 1)
+def _claim(delivery_id: int, sent_id: int | None = None) -> bool:
+    """queued -> sending, only if still queued and the subscriber still active.
+
+    `sent_id`, the delivery sent just before, is marked sent in the same
+    UPDATE: one round trip a message, and a worker killed at any moment has
+    at most one message sent and not marked, the one it had in flight."""
+    now = timezone.now()
+    claim = Q(pk=delivery_id, status=Delivery.Status.QUEUED, subscriber__status=Subscriber.Status.ACTIVE)
+    if sent_id is None:
+        rows = Delivery.objects.filter(claim)
+        return bool(rows.update(status=Delivery.Status.SENDING, claimed_at=now, attempts=F("attempts") + 1))
+    sent = Q(pk=sent_id)
+    updated = Delivery.objects.filter(claim | sent).update(
+        status=Case(When(sent, then=Value(Delivery.Status.SENT)), default=Value(Delivery.Status.SENDING)),
+        sent_at=Case(When(sent, then=Value(now)), default=F("sent_at")),
+        error=Case(When(sent, then=Value("")), default=F("error")),
+        claimed_at=Case(When(sent, then=F("claimed_at")), default=Value(now)),
+        attempts=Case(When(sent, then=F("attempts")), default=F("attempts") + 1),
     )
+    return updated == 2
 
 
 def _finish(delivery_id: int, status: str, error: str = "") -> None:
@@ -164,19 +180,40 @@ def _smtp_code(exc: Exception) -> int | None:
 
 
 class _Renderer:
-    """Renders each post or digest once per batch."""
+    """Renders each post once per batch, with the bytes its copies share; a digest for its one reader."""
 
     def __init__(self) -> None:
-        self.posts: dict[int, emails.Rendered] = {}
+        self.posts: dict[int, tuple[emails.Rendered, emails.Prepared]] = {}
 
-    def __call__(self, delivery: Delivery) -> emails.Rendered:
+    def __call__(self, delivery: Delivery) -> tuple[emails.Rendered, emails.Prepared | None]:
         if delivery.digest is not None:
-            return emails.render_digest(delivery.digest)
+            return emails.render_digest(delivery.digest), None
         send = delivery.send
         assert send is not None, "a delivery carries a digest or belongs to a send"
         if send.post_id not in self.posts:
-            self.posts[send.post_id] = emails.render_post(send.post)
+            rendered = emails.render_post(send.post)
+            self.posts[send.post_id] = (rendered, emails.prepare_newsletter(rendered))
         return self.posts[send.post_id]
+
+
+class _Sender:
+    """The batch's one connection. When the backend speaks SMTP, a post's copy
+    goes out as prepared bytes on its smtplib connection; otherwise (tests, the
+    console backend) as a message object."""
+
+    def __init__(self, connection: BaseEmailBackend) -> None:
+        self.connection = connection
+        smtp = getattr(connection, "connection", None)
+        self.smtp = smtp if isinstance(smtp, smtplib.SMTP) else None
+        self.sender = connection.prep_address(settings.DEFAULT_FROM_EMAIL) if self.smtp else ""  # type: ignore[attr-defined]
+
+    def send(self, delivery: Delivery, rendered: emails.Rendered, prepared: emails.Prepared | None) -> None:
+        subscriber, message_id = delivery.subscriber, emails.message_id_for(delivery.pk)
+        if self.smtp is not None and prepared is not None and subscriber.email.isascii():
+            wire = prepared.for_subscriber(subscriber.email, emails.subscriber_links(subscriber), message_id)
+            self.smtp.sendmail(self.sender, [subscriber.email], wire)
+        else:
+            self.connection.send_messages([emails.newsletter_message(rendered, subscriber, message_id)])
 
 
 def send_deliveries(delivery_ids: list[int]) -> list[Retry]:
@@ -197,17 +234,19 @@ def send_deliveries(delivery_ids: list[int]) -> list[Retry]:
     except CONNECTION_ERRORS as exc:
         log.warning("SMTP connection failed: %s; retrying the batch", exc)
         return [Retry(delivery_ids, retry_delay(1))]
+    sender = _Sender(connection)
     retries: list[Retry] = []
+    sent: int | None = None  # sent and not yet marked: marked by the next claim, or at the end
     try:
         pending = list(deliveries)
         for index, delivery in enumerate(pending):
-            if delivery.send_id in paused or not _claim(delivery.pk):
+            if delivery.send_id in paused:
                 continue
-            message = emails.newsletter_message(
-                render(delivery), delivery.subscriber, emails.message_id_for(delivery.pk)
-            )
+            claimed, sent = _claim(delivery.pk, sent), None
+            if not claimed:
+                continue
             try:
-                connection.send_messages([message])
+                sender.send(delivery, *render(delivery))
             except REFUSALS as exc:
                 retries += _handle_refusal(delivery, exc)
                 continue
@@ -216,8 +255,10 @@ def send_deliveries(delivery_ids: list[int]) -> list[Retry]:
                 delay = retry_delay(delivery.attempts + 1)
                 _requeue(delivery.pk, f"connection lost: {exc}", delay)
                 return [*retries, Retry([d.pk for d in pending[index:]], delay)]
-            _finish(delivery.pk, Delivery.Status.SENT)
+            sent = delivery.pk
     finally:
+        if sent is not None:
+            _finish(sent, Delivery.Status.SENT)
         with contextlib.suppress(*CONNECTION_ERRORS):
             connection.close()
     _update_sends({d.send_id for d in deliveries if d.send_id})
