@@ -276,3 +276,12 @@ def test_parse_drops_control_characters_and_punctuation() -> None:
     query = search.parse("a\x00b (:*& ")
     assert query.groups == [["a"], ["b"]]
     assert search.parse("(:*&").is_searchable is False
+
+
+def test_moderation_pages_keep_the_search_when_paging(client, ada, rosa, milo) -> None:
+    post = make_post(ada, "Open")
+    for n in range(51):
+        Comment.objects.create(post=post, author=rosa, body=f"Cheap watches {n}", body_html="", status="held")
+    client.force_login(milo)
+    page = client.get(reverse("blog:moderation_queue"), {"q": "watches"}).text
+    assert 'href="?q=watches&amp;page=2"' in page
