@@ -3,7 +3,10 @@
 Runs on SQLite (the plain scan) in the fast loop and on PostgreSQL (the stored
 tsvector) when DATABASE_URL names it; the behaviour must be the same."""
 
+from io import StringIO
+
 import pytest
+from django.core.management import call_command
 from django.db import connection
 from django.urls import reverse
 
@@ -285,3 +288,11 @@ def test_moderation_pages_keep_the_search_when_paging(client, ada, rosa, milo) -
     client.force_login(milo)
     page = client.get(reverse("blog:moderation_queue"), {"q": "watches"}).text
     assert 'href="?q=watches&amp;page=2"' in page
+
+
+def test_update_search_index_rebuilds_every_vector(ada) -> None:
+    make_post(ada, "Lighthouse")
+    out = StringIO()
+    call_command("update_search_index", stdout=out)
+    expected = "Indexed 1 posts." if connection.vendor == "postgresql" else "Nothing to index"
+    assert expected in out.getvalue()
