@@ -220,6 +220,7 @@ class _Restore:
                 },
             )
             self.comments[row["id"]] = comment.pk
+            self.importer.commented(comment.post_id)
             links.append((comment.pk, row["reply_to"], row["parent"]))
             self.importer.report.count("comments", "created")
         for pk, reply_to, parent in links:
