@@ -46,7 +46,7 @@ def test_an_author_uploads_sees_the_dry_run_then_imports(client, upload, start, 
     assert response.status_code == 302 and response["Location"] == reverse("blog:import_job", args=[job.pk])
     page = client.get(response["Location"]).content.decode()
     assert "Dry run" in page and "posts: 6 would be created, 0 would be updated, 1 skipped" in page
-    assert "Subscribers are imported by staff only" in page
+    assert "Subscribers are imported only by those who manage them" in page
     assert "https://images.example.invalid/ferry-chart.png" not in page  # no download in a dry run
     assert not Post.objects.exists()
 
