@@ -5,6 +5,7 @@ import's own transaction hides its rows from the database until the end."""
 
 import logging
 import uuid
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,9 @@ from blog.models import ImportJob
 
 logger = logging.getLogger(__name__)
 RUNNING = (ImportJob.Status.CHECKING, ImportJob.Status.QUEUED, ImportJob.Status.RUNNING)
+# A job still running after this long lost its worker (a crash, a deploy); its
+# transaction was rolled back, so the page says to upload again.
+STALLED_AFTER = timedelta(hours=2)
 
 
 def progress_key(job_id: int) -> str:
@@ -86,5 +90,6 @@ def job_progress(job: ImportJob) -> dict[str, Any]:
     if job.status not in RUNNING:
         done = total = max(total, 1)
     percent = 100 * done // total if total else 0
+    stalled = job.status in RUNNING and timezone.now() - job.created_at > STALLED_AFTER
     return {"status": job.status, "status_label": job.get_status_display(), "done": done, "total": total,
-            "percent": percent}  # fmt: skip
+            "percent": percent, "stalled": stalled}  # fmt: skip
