@@ -25,6 +25,7 @@ from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from accounts.models import User
 from blog import pagecache, threads
 from blog.models import Comment, CommentLike, Post
 from blog.models.comments import EDIT_WINDOW
@@ -109,7 +110,7 @@ def shared_threads(post: Post, sort: str) -> dict:
 # --- Per reader, per request ----------------------------------------------------
 
 
-def reader_state(post: Post, user, csrf_token: str) -> tuple[Reader, list[Comment]]:
+def reader_state(post: Post, user: User | AnonymousUser, csrf_token: str) -> tuple[Reader, list[Comment]]:
     """The reader's likes on this post's comments and their own held comments (two indexed queries)."""
     reader = Reader(user.pk, csrf_token, post.author_id == user.pk, post.comments_open)
     if not user.is_authenticated:
@@ -132,7 +133,7 @@ def actions(entry: Entry, reader: Reader) -> str:
     if entry.placeholder:
         return ""
     if reader.pk is None:
-        return f'<p class="comment-actions muted">♥ {entry.like_count}</p>' if entry.like_count else ""
+        return f'<p class="comment-actions muted">{_likes_text(entry.like_count)}</p>' if entry.like_count else ""
     token = f'<input type="hidden" name="csrfmiddlewaretoken" value="{reader.csrf_token}">'
     urls, pk = _urls(), entry.pk
     parts = ['<div class="comment-actions">']
@@ -140,7 +141,8 @@ def actions(entry: Entry, reader: Reader) -> str:
         liked = pk in reader.liked
         parts.append(
             f'<form method="post" action="{urls["comment_like"] % pk}" class="inline">{token}<button type="submit" '
-            f'class="link{" is-liked" if liked else ""}" aria-pressed="{"true" if liked else "false"}">'
+            f'class="link{" is-liked" if liked else ""}" aria-pressed="{"true" if liked else "false"}" '
+            f'aria-label="Like, {_likes(entry.like_count)}">'
             f"♥ {entry.like_count}</button></form>"
         )
         if reader.comments_open:
@@ -164,6 +166,15 @@ def actions(entry: Entry, reader: Reader) -> str:
     return "".join(parts)
 
 
+def _likes(count: int) -> str:
+    return f"{count} like{'' if count == 1 else 's'}"
+
+
+def _likes_text(count: int) -> str:
+    """The heart for the eye, the words for a screen reader."""
+    return f'<span aria-hidden="true">♥ {count}</span><span class="visually-hidden">{_likes(count)}</span>'
+
+
 def _page_bounds(tops: list[list[Entry]], after: str | None, comment: str | None) -> tuple[int, int]:
     keys = [thread[0].pk for thread in tops]
     start = 0
@@ -175,7 +186,9 @@ def _page_bounds(tops: list[list[Entry]], after: str | None, comment: str | None
     return start, min(len(tops), start + PAGE_THREADS)
 
 
-def page(post: Post, user, sort: str, csrf_token: str, after: str | None, comment: str | None) -> Page:
+def page(
+    post: Post, user: User | AnonymousUser, sort: str, csrf_token: str, after: str | None, comment: str | None
+) -> Page:
     """One page of threads: shared renderings, this reader's buttons and held comments."""
     shared = shared_threads(post, sort)
     tops = shared["threads"]
@@ -199,7 +212,7 @@ def page(post: Post, user, sort: str, csrf_token: str, after: str | None, commen
     return Page(mark_safe("".join(pieces)), shared["count"], next_after)
 
 
-def live_actions(comment: Comment, user, csrf_token: str, post: Post) -> str:
+def live_actions(comment: Comment, user: User | AnonymousUser, csrf_token: str, post: Post) -> str:
     """The buttons of a comment rendered on its own (its permalink page, a held comment)."""
     reader = Reader(user.pk, csrf_token, post.author_id == user.pk, post.comments_open)
     if getattr(comment, "liked", False):

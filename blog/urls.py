@@ -41,6 +41,7 @@ urlpatterns = [
     path("t/<slug:slug>/", posts.tag_posts, name="tag"),
     path("@<str:handle>/", posts.profile, name="profile"),
     path("archive/", posts.archive, name="archive"),
+    path("search/", posts.search_posts, name="search"),
     path("feed/", LatestPostsFeed(), name="feed_rss"),
     path("feed/atom/", LatestPostsAtomFeed(), name="feed_atom"),
     path("sitemap.xml", sitemap, {"sitemaps": SITEMAPS}, name="sitemap"),
