@@ -3,7 +3,10 @@
 Runs on SQLite (the plain scan) in the fast loop and on PostgreSQL (the stored
 tsvector) when DATABASE_URL names it; the behaviour must be the same."""
 
+from io import StringIO
+
 import pytest
+from django.core.management import call_command
 from django.db import connection
 from django.urls import reverse
 
@@ -276,3 +279,20 @@ def test_parse_drops_control_characters_and_punctuation() -> None:
     query = search.parse("a\x00b (:*& ")
     assert query.groups == [["a"], ["b"]]
     assert search.parse("(:*&").is_searchable is False
+
+
+def test_moderation_pages_keep_the_search_when_paging(client, ada, rosa, milo) -> None:
+    post = make_post(ada, "Open")
+    for n in range(51):
+        Comment.objects.create(post=post, author=rosa, body=f"Cheap watches {n}", body_html="", status="held")
+    client.force_login(milo)
+    page = client.get(reverse("blog:moderation_queue"), {"q": "watches"}).text
+    assert 'href="?q=watches&amp;page=2"' in page
+
+
+def test_update_search_index_rebuilds_every_vector(ada) -> None:
+    make_post(ada, "Lighthouse")
+    out = StringIO()
+    call_command("update_search_index", stdout=out)
+    expected = "Indexed 1 posts." if connection.vendor == "postgresql" else "Nothing to index"
+    assert expected in out.getvalue()

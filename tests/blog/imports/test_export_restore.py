@@ -85,7 +85,7 @@ def read_export(path: Path) -> dict:
     for row in data["data/comments.json"]:
         row.update(id=comment_ids[row["id"]], reply_to=comment_ids.get(row["reply_to"]),
                    parent=comment_ids.get(row["parent"]))  # fmt: skip
-    for kind in ("comment_likes", "flags", "moderation_log"):
+    for kind in ("comment_likes", "flags", "comment_revisions", "moderation_log"):
         for row in data[f"data/{kind}.json"]:
             row["comment"] = comment_ids.get(row["comment"])
     for row in data["data/digests.json"]:
