@@ -3,6 +3,7 @@ from django.contrib import admin, messages
 from blog import moderation
 from blog.models import Ban, Comment, ModerationLog, ModerationSettings, Post, SlugRedirect, Subscriber
 from blog.publishing import publish_post, unpublish_post
+from blog.tasks import refresh_preview
 
 
 class SlugRedirectInline(admin.TabularInline):
@@ -23,7 +24,10 @@ class PostAdmin(admin.ModelAdmin):
 
     @admin.action(description="Publish selected posts now")
     def publish(self, request, queryset) -> None:
-        count = sum(publish_post(post) for post in queryset)
+        published = [post.pk for post in queryset if publish_post(post)]
+        for post_id in published:
+            refresh_preview.delay_on_commit(post_id)  # og:image is ready when the post is shared
+        count = len(published)
         self.message_user(request, f"Published {count} post(s).", messages.SUCCESS)
 
     @admin.action(description="Move selected posts back to drafts")

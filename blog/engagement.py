@@ -4,6 +4,7 @@ Counters on Post move with F() in the same transaction as the row they
 count, and the unique constraints decide races, so the count equals the rows
 however many requests arrive at once."""
 
+import re
 from datetime import date
 from urllib.parse import quote, urlencode
 
@@ -22,6 +23,7 @@ from blog.rendering import render_markdown
 
 PENDING_LIKE_SESSION_KEY = "pending_like_post_id"
 RESTACK_NOTE_LIMIT = 500
+RESTACKS_ON_POST = 20
 
 # Where each network's share link goes; {url} and {text} are filled in quoted.
 SHARE_TARGETS: dict[str, str] = {
@@ -35,6 +37,10 @@ SHARE_TARGETS: dict[str, str] = {
     Share.Network.TELEGRAM: "https://t.me/share/url?url={url}&text={text}",
     Share.Network.EMAIL: "mailto:?subject={text}&body={url}",
 }
+# Mastodon has no central share page: the reader names their server first.
+MASTODON_TARGET = "https://{instance}/share?text={text}%20{url}"
+MASTODON_INSTANCE = re.compile(r"^(?=.{4,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+SHARE_NETWORKS = [*SHARE_TARGETS, Share.Network.MASTODON]
 # Recorded by the page's script (clipboard, Web Share API) rather than by a redirect.
 BEACON_NETWORKS = {Share.Network.COPY, Share.Network.NATIVE}
 
@@ -108,6 +114,20 @@ def share_target(network: str, post: Post, url: str) -> str:
     return template.format(url=quote(url, safe=""), text=quote(post.title, safe=""))
 
 
+def mastodon_instance(text: str) -> str:
+    """A Mastodon server's host name from what the reader typed
+    ("mastodon.social", "https://mastodon.social/@me"); EngagementError if it is not one."""
+    host = text.strip().lower().removeprefix("https://").removeprefix("http://").split("/")[0].lstrip("@")
+    host = host.rsplit("@", 1)[-1]  # "@me@example.social" names the server after the last @
+    if not MASTODON_INSTANCE.match(host):
+        raise EngagementError("Enter your Mastodon server's address, for example mastodon.social.")
+    return host
+
+
+def mastodon_target(instance: str, post: Post, url: str) -> str:
+    return MASTODON_TARGET.format(instance=instance, text=quote(post.title, safe=""), url=quote(url, safe=""))
+
+
 def record_share(request: HttpRequest, post: Post, network: str) -> bool:
     """Count a share once per visitor, network and day; True if it was new."""
     today = timezone.localdate()
@@ -144,12 +164,12 @@ def share_counts(post: Post) -> dict[str, int]:
 
 def post_engagement(post: Post, user) -> dict:
     """What the like/share/re-stack bars of a post page show."""
-    restackers = Restack.objects.filter(post=post).select_related("user").order_by("-created_at")[:5]
+    restacks = Restack.objects.filter(post=post).select_related("user").order_by("-created_at")[:RESTACKS_ON_POST]
     return {
         "liked": has_liked(post, user),
         "share_url": shared_url(post, user, settings.SITE_URL),
-        "networks": [(network, Share.Network(network).label) for network in SHARE_TARGETS],
-        "restackers": [item.user for item in restackers],
+        "networks": [(network, Share.Network(network).label) for network in SHARE_NETWORKS],
+        "restacks": list(restacks),
         "restacked": user.is_authenticated and Restack.objects.filter(post=post, user=user).exists(),
     }
 

@@ -11,7 +11,10 @@ from blog.previews import ensure_preview
 
 @shared_task
 def publish_due_posts() -> list[int]:
-    return publishing.publish_due_posts()
+    published = publishing.publish_due_posts()
+    for post_id in published:
+        refresh_preview(post_id)  # og:image is ready the moment the post is shared
+    return published
 
 
 @shared_task

@@ -31,7 +31,8 @@ def thread(post: Post, user, sort: str = "oldest", root_id: int | None = None) -
     removed comment stays as a placeholder only while it has replies."""
     shown = Q(status__in=[Status.APPROVED, Status.REMOVED])
     if user.is_authenticated:
-        shown |= Q(author=user, status=Status.HELD)
+        # Moderators see what waits, to act on it beside the comment.
+        shown |= Q(status=Status.HELD) if user.is_moderator else Q(author=user, status=Status.HELD)
     comments = list(Comment.objects.filter(shown, post=post).select_related("author"))
     liked = set()
     if user.is_authenticated:

@@ -1,7 +1,7 @@
 from django.contrib.sitemaps.views import sitemap
 from django.urls import path
 
-from blog.feeds import LatestPostsAtomFeed, LatestPostsFeed
+from blog.feeds import AuthorFeed, LatestPostsAtomFeed, LatestPostsFeed, TagFeed
 from blog.sitemaps import SITEMAPS
 from blog.views import comments, desk, engagement, moderation, posts, subscriptions
 
@@ -33,8 +33,11 @@ urlpatterns = [
     path("notifications/off/<str:token>/", comments.notifications_off, name="notifications_off"),
     path("moderation/", moderation.queue, name="moderation_queue"),
     path("moderation/log/", moderation.log, name="moderation_log"),
+    path("tags/", posts.tag_index, name="tag_index"),
     path("t/<slug:slug>/", posts.tag_posts, name="tag"),
+    path("t/<slug:slug>/feed/", TagFeed(), name="tag_feed"),
     path("@<str:handle>/", posts.profile, name="profile"),
+    path("@<str:handle>/feed/", AuthorFeed(), name="author_feed"),
     path("archive/", posts.archive, name="archive"),
     path("feed/", LatestPostsFeed(), name="feed_rss"),
     path("feed/atom/", LatestPostsAtomFeed(), name="feed_atom"),

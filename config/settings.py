@@ -120,6 +120,9 @@ ACCOUNT_PRESERVE_USERNAME_CASING = False
 ACCOUNT_USERNAME_MIN_LENGTH = 3
 ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
+# Confirming the address in the browser that signed up signs the reader in and
+# resumes where they were (the `next` of the sign-up form, e.g. a post they liked).
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_RATE_LIMITS_ENABLED = True
 
 LANGUAGE_CODE = "en-us"

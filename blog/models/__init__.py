@@ -9,7 +9,7 @@ from blog.models.comments import (
     ModerationSettings,
 )
 from blog.models.engagement import Like, ReferralVisit, Restack, Share
-from blog.models.posts import Post, PostQuerySet, SlugRedirect
+from blog.models.posts import Post, PostImage, PostQuerySet, SlugRedirect
 from blog.models.subscriptions import Delivery, Digest, Send, Subscriber
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "ModerationLog",
     "ModerationSettings",
     "Post",
+    "PostImage",
     "PostQuerySet",
     "ReferralVisit",
     "Restack",

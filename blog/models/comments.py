@@ -16,6 +16,10 @@ class CommentQuerySet(models.QuerySet):
     def public(self) -> "CommentQuerySet":
         return self.filter(status=Comment.Status.APPROVED)
 
+    def awaiting_moderation(self) -> "CommentQuerySet":
+        """The moderation queue: held comments, and approved ones that readers flagged."""
+        return self.filter(Q(status=Comment.Status.HELD) | Q(flag_count__gt=0, status=Comment.Status.APPROVED))
+
     def visible_to(self, user) -> "CommentQuerySet":
         """Approved comments, plus a reader's own comments awaiting moderation."""
         if user.is_authenticated:

@@ -27,6 +27,7 @@ class Share(models.Model):
         THREADS = "threads", "Threads"
         WHATSAPP = "whatsapp", "WhatsApp"
         TELEGRAM = "telegram", "Telegram"
+        MASTODON = "mastodon", "Mastodon"
         EMAIL = "email", "E-mail"
         COPY = "copy", "Copied link"
         NATIVE = "native", "Share sheet"

@@ -3,7 +3,7 @@ import math
 from django.conf import settings
 from django.core.validators import FileExtensionValidator
 from django.db import models
-from django.db.models import Count, Q
+from django.db.models import Count, Q, Value
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
@@ -13,6 +13,7 @@ from taggit.managers import TaggableManager
 from blog.rendering import excerpt_from_html, render_markdown
 
 WORDS_PER_MINUTE = 230
+IMAGE_EXTENSIONS = ["jpg", "jpeg", "png", "webp", "gif"]
 # Written only by their own processes (F() updates, the preview renderer), so
 # that saving an edited post never puts back a stale value.
 SEPARATELY_WRITTEN = {"like_count", "share_count", "restack_count", "preview_image", "preview_key"}
@@ -37,6 +38,18 @@ class PostQuerySet(models.QuerySet):
         if not user.is_authenticated or not user.has_perm("blog.change_post"):
             return self.none()
         return self.filter(author=user)
+
+    def related_to(self, post: "Post", limit: int = 3) -> "PostQuerySet":
+        """Published posts sharing most tags with `post`, then the most recent."""
+        tag_ids = [tag.pk for tag in post.tags.all()]
+        shared = Count("tags", filter=Q(tags__in=tag_ids), distinct=True) if tag_ids else Value(0)
+        return (
+            self.published()
+            .exclude(pk=post.pk)
+            .select_related("author")
+            .annotate(shared_tags=shared)
+            .order_by("-shared_tags", "-published_at", "-pk")[:limit]
+        )
 
     def for_listing(self) -> "PostQuerySet":
         public = Q(comments__status="approved", comments__is_deleted=False)
@@ -64,7 +77,7 @@ class Post(models.Model):
     cover = models.ImageField(
         upload_to="covers/%Y/%m/",
         blank=True,
-        validators=[FileExtensionValidator(["jpg", "jpeg", "png", "webp", "gif"])],
+        validators=[FileExtensionValidator(IMAGE_EXTENSIONS)],
     )
     cover_alt = models.CharField("cover description", max_length=200, blank=True)
     tags = TaggableManager(blank=True)
@@ -136,6 +149,24 @@ class Post(models.Model):
         while slug in taken:
             slug, n = f"{base}-{n}", n + 1
         return slug
+
+
+class PostImage(models.Model):
+    """An image an author uploaded from the editor into a post's body."""
+
+    image = models.ImageField(upload_to="posts/%Y/%m/", validators=[FileExtensionValidator(IMAGE_EXTENSIONS)])
+    alt = models.CharField("description", max_length=300)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    post = models.ForeignKey("Post", null=True, blank=True, on_delete=models.SET_NULL, related_name="images")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.image.name
+
+    @property
+    def markdown(self) -> str:
+        alt = " ".join(self.alt.replace("[", "(").replace("]", ")").split())
+        return f"![{alt}]({self.image.url})"
 
 
 class SlugRedirect(models.Model):

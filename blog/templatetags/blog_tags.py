@@ -5,7 +5,7 @@ from django.conf import settings
 from django.utils.safestring import SafeString, mark_safe
 
 from blog import subscriptions
-from blog.models import Post, Subscriber
+from blog.models import Comment, Post, Subscriber
 
 register = template.Library()
 
@@ -57,3 +57,9 @@ def subscribe_box(context: template.Context, source: str) -> dict:
         "request": request,
         "csrf_token": context.get("csrf_token"),
     }
+
+
+@register.simple_tag
+def moderation_waiting() -> int:
+    """How many comments wait in the moderation queue (the header shows it to moderators)."""
+    return Comment.objects.awaiting_moderation().count()

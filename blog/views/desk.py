@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import F
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -32,7 +33,11 @@ def author_required(view):
 
 @author_required
 def desk(request: HttpRequest) -> HttpResponse:
-    posts = Post.objects.editable_by(request.user).select_related("author", "send").order_by("-updated_at")
+    # Drafts (no date) first, then by date, newest first: the order of the Date column.
+    newest_first = F("published_at").desc(nulls_first=True)
+    posts = (
+        Post.objects.editable_by(request.user).select_related("author", "send").order_by(newest_first, "-updated_at")
+    )
     return render(request, "blog/desk/list.html", {"posts": posts, "audience": audience_growth()})
 
 

@@ -5,10 +5,10 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpRe
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from blog import engagement
-from blog.models import Post, Restack
+from blog.models import Post, Restack, Share
 from blog.previews import ensure_preview
 from blog.ratelimits import rate_limit
 
@@ -37,6 +37,7 @@ def like(request: HttpRequest, slug: str) -> HttpResponse:
     if not request.user.is_authenticated:
         # Keep the click, sign in, come back with the like applied.
         engagement.remember_like_intent(request, post)
+        messages.info(request, f"Sign in to like “{post.title}”. New here? Sign up, and you come back to it, liked.")
         next_url = f"{post.get_absolute_url()}#engagement-{position}"
         login = f"{reverse('account_login')}?{urlencode({'next': next_url})}"
         return JsonResponse({"login": login}, status=401) if _wants_json(request) else redirect(login)
@@ -54,6 +55,8 @@ def share(request: HttpRequest, slug: str, network: str) -> HttpResponse:
 
     Copy-link and the Web Share API report by POST (204) from the page's script."""
     post = _visible_post(request, slug)
+    if network == Share.Network.MASTODON:
+        return _share_on_mastodon(request, post)
     if network in engagement.BEACON_NETWORKS and request.method == "POST":
         engagement.record_share(request, post, network)
         return HttpResponse(status=204)
@@ -63,6 +66,26 @@ def share(request: HttpRequest, slug: str, network: str) -> HttpResponse:
     url = engagement.shared_url(post, request.user, settings.SITE_URL)
     target = engagement.share_target(network, post, url)
     return ShareRedirect(target)
+
+
+def _share_on_mastodon(request: HttpRequest, post: Post) -> HttpResponse:
+    """GET asks for the reader's server (the page's script fills in the one
+    they used last); POST counts the share and goes to that server's share page.
+
+    POST with a CSRF token, so that the site cannot be used as a link that
+    redirects anywhere."""
+    instance, error = request.POST.get("instance", ""), None
+    if request.method == "POST":
+        try:
+            host = engagement.mastodon_instance(instance)
+        except engagement.EngagementError as exc:
+            error = str(exc)
+        else:
+            engagement.record_share(request, post, Share.Network.MASTODON)
+            url = engagement.shared_url(post, request.user, settings.SITE_URL)
+            return ShareRedirect(engagement.mastodon_target(host, post, url))
+    context = {"post": post, "instance": instance, "error": error}
+    return render(request, "blog/engagement/mastodon.html", context, status=400 if error else 200)
 
 
 @login_required
@@ -97,7 +120,7 @@ def undo_restack(request: HttpRequest, slug: str) -> HttpResponse:
     return redirect(post)
 
 
-@require_GET
+@require_safe
 def preview_image(request: HttpRequest, slug: str) -> HttpResponse:
     post = get_object_or_404(Post.objects.published().select_related("author"), slug=slug)
     ensure_preview(post)

@@ -4,9 +4,9 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
 from blog import moderation
@@ -32,7 +32,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         return _act(request)
     waiting = (
-        Comment.objects.filter(Q(status=Comment.Status.HELD) | Q(flag_count__gt=0, status=Comment.Status.APPROVED))
+        Comment.objects.awaiting_moderation()
         .select_related("post", "author")
         .prefetch_related("flags")
         .order_by("-created_at")
@@ -45,17 +45,25 @@ def queue(request: HttpRequest) -> HttpResponse:
     return render(request, "blog/moderation/queue.html", context)
 
 
+def _back(request: HttpRequest) -> HttpResponse:
+    """Back to the post page the action came from, else to the queue."""
+    next_url = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+        return redirect(next_url)
+    return redirect("blog:moderation_queue")
+
+
 def _act(request: HttpRequest) -> HttpResponse:
     action = request.POST.get("action", "")
     ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
     comments = list(Comment.objects.filter(pk__in=ids).select_related("author"))
     if not comments:
         messages.error(request, "Select at least one comment.")
-        return redirect("blog:moderation_queue")
+        return _back(request)
     duration = request.POST.get("ban_days", "7")
     if action == "ban" and duration not in BAN_DAYS:
         messages.error(request, "Choose how long the ban lasts.")
-        return redirect("blog:moderation_queue")
+        return _back(request)
     try:
         count = moderation.apply_action(
             request.user, comments, action, reason=request.POST.get("reason", ""), ban_days=BAN_DAYS.get(duration)
@@ -64,7 +72,7 @@ def _act(request: HttpRequest) -> HttpResponse:
         messages.error(request, str(error))
     else:
         messages.success(request, f"{moderation.ACTIONS[action]}: {count} comment{'s' if count != 1 else ''}.")
-    return redirect("blog:moderation_queue")
+    return _back(request)
 
 
 @moderator_required

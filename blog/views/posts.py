@@ -2,6 +2,7 @@ from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db import connection
+from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -43,6 +44,7 @@ def post_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "sort": sort,
         "sorts": threads.SORTS,
         "form_token": moderation.form_token(),
+        "related": Post.objects.related_to(post),
         **engagement.post_engagement(post, request.user),
     }
     return render(request, "blog/posts/detail.html", context)
@@ -61,6 +63,17 @@ def _comments(request: HttpRequest, post: Post, sort: str) -> dict:
         section = {"comment_list": html, "comment_count": threads.approved_count(comments)}
         cache.set(key, section, threads.PUBLIC_TIMEOUT)
     return section
+
+
+def tag_index(request: HttpRequest) -> HttpResponse:
+    """Every tag with published posts, most used first."""
+    published = Post.objects.published().values("pk")
+    tags = (
+        Tag.objects.filter(taggit_taggeditem_items__object_id__in=published)
+        .annotate(post_count=Count("taggit_taggeditem_items", distinct=True))
+        .order_by("-post_count", "name")
+    )
+    return render(request, "blog/posts/tag_index.html", {"tags": tags})
 
 
 def tag_posts(request: HttpRequest, slug: str) -> HttpResponse:

@@ -1,5 +1,4 @@
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -13,6 +12,7 @@ from blog.forms import ImportForm, PreferencesForm, SubscribeForm
 from blog.models import Subscriber
 from blog.ratelimits import client_ip, rate_limit
 from blog.tasks import send_confirmation
+from blog.views.desk import author_required
 
 
 @require_POST
@@ -103,10 +103,10 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     return render(request, "blog/subscriptions/unsubscribe_confirm.html", {"subscriber": subscriber, "token": token})
 
 
-@staff_member_required
+@author_required
 @require_http_methods(["GET", "POST"])
 def manage_subscribers(request: HttpRequest) -> HttpResponse:
-    """Staff: import from CSV (with a dry run) and export."""
+    """Authors and staff, from the desk: import from CSV (with a dry run) and export."""
     form = ImportForm(request.POST or None, request.FILES or None)
     report = None
     if request.method == "POST" and form.is_valid():
@@ -120,7 +120,7 @@ def manage_subscribers(request: HttpRequest) -> HttpResponse:
     return render(request, "blog/subscriptions/manage.html", context)
 
 
-@staff_member_required
+@author_required
 def export_subscribers(request: HttpRequest) -> HttpResponse:
     response = HttpResponse(subscriptions.export_subscribers(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="subscribers.csv"'
