@@ -1,9 +1,50 @@
 from django import forms
 from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
 from django.utils import timezone
 from django.utils.text import slugify
 
-from blog.models import Post, SlugRedirect, Subscriber
+from blog.models import Post, PostImage, SlugRedirect, Subscriber
+
+IMAGE_FORMATS = {"JPEG", "PNG", "WEBP", "GIF"}
+
+
+def check_image(upload: UploadedFile | None, what: str) -> UploadedFile | None:
+    """The checks every uploaded image passes (covers and images in the body):
+    at most MAX_COVER_BYTES, at most MAX_IMAGE_PIXELS, and really a JPEG, PNG,
+    WebP or GIF (forms.ImageField has opened it with Pillow by now)."""
+    if not upload or not hasattr(upload, "image"):
+        return upload  # nothing new uploaded (an existing file is kept)
+    if upload.size > settings.MAX_COVER_BYTES:
+        raise forms.ValidationError(f"{what} must be {settings.MAX_COVER_BYTES // (1024 * 1024)} MB or smaller.")
+    width, height = upload.image.size
+    if width * height > settings.MAX_IMAGE_PIXELS:
+        limit = settings.MAX_IMAGE_PIXELS // 1_000_000
+        raise forms.ValidationError(
+            f"{what} is {width} by {height} pixels; make it smaller (at most {limit} megapixels)."
+        )
+    if upload.image.format not in IMAGE_FORMATS:
+        raise forms.ValidationError(f"{what} must be a JPEG, PNG, WebP or GIF image.")
+    return upload
+
+
+def version_of(post: Post) -> str:
+    """What the editor was opened on: a save from an older version is a conflict."""
+    return post.updated_at.isoformat() if post.pk and post.updated_at else ""
+
+
+class ConflictError(Exception):
+    """The post changed since the editor loaded it; the message says when."""
+
+
+def check_version(post: Post, submitted: str) -> None:
+    if post.pk and submitted and submitted != version_of(post):
+        changed = timezone.localtime(post.updated_at).strftime("%H:%M:%S")
+        raise ConflictError(
+            f"This post was changed elsewhere (at {changed}) after you opened it, so your text was not saved. "
+            "Copy what you wrote, reload the page, and put your changes back."
+        )
+
 
 ACTIONS = {"save", "preview", "schedule", "publish", "unpublish"}
 
@@ -13,6 +54,18 @@ class PostForm(forms.ModelForm):
         max_length=200,
         required=False,
         help_text="The permalink. Leave empty to make one from the title; old links keep working.",
+    )
+    version = forms.CharField(required=False, widget=forms.HiddenInput)
+    body_image = forms.ImageField(
+        required=False,
+        label="Add an image to the body",
+        help_text="JPEG, PNG, WebP or GIF. It is added at the end of the body as Markdown; move it where you like.",
+    )
+    body_image_alt = forms.CharField(
+        required=False,
+        max_length=300,
+        label="Image description",
+        help_text="What the image shows, for readers who cannot see it.",
     )
     publish_at = forms.DateTimeField(
         required=False,
@@ -39,6 +92,7 @@ class PostForm(forms.ModelForm):
         self.initial.setdefault("slug", self.instance.slug)
         if self.instance.status == Post.Status.SCHEDULED:
             self.initial.setdefault("publish_at", self.instance.published_at)
+        self.initial.setdefault("version", version_of(self.instance))
 
     def clean_title(self) -> str:
         title = self.cleaned_data["title"].strip()
@@ -57,12 +111,21 @@ class PostForm(forms.ModelForm):
             raise forms.ValidationError("Another post already uses this permalink.")
         return slug
 
-    def clean_cover(self):
-        cover = self.cleaned_data.get("cover")
-        if cover and getattr(cover, "size", 0) > settings.MAX_COVER_BYTES:
-            limit = settings.MAX_COVER_BYTES // (1024 * 1024)
-            raise forms.ValidationError(f"The cover image must be {limit} MB or smaller.")
-        return cover
+    def clean_cover(self) -> UploadedFile | None:
+        return check_image(self.cleaned_data.get("cover"), "The cover image")
+
+    def clean_body_image(self) -> UploadedFile | None:
+        return check_image(self.cleaned_data.get("body_image"), "The image")
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("body_image") and not data.get("body_image_alt", "").strip():
+            self.add_error("body_image_alt", "Describe the image for readers who cannot see it.")
+        try:
+            check_version(self.instance, data.get("version", ""))
+        except ConflictError as conflict:
+            raise forms.ValidationError(str(conflict)) from None
+        return data
 
     def clean_publish_at(self):
         when = self.cleaned_data.get("publish_at")
@@ -81,7 +144,42 @@ class PostForm(forms.ModelForm):
         if commit:
             post.save()
             self.save_m2m()
+            if self.cleaned_data.get("body_image"):
+                image = PostImage.objects.create(
+                    image=self.cleaned_data["body_image"], alt=self.cleaned_data["body_image_alt"],
+                    post=post, uploaded_by=post.author,
+                )  # fmt: skip
+                post.body = f"{post.body.rstrip()}\n\n{image.markdown}\n"
+                post.save(update_fields=["body"])
         return post
+
+
+class ImageUploadForm(forms.ModelForm):
+    """An image dropped on the editor (JavaScript), stored before the post is saved."""
+
+    class Meta:
+        model = PostImage
+        fields = ["image", "alt"]
+        labels = {"alt": "Image description"}
+        error_messages = {"alt": {"required": "Describe the image for readers who cannot see it."}}
+
+    def clean_image(self) -> UploadedFile | None:
+        return check_image(self.cleaned_data.get("image"), "The image")
+
+
+class DraftForm(forms.ModelForm):
+    """What autosave keeps of a draft while the author types."""
+
+    class Meta:
+        model = Post
+        fields = ["title", "subtitle", "body", "excerpt"]
+        error_messages = {"title": {"required": "Give the post a title; then it saves by itself."}}
+
+    def clean_title(self) -> str:
+        title = self.cleaned_data["title"].strip()
+        if not title:
+            raise forms.ValidationError("Give the post a title; then it saves by itself.")
+        return title
 
 
 class SubscribeForm(forms.Form):

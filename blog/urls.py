@@ -46,7 +46,11 @@ urlpatterns = [
     path("healthz", posts.healthz, name="healthz"),
     path("write/", desk.desk, name="desk"),
     path("write/new/", desk.post_new, name="post_new"),
+    path("write/new/autosave/", desk.autosave_new, name="post_autosave_new"),
+    path("write/images/", desk.upload_image, name="upload_image"),
+    path("write/preview/", desk.live_preview, name="live_preview"),
     path("write/<int:pk>/", desk.post_edit, name="post_edit"),
+    path("write/<int:pk>/autosave/", desk.autosave, name="post_autosave"),
     path("write/<int:pk>/send/", desk.post_send, name="post_send"),
     path("write/<int:pk>/send/retry/", desk.retry_send, name="retry_send"),
 ]

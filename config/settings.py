@@ -150,6 +150,8 @@ STORAGES = {
 SERVE_MEDIA = env.bool("SERVE_MEDIA", default=True)
 # Cover images larger than this are refused with a message.
 MAX_COVER_BYTES = env.int("MAX_COVER_BYTES", default=5 * 1024 * 1024)
+# ...and so are images wider x taller than this (a decompression bomb is small on disk).
+MAX_IMAGE_PIXELS = env.int("MAX_IMAGE_PIXELS", default=40_000_000)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 

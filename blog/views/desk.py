@@ -7,11 +7,14 @@ from django.db import transaction
 from django.db.models import F
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import slugify
 from django.views.decorators.http import require_POST
 
 from blog import delivery
 from blog.engagement import share_counts
-from blog.forms import ACTIONS, PostForm
+from blog.forms import ACTIONS, ConflictError, DraftForm, ImageUploadForm, PostForm, check_version, version_of
 from blog.models import Delivery, Post, Send
 from blog.publishing import publish_post, schedule_post, unpublish_post
 from blog.rendering import render_markdown
@@ -112,3 +115,80 @@ def _apply_action(post: Post, action: str, publish_at) -> str:
         unpublish_post(post)
         return "Moved back to drafts."
     return "Saved."
+
+
+# --- The editor's helpers (JavaScript) ----------------------------------------
+
+
+def _first_error(form) -> str:
+    return next(iter(form.errors.values()))[0]
+
+
+@author_required
+@require_POST
+def upload_image(request: HttpRequest) -> JsonResponse:
+    """An image dropped on the editor: stored at once, answered with its Markdown."""
+    form = ImageUploadForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return JsonResponse({"error": _first_error(form)}, status=400)
+    image = form.save(commit=False)
+    image.uploaded_by = request.user
+    image.save()
+    return JsonResponse({"markdown": image.markdown, "url": image.image.url})
+
+
+@author_required
+@require_POST
+def live_preview(request: HttpRequest) -> JsonResponse:
+    """The body as readers will see it, rendered by the site's own renderer."""
+    return JsonResponse({"html": render_markdown(request.POST.get("body", ""))})
+
+
+@author_required
+@require_POST
+def autosave_new(request: HttpRequest) -> JsonResponse:
+    return _autosave(request, Post(author=request.user))
+
+
+@author_required
+@require_POST
+def autosave(request: HttpRequest, pk: int) -> JsonResponse:
+    post = get_object_or_404(Post.objects.editable_by(request.user), pk=pk)
+    if post.status != Post.Status.DRAFT:
+        return JsonResponse(
+            {"error": "Only drafts save by themselves; press Update to change a live post."}, status=400
+        )
+    return _autosave(request, post)
+
+
+def _autosave(request: HttpRequest, post: Post) -> JsonResponse:
+    """Keep a draft while its author types. A draft changed elsewhere since the
+    editor loaded it is not overwritten: the answer is 409 and says so."""
+    old_title = post.title
+    with transaction.atomic():
+        if post.pk:
+            post = Post.objects.select_for_update().get(pk=post.pk)
+        try:
+            check_version(post, request.POST.get("version", ""))
+        except ConflictError as conflict:
+            return JsonResponse({"error": str(conflict)}, status=409)
+        form = DraftForm(request.POST, instance=post)
+        if not form.is_valid():
+            return JsonResponse({"error": _first_error(form)}, status=400)
+        post = form.save(commit=False)
+        if post.pk and _slug_follows_title(post, old_title):
+            post.slug = ""  # made again from the new title by Post.save
+        post.save()
+    return JsonResponse({
+        "version": version_of(post),
+        "saved_at": timezone.localtime(post.updated_at).strftime("%H:%M:%S"),
+        "edit_url": reverse("blog:post_edit", args=[post.pk]),
+        "autosave_url": reverse("blog:post_autosave", args=[post.pk]),
+    })  # fmt: skip
+
+
+def _slug_follows_title(post: Post, old_title: str) -> bool:
+    """A never-published draft's slug was made from a title typed half-way;
+    it follows the title until the author sets one or the post goes out."""
+    old_base, new_base = slugify(old_title)[:180], slugify(post.title)[:180]
+    return post.published_at is None and old_base != new_base and post.slug.startswith(old_base or "post")
