@@ -3,6 +3,9 @@
 The groups and their permissions are kept in step with this table after
 every migrate (and every test-database flush) by `sync_roles`."""
 
+from typing import Any
+
+from django.contrib.auth.models import Group, Permission
 from django.db.models import Q
 
 AUTHORS = "Authors"
@@ -14,9 +17,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
 }
 
 
-def sync_roles(**kwargs) -> None:
-    from django.contrib.auth.models import Group, Permission
-
+def sync_roles(**kwargs: Any) -> None:
     for name, perms in ROLE_PERMISSIONS.items():
         group, _ = Group.objects.get_or_create(name=name)
         wanted = Q(pk__in=[])

@@ -42,7 +42,10 @@ print(post.pk)
 PUBLISH = """
 from blog.models import Post
 from blog.publishing import publish_post
-publish_post(Post.objects.get(pk=PK))
+from blog.tasks import queue_send
+post = Post.objects.get(pk=PK)
+if publish_post(post):
+    queue_send([post.pk])
 """
 
 SAMPLE = """

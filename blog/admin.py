@@ -1,9 +1,13 @@
 from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
 from blog import moderation
 from blog.models import Ban, Comment, ModerationLog, ModerationSettings, Post, SlugRedirect, Subscriber
 from blog.publishing import publish_post, unpublish_post
-from blog.tasks import refresh_preview
+from blog.tasks import queue_notices, queue_send, refresh_preview
+
+Action = ModerationLog.Action
 
 
 class SlugRedirectInline(admin.TabularInline):
@@ -25,6 +29,7 @@ class PostAdmin(admin.ModelAdmin):
     @admin.action(description="Publish selected posts now")
     def publish(self, request, queryset) -> None:
         published = [post.pk for post in queryset if publish_post(post)]
+        queue_send(published)
         for post_id in published:
             refresh_preview.delay_on_commit(post_id)  # og:image is ready when the post is shared
         count = len(published)
@@ -51,25 +56,26 @@ class CommentAdmin(admin.ModelAdmin):
     def has_add_permission(self, request) -> bool:
         return False
 
-    def _act(self, request, queryset, action: str) -> None:
-        count = moderation.apply_action(request.user, list(queryset), action, reason="from the admin")
-        self.message_user(request, f"{moderation.ACTIONS[action]}: {count}", messages.SUCCESS)
+    def _act(self, request: HttpRequest, queryset: QuerySet[Comment], action: Action) -> None:
+        comments = list(queryset)
+        queue_notices(moderation.apply_action(request.user, comments, action, reason="from the admin"))
+        self.message_user(request, f"{action.label}: {len(comments)}", messages.SUCCESS)
 
     @admin.action(description="Approve")
     def approve(self, request, queryset) -> None:
-        self._act(request, queryset, "approve")
+        self._act(request, queryset, Action.APPROVE)
 
     @admin.action(description="Reject")
     def reject(self, request, queryset) -> None:
-        self._act(request, queryset, "reject")
+        self._act(request, queryset, Action.REJECT)
 
     @admin.action(description="Mark as spam")
     def spam(self, request, queryset) -> None:
-        self._act(request, queryset, "spam")
+        self._act(request, queryset, Action.SPAM)
 
     @admin.action(description="Delete (keep for the record)")
     def remove(self, request, queryset) -> None:
-        self._act(request, queryset, "delete")
+        self._act(request, queryset, Action.DELETE)
 
 
 @admin.register(ModerationSettings)

@@ -1,10 +1,9 @@
-from django.conf import settings
+from typing import Any
+
 from django.http import HttpRequest
 
+from blog.site import identity
 
-def site(request: HttpRequest) -> dict:
-    return {
-        "SITE_NAME": settings.SITE_NAME,
-        "SITE_URL": settings.SITE_URL,
-        "SITE_DESCRIPTION": settings.SITE_DESCRIPTION,
-    }
+
+def site(request: HttpRequest) -> dict[str, Any]:
+    return identity()

@@ -9,12 +9,16 @@ message it had in flight; `requeue_stuck_deliveries` puts back what a dead
 worker left. Temporary SMTP failures are retried with backoff, permanent ones
 fail the delivery (and a hard bounce suppresses the address); a send with too
 many permanent failures pauses and says why.
+
+Nothing here queues work: each function returns the delivery ids (in
+`batches`) or the `Retry`s that must go on the queue, and blog/tasks.py
+queues them.
 """
 
 import contextlib
 import logging
 import smtplib
-from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -35,8 +39,19 @@ REFUSALS = (smtplib.SMTPResponseException, smtplib.SMTPRecipientsRefused)
 # Anything else (smtplib's errors are OSErrors too): the connection is gone.
 CONNECTION_ERRORS = (OSError,)
 
-# Set by blog.tasks: how to put delivery ids on the queue (after commit).
-Enqueue = Callable[[list[int], float], None]
+
+@dataclass(frozen=True)
+class Retry:
+    """Deliveries to send again after `delay` seconds."""
+
+    delivery_ids: list[int]
+    delay: float
+
+
+def batches(delivery_ids: list[int]) -> list[list[int]]:
+    """Delivery ids cut into batches of DELIVERY_BATCH_SIZE, one task (and one SMTP connection) each."""
+    size = settings.DELIVERY_BATCH_SIZE
+    return [delivery_ids[i : i + size] for i in range(0, len(delivery_ids), size)]
 
 
 # --- Creating the work -----------------------------------------------------
@@ -60,10 +75,8 @@ def create_send(post: Post) -> Send:
     return send
 
 
-def queued_batches(send: Send) -> list[list[int]]:
-    ids = list(send.deliveries.filter(status=Delivery.Status.QUEUED).order_by("pk").values_list("pk", flat=True))
-    size = settings.DELIVERY_BATCH_SIZE
-    return [ids[i : i + size] for i in range(0, len(ids), size)]
+def queued_ids(send: Send) -> list[int]:
+    return list(send.deliveries.filter(status=Delivery.Status.QUEUED).order_by("pk").values_list("pk", flat=True))
 
 
 def period_for(subscriber: Subscriber, now: datetime) -> str | None:
@@ -163,8 +176,10 @@ class _Renderer:
         return self.posts[delivery.send.post_id]
 
 
-def send_deliveries(delivery_ids: list[int], enqueue: Enqueue) -> None:
-    """Send a batch over one connection. Called by the worker; safe to run twice."""
+def send_deliveries(delivery_ids: list[int]) -> list[Retry]:
+    """Send a batch over one connection; returns what must be tried again later.
+
+    Called by the worker; safe to run twice."""
     skip_inactive(delivery_ids)
     deliveries = (
         Delivery.objects.filter(pk__in=delivery_ids, status=Delivery.Status.QUEUED)
@@ -178,8 +193,8 @@ def send_deliveries(delivery_ids: list[int], enqueue: Enqueue) -> None:
         connection.open()
     except CONNECTION_ERRORS as exc:
         log.warning("SMTP connection failed: %s; retrying the batch", exc)
-        enqueue(delivery_ids, retry_delay(1))
-        return
+        return [Retry(delivery_ids, retry_delay(1))]
+    retries: list[Retry] = []
     try:
         pending = list(deliveries)
         for index, delivery in enumerate(pending):
@@ -191,35 +206,35 @@ def send_deliveries(delivery_ids: list[int], enqueue: Enqueue) -> None:
             try:
                 connection.send_messages([message])
             except REFUSALS as exc:
-                _handle_refusal(delivery, exc, enqueue)
+                retries += _handle_refusal(delivery, exc)
                 continue
             except CONNECTION_ERRORS as exc:
                 # The connection is gone: put this one back and hand the rest to a later task.
                 delay = retry_delay(delivery.attempts + 1)
                 _requeue(delivery.pk, f"connection lost: {exc}", delay)
-                enqueue([d.pk for d in pending[index:]], delay)
-                return
+                return [*retries, Retry([d.pk for d in pending[index:]], delay)]
             _finish(delivery.pk, Delivery.Status.SENT)
     finally:
         with contextlib.suppress(*CONNECTION_ERRORS):
             connection.close()
     _update_sends({d.send_id for d in deliveries if d.send_id})
+    return retries
 
 
-def _handle_refusal(delivery: Delivery, exc: Exception, enqueue: Enqueue) -> None:
+def _handle_refusal(delivery: Delivery, exc: Exception) -> list[Retry]:
     code = _smtp_code(exc) or 0
     reason = f"{code} {getattr(exc, 'smtp_error', exc)!s}"[:500]
     attempts = delivery.attempts + 1  # _claim counted this attempt in the database
     if 400 <= code < 500 and attempts < settings.DELIVERY_MAX_ATTEMPTS:
         delay = retry_delay(attempts)
         _requeue(delivery.pk, reason, delay)
-        enqueue([delivery.pk], delay)
-        return
+        return [Retry([delivery.pk], delay)]
     if 400 <= code < 500:
         reason = f"gave up after {attempts} temporary failures: {reason}"
     _finish(delivery.pk, Delivery.Status.FAILED, reason)
     if code in HARD_BOUNCE_CODES:
         Subscriber.objects.filter(pk=delivery.subscriber_id).update(status=Subscriber.Status.BOUNCED)
+    return []
 
 
 def skip_inactive(delivery_ids: list[int]) -> None:

@@ -1,14 +1,21 @@
-"""The newsletter emails: a post, a digest, and the subscription confirmation.
+"""Every e-mail the site sends is built here, one way.
 
-A post's email is rendered and its CSS inlined once per batch, with
-placeholders for the links that differ per subscriber; each message then only
-swaps those in. Every newsletter carries RFC 8058 one-click unsubscribe
-headers and a visible unsubscribe link, preferences link and postal address."""
+`render` turns a template name and a context into a subject, a plain-text
+part and an HTML part with its CSS inlined, given the site's name, address
+and postal address; `compose` addresses it, with the RFC 8058 one-click
+unsubscribe headers when there is something to unsubscribe from;
+`build_message` does both. The headers are never folded into RFC 2047
+encoded words, which mail providers do not read as a URL.
+
+A newsletter is rendered once per post (or digest) with placeholders for the
+links that differ per subscriber; each subscriber's copy only swaps those in
+(`Rendered.with_links`).
+"""
 
 import email.policy
 import re
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from typing import Any
 
 import css_inline
 from django.conf import settings
@@ -17,21 +24,33 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from blog.models import Digest, Post, Subscriber
+from blog.site import absolute, hostname, identity
 from blog.subscriptions import confirm_token, manage_token
 
 UNSUBSCRIBE = "%%UNSUBSCRIBE_URL%%"
 PREFERENCES = "%%PREFERENCES_URL%%"
+ONE_CLICK = "List-Unsubscribe=One-Click"
 _RELATIVE_URL = re.compile(r'(src|href)="(/[^"]*|#[^"]*)"')
 
 
-class NewsletterMessage(EmailMultiAlternatives):
+def absolutise(html: str, page_url: str) -> str:
+    """Images and links in an e-mail must name the site: /media/x -> https://site/media/x."""
+
+    def fix(match: re.Match[str]) -> str:
+        attribute, url = match.groups()
+        return f'{attribute}="{page_url + url if url.startswith("#") else absolute(url)}"'
+
+    return _RELATIVE_URL.sub(fix, html)
+
+
+class Message(EmailMultiAlternatives):
     """Headers longer than 78 characters stay whole (up to 990, inside RFC 5322's
     998 even after SMTP dot-stuffing).
 
     Python folds a long header with no spaces in it, such as List-Unsubscribe's
     URL, into RFC 2047 encoded words, which mail providers do not read as a URL."""
 
-    def message(self, *, policy=email.policy.default):
+    def message(self, *, policy: email.policy.Policy = email.policy.default) -> Any:
         return super().message(policy=policy.clone(max_line_length=990))
 
 
@@ -41,89 +60,107 @@ class Rendered:
     text: str
     html: str
 
+    def with_links(self, links: dict[str, str]) -> "Rendered":
+        """This message with each placeholder (a key of `links`) replaced by its URL."""
 
-def absolute(path: str) -> str:
-    return settings.SITE_URL + path
+        def fill(text: str) -> str:
+            for placeholder, url in links.items():
+                text = text.replace(placeholder, url)
+            return text
 
-
-def absolutise(html: str, page_url: str) -> str:
-    """Images and links in an email must name the site: /media/x -> https://site/media/x."""
-
-    def fix(match: re.Match) -> str:
-        attribute, url = match.groups()
-        return f'{attribute}="{page_url + url if url.startswith("#") else absolute(url)}"'
-
-    return _RELATIVE_URL.sub(fix, html)
+        return Rendered(self.subject, fill(self.text), fill(self.html))
 
 
-def _render(name: str, context: dict) -> Rendered:
-    context = {
-        **context,
-        "SITE_NAME": settings.SITE_NAME,
-        "SITE_URL": settings.SITE_URL,
-        "postal_address": settings.POSTAL_ADDRESS,
-        "unsubscribe_url": UNSUBSCRIBE,
-        "preferences_url": PREFERENCES,
-    }
-    subject = " ".join(render_to_string(f"emails/{name}-subject.txt", context).split())
-    text = render_to_string(f"emails/{name}-body.txt", context)
-    html = css_inline.inline(render_to_string(f"emails/{name}-body.html", context))
+def render(template: str, context: dict[str, Any]) -> Rendered:
+    """Render emails/<template>-subject.txt, -body.txt and -body.html (CSS inlined)."""
+    context = {**identity(), **context}
+    subject = " ".join(render_to_string(f"emails/{template}-subject.txt", context).split())
+    text = render_to_string(f"emails/{template}-body.txt", context)
+    html = css_inline.inline(render_to_string(f"emails/{template}-body.html", context))
     return Rendered(subject, text, html)
 
 
+def compose(
+    rendered: Rendered, to: str, *, unsubscribe_url: str | None = None, headers: dict[str, str] | None = None,
+    reply_to: list[str] | None = None,
+) -> Message:  # fmt: skip
+    """Address a rendered e-mail. With `unsubscribe_url`, the RFC 8058 one-click headers point to it."""
+    headers = dict(headers or {})
+    if unsubscribe_url:
+        headers["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+        headers["List-Unsubscribe-Post"] = ONE_CLICK
+    message = Message(
+        subject=rendered.subject,
+        body=rendered.text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[to],
+        reply_to=reply_to,
+        headers=headers,
+    )
+    message.attach_alternative(rendered.html, "text/html")
+    return message
+
+
+def build_message(
+    template: str, to: str, context: dict[str, Any], *, unsubscribe_url: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> Message:  # fmt: skip
+    """The one way to make an e-mail: render `template` with `context`, then address it to `to`."""
+    return compose(render(template, context), to, unsubscribe_url=unsubscribe_url, headers=headers)
+
+
+# --- The newsletter -------------------------------------------------------------
+
+
+def _newsletter_context(context: dict[str, Any]) -> dict[str, Any]:
+    return {**context, "unsubscribe_url": UNSUBSCRIBE, "preferences_url": PREFERENCES}
+
+
 def render_post(post: Post) -> Rendered:
+    """A post's e-mail, shared by all its subscribers (their links are placeholders)."""
     url = absolute(post.get_absolute_url())
-    return _render("post", {"post": post, "post_url": url, "body_html": absolutise(post.body_html, url)})
+    context = {"post": post, "post_url": url, "body_html": absolutise(post.body_html, url)}
+    return render("post", _newsletter_context(context))
 
 
 def render_digest(digest: Digest) -> Rendered:
     posts = list(digest.posts.select_related("author").order_by("-published_at"))
     items = [(post, absolute(post.get_absolute_url())) for post in posts]
     daily = digest.period.startswith("daily")
-    return _render("digest", {"items": items, "daily": daily, "count": len(posts)})
+    return render("digest", _newsletter_context({"items": items, "daily": daily, "count": len(posts)}))
 
 
-def newsletter_message(rendered: Rendered, subscriber: Subscriber, message_id: str) -> EmailMultiAlternatives:
-    """One subscriber's copy, with their own unsubscribe and preference links."""
+def subscriber_links(subscriber: Subscriber) -> dict[str, str]:
+    """A subscriber's own unsubscribe and preferences links, by placeholder."""
     token = manage_token(subscriber)
-    unsubscribe_url = absolute(reverse("blog:unsubscribe", args=[token]))
-    preferences_url = absolute(reverse("blog:subscription_preferences", args=[token]))
+    return {
+        UNSUBSCRIBE: absolute(reverse("blog:unsubscribe", args=[token])),
+        PREFERENCES: absolute(reverse("blog:subscription_preferences", args=[token])),
+    }
 
-    def personal(text: str) -> str:
-        return text.replace(UNSUBSCRIBE, unsubscribe_url).replace(PREFERENCES, preferences_url)
 
-    message = NewsletterMessage(
-        subject=rendered.subject,
-        body=personal(rendered.text),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[subscriber.email],
+def newsletter_message(rendered: Rendered, subscriber: Subscriber, message_id: str) -> Message:
+    """One subscriber's copy of a post or digest, with their own links."""
+    links = subscriber_links(subscriber)
+    headers = {
+        "Message-ID": message_id,
+        "List-Id": f"{settings.SITE_NAME} <newsletter.{hostname()}>",
+        "Precedence": "bulk",
+    }
+    return compose(
+        rendered.with_links(links), subscriber.email, unsubscribe_url=links[UNSUBSCRIBE], headers=headers,
         reply_to=settings.EMAIL_REPLY_TO or None,
-        headers={
-            "Message-ID": message_id,
-            "List-Unsubscribe": f"<{unsubscribe_url}>",
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-            "List-Id": f"{settings.SITE_NAME} <newsletter.{urlsplit(settings.SITE_URL).hostname}>",
-            "Precedence": "bulk",
-        },
-    )
-    message.attach_alternative(personal(rendered.html), "text/html")
-    return message
+    )  # fmt: skip
 
 
 def message_id_for(delivery_id: int) -> str:
     """The same delivery always gets the same Message-ID, so a copy repeated
     after a crash can be recognised as the same message."""
-    return f"<dispatch.delivery.{delivery_id}@{urlsplit(settings.SITE_URL).hostname or 'localhost'}>"
+    return f"<dispatch.delivery.{delivery_id}@{hostname()}>"
 
 
-def confirmation_message(subscriber: Subscriber) -> EmailMultiAlternatives:
-    link = absolute(reverse("blog:subscription_confirm", args=[confirm_token(subscriber)]))
-    context = {"SITE_NAME": settings.SITE_NAME, "confirm_url": link, "postal_address": settings.POSTAL_ADDRESS}
-    subject = " ".join(render_to_string("emails/subscribe-confirm-subject.txt", context).split())
-    message = EmailMultiAlternatives(
-        subject, render_to_string("emails/subscribe-confirm-body.txt", context), to=[subscriber.email]
-    )
-    message.attach_alternative(
-        css_inline.inline(render_to_string("emails/subscribe-confirm-body.html", context)), "text/html"
-    )
-    return message
+def confirmation_message(subscriber: Subscriber) -> Message:
+    """Double opt-in; its unsubscribe link lets someone who never asked say so at once."""
+    links = subscriber_links(subscriber)
+    context = {"confirm_url": absolute(reverse("blog:subscription_confirm", args=[confirm_token(subscriber)]))}
+    return build_message("subscribe-confirm", subscriber.email, context, unsubscribe_url=links[UNSUBSCRIBE])

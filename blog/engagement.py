@@ -8,8 +8,8 @@ import re
 from datetime import date
 from urllib.parse import quote, urlencode
 
-from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.contrib.auth.models import AnonymousUser
+from django.db import transaction
 from django.db.models import Count, F
 from django.http import HttpRequest
 from django.utils import timezone
@@ -17,9 +17,11 @@ from django.utils.crypto import salted_hmac
 
 from accounts.models import User
 from accounts.referrals import REFERRAL_SESSION_KEY
+from blog import counters
 from blog.models import Like, Post, ReferralVisit, Restack, Share
 from blog.ratelimits import client_ip
 from blog.rendering import render_markdown
+from blog.site import absolute
 
 PENDING_LIKE_SESSION_KEY = "pending_like_post_id"
 RESTACK_NOTE_LIMIT = 500
@@ -56,24 +58,14 @@ def set_like(post: Post, user: User, liked: bool) -> tuple[bool, int]:
     """Make the reader's like match `liked`; returns the state and the count.
 
     Setting a state rather than flipping one makes a double click harmless."""
-    with transaction.atomic():
-        if liked:
-            try:
-                with transaction.atomic():
-                    Like.objects.create(post=post, user=user)
-            except IntegrityError:
-                pass  # already liked, perhaps by a concurrent request
-            else:
-                Post.objects.filter(pk=post.pk).update(like_count=F("like_count") + 1)
-        else:
-            deleted, _ = Like.objects.filter(post=post, user=user).delete()
-            if deleted:
-                Post.objects.filter(pk=post.pk).update(like_count=F("like_count") - 1)
-    count = Post.objects.values_list("like_count", flat=True).get(pk=post.pk)
-    return liked, count
+    if liked:
+        counters.add_counted(Like, post, "like_count", post=post, user=user)
+    else:
+        counters.remove_counted(Like, post, "like_count", post=post, user=user)
+    return liked, counters.current(post, "like_count")
 
 
-def has_liked(post: Post, user) -> bool:
+def has_liked(post: Post, user: User | AnonymousUser) -> bool:
     return user.is_authenticated and Like.objects.filter(post=post, user=user).exists()
 
 
@@ -101,9 +93,9 @@ def visitor_hash(request: HttpRequest, day: date) -> str:
     return salted_hmac("dispatch.share-visitor", f"{who}|{day.isoformat()}", algorithm="sha256").hexdigest()
 
 
-def shared_url(post: Post, user, site_url: str) -> str:
+def shared_url(post: Post, user: User | AnonymousUser) -> str:
     """The post's address as a reader shares it, with their referral code."""
-    url = site_url + post.get_absolute_url()
+    url = absolute(post.get_absolute_url())
     if user.is_authenticated:
         url += "?" + urlencode({"ref": user.get_referral_code()})
     return url
@@ -132,16 +124,10 @@ def record_share(request: HttpRequest, post: Post, network: str) -> bool:
     """Count a share once per visitor, network and day; True if it was new."""
     today = timezone.localdate()
     user = request.user if request.user.is_authenticated else None
-    with transaction.atomic():
-        try:
-            with transaction.atomic():
-                Share.objects.create(
-                    post=post, network=network, user=user, visitor_hash=visitor_hash(request, today), day=today
-                )
-        except IntegrityError:
-            return False
-        Post.objects.filter(pk=post.pk).update(share_count=F("share_count") + 1)
-    return True
+    return counters.add_counted(
+        Share, post, "share_count", post=post, network=network, user=user, visitor_hash=visitor_hash(request, today),
+        day=today,
+    )  # fmt: skip
 
 
 def record_referral_visit(request: HttpRequest, post: Post, code: str) -> None:
@@ -162,19 +148,19 @@ def share_counts(post: Post) -> dict[str, int]:
     return {Share.Network(row["network"]).label: row["n"] for row in rows}
 
 
-def post_engagement(post: Post, user) -> dict:
+def post_engagement(post: Post, user: User | AnonymousUser) -> dict[str, object]:
     """What the like/share/re-stack bars of a post page show."""
     restacks = Restack.objects.filter(post=post).select_related("user").order_by("-created_at")[:RESTACKS_ON_POST]
     return {
         "liked": has_liked(post, user),
-        "share_url": shared_url(post, user, settings.SITE_URL),
+        "share_url": shared_url(post, user),
         "networks": [(network, Share.Network(network).label) for network in SHARE_NETWORKS],
         "restacks": list(restacks),
         "restacked": user.is_authenticated and Restack.objects.filter(post=post, user=user).exists(),
     }
 
 
-def profile_activity(person: User, viewer) -> dict:
+def profile_activity(person: User, viewer: User | AnonymousUser) -> dict[str, object]:
     """A profile's re-stack feed (public) and liked posts (shown to the owner only)."""
     published = Post.objects.published()
     restacks = (
@@ -213,8 +199,4 @@ def restack(request: HttpRequest, post: Post, note: str) -> Restack:
 
 
 def undo_restack(post: Post, user: User) -> bool:
-    with transaction.atomic():
-        deleted, _ = Restack.objects.filter(post=post, user=user).delete()
-        if deleted:
-            Post.objects.filter(pk=post.pk).update(restack_count=F("restack_count") - 1)
-    return bool(deleted)
+    return counters.remove_counted(Restack, post, "restack_count", post=post, user=user)

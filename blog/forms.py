@@ -1,3 +1,5 @@
+from datetime import datetime
+
 from django import forms
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
@@ -5,6 +7,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from blog.models import Post, PostImage, SlugRedirect, Subscriber
+from blog.publishing import check_publication_time
 
 IMAGE_FORMATS = {"JPEG", "PNG", "WEBP", "GIF"}
 
@@ -127,13 +130,12 @@ class PostForm(forms.ModelForm):
             raise forms.ValidationError(str(conflict)) from None
         return data
 
-    def clean_publish_at(self):
+    def clean_publish_at(self) -> datetime | None:
         when = self.cleaned_data.get("publish_at")
         if self.action == "schedule":
             if not when:
                 raise forms.ValidationError("Choose when to publish.")
-            if when <= timezone.now():
-                raise forms.ValidationError("Choose a publication time in the future.")
+            check_publication_time(when)
         return when
 
     def save(self, commit: bool = True) -> Post:

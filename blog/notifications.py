@@ -1,107 +1,91 @@
 """Notification e-mails about comments: to a post's author, to the reader
-someone replied to, and (batched) to moderators. Each e-mail carries a signed
-link that turns off that kind of e-mail, with RFC 8058 headers too."""
+someone replied to, and (batched, see blog/moderation.py) to moderators.
 
-from datetime import timedelta
+Each e-mail carries a signed link that turns off that kind of e-mail, with
+RFC 8058 headers too. Nothing here queues work: `notices_for` says who must
+hear of a comment that just became public, the caller queues one task per
+notice, and the task builds the message with `comment_message`."""
 
-from django.conf import settings
+from dataclasses import dataclass
+from typing import Any
+
 from django.core import signing
 from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
-from django.db.models import Q
-from django.template.loader import render_to_string
+from django.db import models
 from django.urls import reverse
-from django.utils import timezone
 
 from accounts.models import User
-from accounts.roles import MODERATORS
+from blog import emails
+from blog.models import Comment
+from blog.site import absolute
 
-KINDS = {
-    "comments": ("email_on_comments", "new comments on your posts"),
-    "replies": ("email_on_replies", "replies to your comments"),
-    "moderation": ("email_on_moderation", "comments waiting for moderation"),
-}
 SALT = "dispatch.notifications.off"
-MODERATION_DIGEST_EVERY = timedelta(minutes=10)
 
 
-def off_token(user: User, kind: str) -> str:
-    return signing.Signer(salt=SALT).sign_object([user.pk, kind])
+class Kind(models.TextChoices):
+    """A kind of notification e-mail; the label completes "you get e-mails about …"."""
+
+    COMMENTS = "comments", "new comments on your posts"
+    REPLIES = "replies", "replies to your comments"
+    MODERATION = "moderation", "comments waiting for moderation"
+
+    @property
+    def setting(self) -> str:
+        """The User field that turns this kind of e-mail on or off."""
+        return f"email_on_{self.value}"
 
 
-def user_for_off_token(token: str) -> tuple[User, str] | None:
+@dataclass(frozen=True)
+class Notice:
+    """One e-mail that must go out: `kind` about `comment_id` to `user_id`."""
+
+    kind: Kind
+    comment_id: int
+    user_id: int
+
+
+def off_token(user: User, kind: Kind) -> str:
+    return signing.Signer(salt=SALT).sign_object([user.pk, str(kind)])
+
+
+def user_for_off_token(token: str) -> tuple[User, Kind] | None:
     try:
         pk, kind = signing.Signer(salt=SALT).unsign_object(token)
     except (signing.BadSignature, ValueError, TypeError):
         return None
     user = User.objects.filter(pk=pk).first()
-    return (user, kind) if user and kind in KINDS else None
+    return (user, Kind(kind)) if user and kind in Kind.values else None
 
 
-def turn_off(user: User, kind: str) -> None:
-    User.objects.filter(pk=user.pk).update(**{KINDS[kind][0]: False})
+def turn_off(user: User, kind: Kind) -> None:
+    User.objects.filter(pk=user.pk).update(**{kind.setting: False})
 
 
-def comment_approved(comment) -> None:
-    """A comment became public: tell the post's author and the reader it answers."""
-    from blog.tasks import send_comment_notification
+def wants(user: User, kind: Kind) -> bool:
+    return bool(getattr(user, kind.setting))
 
-    recipients = []
+
+def notices_for(comment: Comment) -> list[Notice]:
+    """A comment became public: the post's author and the reader it answers hear of it."""
+    notices = []
     if comment.post.author_id != comment.author_id:
-        recipients.append((comment.post.author_id, "comments"))
+        notices.append(Notice(Kind.COMMENTS, comment.pk, comment.post.author_id))
     reply_to = comment.reply_to
     if reply_to and reply_to.author_id not in (comment.author_id, comment.post.author_id) and not reply_to.is_deleted:
-        recipients.append((reply_to.author_id, "replies"))
-    for user_id, kind in recipients:
-        transaction.on_commit(lambda u=user_id, k=kind: send_comment_notification.delay(k, comment.pk, u))
+        notices.append(Notice(Kind.REPLIES, comment.pk, reply_to.author_id))
+    return notices
 
 
-def _message(user: User, kind: str, template: str, context: dict) -> EmailMultiAlternatives:
-    off_url = settings.SITE_URL + reverse("blog:notifications_off", args=[off_token(user, kind)])
-    context = {**context, "user": user, "off_url": off_url, "what": KINDS[kind][1], "SITE_NAME": settings.SITE_NAME,
-               "postal_address": settings.POSTAL_ADDRESS}  # fmt: skip
-    subject = " ".join(render_to_string(f"emails/{template}-subject.txt", context).split())
-    message = EmailMultiAlternatives(
-        subject,
-        render_to_string(f"emails/{template}-body.txt", context),
-        to=[user.email],
-        headers={"List-Unsubscribe": f"<{off_url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
-    )
-    message.attach_alternative(render_to_string(f"emails/{template}-body.html", context), "text/html")
-    return message
+def notification_message(user: User, kind: Kind, template: str, context: dict[str, Any]) -> EmailMultiAlternatives:
+    """A notification e-mail whose unsubscribe link turns off `kind` for `user`."""
+    off_url = absolute(reverse("blog:notifications_off", args=[off_token(user, kind)]))
+    context = {**context, "user": user, "off_url": off_url, "what": kind.label}
+    return emails.build_message(template, user.email, context, unsubscribe_url=off_url)
 
 
-def comment_message(kind: str, comment, user: User) -> EmailMultiAlternatives | None:
-    if comment.status != comment.Status.APPROVED or not getattr(user, KINDS[kind][0]):
+def comment_message(kind: Kind, comment: Comment, user: User) -> EmailMultiAlternatives | None:
+    """The e-mail of one notice, or None if the comment is no longer public or the user opted out."""
+    if comment.status != Comment.Status.APPROVED or not wants(user, kind):
         return None
-    url = settings.SITE_URL + comment.anchor_url
-    return _message(user, kind, "comment", {"comment": comment, "post": comment.post, "url": url, "kind": kind})
-
-
-def moderation_digest(now=None) -> list[EmailMultiAlternatives]:
-    """At most one e-mail per moderator every ten minutes, listing what waits."""
-    from blog.models import Comment, ModerationLog, ModerationSettings
-
-    now = now or timezone.now()
-    rules = ModerationSettings.load()
-    since = rules.moderators_notified_at
-    if since and now - since < MODERATION_DIGEST_EVERY:
-        return []
-    arrivals = ModerationLog.objects.filter(moderator=None, action__in=["auto-held", "auto-hidden"])
-    if since:
-        arrivals = arrivals.filter(created_at__gt=since)
-    if not arrivals.exists():
-        return []
-    # Something new arrived: list everything that waits, newest first.
-    waiting = list(
-        Comment.objects.filter(status=Comment.Status.HELD)
-        .select_related("post", "author")
-        .order_by("-created_at")[:100]
-    )
-    ModerationSettings.objects.filter(pk=rules.pk).update(moderators_notified_at=now)
-    moderators = User.objects.filter(
-        Q(groups__name=MODERATORS) | Q(is_staff=True), is_active=True, email_on_moderation=True
-    ).distinct()
-    queue_url = settings.SITE_URL + reverse("blog:moderation_queue")
-    return [_message(m, "moderation", "moderation-digest", {"comments": waiting, "queue_url": queue_url})
-            for m in moderators]  # fmt: skip
+    context = {"comment": comment, "post": comment.post, "url": absolute(comment.anchor_url), "kind": kind}
+    return notification_message(user, kind, "comment", context)

@@ -1,7 +1,9 @@
 """What happens when a post goes live, is scheduled, or is taken down.
 
-The writing desk, the admin and the beat task all call these functions, so
-later steps (emails to subscribers) hang on one place."""
+The writing desk, the admin and the beat task all call these functions.
+Nothing here queues work: `publish_post` says whether the post went live
+just now, and the caller then queues the e-mail to subscribers (once, since
+only one caller can win the conditional update)."""
 
 from datetime import datetime
 
@@ -12,12 +14,18 @@ from django.utils import timezone
 from blog.models import Post
 
 
+def check_publication_time(when: datetime) -> None:
+    """A scheduled time must be in the future (the desk's form asks the same)."""
+    if when <= timezone.now():
+        raise ValidationError("Choose a publication time in the future.")
+
+
 @transaction.atomic
 def publish_post(post: Post) -> bool:
     """Make a post live now (or at its scheduled time, if that has come).
 
-    Returns False when another process published it first, so that
-    side effects run once."""
+    Returns True only for the call that published it, so that the e-mail to
+    subscribers is queued once; False when it was live already."""
     now = timezone.now()
     when = post.published_at if post.status == Post.Status.SCHEDULED and post.published_at else now
     updated = (
@@ -26,17 +34,11 @@ def publish_post(post: Post) -> bool:
         .update(status=Post.Status.PUBLISHED, published_at=min(when, now), updated_at=now)
     )
     post.refresh_from_db()
-    if updated:
-        # Subscribers get it once the publication is committed.
-        from blog.tasks import start_send
-
-        start_send.delay_on_commit(post.pk)
     return bool(updated)
 
 
 def schedule_post(post: Post, when: datetime) -> None:
-    if when <= timezone.now():
-        raise ValidationError("Choose a publication time in the future.")
+    check_publication_time(when)
     post.status = Post.Status.SCHEDULED
     post.published_at = when
     post.save(update_fields=["status", "published_at"])
@@ -50,6 +52,6 @@ def unpublish_post(post: Post) -> None:
 
 
 def publish_due_posts() -> list[int]:
-    """Publish every scheduled post whose time has come; returns their ids."""
+    """Publish every scheduled post whose time has come; returns the ids of those published now."""
     due = Post.objects.filter(status=Post.Status.SCHEDULED, published_at__lte=timezone.now())
     return [post.pk for post in due if publish_post(post)]

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from allauth.account.models import EmailAddress
+from django.contrib.auth.models import AnonymousUser
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -18,6 +19,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count
 from django.utils import timezone
 
+from accounts.models import User
 from blog.models import Subscriber
 
 CONFIRM_SALT = "dispatch.subscriber.confirm"
@@ -63,14 +65,18 @@ def subscriber_for_manage_token(token: str) -> Subscriber:
 
 
 def request_subscription(
-    email: str, *, source: str, ip: str | None, referred_by=None, verified_user=None
-) -> Subscriber | None:
+    email: str, *, source: str, ip: str | None, referred_by: User | None = None, verified_user: User | None = None,
+    honeypot: str = "",
+) -> Subscriber | None:  # fmt: skip
     """Handle the subscribe form. Returns the subscriber that needs a
     confirmation email now, or None (already active, asked within the day,
-    or suppressed). The visitor sees the same answer in every case.
+    suppressed, or a bot that filled in the hidden `honeypot` field). The
+    visitor sees the same answer in every case.
 
     `verified_user` is a signed-in reader whose address allauth verified:
     they become active at once (one click), no confirmation needed."""
+    if honeypot:
+        return None  # people never see the field; bots fill it in
     email = email.strip()
     now = timezone.now()
     with transaction.atomic():
@@ -97,7 +103,7 @@ def request_subscription(
     return subscriber
 
 
-def _activate(subscriber: Subscriber, *, user=None, source: str = "", ip: str | None = None) -> None:
+def _activate(subscriber: Subscriber, *, user: User | None = None, source: str = "", ip: str | None = None) -> None:
     subscriber.status = Subscriber.Status.ACTIVE
     subscriber.confirmed_at = timezone.now()
     subscriber.unsubscribed_at = None
@@ -126,7 +132,7 @@ def unsubscribe(subscriber: Subscriber) -> None:
     subscriber.refresh_from_db()
 
 
-def verified_email(user) -> str | None:
+def verified_email(user: User | AnonymousUser) -> str | None:
     """A signed-in reader's verified address: enough consent for a one-click subscribe."""
     if not user.is_authenticated:
         return None
@@ -134,7 +140,7 @@ def verified_email(user) -> str | None:
     return address.email if address else None
 
 
-def subscriber_for_user(user) -> Subscriber | None:
+def subscriber_for_user(user: User) -> Subscriber | None:
     return Subscriber.objects.filter(user=user).first() or Subscriber.objects.filter(email__iexact=user.email).first()
 
 

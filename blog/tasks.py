@@ -1,19 +1,49 @@
-"""Celery tasks: thin wrappers that take ids and call the process modules."""
+"""Celery tasks: thin wrappers that take ids and call the process modules.
+
+The process modules never queue work; they return what must happen (posts
+published now, delivery batches and retries, notices), and the callers
+(views, admin actions, these tasks) queue it after commit with the
+`queue_*` functions below, so every piece of work is queued the same way."""
+
+from collections.abc import Iterable
 
 from celery import shared_task
 
 from accounts.models import User
-from blog import delivery, notifications, publishing
+from blog import delivery, moderation, notifications, publishing
 from blog.emails import confirmation_message
 from blog.models import Comment, Post, Send, Subscriber
+from blog.notifications import Kind, Notice
 from blog.previews import ensure_preview
+
+
+def queue_send(post_ids: Iterable[int]) -> None:
+    """Posts published just now: e-mail them to their subscribers."""
+    for post_id in post_ids:
+        start_send.delay_on_commit(post_id)
+
+
+def queue_deliveries(delivery_ids: list[int]) -> None:
+    for batch in delivery.batches(delivery_ids):
+        send_deliveries.delay_on_commit(batch)
+
+
+def queue_retries(retries: Iterable[delivery.Retry]) -> None:
+    for retry in retries:
+        send_deliveries.apply_async_on_commit((retry.delivery_ids,), countdown=retry.delay or None)
+
+
+def queue_notices(notices: Iterable[Notice]) -> None:
+    for notice in notices:
+        send_comment_notification.delay_on_commit(notice.kind.value, notice.comment_id, notice.user_id)
 
 
 @shared_task
 def publish_due_posts() -> list[int]:
     published = publishing.publish_due_posts()
+    queue_send(published)
     for post_id in published:
-        refresh_preview(post_id)  # og:image is ready the moment the post is shared
+        refresh_preview.delay_on_commit(post_id)  # og:image is ready the moment the post is shared
     return published
 
 
@@ -25,46 +55,33 @@ def refresh_preview(post_id: int) -> None:
         ensure_preview(post)
 
 
-def enqueue_deliveries(delivery_ids: list[int], delay: float = 0) -> None:
-    if delivery_ids:
-        send_deliveries.apply_async((delivery_ids,), countdown=delay or None)
-
-
 @shared_task
 def start_send(post_id: int) -> None:
     """Create the deliveries of a newly published post and queue them in batches."""
     post = Post.objects.published().filter(pk=post_id).first()
     if post is None:
         return
-    send = delivery.create_send(post)
-    for batch in delivery.queued_batches(send):
-        enqueue_deliveries(batch)
+    queue_deliveries(delivery.queued_ids(delivery.create_send(post)))
 
 
 @shared_task
 def send_deliveries(delivery_ids: list[int]) -> None:
-    delivery.send_deliveries(delivery_ids, enqueue_deliveries)
+    queue_retries(delivery.send_deliveries(delivery_ids))
 
 
 @shared_task
 def send_due_digests() -> None:
-    ids = delivery.create_due_digests()
-    for start in range(0, len(ids), 100):
-        enqueue_deliveries(ids[start : start + 100])
+    queue_deliveries(delivery.create_due_digests())
 
 
 @shared_task
 def requeue_stuck_deliveries() -> None:
-    ids = delivery.requeue_stuck_deliveries()
-    for start in range(0, len(ids), 500):
-        enqueue_deliveries(ids[start : start + 500])
+    queue_deliveries(delivery.requeue_stuck_deliveries())
 
 
 @shared_task
 def retry_failed_deliveries(send_id: int) -> None:
-    ids = delivery.retry_failed(Send.objects.get(pk=send_id))
-    for start in range(0, len(ids), 500):
-        enqueue_deliveries(ids[start : start + 500])
+    queue_deliveries(delivery.retry_failed(Send.objects.get(pk=send_id)))
 
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
@@ -78,12 +95,12 @@ def send_confirmation(subscriber_id: int) -> None:
 def send_comment_notification(kind: str, comment_id: int, user_id: int) -> None:
     comment = Comment.objects.select_related("post", "author").filter(pk=comment_id).first()
     user = User.objects.filter(pk=user_id, is_active=True).first()
-    message = notifications.comment_message(kind, comment, user) if comment and user else None
+    message = notifications.comment_message(Kind(kind), comment, user) if comment and user else None
     if message:
         message.send()
 
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
 def send_moderation_digest() -> None:
-    for message in notifications.moderation_digest():
+    for message in moderation.moderation_digest():
         message.send()

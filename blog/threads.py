@@ -4,19 +4,22 @@ One query for the comments and one for the reader's likes, however many
 comments there are; the tree is put in order in Python. Signed-out readers
 all see the same list, so its rendering is cached until the comments change."""
 
+from collections.abc import Callable
+from typing import Any
 from uuid import uuid4
 
+from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Q
 
+from accounts.models import User
 from blog.models import Comment, CommentLike, Post
 
 SORTS = {"oldest": "Oldest", "newest": "Newest", "top": "Top"}
-Status = Comment.Status
 
 
-def _sort_key(sort: str):
+def _sort_key(sort: str) -> Callable[[Comment], tuple[Any, ...]]:
     if sort == "newest":
         return lambda c: (not c.is_pinned, -c.created_at.timestamp())
     if sort == "top":
@@ -24,16 +27,16 @@ def _sort_key(sort: str):
     return lambda c: (not c.is_pinned, c.created_at)
 
 
-def thread(post: Post, user, sort: str = "oldest", root_id: int | None = None) -> list[Comment]:
+def thread(post: Post, user: User | AnonymousUser, sort: str = "oldest", root_id: int | None = None) -> list[Comment]:
     """Comments in reading order, each with `.level`, `.liked`, `.placeholder`.
 
     Readers see approved comments and their own held ones; a deleted or
     removed comment stays as a placeholder only while it has replies."""
-    shown = Q(status__in=[Status.APPROVED, Status.REMOVED])
-    if user.is_authenticated:
+    comments = Comment.objects.visible_to(user, placeholders=True)
+    if user.is_authenticated and user.is_moderator:
         # Moderators see what waits, to act on it beside the comment.
-        shown |= Q(status=Status.HELD) if user.is_moderator else Q(author=user, status=Status.HELD)
-    comments = list(Comment.objects.filter(shown, post=post).select_related("author"))
+        comments = Comment.objects.filter(Q(pk__in=comments.values("pk")) | Q(status=Comment.Status.HELD))
+    comments = list(comments.filter(post=post).select_related("author"))
     liked = set()
     if user.is_authenticated:
         liked = set(CommentLike.objects.filter(user=user, comment__post=post).values_list("comment_id", flat=True))
@@ -41,7 +44,7 @@ def thread(post: Post, user, sort: str = "oldest", root_id: int | None = None) -
     for comment in comments:
         comment.post = post  # the links need the slug; no query per comment
         comment.liked = comment.pk in liked
-        comment.placeholder = comment.is_deleted or comment.status == Status.REMOVED
+        comment.placeholder = comment.is_placeholder
         comment.by_post_author = comment.author_id == post.author_id
         comment.editable = user.is_authenticated and comment.is_editable_by(user)
         children.setdefault(comment.parent_id, []).append(comment)
@@ -67,10 +70,11 @@ def thread(post: Post, user, sort: str = "oldest", root_id: int | None = None) -
 
 
 def approved_count(comments: list[Comment]) -> int:
-    return sum(1 for c in comments if c.status == Status.APPROVED and not c.is_deleted)
+    """The post's public comment count, from a thread already loaded."""
+    return sum(1 for c in comments if c.is_counted)
 
 
-# Every change made through blog/moderation.py drops the post's version at
+# Every change made through blog/comments.py and blog/moderation.py drops the post's version at
 # once; the timeout bounds what changes elsewhere (a commenter's new name).
 PUBLIC_TIMEOUT = 300
 

@@ -1,30 +1,45 @@
+"""Comments and what surrounds them: likes, flags, bans, the moderation rules and log.
+
+Which comments a reader sees and which ones a post's count counts are
+decided here (`CommentQuerySet`, `counted_comments`), and nowhere else."""
+
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.models import User
 from blog.models.posts import Post
 
 MAX_LEVEL = 4  # threads nest this deep; deeper replies sit flat under their level-4 ancestor
-EDIT_WINDOW = timedelta(minutes=15)
+EDIT_WINDOW_MINUTES = 15
+EDIT_WINDOW = timedelta(minutes=EDIT_WINDOW_MINUTES)
 
 
 class CommentQuerySet(models.QuerySet):
+    """Which comments a reader sees: the one place that says so."""
+
     def public(self) -> "CommentQuerySet":
         return self.filter(status=Comment.Status.APPROVED)
 
-    def awaiting_moderation(self) -> "CommentQuerySet":
-        """The moderation queue: held comments, and approved ones that readers flagged."""
-        return self.filter(Q(status=Comment.Status.HELD) | Q(flag_count__gt=0, status=Comment.Status.APPROVED))
+    def visible_to(self, user: User | AnonymousUser, *, placeholders: bool = False) -> "CommentQuerySet":
+        """Approved comments, plus a reader's own comments awaiting moderation.
 
-    def visible_to(self, user) -> "CommentQuerySet":
-        """Approved comments, plus a reader's own comments awaiting moderation."""
+        With `placeholders`, also the comments a moderator removed, which a
+        thread shows as "removed" while they have replies."""
+        shown = Q(status=Comment.Status.APPROVED)
+        if placeholders:
+            shown |= Q(status=Comment.Status.REMOVED)
         if user.is_authenticated:
-            return self.filter(Q(status=Comment.Status.APPROVED) | Q(author=user, status=Comment.Status.HELD))
-        return self.public()
+            shown |= Q(author=user, status=Comment.Status.HELD)
+        return self.filter(shown)
+
+    def counted(self) -> "CommentQuerySet":
+        return self.filter(counted_comments())
 
 
 class Comment(models.Model):
@@ -70,15 +85,32 @@ class Comment(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("blog:comment_detail", args=[self.post.slug, self.pk])
 
-    def is_editable_by(self, user) -> bool:
-        """Its author may edit it for 15 minutes, unless it is deleted or turned down."""
+    def is_editable_by(self, user: User | AnonymousUser) -> bool:
+        """Its author may edit it within the edit window, unless it is deleted or turned down."""
         recent = timezone.now() - self.created_at <= EDIT_WINDOW
         editable = self.status in (self.Status.APPROVED, self.Status.HELD) and not self.is_deleted
         return editable and recent and self.author_id == user.pk
 
     @property
+    def is_counted(self) -> bool:
+        """In the post's comment count (the same rule as `counted_comments`)."""
+        return self.status == self.Status.APPROVED and not self.is_deleted
+
+    @property
+    def is_placeholder(self) -> bool:
+        """Shown only as "deleted" or "removed", to keep its replies readable."""
+        return self.is_deleted or self.status == self.Status.REMOVED
+
+    @property
     def anchor_url(self) -> str:
         return f"{self.post.get_absolute_url()}#comment-{self.pk}"
+
+
+def counted_comments(prefix: str = "") -> Q:
+    """The comments a post's comment count counts: approved and not deleted by their author.
+
+    `prefix` reaches them from another model, e.g. "comments__" from Post."""
+    return Q(**{f"{prefix}status": Comment.Status.APPROVED, f"{prefix}is_deleted": False})
 
 
 class CommentLike(models.Model):
@@ -179,6 +211,24 @@ class ModerationSettings(models.Model):
 class ModerationLog(models.Model):
     """Every moderation decision: who, what, when, why, and the state before and after."""
 
+    class Action(models.TextChoices):
+        # What a moderator does (the queue's and the admin's buttons).
+        APPROVE = "approve", "Approve"
+        REJECT = "reject", "Reject"
+        SPAM = "spam", "Mark as spam"
+        DELETE = "delete", "Delete"
+        BAN = "ban", "Ban author"
+        # What the rules do on their own.
+        AUTO_APPROVED = "auto-approved", "Approved by the rules"
+        AUTO_HELD = "auto-held", "Held by the rules"
+        AUTO_SPAM = "auto-spam", "Marked as spam by the rules"
+        AUTO_HIDDEN = "auto-hidden", "Hidden after flags"
+
+        @classmethod
+        def by_rules(cls, status: str) -> "ModerationLog.Action":
+            """The rules' entry for a comment they put in `status`."""
+            return cls(f"auto-{status}")
+
     moderator = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )  # empty for the automatic rules
@@ -186,7 +236,7 @@ class ModerationLog(models.Model):
     subject = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )  # whose comment, or who was banned
-    action = models.CharField(max_length=20, db_index=True)
+    action = models.CharField(max_length=20, choices=Action.choices, db_index=True)
     reason = models.CharField(max_length=500, blank=True)
     before = models.CharField(max_length=20, blank=True)
     after = models.CharField(max_length=20, blank=True)

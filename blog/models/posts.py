@@ -1,6 +1,7 @@
 import math
 
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.core.validators import FileExtensionValidator
 from django.db import models
 from django.db.models import Count, Q, Value
@@ -10,6 +11,7 @@ from django.utils.functional import cached_property
 from django.utils.text import slugify
 from taggit.managers import TaggableManager
 
+from accounts.models import User
 from blog.rendering import excerpt_from_html, render_markdown
 
 WORDS_PER_MINUTE = 230
@@ -24,7 +26,7 @@ class PostQuerySet(models.QuerySet):
         """Posts anyone may see: published, and not dated in the future."""
         return self.filter(status=Post.Status.PUBLISHED, published_at__lte=timezone.now())
 
-    def visible_to(self, user) -> "PostQuerySet":
+    def visible_to(self, user: User | AnonymousUser) -> "PostQuerySet":
         """Published posts, plus drafts and scheduled posts for their author and staff."""
         if user.is_staff:
             return self.all()
@@ -32,7 +34,7 @@ class PostQuerySet(models.QuerySet):
             return self.filter(Q(pk__in=self.published().values("pk")) | Q(author=user))
         return self.published()
 
-    def editable_by(self, user) -> "PostQuerySet":
+    def editable_by(self, user: User | AnonymousUser) -> "PostQuerySet":
         if user.is_staff:
             return self.all()
         if not user.is_authenticated or not user.has_perm("blog.change_post"):
@@ -52,11 +54,13 @@ class PostQuerySet(models.QuerySet):
         )
 
     def for_listing(self) -> "PostQuerySet":
-        public = Q(comments__status="approved", comments__is_deleted=False)
+        # Imported here: blog.models.comments imports this module for its foreign key.
+        from blog.models.comments import counted_comments
+
         return (
             self.select_related("author")
             .prefetch_related("tags")
-            .annotate(comment_count=Count("comments", filter=public))
+            .annotate(comment_count=Count("comments", filter=counted_comments("comments__")))
             .order_by("-published_at", "-pk")
         )
 
@@ -125,7 +129,7 @@ class Post(models.Model):
         published = self.status == self.Status.PUBLISHED and self.published_at is not None
         return published and self.published_at <= timezone.now()
 
-    def is_editable_by(self, user) -> bool:
+    def is_editable_by(self, user: User | AnonymousUser) -> bool:
         return user.is_staff or (user.pk == self.author_id and user.has_perm("blog.change_post"))
 
     @cached_property

@@ -4,8 +4,9 @@ from django import template
 from django.conf import settings
 from django.utils.safestring import SafeString, mark_safe
 
-from blog import subscriptions
-from blog.models import Comment, Post, Subscriber
+from blog import moderation, subscriptions
+from blog.models import Post, Subscriber
+from blog.site import absolute
 
 register = template.Library()
 
@@ -13,12 +14,7 @@ register = template.Library()
 _SCRIPT_ESCAPES = {ord("<"): "\\u003C", ord(">"): "\\u003E", ord("&"): "\\u0026"}
 
 
-@register.filter
-def absolute(path: str) -> str:
-    """An absolute URL on this site, for feeds, social cards and email."""
-    if path.startswith(("http://", "https://")):
-        return path
-    return settings.SITE_URL + path
+register.filter("absolute", absolute)
 
 
 @register.simple_tag
@@ -62,4 +58,4 @@ def subscribe_box(context: template.Context, source: str) -> dict:
 @register.simple_tag
 def moderation_waiting() -> int:
     """How many comments wait in the moderation queue (the header shows it to moderators)."""
-    return Comment.objects.awaiting_moderation().count()
+    return moderation.waiting().count()

@@ -5,11 +5,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from blog import moderation, notifications, threads
+from blog import comments, moderation, notifications, threads
 from blog.models import Comment, Flag, Post
+from blog.models.comments import EDIT_WINDOW_MINUTES
+from blog.moderation import CommentRefused as Refused
 from blog.ratelimits import client_ip
-
-Refused = moderation.CommentRefused
+from blog.tasks import queue_notices
 
 
 def _post(request: HttpRequest, slug: str) -> Post:
@@ -36,18 +37,15 @@ def create(request: HttpRequest, slug: str) -> HttpResponse:
     post = _post(request, slug)
     body, reply_id = request.POST.get("body", ""), request.POST.get("reply_to", "")
     try:
-        reply_to = None
-        if reply_id:
-            reply_to = Comment.objects.filter(pk=reply_id).first() if reply_id.isdigit() else None
-            if reply_to is None:
-                raise Refused("The comment you are replying to does not exist.")
-        comment = moderation.post_comment(
-            post, request.user, body, reply_to=reply_to, ip=client_ip(request) or None,
+        posted = comments.post_comment(
+            post, request.user, body, reply_to=comments.reply_target(reply_id), ip=client_ip(request) or None,
             form_age=moderation.seconds_since_form(request.POST.get("ts", "")),
             honeypot=request.POST.get("website", ""),
         )  # fmt: skip
     except Refused as error:
         return _refused(request, post, error, body, reply_id)
+    queue_notices(posted.notices)
+    comment = posted.comment
     if comment.status == Comment.Status.HELD:
         messages.info(request, "Thanks! Your comment is awaiting moderation; only you can see it for now.")
     return redirect(comment.anchor_url if comment.status in (Comment.Status.APPROVED, Comment.Status.HELD) else post)
@@ -70,19 +68,16 @@ def detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 def edit(request: HttpRequest, pk: int) -> HttpResponse:
     comment = _comment(request, pk)
     if not comment.is_editable_by(request.user):
-        return _refused(
-            request, comment.post, Refused("You can edit your own comment for 15 minutes after posting it.")
-        )
+        return _refused(request, comment.post, Refused(comments.EDIT_REFUSED))
     body = request.POST.get("body", comment.body)
+    context = {"comment": comment, "body": body, "edit_minutes": EDIT_WINDOW_MINUTES}
     if request.method == "POST":
         try:
-            moderation.edit_comment(comment, request.user, body, ip=client_ip(request) or None)
+            comments.edit_comment(comment, request.user, body, ip=client_ip(request) or None)
         except Refused as error:
-            return render(
-                request, "blog/comments/edit.html", {"comment": comment, "body": body, "error": error}, status=400
-            )
+            return render(request, "blog/comments/edit.html", {**context, "error": error}, status=400)
         return redirect(comment.anchor_url)
-    return render(request, "blog/comments/edit.html", {"comment": comment, "body": body})
+    return render(request, "blog/comments/edit.html", context)
 
 
 @login_required
@@ -95,7 +90,7 @@ def delete(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "GET":
         return render(request, "blog/comments/delete.html", {"comment": comment})
     try:
-        moderation.delete_own_comment(comment, request.user)
+        comments.delete_own_comment(comment, request.user)
     except Refused as error:
         return _refused(request, comment.post, error)
     messages.success(request, "Your comment is deleted.")
@@ -108,7 +103,7 @@ def like(request: HttpRequest, pk: int) -> HttpResponse:
     comment = _comment(request, pk)
     if comment.status != Comment.Status.APPROVED:
         raise Http404("No such comment.")
-    count = moderation.toggle_comment_like(comment, request.user)
+    count = comments.toggle_comment_like(comment, request.user)
     if request.headers.get("Accept", "").startswith("application/json"):
         return JsonResponse({"count": count})
     return redirect(comment.anchor_url)
@@ -121,7 +116,7 @@ def flag(request: HttpRequest, pk: int) -> HttpResponse:
     error = None
     if request.method == "POST":
         try:
-            moderation.flag_comment(comment, request.user, request.POST.get("reason", ""), request.POST.get("note", ""))
+            comments.flag_comment(comment, request.user, request.POST.get("reason", ""), request.POST.get("note", ""))
         except Refused as refusal:
             error = str(refusal)
         else:
@@ -136,7 +131,7 @@ def flag(request: HttpRequest, pk: int) -> HttpResponse:
 def pin(request: HttpRequest, pk: int) -> HttpResponse:
     comment = _comment(request, pk)
     try:
-        moderation.pin_comment(comment, request.user)
+        comments.pin_comment(comment, request.user)
     except Refused as error:
         return _refused(request, comment.post, error)
     return redirect(comment.anchor_url)
@@ -151,5 +146,5 @@ def notifications_off(request: HttpRequest, token: str) -> HttpResponse:
     user, kind = found
     if request.method == "POST":
         notifications.turn_off(user, kind)
-    context = {"what": notifications.KINDS[kind][1], "done": request.method == "POST"}
+    context = {"what": kind.label, "done": request.method == "POST"}
     return render(request, "blog/comments/notifications_off.html", context)

@@ -19,7 +19,7 @@ from blog.models import Delivery, Post, Send
 from blog.publishing import publish_post, schedule_post, unpublish_post
 from blog.rendering import render_markdown
 from blog.subscriptions import audience_growth
-from blog.tasks import refresh_preview, retry_failed_deliveries
+from blog.tasks import queue_send, refresh_preview, retry_failed_deliveries
 
 
 def author_required(view):
@@ -106,7 +106,8 @@ def _edit(request: HttpRequest, post: Post) -> HttpResponse:
 
 def _apply_action(post: Post, action: str, publish_at) -> str:
     if action == "publish":
-        publish_post(post)
+        if publish_post(post):
+            queue_send([post.pk])
         return "Published."
     if action == "schedule":
         schedule_post(post, publish_at)

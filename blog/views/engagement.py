@@ -65,7 +65,7 @@ def share(request: HttpRequest, slug: str, network: str) -> HttpResponse:
     if network not in engagement.SHARE_TARGETS or request.method != "GET":
         raise Http404("Unknown network.")
     engagement.record_share(request, post, network)
-    url = engagement.shared_url(post, request.user, settings.SITE_URL)
+    url = engagement.shared_url(post, request.user)
     target = engagement.share_target(network, post, url)
     return ShareRedirect(target)
 
@@ -87,7 +87,7 @@ def _share_on_mastodon(request: HttpRequest, post: Post) -> HttpResponse:
             error = str(exc)
         else:
             engagement.record_share(request, post, Share.Network.MASTODON)
-            url = engagement.shared_url(post, request.user, settings.SITE_URL)
+            url = engagement.shared_url(post, request.user)
             return ShareRedirect(engagement.mastodon_target(host, post, url))
     context = {"post": post, "instance": instance, "error": error}
     return render(request, "blog/engagement/mastodon.html", context, status=400 if error else 200)

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_http_methods
 
 from blog import moderation
 from blog.models import Comment, ModerationLog
+from blog.tasks import queue_notices
 
 BAN_DAYS = {"1": 1, "7": 7, "30": 30, "forever": None}
 
@@ -31,13 +32,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     """Held and flagged comments, newest first; actions alone or in bulk."""
     if request.method == "POST":
         return _act(request)
-    waiting = (
-        Comment.objects.awaiting_moderation()
-        .select_related("post", "author")
-        .prefetch_related("flags")
-        .order_by("-created_at")
-    )
-    page = Paginator(waiting, 50).get_page(request.GET.get("page"))
+    page = Paginator(moderation.waiting().prefetch_related("flags"), 50).get_page(request.GET.get("page"))
     history = moderation.author_history({c.author_id for c in page})
     for comment in page:
         comment.history = history.get(comment.author_id, {"approved": 0, "rejected": 0})
@@ -61,17 +56,20 @@ def _act(request: HttpRequest) -> HttpResponse:
         messages.error(request, "Select at least one comment.")
         return _back(request)
     duration = request.POST.get("ban_days", "7")
-    if action == "ban" and duration not in BAN_DAYS:
+    if action == moderation.Action.BAN and duration not in BAN_DAYS:
         messages.error(request, "Choose how long the ban lasts.")
         return _back(request)
     try:
-        count = moderation.apply_action(
+        notices = moderation.apply_action(
             request.user, comments, action, reason=request.POST.get("reason", ""), ban_days=BAN_DAYS.get(duration)
         )
     except moderation.CommentRefused as error:
         messages.error(request, str(error))
     else:
-        messages.success(request, f"{moderation.ACTIONS[action]}: {count} comment{'s' if count != 1 else ''}.")
+        queue_notices(notices)
+        count = len(comments)
+        label = moderation.Action(action).label
+        messages.success(request, f"{label}: {count} comment{'s' if count != 1 else ''}.")
     return _back(request)
 
 

@@ -24,19 +24,18 @@ def subscribe(request: HttpRequest) -> HttpResponse:
         form = SubscribeForm({**request.POST.dict(), "email": one_click_email})
     if not form.is_valid():
         return render(request, "blog/subscriptions/subscribe_error.html", {"form": form}, status=400)
-    if form.cleaned_data["website"]:  # the honeypot: people never see it, bots fill it in
-        return redirect("blog:subscribe_done")
-    email = form.cleaned_data["email"]
+    email, honeypot = form.cleaned_data["email"], form.cleaned_data["website"]
     pending = subscriptions.request_subscription(
         email,
         source=form.cleaned_data["source"][:120] or "site",
         ip=client_ip(request) or None,
         referred_by=referrer_for(request),
         verified_user=request.user if one_click_email and one_click_email.lower() == email.lower() else None,
+        honeypot=honeypot,
     )
     if pending is not None:
         send_confirmation.delay_on_commit(pending.pk)
-    if one_click_email:
+    if one_click_email and not honeypot:
         messages.success(request, f"Subscribed: new posts will go to {one_click_email}.")
         next_url = request.POST.get("next", "")
         return redirect(next_url if url_has_allowed_host_and_scheme(next_url, {request.get_host()}) else "blog:home")

@@ -5,7 +5,7 @@ from django.core import mail
 from django.utils import timezone
 
 from accounts.roles import MODERATORS
-from blog import moderation
+from blog import comments, moderation
 from blog.models import Ban, Comment, ModerationLog, ModerationSettings, Post
 from tests.blog.conftest import make_post, make_user
 
@@ -160,7 +160,7 @@ def test_an_edit_goes_through_the_rules_again(client, rules, rosa, post) -> None
 def held(rules, post, rosa) -> Comment:
     rules.hold_first_comment = True
     rules.save()
-    return moderation.post_comment(post, rosa, "Held for you", ip="203.0.113.1", form_age=10)
+    return comments.post_comment(post, rosa, "Held for you", ip="203.0.113.1", form_age=10).comment
 
 
 @pytest.mark.parametrize(
@@ -177,10 +177,10 @@ def test_each_queue_action_changes_the_state_and_is_logged(client, milo, held, a
 
 
 def test_bulk_actions_take_many_comments(client, milo, rules, post, rosa, bo) -> None:
-    comments = [moderation.post_comment(post, who, f"Bulk {who}", form_age=10) for who in (rosa, bo)]
+    bulk = [comments.post_comment(post, who, f"Bulk {who}", form_age=10).comment for who in (rosa, bo)]
     Comment.objects.update(status="held")
     client.force_login(milo)
-    client.post("/moderation/", {"action": "approve", "ids": [c.pk for c in comments]})
+    client.post("/moderation/", {"action": "approve", "ids": [c.pk for c in bulk]})
     assert set(Comment.objects.values_list("status", flat=True)) == {"approved"}
     assert ModerationLog.objects.filter(action="approve").count() == 2
 
@@ -217,7 +217,7 @@ def test_readers_and_authors_cannot_moderate(client, rosa, ada, held) -> None:
 
 
 def test_moderators_cannot_edit_other_peoples_text(client, milo, rules, post, rosa) -> None:
-    comment = moderation.post_comment(post, rosa, "My words", form_age=10)
+    comment = comments.post_comment(post, rosa, "My words", form_age=10).comment
     client.force_login(milo)
     response = client.post(f"/comments/{comment.pk}/edit/", {"body": "Your words"})
     assert response.status_code == 400
@@ -237,21 +237,21 @@ def test_moderators_get_one_batched_email_at_most_every_ten_minutes(milo, rules,
 
     rules.hold_first_comment = True
     rules.save()
-    moderation.post_comment(post, rosa, "Waiting one", form_age=10)
-    moderation.post_comment(post, bo, "Waiting two", form_age=10)
+    comments.post_comment(post, rosa, "Waiting one", form_age=10)
+    comments.post_comment(post, bo, "Waiting two", form_age=10)
     send_moderation_digest.delay()
     [message] = mail.outbox
     assert message.to == ["milo@example.com"]
     assert message.subject == "2 comments waiting for moderation on Dispatch"
     assert "List-Unsubscribe" in message.extra_headers
-    moderation.post_comment(post, make_user("third"), "Waiting three", form_age=10)
+    comments.post_comment(post, make_user("third"), "Waiting three", form_age=10)
     send_moderation_digest.delay()
     assert len(mail.outbox) == 1  # within ten minutes: nothing more
     ModerationSettings.objects.update(moderators_notified_at=timezone.now() - timedelta(minutes=11))
     ModerationLog.objects.update(created_at=timezone.now() - timedelta(minutes=12))
     send_moderation_digest.delay()
     assert len(mail.outbox) == 1  # nothing new since the last e-mail: nothing sent
-    moderation.post_comment(post, make_user("fourth"), "Waiting four", form_age=10)
+    comments.post_comment(post, make_user("fourth"), "Waiting four", form_age=10)
     ModerationSettings.objects.update(moderators_notified_at=timezone.now() - timedelta(minutes=11))
     send_moderation_digest.delay()
     assert len(mail.outbox) == 2 and mail.outbox[1].subject.startswith("4 comments waiting")

@@ -108,9 +108,10 @@ def test_og_image_never_ends_with_an_empty_version(client, ada) -> None:
     assert 'preview.png?v="' not in page and f'/p/{post.slug}/preview.png"' in page
 
 
-def test_a_scheduled_post_gets_its_card_drawn_when_it_goes_live(ada) -> None:
+def test_a_scheduled_post_gets_its_card_drawn_when_it_goes_live(ada, django_capture_on_commit_callbacks) -> None:
     post = make_post(ada, "Due now", status=Post.Status.SCHEDULED, published_at=ago(1))
-    tasks.publish_due_posts()
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.publish_due_posts()
     post.refresh_from_db()
     assert post.status == Post.Status.PUBLISHED and post.preview_key and post.preview_image
 

@@ -8,7 +8,7 @@ import pytest
 
 from blog.models import Delivery, Post, Subscriber
 from blog.publishing import publish_post
-from blog.tasks import requeue_stuck_deliveries
+from blog.tasks import queue_send, requeue_stuck_deliveries
 from tests.blog.conftest import make_post, make_user
 
 pytestmark = pytest.mark.integration
@@ -39,7 +39,8 @@ def add_subscribers(prefix: str, n: int, **fields) -> list[Subscriber]:
 
 def publish(title: str) -> Post:
     post = make_post(make_user(f"author{random.randrange(10**6)}"), title, status=Post.Status.DRAFT)
-    publish_post(post)  # no surrounding transaction: the send is enqueued at once
+    if publish_post(post):
+        queue_send([post.pk])  # no surrounding transaction: the send is enqueued at once
     return post
 
 

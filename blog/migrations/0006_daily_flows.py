@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('blog', '0004_comments'),
+        ('blog', '0005_moderation_log_actions'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

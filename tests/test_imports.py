@@ -1,0 +1,135 @@
+"""Imports run one way, downward: views, admin, tasks and commands -> process
+modules -> models. No circle, no process module that queues Celery work, and
+no import hidden inside a function unless it breaks a real cycle."""
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ("accounts", "blog", "config")
+# The callers: they may import the process modules and blog.tasks.
+CALLERS = ("blog.views", "blog.admin", "blog.tasks", "blog.management", "blog.urls", "blog.templatetags",
+           "blog.feeds", "blog.sitemaps", "blog.forms", "blog.apps", "blog.context_processors", "config",
+           "accounts.adapters", "accounts.views", "accounts.urls", "accounts.admin", "accounts.apps",
+           "accounts.tasks", "accounts.forms")  # fmt: skip
+# Function-level imports that are needed: app start-up hooks, and one model cycle.
+ALLOWED_LATE_IMPORTS = {"accounts.apps", "blog.apps", "blog.models.posts"}
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def project_modules() -> dict[str, Path]:
+    return {
+        module_name(path): path
+        for package in PACKAGES
+        for path in (ROOT / package).rglob("*.py")
+        if "migrations" not in path.parts
+    }
+
+
+MODULES = project_modules()
+
+
+def _targets(node: ast.Import | ast.ImportFrom, importer: str) -> set[str]:
+    if isinstance(node, ast.Import):
+        names = [alias.name for alias in node.names]
+    else:
+        base = node.module or ""
+        if node.level:
+            package = importer.rsplit(".", node.level)[0]
+            base = f"{package}.{base}".rstrip(".")
+        names = [f"{base}.{alias.name}" if f"{base}.{alias.name}" in MODULES else base for alias in node.names]
+    found = set()
+    for name in names:
+        while name and name not in MODULES:
+            name = name.rpartition(".")[0]
+        if name and name != importer:
+            found.add(name)
+    return found
+
+
+def imports(module: str, *, top_level: bool) -> set[str]:
+    tree = ast.parse(MODULES[module].read_text())
+    nodes = tree.body if top_level else list(ast.walk(tree))
+    found: set[str] = set()
+    for node in nodes:
+        if isinstance(node, ast.If):  # `if TYPE_CHECKING:` blocks
+            continue
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            found |= _targets(node, module)
+    return found
+
+
+def late_imports(module: str) -> list[str]:
+    tree = ast.parse(MODULES[module].read_text())
+    return [
+        ast.unparse(sub)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        for sub in ast.walk(node)
+        if isinstance(sub, ast.Import | ast.ImportFrom)
+    ]
+
+
+def is_caller(module: str) -> bool:
+    return any(module == c or module.startswith(c + ".") for c in CALLERS)
+
+
+def test_no_module_imports_itself_round_a_circle() -> None:
+    graph = {module: imports(module, top_level=True) for module in MODULES}
+    visiting: list[str] = []
+    done: set[str] = set()
+
+    def visit(module: str) -> None:
+        if module in done:
+            return
+        assert module not in visiting, "import circle: " + " -> ".join([*visiting, module])
+        visiting.append(module)
+        for target in sorted(graph[module]):
+            visit(target)
+        visiting.pop()
+        done.add(module)
+
+    for module in sorted(graph):
+        visit(module)
+
+
+@pytest.mark.parametrize("module", sorted(m for m in MODULES if not is_caller(m)))
+def test_process_modules_and_models_import_only_downward(module: str) -> None:
+    upward = {target for target in imports(module, top_level=False) if is_caller(target)}
+    assert not upward, f"{module} imports {sorted(upward)}"
+    assert "celery" not in MODULES[module].read_text(), f"{module} should leave queueing to its callers"
+
+
+@pytest.mark.parametrize("module", sorted(m for m in MODULES if m.startswith("accounts")))
+def test_accounts_never_imports_blog(module: str) -> None:
+    assert not {t for t in imports(module, top_level=False) if t.startswith("blog")}
+
+
+@pytest.mark.parametrize("module", sorted(set(MODULES) - ALLOWED_LATE_IMPORTS))
+def test_no_import_hides_inside_a_function(module: str) -> None:
+    assert late_imports(module) == []
+
+
+def test_every_module_imports_first_in_a_fresh_interpreter_in_any_order() -> None:
+    names = sorted(m for m in MODULES if m not in ("config.wsgi", "config.asgi"))
+    script = (
+        "import django, importlib, os, sys\n"
+        "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'config.settings')\n"
+        "django.setup()\n"
+        "for name in sys.argv[1:]:\n"
+        "    importlib.import_module(name)\n"
+    )
+    for order in (names, names[::-1]):
+        result = subprocess.run(
+            [sys.executable, "-c", script, *order], cwd=ROOT, capture_output=True, text=True, env={"TESTING": "1",
+            "PATH": "/usr/bin:/bin"}, check=False,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr[-2000:]
