@@ -110,7 +110,11 @@ def create_due_digests(now: datetime | None = None) -> list[int]:
             continue
         since = subscriber.last_digest_at or subscriber.confirmed_at or subscriber.created_at
         if since not in posts_since:
-            published = Post.objects.published().filter(published_at__gt=since, published_at__lte=now)
+            published = Post.objects.published().filter(
+                published_at__gt=since,
+                published_at__lte=now,
+                email_subscribers=True,  # web-only posts stay out
+            )
             posts_since[since] = list(published.values_list("pk", flat=True))
         posts = posts_since[since]
         if not posts:
@@ -201,8 +205,9 @@ def send_deliveries(delivery_ids: list[int]) -> list[Retry]:
             if delivery.send_id in paused or not _claim(delivery.pk):
                 continue
             message = emails.newsletter_message(
-                render(delivery), delivery.subscriber, emails.message_id_for(delivery.pk)
-            )
+                render(delivery), delivery.subscriber, emails.message_id_for(delivery.pk),
+                post=delivery.send.post if delivery.send_id else None,
+            )  # fmt: skip
             try:
                 connection.send_messages([message])
             except REFUSALS as exc:

@@ -23,12 +23,14 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from blog.models import Digest, Post, Subscriber
+from blog.models import Digest, NewsletterSettings, Post, Subscriber
+from blog.rendering import plain_text, render_markdown
 from blog.site import absolute, hostname, identity
-from blog.subscriptions import confirm_token, manage_token
+from blog.subscriptions import confirm_token, like_token, manage_token
 
 UNSUBSCRIBE = "%%UNSUBSCRIBE_URL%%"
 PREFERENCES = "%%PREFERENCES_URL%%"
+LIKE = "%%LIKE_URL%%"
 ONE_CLICK = "List-Unsubscribe=One-Click"
 _RELATIVE_URL = re.compile(r'(src|href)="(/[^"]*|#[^"]*)"')
 
@@ -117,10 +119,31 @@ def _newsletter_context(context: dict[str, Any]) -> dict[str, Any]:
 
 
 def render_post(post: Post) -> Rendered:
-    """A post's e-mail, shared by all its subscribers (their links are placeholders)."""
+    """A post's e-mail, shared by all its subscribers (their links are placeholders).
+
+    The text part is the rendered post as plain text (footnotes as [1], links
+    as URLs), not its Markdown source."""
     url = absolute(post.get_absolute_url())
-    context = {"post": post, "post_url": url, "body_html": absolutise(post.body_html, url)}
+    context = {
+        "post": post, "post_url": url, "like_url": LIKE,
+        "body_html": absolutise(post.body_html, url), "body_text": plain_text(post.body_html, settings.SITE_URL),
+    }  # fmt: skip
     return render("post", _newsletter_context(context))
+
+
+def test_message(post: Post, to: str) -> Message:
+    """The post's e-mail as subscribers will get it, to its author only, marked as a test.
+
+    Its links lead to the post and the site instead of anyone's preferences."""
+    url = absolute(post.get_absolute_url())
+    rendered = render_post(post).with_links(
+        {UNSUBSCRIBE: settings.SITE_URL + "/", PREFERENCES: settings.SITE_URL + "/", LIKE: url + "#engagement-top"}
+    )
+    return compose(Rendered(f"[Test] {rendered.subject}", rendered.text, rendered.html), to)
+
+
+def like_url(post: Post, subscriber: Subscriber) -> str:
+    return absolute(reverse("blog:like_from_email", args=[post.slug, like_token(post, subscriber)]))
 
 
 def render_digest(digest: Digest) -> Rendered:
@@ -139,9 +162,14 @@ def subscriber_links(subscriber: Subscriber) -> dict[str, str]:
     }
 
 
-def newsletter_message(rendered: Rendered, subscriber: Subscriber, message_id: str) -> Message:
-    """One subscriber's copy of a post or digest, with their own links."""
+def newsletter_message(
+    rendered: Rendered, subscriber: Subscriber, message_id: str, post: Post | None = None
+) -> Message:
+    """One subscriber's copy of a post or digest, with their own links
+    (for a post, also the link that likes it in one press)."""
     links = subscriber_links(subscriber)
+    if post is not None:
+        links[LIKE] = like_url(post, subscriber)
     headers = {
         "Message-ID": message_id,
         "List-Id": f"{settings.SITE_NAME} <newsletter.{hostname()}>",
@@ -164,3 +192,14 @@ def confirmation_message(subscriber: Subscriber) -> Message:
     links = subscriber_links(subscriber)
     context = {"confirm_url": absolute(reverse("blog:subscription_confirm", args=[confirm_token(subscriber)]))}
     return build_message("subscribe-confirm", subscriber.email, context, unsubscribe_url=links[UNSUBSCRIBE])
+
+
+def welcome_message(subscriber: Subscriber, settings_row: NewsletterSettings) -> Message:
+    """The welcome e-mail the desk wrote, to a subscriber who just confirmed."""
+    links = subscriber_links(subscriber)
+    subject = settings_row.welcome_subject.replace("{site}", settings.SITE_NAME)
+    body = settings_row.welcome_body.replace("{site}", settings.SITE_NAME)
+    body_html = render_markdown(body)
+    context = {"subject": subject, "body_html": body_html, "body_text": plain_text(body_html, settings.SITE_URL)}
+    return compose(render("welcome", _newsletter_context(context)).with_links(links), subscriber.email,
+                   unsubscribe_url=links[UNSUBSCRIBE])  # fmt: skip

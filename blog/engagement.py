@@ -18,7 +18,7 @@ from django.utils.crypto import salted_hmac
 from accounts.models import User
 from accounts.referrals import REFERRAL_SESSION_KEY
 from blog import counters
-from blog.models import Like, Post, ReferralVisit, Restack, Share
+from blog.models import Like, Post, ReferralVisit, Restack, Share, Subscriber
 from blog.ratelimits import client_ip
 from blog.rendering import render_markdown
 from blog.site import absolute
@@ -63,6 +63,15 @@ def set_like(post: Post, user: User, liked: bool) -> tuple[bool, int]:
     else:
         counters.remove_counted(Like, post, "like_count", post=post, user=user)
     return liked, counters.current(post, "like_count")
+
+
+def like_as_subscriber(post: Post, subscriber: Subscriber) -> int:
+    """A like from the newsletter's button: the subscriber's account likes it
+    if they have one, else the subscriber does. Returns the post's count."""
+    if subscriber.user_id:
+        return set_like(post, subscriber.user, True)[1]
+    counters.add_counted(Like, post, "like_count", post=post, subscriber=subscriber)
+    return counters.current(post, "like_count")
 
 
 def has_liked(post: Post, user: User | AnonymousUser) -> bool:

@@ -6,7 +6,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.utils import timezone
 from django.utils.text import slugify
 
-from blog.models import Post, PostImage, SlugRedirect, Subscriber
+from blog.models import NewsletterSettings, Post, PostImage, SlugRedirect, Subscriber
 from blog.publishing import check_publication_time
 
 IMAGE_FORMATS = {"JPEG", "PNG", "WEBP", "GIF"}
@@ -70,6 +70,7 @@ class PostForm(forms.ModelForm):
         label="Image description",
         help_text="What the image shows, for readers who cannot see it.",
     )
+    email_subscribers = forms.BooleanField(required=False, label="E-mail it to subscribers when it goes out")
     publish_at = forms.DateTimeField(
         required=False,
         label="Schedule for",
@@ -96,6 +97,7 @@ class PostForm(forms.ModelForm):
         if self.instance.status == Post.Status.SCHEDULED:
             self.initial.setdefault("publish_at", self.instance.published_at)
         self.initial.setdefault("version", version_of(self.instance))
+        self.initial.setdefault("email_subscribers", self.instance.email_subscribers)
 
     def clean_title(self) -> str:
         title = self.cleaned_data["title"].strip()
@@ -219,3 +221,22 @@ class ImportForm(forms.Form):
                     "The file is not UTF-8 text. Save it as CSV (UTF-8) and try again."
                 ) from None
         return data
+
+
+class PublishForm(forms.Form):
+    """The last step before a post goes live: e-mail it too, or the web only."""
+
+    EMAIL, WEB = "email", "web"
+    delivery = forms.ChoiceField(
+        choices=[(EMAIL, "Publish and e-mail it to subscribers"), (WEB, "Publish on the web only")],
+        widget=forms.RadioSelect,
+        label="How should it go out?",
+        error_messages={"required": "Choose whether to e-mail it or to publish it on the web only."},
+    )
+
+
+class WelcomeForm(forms.ModelForm):
+    class Meta:
+        model = NewsletterSettings
+        fields = ["welcome_enabled", "welcome_subject", "welcome_body"]
+        widgets = {"welcome_body": forms.Textarea(attrs={"rows": 8, "class": "markdown"})}

@@ -20,10 +20,11 @@ from django.db.models import Count
 from django.utils import timezone
 
 from accounts.models import User
-from blog.models import Subscriber
+from blog.models import Post, Subscriber
 
 CONFIRM_SALT = "dispatch.subscriber.confirm"
 MANAGE_SALT = "dispatch.subscriber.manage"
+LIKE_SALT = "dispatch.subscriber.like"
 CONFIRM_MAX_AGE = timedelta(days=7)
 CONFIRMATION_RESEND_AFTER = timedelta(days=1)
 
@@ -38,6 +39,22 @@ def confirm_token(subscriber: Subscriber) -> str:
 
 def manage_token(subscriber: Subscriber) -> str:
     return signing.Signer(salt=MANAGE_SALT).sign(str(subscriber.pk))
+
+
+def like_token(post: Post, subscriber: Subscriber) -> str:
+    """The newsletter's like button: this subscriber likes this post."""
+    return signing.Signer(salt=LIKE_SALT).sign(f"{post.pk}-{subscriber.pk}")
+
+
+def subscriber_for_like_token(token: str, post: Post) -> Subscriber:
+    try:
+        post_id, subscriber_id = map(int, signing.Signer(salt=LIKE_SALT).unsign(token).split("-"))
+    except (signing.BadSignature, ValueError):
+        raise TokenError("This like link is not valid. Use the button in the newest e-mail from us.") from None
+    subscriber = Subscriber.objects.filter(pk=subscriber_id).first()
+    if subscriber is None or post_id != post.pk:
+        raise TokenError("This like link is not valid. Use the button in the newest e-mail from us.")
+    return subscriber
 
 
 def subscriber_for_confirm_token(token: str) -> Subscriber:
@@ -121,6 +138,26 @@ def confirm(subscriber: Subscriber) -> bool:
     if subscriber.status != Subscriber.Status.ACTIVE:
         _activate(subscriber)
     return True
+
+
+def claim_welcome(subscriber_id: int) -> Subscriber | None:
+    """The subscriber to welcome now, or None: each active subscriber is welcomed
+    once at most, however often the confirmation is pressed or the task runs."""
+    claimed = Subscriber.objects.filter(
+        pk=subscriber_id, status=Subscriber.Status.ACTIVE, welcomed_at__isnull=True
+    ).update(welcomed_at=timezone.now())
+    return Subscriber.objects.get(pk=subscriber_id) if claimed else None
+
+
+def release_welcome(subscriber_id: int) -> None:
+    Subscriber.objects.filter(pk=subscriber_id).update(welcomed_at=None)
+
+
+def post_audience() -> dict[str, int]:
+    """Who a post published now reaches: each-post subscribers at once, digest subscribers later."""
+    counts = dict(Subscriber.objects.active().values_list("frequency").annotate(n=Count("pk")).order_by())
+    each_post = counts.pop(Subscriber.Frequency.EACH_POST.value, 0)
+    return {"each_post": each_post, "digest": sum(counts.values())}
 
 
 def unsubscribe(subscriber: Subscriber) -> None:

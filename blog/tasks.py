@@ -10,9 +10,9 @@ from collections.abc import Iterable
 from celery import shared_task
 
 from accounts.models import User
-from blog import delivery, moderation, notifications, publishing
+from blog import delivery, emails, moderation, notifications, publishing, subscriptions
 from blog.emails import confirmation_message
-from blog.models import Comment, Post, Send, Subscriber
+from blog.models import Comment, NewsletterSettings, Post, Send, Subscriber
 from blog.notifications import Kind, Notice
 from blog.previews import ensure_preview
 
@@ -58,9 +58,9 @@ def refresh_preview(post_id: int) -> None:
 @shared_task
 def start_send(post_id: int) -> None:
     """Create the deliveries of a newly published post and queue them in batches."""
-    post = Post.objects.published().filter(pk=post_id).first()
+    post = Post.objects.published().filter(pk=post_id, email_subscribers=True).first()
     if post is None:
-        return
+        return  # unpublished meanwhile, or published on the web only
     queue_deliveries(delivery.queued_ids(delivery.create_send(post)))
 
 
@@ -104,3 +104,28 @@ def send_comment_notification(kind: str, comment_id: int, user_id: int) -> None:
 def send_moderation_digest() -> None:
     for message in moderation.moderation_digest():
         message.send()
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def send_test_email(post_id: int, user_id: int) -> None:
+    """The post's e-mail to its author (or an editor) before it goes out."""
+    post = Post.objects.select_related("author").filter(pk=post_id).first()
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    if post and user:
+        emails.test_message(post, user.email).send()
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def send_welcome(subscriber_id: int) -> None:
+    """A subscriber confirmed: the desk's welcome e-mail, if it is on, once."""
+    newsletter = NewsletterSettings.load()
+    if not newsletter.welcome_enabled:
+        return
+    subscriber = subscriptions.claim_welcome(subscriber_id)
+    if subscriber is None:
+        return
+    try:
+        emails.welcome_message(subscriber, newsletter).send()
+    except OSError:
+        subscriptions.release_welcome(subscriber_id)  # the retry may claim it again
+        raise

@@ -3,7 +3,7 @@ from django.urls import path
 
 from blog.feeds import AuthorFeed, LatestPostsAtomFeed, LatestPostsFeed, TagFeed
 from blog.sitemaps import SITEMAPS
-from blog.views import comments, desk, engagement, moderation, posts, subscriptions
+from blog.views import comments, desk, engagement, moderation, newsletter, posts, subscriptions
 
 app_name = "blog"
 
@@ -11,6 +11,7 @@ urlpatterns = [
     path("", posts.home, name="home"),
     path("p/<slug:slug>/", posts.post_detail, name="post_detail"),
     path("p/<slug:slug>/like/", engagement.like, name="like"),
+    path("p/<slug:slug>/like/by-email/<str:token>/", engagement.like_from_email, name="like_from_email"),
     path("p/<slug:slug>/share/<str:network>/", engagement.share, name="share"),
     path("p/<slug:slug>/restack/", engagement.restack, name="restack"),
     path("p/<slug:slug>/restack/undo/", engagement.undo_restack, name="undo_restack"),
@@ -53,4 +54,8 @@ urlpatterns = [
     path("write/<int:pk>/autosave/", desk.autosave, name="post_autosave"),
     path("write/<int:pk>/send/", desk.post_send, name="post_send"),
     path("write/<int:pk>/send/retry/", desk.retry_send, name="retry_send"),
+    path("write/<int:pk>/send/start/", newsletter.email_post, name="email_post"),
+    path("write/<int:pk>/publish/", newsletter.publish, name="post_publish"),
+    path("write/<int:pk>/test-email/", newsletter.test_email, name="test_email"),
+    path("write/welcome/", newsletter.welcome, name="welcome_email"),
 ]

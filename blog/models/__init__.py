@@ -10,7 +10,7 @@ from blog.models.comments import (
 )
 from blog.models.engagement import Like, ReferralVisit, Restack, Share
 from blog.models.posts import Post, PostImage, PostQuerySet, SlugRedirect
-from blog.models.subscriptions import Delivery, Digest, Send, Subscriber
+from blog.models.subscriptions import Delivery, Digest, NewsletterSettings, Send, Subscriber
 
 __all__ = [
     "Ban",
@@ -22,6 +22,7 @@ __all__ = [
     "Like",
     "ModerationLog",
     "ModerationSettings",
+    "NewsletterSettings",
     "Post",
     "PostImage",
     "PostQuerySet",

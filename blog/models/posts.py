@@ -91,6 +91,8 @@ class Post(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     reading_minutes = models.PositiveSmallIntegerField(default=1, editable=False)
     comments_open = models.BooleanField(default=True)
+    # False: published on the web only, e-mailed to nobody (neither alone nor in digests).
+    email_subscribers = models.BooleanField(default=True, editable=False)
     # Counters move with F() in the same transaction as the row they count.
     like_count = models.PositiveIntegerField(default=0, editable=False)
     share_count = models.PositiveIntegerField(default=0, editable=False)

@@ -16,10 +16,10 @@ from blog import delivery
 from blog.engagement import share_counts
 from blog.forms import ACTIONS, ConflictError, DraftForm, ImageUploadForm, PostForm, check_version, version_of
 from blog.models import Delivery, Post, Send
-from blog.publishing import publish_post, schedule_post, unpublish_post
+from blog.publishing import schedule_post, unpublish_post
 from blog.rendering import render_markdown
-from blog.subscriptions import audience_growth
-from blog.tasks import queue_send, refresh_preview, retry_failed_deliveries
+from blog.subscriptions import audience_growth, post_audience
+from blog.tasks import refresh_preview, retry_failed_deliveries
 
 
 def author_required(view):
@@ -54,6 +54,8 @@ def post_send(request: HttpRequest, pk: int) -> HttpResponse:
         return JsonResponse({"counts": counts, "status": send.status if send else None})
     failures = send.deliveries.filter(status=Delivery.Status.FAILED).select_related("subscriber")[:200] if send else []
     context = {"post": post, "send": send, "counts": counts, "failures": failures}
+    if send is None:
+        context["audience"] = post_audience()
     return render(request, "blog/desk/send.html", context)
 
 
@@ -87,31 +89,31 @@ def _edit(request: HttpRequest, post: Post) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         if action == "preview":
             preview_html = render_markdown(form.cleaned_data["body"])
+        elif action == "publish" and post.status != Post.Status.PUBLISHED:
+            post = form.save()  # kept; it goes live once the author confirms how
+            return redirect("blog:post_publish", pk=post.pk)
         else:
             try:
                 with transaction.atomic():
                     post = form.save()
-                    message = _apply_action(post, action, form.cleaned_data.get("publish_at"))
+                    message = _apply_action(post, action, form.cleaned_data)
                     refresh_preview.delay_on_commit(post.pk)
             except ValidationError as error:
                 form.add_error("publish_at", error)
             else:
                 messages.success(request, message)
                 return redirect("blog:post_edit", pk=post.pk)
-    context = {"form": form, "post": post, "preview_html": preview_html}
+    context = {"form": form, "post": post, "preview_html": preview_html, "audience": post_audience()}
     if post.pk:
         context["shares_by_network"] = share_counts(post)
     return render(request, "blog/desk/edit.html", context)
 
 
-def _apply_action(post: Post, action: str, publish_at) -> str:
-    if action == "publish":
-        if publish_post(post):
-            queue_send([post.pk])
-        return "Published."
+def _apply_action(post: Post, action: str, data: dict) -> str:
     if action == "schedule":
-        schedule_post(post, publish_at)
-        return "Scheduled."
+        Post.objects.filter(pk=post.pk).update(email_subscribers=data["email_subscribers"])
+        schedule_post(post, data["publish_at"])
+        return "Scheduled, to be e-mailed too." if data["email_subscribers"] else "Scheduled, for the web only."
     if action == "unpublish":
         unpublish_post(post)
         return "Moved back to drafts."

@@ -9,7 +9,7 @@ from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.csp import csp_override
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from blog import engagement
+from blog import engagement, subscriptions
 from blog.models import Post, Restack, Share
 from blog.previews import ensure_preview
 from blog.ratelimits import rate_limit
@@ -49,6 +49,22 @@ def like(request: HttpRequest, slug: str) -> HttpResponse:
     if _wants_json(request):
         return JsonResponse({"liked": liked, "count": count})
     return _back_to(request, post, f"engagement-{position}")
+
+
+@require_http_methods(["GET", "POST"])
+@rate_limit("like", "30/m", "You're liking very fast. Please wait a minute and try again.")
+def like_from_email(request: HttpRequest, slug: str, token: str) -> HttpResponse:
+    """The newsletter's like button. GET shows one button (mail scanners only
+    GET, so they like nothing); POST likes, for subscribers without an account too."""
+    post = get_object_or_404(Post.objects.published(), slug=slug)
+    try:
+        subscriber = subscriptions.subscriber_for_like_token(token, post)
+    except subscriptions.TokenError as error:
+        return render(request, "blog/subscriptions/link_error.html", {"error": error}, status=400)
+    context: dict[str, object] = {"post": post, "liked": False}
+    if request.method == "POST":
+        context.update(liked=True, like_count=engagement.like_as_subscriber(post, subscriber))
+    return render(request, "blog/engagement/like_from_email.html", context)
 
 
 @require_http_methods(["GET", "POST"])

@@ -11,7 +11,7 @@ from blog import subscriptions
 from blog.forms import ImportForm, PreferencesForm, SubscribeForm
 from blog.models import Subscriber
 from blog.ratelimits import client_ip, rate_limit
-from blog.tasks import send_confirmation
+from blog.tasks import send_confirmation, send_welcome
 from blog.views.desk import author_required
 
 
@@ -36,6 +36,8 @@ def subscribe(request: HttpRequest) -> HttpResponse:
     if pending is not None:
         send_confirmation.delay_on_commit(pending.pk)
     if one_click_email and not honeypot:
+        if (subscriber := subscriptions.subscriber_for_user(request.user)) is not None:
+            send_welcome.delay_on_commit(subscriber.pk)  # sent once at most, if the desk turned it on
         messages.success(request, f"Subscribed: new posts will go to {one_click_email}.")
         next_url = request.POST.get("next", "")
         return redirect(next_url if url_has_allowed_host_and_scheme(next_url, {request.get_host()}) else "blog:home")
@@ -53,7 +55,10 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
         subscriber = subscriptions.subscriber_for_confirm_token(token)
     except subscriptions.TokenError as error:
         return render(request, "blog/subscriptions/link_error.html", {"error": error}, status=400)
+    was_active = subscriber.status == Subscriber.Status.ACTIVE
     if request.method == "POST" and subscriptions.confirm(subscriber):
+        if not was_active:
+            send_welcome.delay_on_commit(subscriber.pk)  # sent once at most, if the desk turned it on
         token = subscriptions.manage_token(subscriber)
         return render(request, "blog/subscriptions/confirmed.html", {"subscriber": subscriber, "token": token})
     return render(request, "blog/subscriptions/confirm.html", {"subscriber": subscriber})

@@ -120,8 +120,7 @@ def test_publishing_from_the_desk_draws_the_card(client, ada, django_capture_on_
     post = make_post(ada, "From the desk", status=Post.Status.DRAFT)
     client.force_login(ada)
     with django_capture_on_commit_callbacks(execute=True):
-        fields = {"title": post.title, "body": post.body, "action": "publish", "confirmed": "1", "delivery": "web"}
-        client.post(f"/write/{post.pk}/", fields)
+        client.post(f"/write/{post.pk}/publish/", {"delivery": "web"})
     post.refresh_from_db()
     assert post.status == Post.Status.PUBLISHED and post.preview_key
 
