@@ -6,7 +6,7 @@ PYENV_ROOT ?= $(HOME)/.pyenv
 PYTHON ?= $(shell for p in python3.13 python3.12 $(wildcard $(PYENV_ROOT)/versions/3.13*/bin/python3.13) $(wildcard $(PYENV_ROOT)/versions/3.12*/bin/python3.12); do \
 	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info[:2] not in ((3, 13), (3, 12)))' 2>/dev/null && { command -v $$p; break; }; done)
 
-.PHONY: install run test lint clean
+.PHONY: install run test test-fast lint clean
 
 $(BIN)/python:
 	@if [ -z "$(PYTHON)" ]; then echo "Dispatch needs Python 3.13 (or 3.12). Install it (e.g. 'pyenv install 3.13') and try again." >&2; exit 1; fi
@@ -24,8 +24,13 @@ run: install
 	DEBUG=1 $(BIN)/python manage.py seed_demo
 	DEBUG=1 $(BIN)/honcho start -f Procfile.dev
 
+# The whole suite: unit, integration (PostgreSQL, Redis, worker, SMTP) and browser tests.
 test: install
 	$(BIN)/pytest
+
+# The quick loop: SQLite, Celery eager, no browser and no worker (about 20 s).
+test-fast: install
+	$(BIN)/pytest -m "not browser and not integration"
 
 lint: install
 	$(BIN)/ruff check .

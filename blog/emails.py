@@ -1,10 +1,13 @@
 """Every e-mail the site sends is built here, one way.
 
 `render` turns a template name and a context into a subject, a plain-text
-part and an HTML part with its CSS inlined, given the site's name, address
-and postal address; `compose` addresses it, with the RFC 8058 one-click
-unsubscribe headers when there is something to unsubscribe from;
-`build_message` does both. The headers are never folded into RFC 2047
+part and an HTML part in the site's e-mail look (templates/emails/
+_email_base.html, CSS inlined), given the site's name, address and postal
+address; `compose` addresses it, with the RFC 8058 one-click unsubscribe
+headers when there is something to unsubscribe from; `build_message` does
+both. allauth's account e-mails (accounts/adapters.py) go through
+`render_templates` and `compose` too, without unsubscribe headers: they are
+transactional. The headers are never folded into RFC 2047
 encoded words, which mail providers do not read as a URL.
 
 A newsletter is rendered once per post (or digest) with placeholders for the
@@ -20,7 +23,7 @@ from typing import Any
 import css_inline
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.template.loader import render_to_string
+from django.template.loader import render_to_string, select_template
 from django.urls import reverse
 
 from blog.models import Digest, NewsletterSettings, Post, Subscriber
@@ -75,11 +78,21 @@ class Rendered:
 
 def render(template: str, context: dict[str, Any]) -> Rendered:
     """Render emails/<template>-subject.txt, -body.txt and -body.html (CSS inlined)."""
+    return render_templates(
+        f"emails/{template}-subject.txt", f"emails/{template}-body.txt", [f"emails/{template}-body.html"], context
+    )
+
+
+def render_templates(subject: str, text: str, html: list[str], context: dict[str, Any]) -> Rendered:
+    """Render a subject, a plain-text part and the first of `html` that exists, with the site's context.
+
+    The HTML template gets the rendered plain text as `text_body`, for messages
+    with no design of their own."""
     context = {**identity(), **context}
-    subject = " ".join(render_to_string(f"emails/{template}-subject.txt", context).split())
-    text = render_to_string(f"emails/{template}-body.txt", context)
-    html = css_inline.inline(render_to_string(f"emails/{template}-body.html", context))
-    return Rendered(subject, text, html)
+    subject_line = " ".join(render_to_string(subject, context).split())
+    text_body = render_to_string(text, context)
+    html_body = css_inline.inline(select_template(html).render({**context, "text_body": text_body.strip()}))
+    return Rendered(subject_line, text_body, html_body)
 
 
 def compose(

@@ -86,6 +86,52 @@ def _fresh_cache():
     cache.clear()
 
 
+# --- Named people -------------------------------------------------------------
+
+
+@pytest.fixture
+def ada(db):
+    """An author."""
+    from accounts.roles import AUTHORS
+    from tests.factories import make_user
+
+    return make_user("ada", role=AUTHORS, display_name="Ada Whitlock")
+
+
+@pytest.fixture
+def bo(db):
+    """Another author."""
+    from accounts.roles import AUTHORS
+    from tests.factories import make_user
+
+    return make_user("bo", role=AUTHORS)
+
+
+@pytest.fixture
+def rosa(db):
+    """A reader."""
+    from tests.factories import make_user
+
+    return make_user("rosa")
+
+
+@pytest.fixture
+def sam(db):
+    """Staff."""
+    from tests.factories import make_user
+
+    return make_user("sam", is_staff=True)
+
+
+@pytest.fixture
+def milo(db):
+    """A moderator."""
+    from accounts.roles import MODERATORS
+    from tests.factories import make_user
+
+    return make_user("milo", role=MODERATORS)
+
+
 # --- SMTP sink -------------------------------------------------------------
 
 
@@ -94,6 +140,11 @@ class ReceivedMessage:
     envelope_from: str
     recipients: list[str]
     message: Message
+    raw: bytes = b""  # as it came over the wire
+
+    @property
+    def raw_headers(self) -> bytes:
+        return self.raw.split(b"\r\n\r\n", 1)[0] + b"\r\n"
 
     def __getitem__(self, header: str) -> str | None:
         return self.message[header]
@@ -132,7 +183,8 @@ class _SinkHandler:
         if self.sink.reply and (answer := self.sink.reply(envelope.mail_from, list(envelope.rcpt_tos))):
             return answer
         message = message_from_bytes(envelope.content, policy=email.policy.default)  # headers decoded
-        self.sink.messages.append(ReceivedMessage(envelope.mail_from, list(envelope.rcpt_tos), message))
+        received = ReceivedMessage(envelope.mail_from, list(envelope.rcpt_tos), message, envelope.original_content)
+        self.sink.messages.append(received)
         return "250 OK"
 
 

@@ -8,7 +8,7 @@ from django.utils import timezone
 from accounts.roles import MODERATORS
 from blog import moderation
 from blog.models import Comment, ModerationSettings, Post
-from tests.blog.conftest import make_post, make_user
+from tests.factories import make_post, make_user, say
 
 pytestmark = pytest.mark.django_db
 
@@ -22,11 +22,6 @@ def _rules():
 @pytest.fixture
 def post(ada) -> Post:
     return make_post(ada, "Argue here")
-
-
-def say(client, post: Post, body: str, **extra):
-    data = {"body": body, "ts": moderation.form_token(), **extra}
-    return client.post(f"/p/{post.slug}/comments/new/", data)
 
 
 def test_a_reader_comments_and_everyone_sees_it(client, rosa, post) -> None:

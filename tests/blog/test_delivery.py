@@ -12,21 +12,10 @@ from blog import delivery
 from blog.models import Delivery, Digest, Post, Send, Subscriber
 from blog.publishing import publish_post
 from blog.subscriptions import manage_token
-from blog.tasks import queue_send
-from tests.blog.conftest import make_post
+from tests import factories
+from tests.factories import make_post, make_subscribers
 
 pytestmark = pytest.mark.django_db
-
-
-def subscribers(**counts) -> dict[str, list[Subscriber]]:
-    made = {}
-    for key, n in counts.items():
-        status, _, frequency = key.partition("_")
-        made[key] = [
-            Subscriber.objects.create(email=f"{key}{i}@example.com", status=status, frequency=frequency or "post")
-            for i in range(n)
-        ]
-    return made
 
 
 @pytest.fixture
@@ -34,15 +23,14 @@ def publish(ada, django_capture_on_commit_callbacks):
     def go(title: str = "Going out") -> Post:
         post = make_post(ada, title, status=Post.Status.DRAFT, body="Hello ![map](/media/map.png) and [^1]\n\n[^1]: x")
         with django_capture_on_commit_callbacks(execute=True):
-            if publish_post(post):
-                queue_send([post.pk])  # what the desk, the admin and the beat task do
+            factories.publish(post)
         return post
 
     return go
 
 
 def test_publishing_mails_each_active_each_post_subscriber_once(publish) -> None:
-    made = subscribers(active=3, pending=1, unsubscribed=1, bounced=1, active_daily=1)
+    made = make_subscribers(active=3, pending=1, unsubscribed=1, bounced=1, active_daily=1)
     post = publish()
     assert sorted(m.to[0] for m in mail.outbox) == sorted(s.email for s in made["active"])
     assert Send.objects.get(post=post).status == "done"
@@ -50,7 +38,7 @@ def test_publishing_mails_each_active_each_post_subscriber_once(publish) -> None
 
 
 def test_the_email_has_unsubscribe_headers_links_and_the_whole_post(publish, settings) -> None:
-    [subscriber] = subscribers(active=1)["active"]
+    [subscriber] = make_subscribers(active=1)["active"]
     publish("Headers matter")
     [message] = mail.outbox
     token = manage_token(subscriber)
@@ -71,7 +59,7 @@ def test_the_email_has_unsubscribe_headers_links_and_the_whole_post(publish, set
 
 
 def test_publishing_twice_sends_once(publish, ada, django_capture_on_commit_callbacks) -> None:
-    subscribers(active=2)
+    make_subscribers(active=2)
     post = publish()
     with django_capture_on_commit_callbacks(execute=True):
         publish_post(post)
@@ -80,7 +68,7 @@ def test_publishing_twice_sends_once(publish, ada, django_capture_on_commit_call
 
 
 def test_someone_who_unsubscribes_after_queueing_gets_nothing(ada) -> None:
-    made = subscribers(active=2)
+    made = make_subscribers(active=2)
     post = make_post(ada)
     send = delivery.create_send(post)
     Subscriber.objects.filter(pk=made["active"][0].pk).update(status="unsubscribed")
@@ -90,7 +78,7 @@ def test_someone_who_unsubscribes_after_queueing_gets_nothing(ada) -> None:
 
 
 def test_a_delivery_claimed_elsewhere_is_not_sent_again(ada) -> None:
-    subscribers(active=1)
+    make_subscribers(active=1)
     send = delivery.create_send(make_post(ada))
     Delivery.objects.update(status="sending")  # another worker has it
     delivery.send_deliveries(list(send.deliveries.values_list("pk", flat=True)))
@@ -99,7 +87,7 @@ def test_a_delivery_claimed_elsewhere_is_not_sent_again(ada) -> None:
 
 def test_stuck_deliveries_are_requeued_and_repeat_offenders_parked(ada, settings) -> None:
     settings.DELIVERY_STUCK_AFTER_SECONDS = 60
-    subscribers(active=3)
+    make_subscribers(active=3)
     send = delivery.create_send(make_post(ada))
     old = timezone.now() - timedelta(minutes=5)
     first, second, third = send.deliveries.order_by("pk")
@@ -129,7 +117,7 @@ def to_sink(settings, smtp_sink):
 
 
 def test_a_hard_bounce_fails_once_and_suppresses_the_address(publish, to_sink) -> None:
-    made = subscribers(active=3)
+    made = make_subscribers(active=3)
     bad = made["active"][1].email
     to_sink.reply = lambda sender, rcpts: "550 5.1.1 No such user" if bad in rcpts else None
     publish()
@@ -141,7 +129,7 @@ def test_a_hard_bounce_fails_once_and_suppresses_the_address(publish, to_sink) -
 
 
 def test_temporary_refusals_are_retried_until_delivered(publish, to_sink, settings) -> None:
-    subscribers(active=2)
+    make_subscribers(active=2)
     refusals = {"left": 2}
 
     def flaky(sender, rcpts):
@@ -158,7 +146,7 @@ def test_temporary_refusals_are_retried_until_delivered(publish, to_sink, settin
 
 def test_endless_temporary_refusals_give_up_with_the_reason(publish, to_sink, settings) -> None:
     settings.DELIVERY_MAX_ATTEMPTS = 3
-    subscribers(active=1)
+    make_subscribers(active=1)
     to_sink.reply = lambda sender, rcpts: "452 4.2.2 Mailbox full"
     publish()
     failed = Delivery.objects.get()
@@ -169,7 +157,7 @@ def test_endless_temporary_refusals_give_up_with_the_reason(publish, to_sink, se
 
 def test_a_send_with_many_failures_pauses_and_says_why(publish, to_sink, settings) -> None:
     settings.SEND_PAUSE_AFTER_FAILURES = 2
-    subscribers(active=3)
+    make_subscribers(active=3)
     to_sink.reply = lambda sender, rcpts: "554 5.7.1 Relay denied"
     post = publish()
     send = Send.objects.get(post=post)

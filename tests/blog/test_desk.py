@@ -7,7 +7,7 @@ from django.utils import timezone
 from PIL import Image
 
 from blog.models import Post, SlugRedirect
-from tests.blog.conftest import make_post
+from tests.factories import make_post
 
 pytestmark = pytest.mark.django_db
 

@@ -4,10 +4,9 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from accounts.roles import MODERATORS
 from blog import comments, moderation
 from blog.models import Ban, Comment, ModerationLog, ModerationSettings, Post
-from tests.blog.conftest import make_post, make_user
+from tests.factories import make_post, make_user, say
 
 pytestmark = pytest.mark.django_db
 
@@ -24,15 +23,6 @@ def rules() -> ModerationSettings:
 @pytest.fixture
 def post(ada) -> Post:
     return make_post(ada, "Moderated")
-
-
-@pytest.fixture
-def milo(db):
-    return make_user("milo", role=MODERATORS)
-
-
-def say(client, post: Post, body: str, **extra):
-    return client.post(f"/p/{post.slug}/comments/new/", {"body": body, "ts": moderation.form_token(), **extra})
 
 
 def status_of(body: str) -> str:

@@ -4,7 +4,7 @@ import pytest
 from PIL import Image
 
 from blog.models import Post
-from tests.blog.conftest import make_post
+from tests.factories import make_post
 
 pytestmark = pytest.mark.django_db
 

@@ -1,7 +1,7 @@
 import pytest
 
 from blog.models import Post, Restack, Share
-from tests.blog.conftest import make_post
+from tests.factories import make_post
 
 pytestmark = pytest.mark.django_db
 

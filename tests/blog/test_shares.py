@@ -4,7 +4,7 @@ import pytest
 
 from accounts.models import User
 from blog.models import Post, ReferralVisit, Share
-from tests.blog.conftest import make_post
+from tests.factories import make_post
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from blog import delivery
 from blog.models import Delivery, Subscriber
-from tests.blog.conftest import make_post
+from tests.factories import make_post
 
 pytestmark = pytest.mark.django_db
 

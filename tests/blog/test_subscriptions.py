@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from blog.models import Subscriber
 from blog.subscriptions import CONFIRM_SALT, confirm_token, manage_token
-from tests.blog.conftest import make_user
+from tests.factories import make_user
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,7 @@ import pytest
 from django.utils import timezone
 
 from blog.models import Post
-from tests.blog.conftest import make_post
+from tests.factories import make_post
 
 pytestmark = pytest.mark.django_db
 
@@ -62,11 +62,3 @@ def test_scheduled_post_appears_once_its_time_has_come(client, posts) -> None:
     assert scheduled.title in client.get("/").content.decode()
     titles = [entry.title for entry in feedparser.parse(client.get("/feed/").content).entries]
     assert scheduled.title in titles
-
-
-def test_publishing_twice_runs_once(posts) -> None:
-    from blog.publishing import publish_post
-
-    _, draft, _ = posts
-    assert publish_post(draft) is True
-    assert publish_post(draft) is False

@@ -5,17 +5,10 @@ from playwright.sync_api import Browser, Page, expect
 
 from accounts.roles import MODERATORS
 from blog.models import Comment, ModerationSettings
-from tests.blog.conftest import make_post, make_user
+from tests.browser.session import sign_in
+from tests.factories import make_post, make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
-
-
-def sign_in(page: Page, base: str, email: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill("a-long-pass-phrase")
-    page.get_by_role("button", name="Sign In").click()
-    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
 
 
 def test_held_first_comment_approved_then_replied_to_with_a_notification(

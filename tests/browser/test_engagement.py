@@ -2,16 +2,10 @@ import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
 from blog.models import Like
-from tests.blog.conftest import make_post, make_user
+from tests.browser.session import sign_in
+from tests.factories import PASSWORD, make_post, make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def sign_in(page: Page, base: str, email: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill("a-long-pass-phrase")
-    page.get_by_role("button", name="Sign In").click()
 
 
 def bars(page: Page):
@@ -46,7 +40,7 @@ def test_a_signed_out_reader_likes_signs_in_and_comes_back_liked(live_server, pa
     bars(page)[0].click()
     expect(page).to_have_url(f"{live_server.url}/accounts/login/?next=%2Fp%2Flike-me-later%2F%23engagement-top")
     page.get_by_label("Email").fill("rosa@example.com")
-    page.get_by_label("Password").fill("a-long-pass-phrase")
+    page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign In").click()
     expect(page).to_have_url(f"{live_server.url}/p/like-me-later/#engagement-top")
     expect(bars(page)[0]).to_have_attribute("aria-pressed", "true")

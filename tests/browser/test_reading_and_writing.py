@@ -1,13 +1,12 @@
 import pytest
-from allauth.account.models import EmailAddress
-from django.contrib.auth.models import Group
 from django.core.management import call_command
 from playwright.sync_api import Page, expect
 
-from accounts.models import User
 from accounts.roles import AUTHORS
 from blog.management.commands.seed_demo import ANALYSIS_SLUG
 from blog.models import Post
+from tests.browser.session import sign_in
+from tests.factories import make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -29,14 +28,8 @@ def test_reader_opens_the_analysis_and_sees_quotes_and_footnotes(live_server, pa
 
 
 def test_author_previews_publishes_and_finds_the_post(live_server, page: Page) -> None:
-    author = User.objects.create_user("ruth", "ruth@example.com", "correct-horse-battery")
-    author.groups.add(Group.objects.get(name=AUTHORS))
-    EmailAddress.objects.create(user=author, email=author.email, verified=True, primary=True)
-
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("Email").fill("ruth@example.com")
-    page.get_by_label("Password").fill("correct-horse-battery")
-    page.get_by_role("button", name="Sign In").click()
+    make_user("ruth", role=AUTHORS)
+    sign_in(page, live_server.url, "ruth@example.com")
     page.get_by_role("link", name="Write").click()
     page.get_by_role("link", name="New post").click()
 

@@ -9,7 +9,7 @@ import pytest
 from blog.models import Delivery, Post, Subscriber
 from blog.publishing import publish_post
 from blog.tasks import queue_send, requeue_stuck_deliveries
-from tests.blog.conftest import make_post, make_user
+from tests.factories import make_post, make_user
 
 pytestmark = pytest.mark.integration
 

@@ -5,7 +5,7 @@ from django.db import connection, connections
 from django.test import Client
 
 from blog.models import Like, Post
-from tests.blog.conftest import make_post, make_user
+from tests.factories import make_post, make_user
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
