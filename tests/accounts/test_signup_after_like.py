@@ -6,10 +6,9 @@ import pytest
 from django.core import mail
 
 from blog.models import Like
-from tests.blog.conftest import make_post, make_user
+from tests.factories import PASSWORD, make_post, make_user
 
 pytestmark = pytest.mark.django_db
-PASSWORD = "a-long-pass-phrase"
 
 
 def test_the_sign_in_page_says_why_the_reader_is_there(client) -> None:
@@ -32,7 +31,7 @@ def test_a_reader_who_liked_signs_up_verifies_and_lands_on_the_post_liked(
     with django_capture_on_commit_callbacks(execute=True):
         client.post(signup_url, {"email": "grace@example.com", "username": "grace", "password1": PASSWORD,
                                  "password2": PASSWORD, "next": next_url})  # fmt: skip
-    link = re.search(r"http://testserver(/accounts/confirm-email/\S+/)", mail.outbox[0].body).group(1)
+    link = re.search(r"http://127\.0\.0\.1:8000(/accounts/confirm-email/\S+/)", mail.outbox[0].body).group(1)
     response = client.post(link)
     assert response.url == f"/p/{post.slug}/#engagement-top"
     assert Like.objects.filter(post=post, user__username="grace").exists()

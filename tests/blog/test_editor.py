@@ -8,8 +8,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
 from blog.models import Post, PostImage
-from tests.blog.conftest import make_post
 from tests.blog.test_desk import form
+from tests.factories import make_post
 
 pytestmark = pytest.mark.django_db
 

@@ -4,7 +4,7 @@ import pytest
 
 from accounts.roles import MODERATORS
 from blog.models import Ban, Comment, ModerationLog, Post
-from tests.blog.conftest import make_post, make_user
+from tests.factories import make_post, make_user
 
 pytestmark = pytest.mark.django_db
 

@@ -7,13 +7,15 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail
+from django.test import Client
 from django.utils import timezone
 
 from blog import delivery
 from blog.models import Delivery, Like, NewsletterSettings, Post, Send, Subscriber
 from blog.subscriptions import confirm_token, like_token
 from blog.tasks import publish_due_posts, send_deliveries
-from tests.blog.conftest import make_post
+from tests.blog.test_emails import LONG_SITE, assert_one_click_headers
+from tests.factories import make_post
 
 pytestmark = pytest.mark.django_db
 
@@ -290,3 +292,21 @@ def test_a_draft_cannot_be_liked_from_an_email_link(client, ada) -> None:
     post = make_post(ada, "Not yet", status=Post.Status.DRAFT)
     [subscriber] = active(1)
     assert client.post(f"/p/{post.slug}/like/by-email/{like_token(post, subscriber)}/").status_code == 404
+
+
+@pytest.fixture
+def wire(settings, smtp_sink):
+    """As in test_emails.py: a real SMTP server, and a site address long enough to fold headers."""
+    settings.SITE_URL = LONG_SITE
+    options = {"host": smtp_sink.host, "port": smtp_sink.port, "timeout": 5}
+    settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.smtp.EmailBackend", "OPTIONS": options}}
+    return smtp_sink
+
+
+def test_the_welcome_email_has_unfolded_one_click_headers(wire, run) -> None:
+    NewsletterSettings.objects.update_or_create(pk=1, defaults={"welcome_enabled": True})
+    pending = Subscriber.objects.create(email="new@example.com")
+    confirm(Client(), pending, run)
+    [received] = wire.messages
+    assert received["Subject"] == "Welcome to Dispatch"
+    assert_one_click_headers(received.raw_headers)

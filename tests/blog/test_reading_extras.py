@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from blog import engagement, tasks
 from blog.models import Post, Restack, Share
-from tests.blog.conftest import make_post
+from tests.factories import make_post
 
 pytestmark = pytest.mark.django_db
 

@@ -12,18 +12,10 @@ from playwright.sync_api import Browser, Page, expect
 from accounts.roles import AUTHORS, MODERATORS
 from blog.models import Comment, Like, Post, PostImage, Share, Subscriber
 from blog.subscriptions import manage_token
-from tests.blog.conftest import make_post, make_user
+from tests.browser.session import sign_in
+from tests.factories import PASSWORD, make_post, make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-PASSWORD = "a-long-pass-phrase"
-
-
-def sign_in(page: Page, base: str, email: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
-    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
 
 
 # --- Bugs 1 and 2: hidden is hidden; the share panel fits a phone ---------------

@@ -9,8 +9,8 @@ from playwright.sync_api import Page, expect
 from accounts.roles import AUTHORS
 from blog.models import Like, NewsletterSettings, Post, Subscriber
 from blog.subscriptions import like_token
-from tests.blog.conftest import make_post, make_user
-from tests.browser.test_daily_flows import sign_in
+from tests.browser.session import sign_in
+from tests.factories import make_post, make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
