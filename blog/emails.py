@@ -181,8 +181,7 @@ def newsletter_message(
     """One subscriber's copy of a post or digest, with their own links
     (for a post, also the link that likes it in one press)."""
     links = subscriber_links(subscriber)
-    if post is not None:
-        links[LIKE] = like_url(post, subscriber)
+    links[LIKE] = like_url(post, subscriber) if post is not None else settings.SITE_URL + "/"
     headers = {
         "Message-ID": message_id,
         "List-Id": f"{settings.SITE_NAME} <newsletter.{hostname()}>",
