@@ -187,6 +187,7 @@ def _autosave(request: HttpRequest, post: Post) -> JsonResponse:
         "saved_at": timezone.localtime(post.updated_at).strftime("%H:%M:%S"),
         "edit_url": reverse("blog:post_edit", args=[post.pk]),
         "autosave_url": reverse("blog:post_autosave", args=[post.pk]),
+        "slug": post.slug,
     })  # fmt: skip
 
 

@@ -48,6 +48,8 @@
   }
 
   // --- Autosave ----------------------------------------------------------------
+  const slugField = form.querySelector("input[name=slug]");
+  let knownSlug = slugField ? slugField.value : "";
   let conflicted = false;
   let saving = false;
   let again = false;
@@ -69,6 +71,9 @@
     post(form.dataset.autosaveUrl, data).then(function (result) {
       if (result.status === 200) {
         version.value = result.data.version;
+        // A draft's slug follows its title: keep the field in step unless the author typed one.
+        if (slugField && slugField.value === knownSlug) slugField.value = result.data.slug;
+        knownSlug = result.data.slug;
         if (form.dataset.autosaveUrl !== result.data.autosave_url) {
           // A new post now exists: later saves and the Save button go to it.
           form.dataset.autosaveUrl = result.data.autosave_url;

@@ -113,6 +113,7 @@ def test_autosave_creates_a_draft_then_keeps_saving_it(client, ada) -> None:
     assert second.status_code == 200
     post.refresh_from_db()
     assert (post.title, post.body, post.slug) == ("Half a title", "Typing more", "half-a-title")
+    assert second.json()["slug"] == "half-a-title"  # the editor puts it in its slug field
     assert second.json()["version"] != first["version"]
 
 

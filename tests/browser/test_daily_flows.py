@@ -195,6 +195,7 @@ def test_the_editor_autosaves_previews_and_takes_a_dropped_image(live_server, pa
     expect(page.get_by_text(re.compile(r"^Draft saved at"))).to_be_visible()
     post = Post.objects.get()
     expect(page).to_have_url(f"{live_server.url}/write/{post.pk}/")
+    expect(page.get_by_label("Slug")).to_have_value("typed-not-saved")
     assert (post.title, post.status) == ("Typed, not saved", "draft")
 
     page.once("dialog", lambda dialog: dialog.accept("A green square"))
