@@ -8,13 +8,10 @@ name SITE_URL like every other e-mail."""
 
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from allauth.account.adapter import DefaultAccountAdapter
-from allauth.account.models import EmailConfirmation
 from django.conf import settings
-from django.http import HttpRequest
-from django.urls import reverse
 
 from accounts.tasks import send_account_email
 from blog import emails
@@ -33,22 +30,27 @@ def current_site() -> SiteIdentity:
     return SiteIdentity(settings.SITE_NAME, urlsplit(settings.SITE_URL).netloc)
 
 
+def on_site(url: str) -> str:
+    """A link allauth made from the request's host, moved to SITE_URL."""
+    parts = urlsplit(url)
+    return absolute(urlunsplit(("", "", parts.path, parts.query, parts.fragment)))
+
+
+def site_context(context: dict[str, Any]) -> dict[str, Any]:
+    """allauth's context with the site from the settings and every link (`*_url`) on SITE_URL."""
+    links = {key: on_site(value) for key, value in context.items() if key.endswith("_url") and isinstance(value, str)}
+    return {**context, "current_site": current_site(), **links}
+
+
 class AccountAdapter(DefaultAccountAdapter):
     def format_email_subject(self, subject: str) -> str:
         return f"[{settings.SITE_NAME}] {subject}"
-
-    def get_email_confirmation_url(self, request: HttpRequest | None, emailconfirmation: EmailConfirmation) -> str:
-        return absolute(reverse("account_confirm_email", args=[emailconfirmation.key]))
-
-    def get_reset_password_from_key_url(self, key: str) -> str:
-        path = reverse("account_reset_password_from_key", kwargs={"uidb36": "UID", "key": "KEY"})
-        return absolute(path.replace("UID-KEY", quote(key)))
 
     def render_mail(
         self, template_prefix: str, email: str | list[str], context: dict[str, Any],
         headers: dict[str, str] | None = None,
     ) -> emails.Message:  # fmt: skip
-        rendered = self.render(template_prefix, {"email": email, "current_site": current_site(), **context})
+        rendered = self.render(template_prefix, site_context({"email": email, **context}))
         to = email if isinstance(email, str) else email[0]
         return emails.compose(rendered, to, headers=headers)
 
@@ -64,5 +66,5 @@ class AccountAdapter(DefaultAccountAdapter):
     def send_mail(self, template_prefix: str, email: str, context: dict[str, Any]) -> None:
         # Rendered here, sent by a Celery worker, so a slow SMTP server never
         # holds up a sign-up request and the worker needs no request.
-        rendered = self.render(template_prefix, {"email": email, "current_site": current_site(), **context})
+        rendered = self.render(template_prefix, site_context({"email": email, **context}))
         send_account_email.delay_on_commit(rendered.subject, rendered.text, rendered.html, email)

@@ -6,5 +6,5 @@ from accounts.models import User
 
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
-    fieldsets = (*BaseUserAdmin.fieldsets, ("Profile", {"fields": ("display_name", "bio", "avatar")}))
+    fieldsets = (*(BaseUserAdmin.fieldsets or ()), ("Profile", {"fields": ("display_name", "bio", "avatar")}))
     list_display = ("username", "email", "display_name", "is_staff", "date_joined")

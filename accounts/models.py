@@ -1,3 +1,6 @@
+"""The user: e-mail (unique, case-insensitive), public handle, profile, and
+the switches of the notification e-mails."""
+
 import secrets
 
 from django.contrib.auth.models import AbstractUser
@@ -62,7 +65,7 @@ class User(AbstractUser):
             code = secrets.token_urlsafe(6)
             User.objects.filter(pk=self.pk, referral_code__isnull=True).update(referral_code=code)
             self.referral_code = User.objects.values_list("referral_code", flat=True).get(pk=self.pk)
-        return self.referral_code
+        return self.referral_code or ""
 
     @property
     def is_moderator(self) -> bool:

@@ -3,6 +3,8 @@
 The post page stores the referrer in the visitor's session (REFERRAL_SESSION_KEY);
 a sign-up, and later a subscription, made in that session is credited to them."""
 
+from typing import Any
+
 from django.http import HttpRequest
 
 from accounts.models import User
@@ -15,7 +17,7 @@ def referrer_for(request: HttpRequest) -> User | None:
     return User.objects.filter(pk=user_id, is_active=True).first() if user_id else None
 
 
-def credit_signup(sender, request: HttpRequest, user: User, **kwargs) -> None:
+def credit_signup(sender: object, request: HttpRequest | None, user: User, **kwargs: Any) -> None:
     """allauth's user_signed_up signal."""
     if request is None:
         return

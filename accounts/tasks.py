@@ -1,11 +1,15 @@
+"""Celery tasks of accounts: sending allauth's e-mails, rendered by the web process."""
+
 import smtplib
 
 from celery import shared_task
+from celery.contrib.django.task import DjangoTask
 
 from blog import emails
 
 
 @shared_task(
+    base=DjangoTask,
     autoretry_for=(smtplib.SMTPException, OSError),
     retry_backoff=True,
     retry_backoff_max=300,

@@ -1,7 +1,8 @@
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 
+from accounts.requests import SignedInRequest
 from blog import moderation
 from blog.models import Ban, Comment, ModerationLog, ModerationSettings, Post, SlugRedirect, Subscriber
 from blog.publishing import publish_post, unpublish_post
@@ -27,7 +28,7 @@ class PostAdmin(admin.ModelAdmin):
     actions = ["publish", "unpublish"]
 
     @admin.action(description="Publish selected posts now")
-    def publish(self, request, queryset) -> None:
+    def publish(self, request: HttpRequest, queryset: QuerySet[Post]) -> None:
         published = [post.pk for post in queryset if publish_post(post)]
         queue_send(published)
         for post_id in published:
@@ -36,7 +37,7 @@ class PostAdmin(admin.ModelAdmin):
         self.message_user(request, f"Published {count} post(s).", messages.SUCCESS)
 
     @admin.action(description="Move selected posts back to drafts")
-    def unpublish(self, request, queryset) -> None:
+    def unpublish(self, request: HttpRequest, queryset: QuerySet[Post]) -> None:
         for post in queryset:
             unpublish_post(post)
         self.message_user(request, f"Unpublished {queryset.count()} post(s).", messages.SUCCESS)
@@ -53,37 +54,37 @@ class CommentAdmin(admin.ModelAdmin):
     readonly_fields = ("status", "reasons", "body_html", "flag_count", "like_count", "ip", "level")
     actions = ["approve", "reject", "spam", "remove"]
 
-    def has_add_permission(self, request) -> bool:
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def _act(self, request: HttpRequest, queryset: QuerySet[Comment], action: Action) -> None:
+    def _act(self, request: SignedInRequest, queryset: QuerySet[Comment], action: Action) -> None:
         comments = list(queryset)
         queue_notices(moderation.apply_action(request.user, comments, action, reason="from the admin"))
         self.message_user(request, f"{action.label}: {len(comments)}", messages.SUCCESS)
 
     @admin.action(description="Approve")
-    def approve(self, request, queryset) -> None:
+    def approve(self, request: SignedInRequest, queryset: QuerySet[Comment]) -> None:
         self._act(request, queryset, Action.APPROVE)
 
     @admin.action(description="Reject")
-    def reject(self, request, queryset) -> None:
+    def reject(self, request: SignedInRequest, queryset: QuerySet[Comment]) -> None:
         self._act(request, queryset, Action.REJECT)
 
     @admin.action(description="Mark as spam")
-    def spam(self, request, queryset) -> None:
+    def spam(self, request: SignedInRequest, queryset: QuerySet[Comment]) -> None:
         self._act(request, queryset, Action.SPAM)
 
     @admin.action(description="Delete (keep for the record)")
-    def remove(self, request, queryset) -> None:
+    def remove(self, request: SignedInRequest, queryset: QuerySet[Comment]) -> None:
         self._act(request, queryset, Action.DELETE)
 
 
 @admin.register(ModerationSettings)
 class ModerationSettingsAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request) -> bool:
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return not ModerationSettings.objects.exists()
 
-    def has_delete_permission(self, request, obj=None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
 
@@ -98,13 +99,13 @@ class ModerationLogAdmin(admin.ModelAdmin):
     list_display = ("created_at", "moderator", "action", "comment", "before", "after", "reason")
     list_filter = ("action",)
 
-    def has_add_permission(self, request) -> bool:
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
 

@@ -38,4 +38,4 @@ def remove_counted(rows: type[models.Model], owner: models.Model, counter: str, 
 
 def current(owner: models.Model, counter: str) -> int:
     """The counter as stored now (after the F() updates above)."""
-    return type(owner)._default_manager.values_list(counter, flat=True).get(pk=owner.pk)
+    return int(type(owner)._default_manager.values_list(counter, flat=True).get(pk=owner.pk))

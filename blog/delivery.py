@@ -135,7 +135,8 @@ def create_due_digests(now: datetime | None = None) -> list[int]:
 
 
 def retry_delay(attempts: int) -> float:
-    return min(settings.DELIVERY_RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0), settings.DELIVERY_RETRY_MAX_SECONDS)
+    base, most = float(settings.DELIVERY_RETRY_BASE_SECONDS), float(settings.DELIVERY_RETRY_MAX_SECONDS)
+    return min(base * pow(2.0, max(attempts - 1, 0)), most)
 
 
 def _claim(delivery_id: int) -> bool:
@@ -148,7 +149,7 @@ def _claim(delivery_id: int) -> bool:
 
 
 def _finish(delivery_id: int, status: str, error: str = "") -> None:
-    fields = {"status": status, "error": error[:500]}
+    fields: dict[str, object] = {"status": status, "error": error[:500]}
     if status == Delivery.Status.SENT:
         fields["sent_at"] = timezone.now()
     Delivery.objects.filter(pk=delivery_id).update(**fields)
@@ -173,11 +174,13 @@ class _Renderer:
         self.posts: dict[int, emails.Rendered] = {}
 
     def __call__(self, delivery: Delivery) -> emails.Rendered:
-        if delivery.digest_id:
+        if delivery.digest is not None:
             return emails.render_digest(delivery.digest)
-        if delivery.send.post_id not in self.posts:
-            self.posts[delivery.send.post_id] = emails.render_post(delivery.send.post)
-        return self.posts[delivery.send.post_id]
+        send = delivery.send
+        assert send is not None, "a delivery carries a digest or belongs to a send"
+        if send.post_id not in self.posts:
+            self.posts[send.post_id] = emails.render_post(send.post)
+        return self.posts[send.post_id]
 
 
 def send_deliveries(delivery_ids: list[int]) -> list[Retry]:
@@ -206,7 +209,7 @@ def send_deliveries(delivery_ids: list[int]) -> list[Retry]:
                 continue
             message = emails.newsletter_message(
                 render(delivery), delivery.subscriber, emails.message_id_for(delivery.pk),
-                post=delivery.send.post if delivery.send_id else None,
+                post=delivery.send.post if delivery.send else None,
             )  # fmt: skip
             try:
                 connection.send_messages([message])

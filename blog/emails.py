@@ -18,6 +18,9 @@ links that differ per subscriber; each subscriber's copy only swaps those in
 import email.policy
 import re
 from dataclasses import dataclass
+from email.message import EmailMessage
+from email.message import Message as MIMEMessage
+from email.policy import Policy
 from typing import Any
 
 import css_inline
@@ -55,7 +58,8 @@ class Message(EmailMultiAlternatives):
     Python folds a long header with no spaces in it, such as List-Unsubscribe's
     URL, into RFC 2047 encoded words, which mail providers do not read as a URL."""
 
-    def message(self, *, policy: email.policy.Policy = email.policy.default) -> Any:
+    def message(self, *, policy: "Policy[MIMEMessage[str, str]] | None" = None) -> EmailMessage:
+        policy = policy or email.policy.default
         return super().message(policy=policy.clone(max_line_length=990))
 
 

@@ -6,17 +6,19 @@ however many requests arrive at once."""
 
 import re
 from datetime import date
+from typing import Any
 from urllib.parse import quote, urlencode
 
 from django.contrib.auth.models import AnonymousUser
 from django.db import transaction
-from django.db.models import Count, F
+from django.db.models import Count, F, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from accounts.models import User
 from accounts.referrals import REFERRAL_SESSION_KEY
+from accounts.requests import SignedInRequest
 from blog import counters
 from blog.models import Like, Post, ReferralVisit, Restack, Share, Subscriber
 from blog.ratelimits import client_ip
@@ -68,7 +70,7 @@ def set_like(post: Post, user: User, liked: bool) -> tuple[bool, int]:
 def like_as_subscriber(post: Post, subscriber: Subscriber) -> int:
     """A like from the newsletter's button: the subscriber's account likes it
     if they have one, else the subscriber does. Returns the post's count."""
-    if subscriber.user_id:
+    if subscriber.user is not None:
         return set_like(post, subscriber.user, True)[1]
     counters.add_counted(Like, post, "like_count", post=post, subscriber=subscriber)
     return counters.current(post, "like_count")
@@ -83,7 +85,7 @@ def remember_like_intent(request: HttpRequest, post: Post) -> None:
     request.session[PENDING_LIKE_SESSION_KEY] = post.pk
 
 
-def apply_like_intent(sender, request: HttpRequest | None, user: User, **kwargs) -> None:
+def apply_like_intent(sender: object, request: HttpRequest | None, user: User, **kwargs: Any) -> None:
     """Django's user_logged_in signal: apply a like clicked before signing in."""
     if request is None or not hasattr(request, "session"):
         return
@@ -177,7 +179,7 @@ def profile_activity(person: User, viewer: User | AnonymousUser) -> dict[str, ob
         .select_related("post__author")
         .order_by("-created_at")[:30]
     )
-    liked = []
+    liked: QuerySet[Post] | list[Post] = []
     if viewer.pk == person.pk:
         liked = published.filter(likes__user=person).select_related("author").order_by("-likes__created_at")[:30]
     return {"restacks": restacks, "liked_posts": liked}
@@ -186,7 +188,7 @@ def profile_activity(person: User, viewer: User | AnonymousUser) -> dict[str, ob
 # --- Re-stacks -------------------------------------------------------------
 
 
-def restack(request: HttpRequest, post: Post, note: str) -> Restack:
+def restack(request: SignedInRequest, post: Post, note: str) -> Restack:
     """Re-post to the reader's profile, or change the note of their re-stack.
 
     A first re-stack also counts as a share of the post."""

@@ -1,3 +1,5 @@
+from datetime import datetime
+
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.syndication.views import Feed
@@ -11,13 +13,8 @@ from accounts.models import User
 from blog.models import Post, PostQuerySet
 
 
-class LatestPostsFeed(Feed):
-    title = settings.SITE_NAME
-    link = "/"
-    description = settings.SITE_DESCRIPTION
-
-    def items(self, obj=None) -> PostQuerySet:
-        return Post.objects.published().for_listing()[:20]
+class PostItems:
+    """How a post appears in every feed (latest, per tag, per author)."""
 
     def item_title(self, item: Post) -> str:
         return item.title
@@ -28,14 +25,23 @@ class LatestPostsFeed(Feed):
     def item_author_name(self, item: Post) -> str:
         return item.author.name
 
-    def item_pubdate(self, item: Post):
+    def item_pubdate(self, item: Post) -> datetime | None:
         return item.published_at
 
-    def item_updateddate(self, item: Post):
+    def item_updateddate(self, item: Post) -> datetime:
         return item.updated_at
 
     def item_categories(self, item: Post) -> list[str]:
         return [tag.name for tag in item.tags.all()]
+
+
+class LatestPostsFeed(PostItems, Feed):
+    title = settings.SITE_NAME
+    link = "/"
+    description = settings.SITE_DESCRIPTION
+
+    def items(self) -> PostQuerySet:
+        return Post.objects.published().for_listing()[:20]
 
 
 class LatestPostsAtomFeed(LatestPostsFeed):
@@ -43,7 +49,7 @@ class LatestPostsAtomFeed(LatestPostsFeed):
     subtitle = LatestPostsFeed.description
 
 
-class TagFeed(LatestPostsFeed):
+class TagFeed(PostItems, Feed):
     """Posts with one tag: /t/<slug>/feed/."""
 
     def get_object(self, request: HttpRequest, slug: str) -> Tag:
@@ -62,7 +68,7 @@ class TagFeed(LatestPostsFeed):
         return Post.objects.published().filter(tags=obj).for_listing()[:20]
 
 
-class AuthorFeed(LatestPostsFeed):
+class AuthorFeed(PostItems, Feed):
     """One author's posts: /@handle/feed/."""
 
     def get_object(self, request: HttpRequest, handle: str) -> User:

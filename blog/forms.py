@@ -1,4 +1,5 @@
 from datetime import datetime
+from typing import Any
 
 from django import forms
 from django.conf import settings
@@ -89,7 +90,7 @@ class PostForm(forms.ModelForm):
 
     field_order = ["title", "subtitle", "slug", "body"]
 
-    def __init__(self, *args, action: str = "save", **kwargs) -> None:
+    def __init__(self, *args: Any, action: str = "save", **kwargs: Any) -> None:
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         self.action = action
@@ -122,8 +123,8 @@ class PostForm(forms.ModelForm):
     def clean_body_image(self) -> UploadedFile | None:
         return check_image(self.cleaned_data.get("body_image"), "The image")
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
         if data.get("body_image") and not data.get("body_image_alt", "").strip():
             self.add_error("body_image_alt", "Describe the image for readers who cannot see it.")
         try:
@@ -135,8 +136,6 @@ class PostForm(forms.ModelForm):
     def clean_publish_at(self) -> datetime | None:
         when = self.cleaned_data.get("publish_at")
         if self.action == "schedule":
-            if not when:
-                raise forms.ValidationError("Choose when to publish.")
             check_publication_time(when)
         return when
 
@@ -209,7 +208,7 @@ class ImportForm(forms.Form):
     dry_run = forms.BooleanField(required=False, initial=True, label="Dry run: check the file, import nothing")
 
     def clean(self) -> dict:
-        data = super().clean()
+        data = super().clean() or {}
         upload = data.get("file")
         if upload:
             if upload.size > 20 * 1024 * 1024:
@@ -240,3 +239,19 @@ class WelcomeForm(forms.ModelForm):
         model = NewsletterSettings
         fields = ["welcome_enabled", "welcome_subject", "welcome_body"]
         widgets = {"welcome_body": forms.Textarea(attrs={"rows": 8, "class": "markdown"})}
+
+
+class PublicationImportForm(forms.Form):
+    file = forms.FileField(
+        label="Export file",
+        help_text="Substack's export ZIP, Ghost's JSON export, WordPress's WXR (XML) file, or a Dispatch export ZIP.",
+    )
+
+    def clean_file(self) -> UploadedFile:
+        upload = self.cleaned_data["file"]
+        if upload.size > settings.IMPORT_MAX_BYTES:
+            raise forms.ValidationError(
+                f"The file is {upload.size / 1024**2:.0f} MB; the largest import is "
+                f"{settings.IMPORT_MAX_BYTES / 1024**2:.0f} MB."
+            )
+        return upload

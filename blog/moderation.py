@@ -259,7 +259,7 @@ def author_history(author_ids: set[int]) -> dict[int, dict[str, int]]:
             rejected=Count("pk", filter=Q(status__in=[Status.REJECTED, Status.SPAM, Status.REMOVED])),
         )
     )
-    return {row["author_id"]: row for row in rows}
+    return {row["author_id"]: {"approved": row["approved"], "rejected": row["rejected"]} for row in rows}
 
 
 def waiting() -> QuerySet[Comment]:

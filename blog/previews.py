@@ -17,11 +17,12 @@ from blog.models import Post
 
 WIDTH, HEIGHT = 1200, 630
 MARGIN = 72
+RGB = tuple[int, int, int]
 PAPER, INK, MUTED, ACCENT = (255, 253, 248), (29, 29, 31), (107, 107, 112), (179, 38, 30)
 FONT_DIRS = [Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/dejavu")]
 
 
-def _font(name: str, size: int) -> ImageFont.FreeTypeFont:
+def _font(name: str, size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     for folder in FONT_DIRS:
         if (folder / name).exists():
             return ImageFont.truetype(str(folder / name), size)
@@ -33,7 +34,7 @@ def preview_key(post: Post) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
-def _background(post: Post) -> tuple[Image.Image, tuple, tuple]:
+def _background(post: Post) -> tuple[Image.Image, RGB, RGB]:
     """The cover, darkened so that white text reads on it; else plain paper."""
     if post.cover:
         try:
@@ -51,10 +52,11 @@ def render_preview(post: Post) -> bytes:
     draw.rectangle([0, 0, WIDTH, 12], fill=ACCENT)
     draw.text((MARGIN, MARGIN - 10), settings.SITE_NAME.upper(), font=_font("DejaVuSans-Bold.ttf", 28), fill=ACCENT)
     y = MARGIN + 50
-    title_font = _font("DejaVuSerif-Bold.ttf", 64 if len(post.title) < 60 else 52)
+    title_size = 64 if len(post.title) < 60 else 52
+    title_font = _font("DejaVuSerif-Bold.ttf", title_size)
     for line in textwrap.wrap(post.title, width=30 if len(post.title) < 60 else 38)[:4]:
         draw.text((MARGIN, y), line, font=title_font, fill=ink)
-        y += title_font.size + 12
+        y += title_size + 12
     if post.subtitle:
         subtitle_font = _font("DejaVuSerif.ttf", 32)
         for line in textwrap.wrap(post.subtitle, width=60)[:2]:

@@ -14,10 +14,13 @@ from django.utils import timezone
 from blog.models import Post
 
 
-def check_publication_time(when: datetime) -> None:
-    """A scheduled time must be in the future (the desk's form asks the same)."""
+def check_publication_time(when: datetime | None) -> datetime:
+    """A scheduled time must be given and in the future (the desk's form asks the same)."""
+    if when is None:
+        raise ValidationError("Choose when to publish.")
     if when <= timezone.now():
         raise ValidationError("Choose a publication time in the future.")
+    return when
 
 
 @transaction.atomic
@@ -37,10 +40,9 @@ def publish_post(post: Post) -> bool:
     return bool(updated)
 
 
-def schedule_post(post: Post, when: datetime) -> None:
-    check_publication_time(when)
+def schedule_post(post: Post, when: datetime | None) -> None:
+    post.published_at = check_publication_time(when)
     post.status = Post.Status.SCHEDULED
-    post.published_at = when
     post.save(update_fields=["status", "published_at"])
 
 

@@ -9,6 +9,7 @@ against a limit of N let exactly N through. Production must use Redis
 import time
 from collections.abc import Callable
 from functools import wraps
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -28,11 +29,12 @@ def client_ip(request: HttpRequest) -> str:
     """The visitor's address. X-Forwarded-For is believed only as far as the
     number of proxies we run (TRUSTED_PROXY_COUNT); otherwise anyone could
     dodge a limit by sending the header."""
-    proxies = settings.TRUSTED_PROXY_COUNT
-    forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
+    proxies = int(settings.TRUSTED_PROXY_COUNT)
+    header = str(request.META.get("HTTP_X_FORWARDED_FOR", ""))
+    forwarded = [part.strip() for part in header.split(",") if part.strip()]
     if proxies and len(forwarded) >= proxies:
         return forwarded[-proxies]
-    return request.META.get("REMOTE_ADDR", "")
+    return str(request.META.get("REMOTE_ADDR", ""))
 
 
 def hit(key: str, rate: str) -> bool:
@@ -64,12 +66,17 @@ def too_many_requests(request: HttpRequest, message: str) -> HttpResponse:
     return render(request, "429.html", {"message": message}, status=429)
 
 
-def rate_limit(scope: str, rate: str, message: str = "You're doing that too often. Please wait a minute."):
+View = Callable[..., HttpResponse]
+
+
+def rate_limit(
+    scope: str, rate: str, message: str = "You're doing that too often. Please wait a minute."
+) -> Callable[[View], View]:
     """View decorator: answer 429 with `message` once `rate` is exceeded."""
 
-    def decorator(view: Callable) -> Callable:
+    def decorator(view: View) -> View:
         @wraps(view)
-        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if request.method == "POST" and not allow(request, scope, rate):
                 return too_many_requests(request, message)
             return view(request, *args, **kwargs)

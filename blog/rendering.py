@@ -9,6 +9,7 @@ attributes, and only http(s)/mailto URLs survive. Called once, at save.
 import html as html_lib
 import re
 from functools import partial
+from typing import Any
 from urllib.parse import urlsplit
 
 import bleach
@@ -48,7 +49,7 @@ POST_EXTENSIONS = [
     "footnotes", "tables", "fenced_code", "codehilite", "smarty", "toc", "sane_lists", "abbr", "def_list",
 ]  # fmt: skip
 COMMENT_EXTENSIONS = ["fenced_code", "smarty", "sane_lists"]
-EXTENSION_CONFIGS = {
+EXTENSION_CONFIGS: dict[str, dict[str, Any]] = {
     "codehilite": {"guess_lang": False, "css_class": "highlight"},
     "toc": {"permalink": "#", "permalink_title": "Link to this section"},
 }
@@ -59,7 +60,10 @@ def _is_external(href: str) -> bool:
     return bool(parts.netloc) and parts.netloc != urlsplit(settings.SITE_URL).netloc
 
 
-def _mark_external_links(attrs: dict, new: bool = False, *, rel: str) -> dict:
+LinkAttributes = dict[tuple[str | None, str], str]
+
+
+def _mark_external_links(attrs: LinkAttributes, new: bool = False, *, rel: str) -> LinkAttributes:
     href = attrs.get((None, "href"), "")
     if _is_external(href):
         attrs[(None, "rel")] = rel

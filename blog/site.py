@@ -13,7 +13,7 @@ def absolute(path: str) -> str:
     """/p/x/ -> https://site/p/x/; a URL that is absolute already stays as it is."""
     if path.startswith(("http://", "https://", "mailto:")):
         return path
-    return settings.SITE_URL + path
+    return f"{settings.SITE_URL}{path}"
 
 
 def hostname() -> str:

@@ -1,16 +1,18 @@
+from datetime import datetime
+
 from django.contrib.sitemaps import Sitemap
 from django.urls import reverse
 
-from blog.models import Post
+from blog.models import Post, PostQuerySet
 
 
 class PostSitemap(Sitemap):
     changefreq = "weekly"
 
-    def items(self):
+    def items(self) -> PostQuerySet:
         return Post.objects.published().order_by("-published_at")
 
-    def lastmod(self, item: Post):
+    def lastmod(self, item: Post) -> datetime:
         return item.updated_at
 
 

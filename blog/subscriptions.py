@@ -107,7 +107,8 @@ def request_subscription(
             except IntegrityError:  # a concurrent request created it first
                 return None
         if verified_user is not None:
-            return _activate(subscriber, user=verified_user, source=source, ip=ip)
+            _activate(subscriber, user=verified_user, source=source, ip=ip)
+            return None  # active at once: no confirmation e-mail
         if subscriber.status in (Subscriber.Status.ACTIVE, Subscriber.Status.COMPLAINED):
             return None
         recently = subscriber.confirmation_sent_at and now - subscriber.confirmation_sent_at < CONFIRMATION_RESEND_AFTER

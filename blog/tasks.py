@@ -8,10 +8,12 @@ published now, delivery batches and retries, notices), and the callers
 from collections.abc import Iterable
 
 from celery import shared_task
+from celery.contrib.django.task import DjangoTask
 
 from accounts.models import User
-from blog import delivery, emails, moderation, notifications, publishing, subscriptions
+from blog import delivery, emails, exports, moderation, notifications, publishing, subscriptions
 from blog.emails import confirmation_message
+from blog.imports import jobs
 from blog.models import Comment, NewsletterSettings, Post, Send, Subscriber
 from blog.notifications import Kind, Notice
 from blog.previews import ensure_preview
@@ -30,7 +32,7 @@ def queue_deliveries(delivery_ids: list[int]) -> None:
 
 def queue_retries(retries: Iterable[delivery.Retry]) -> None:
     for retry in retries:
-        send_deliveries.apply_async_on_commit((retry.delivery_ids,), countdown=retry.delay or None)
+        send_deliveries.apply_async_on_commit((retry.delivery_ids,), countdown=retry.delay)
 
 
 def queue_notices(notices: Iterable[Notice]) -> None:
@@ -38,7 +40,7 @@ def queue_notices(notices: Iterable[Notice]) -> None:
         send_comment_notification.delay_on_commit(notice.kind.value, notice.comment_id, notice.user_id)
 
 
-@shared_task
+@shared_task(base=DjangoTask)
 def publish_due_posts() -> list[int]:
     published = publishing.publish_due_posts()
     queue_send(published)
@@ -47,7 +49,7 @@ def publish_due_posts() -> list[int]:
     return published
 
 
-@shared_task
+@shared_task(base=DjangoTask)
 def refresh_preview(post_id: int) -> None:
     """Redraw a published post's social preview if its title, author or cover changed."""
     post = Post.objects.published().select_related("author").filter(pk=post_id).first()
@@ -55,7 +57,7 @@ def refresh_preview(post_id: int) -> None:
         ensure_preview(post)
 
 
-@shared_task
+@shared_task(base=DjangoTask)
 def start_send(post_id: int) -> None:
     """Create the deliveries of a newly published post and queue them in batches."""
     post = Post.objects.published().filter(pk=post_id, email_subscribers=True).first()
@@ -64,34 +66,34 @@ def start_send(post_id: int) -> None:
     queue_deliveries(delivery.queued_ids(delivery.create_send(post)))
 
 
-@shared_task
+@shared_task(base=DjangoTask)
 def send_deliveries(delivery_ids: list[int]) -> None:
     queue_retries(delivery.send_deliveries(delivery_ids))
 
 
-@shared_task
+@shared_task(base=DjangoTask)
 def send_due_digests() -> None:
     queue_deliveries(delivery.create_due_digests())
 
 
-@shared_task
+@shared_task(base=DjangoTask)
 def requeue_stuck_deliveries() -> None:
     queue_deliveries(delivery.requeue_stuck_deliveries())
 
 
-@shared_task
+@shared_task(base=DjangoTask)
 def retry_failed_deliveries(send_id: int) -> None:
     queue_deliveries(delivery.retry_failed(Send.objects.get(pk=send_id)))
 
 
-@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+@shared_task(base=DjangoTask, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
 def send_confirmation(subscriber_id: int) -> None:
     subscriber = Subscriber.objects.filter(pk=subscriber_id, status=Subscriber.Status.PENDING).first()
     if subscriber:
         confirmation_message(subscriber).send()
 
 
-@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+@shared_task(base=DjangoTask, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
 def send_comment_notification(kind: str, comment_id: int, user_id: int) -> None:
     comment = Comment.objects.select_related("post", "author").filter(pk=comment_id).first()
     user = User.objects.filter(pk=user_id, is_active=True).first()
@@ -100,13 +102,13 @@ def send_comment_notification(kind: str, comment_id: int, user_id: int) -> None:
         message.send()
 
 
-@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+@shared_task(base=DjangoTask, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
 def send_moderation_digest() -> None:
     for message in moderation.moderation_digest():
         message.send()
 
 
-@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+@shared_task(base=DjangoTask, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
 def send_test_email(post_id: int, user_id: int) -> None:
     """The post's e-mail to its author (or an editor) before it goes out."""
     post = Post.objects.select_related("author").filter(pk=post_id).first()
@@ -115,7 +117,7 @@ def send_test_email(post_id: int, user_id: int) -> None:
         emails.test_message(post, user.email).send()
 
 
-@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+@shared_task(base=DjangoTask, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
 def send_welcome(subscriber_id: int) -> None:
     """A subscriber confirmed: the desk's welcome e-mail, if it is on, once."""
     newsletter = NewsletterSettings.load()
@@ -129,3 +131,20 @@ def send_welcome(subscriber_id: int) -> None:
     except OSError:
         subscriptions.release_welcome(subscriber_id)  # the retry may claim it again
         raise
+
+
+@shared_task
+def check_import(job_id: int) -> None:
+    """The dry run of an import uploaded on the desk."""
+    jobs.perform_check(job_id)
+
+
+@shared_task
+def import_publication(job_id: int) -> None:
+    """An import uploaded on the desk; it sends nothing to anyone."""
+    jobs.perform_import(job_id)
+
+
+@shared_task
+def export_publication(job_id: int) -> None:
+    exports.perform_export(job_id)

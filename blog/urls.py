@@ -3,7 +3,7 @@ from django.urls import path
 
 from blog.feeds import AuthorFeed, LatestPostsAtomFeed, LatestPostsFeed, TagFeed
 from blog.sitemaps import SITEMAPS
-from blog.views import comments, desk, engagement, moderation, newsletter, posts, subscriptions
+from blog.views import comments, desk, engagement, moderation, newsletter, posts, subscriptions, transfers
 
 app_name = "blog"
 
@@ -58,4 +58,10 @@ urlpatterns = [
     path("write/<int:pk>/publish/", newsletter.publish, name="post_publish"),
     path("write/<int:pk>/test-email/", newsletter.test_email, name="test_email"),
     path("write/welcome/", newsletter.welcome, name="welcome_email"),
+    path("write/import/", transfers.import_upload, name="import_upload"),
+    path("write/import/<int:pk>/", transfers.import_job, name="import_job"),
+    path("write/import/<int:pk>/run/", transfers.import_run, name="import_run"),
+    path("write/export/", transfers.export_list, name="export_list"),
+    path("write/export/start/", transfers.export_start, name="export_start"),
+    path("write/export/<int:pk>/download/", transfers.export_download, name="export_download"),
 ]

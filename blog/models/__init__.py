@@ -9,6 +9,7 @@ from blog.models.comments import (
     ModerationSettings,
 )
 from blog.models.engagement import Like, ReferralVisit, Restack, Share
+from blog.models.imports import ExportJob, ImportJob, LegacyPath, SourceRecord
 from blog.models.posts import Post, PostImage, PostQuerySet, SlugRedirect
 from blog.models.subscriptions import Delivery, Digest, NewsletterSettings, Send, Subscriber
 
@@ -18,7 +19,10 @@ __all__ = [
     "CommentLike",
     "Delivery",
     "Digest",
+    "ExportJob",
     "Flag",
+    "ImportJob",
+    "LegacyPath",
     "Like",
     "ModerationLog",
     "ModerationSettings",
@@ -31,5 +35,6 @@ __all__ = [
     "Send",
     "Share",
     "SlugRedirect",
+    "SourceRecord",
     "Subscriber",
 ]  # fmt: skip

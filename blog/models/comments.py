@@ -20,7 +20,7 @@ EDIT_WINDOW_MINUTES = 15
 EDIT_WINDOW = timedelta(minutes=EDIT_WINDOW_MINUTES)
 
 
-class CommentQuerySet(models.QuerySet):
+class CommentQuerySet(models.QuerySet["Comment"]):
     """Which comments a reader sees: the one place that says so."""
 
     def public(self) -> "CommentQuerySet":
@@ -70,6 +70,13 @@ class Comment(models.Model):
     edited_at = models.DateTimeField(null=True, blank=True)
 
     objects = CommentQuerySet.as_manager()
+
+    # Set for display by blog/threads.py and the moderation queue; not stored.
+    liked: bool
+    placeholder: bool
+    by_post_author: bool
+    editable: bool
+    history: dict[str, int]
 
     class Meta:
         ordering = ["created_at", "pk"]
@@ -145,7 +152,7 @@ class Flag(models.Model):
         return f"{self.get_reason_display()} flag on comment {self.comment_id}"
 
 
-class BanQuerySet(models.QuerySet):
+class BanQuerySet(models.QuerySet["Ban"]):
     def active(self) -> "BanQuerySet":
         return self.filter(Q(until__isnull=True) | Q(until__gt=timezone.now()))
 

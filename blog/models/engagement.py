@@ -1,3 +1,6 @@
+"""Likes, shares, re-stacks and referral visits: one row per reader action,
+unique where a reader may act once (counted on Post by blog/counters.py)."""
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q

@@ -1,4 +1,8 @@
+"""Posts and their old slugs. Which posts a reader may see is decided here
+(`PostQuerySet.published` and `visible_to`), for every page, feed and e-mail."""
+
 import math
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
@@ -21,7 +25,7 @@ IMAGE_EXTENSIONS = ["jpg", "jpeg", "png", "webp", "gif"]
 SEPARATELY_WRITTEN = {"like_count", "share_count", "restack_count", "preview_image", "preview_key"}
 
 
-class PostQuerySet(models.QuerySet):
+class PostQuerySet(models.QuerySet["Post"]):
     def published(self) -> "PostQuerySet":
         """Posts anyone may see: published, and not dated in the future."""
         return self.filter(status=Post.Status.PUBLISHED, published_at__lte=timezone.now())
@@ -59,7 +63,7 @@ class PostQuerySet(models.QuerySet):
 
         return (
             self.select_related("author")
-            .prefetch_related("tags")
+            .prefetch_related("tags")  # type: ignore[misc]  # taggit's manager has no types
             .annotate(comment_count=Count("comments", filter=counted_comments("comments__")))
             .order_by("-published_at", "-pk")
         )
@@ -109,7 +113,7 @@ class Post(models.Model):
     def __str__(self) -> str:
         return self.title
 
-    def save(self, *args, **kwargs) -> None:
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if not self.slug:
             self.slug = self.unique_slug(self.title)
         self.body_html = render_markdown(self.body)
@@ -128,8 +132,8 @@ class Post(models.Model):
 
     @property
     def is_live(self) -> bool:
-        published = self.status == self.Status.PUBLISHED and self.published_at is not None
-        return published and self.published_at <= timezone.now()
+        published_at = self.published_at
+        return self.status == self.Status.PUBLISHED and published_at is not None and published_at <= timezone.now()
 
     def is_editable_by(self, user: User | AnonymousUser) -> bool:
         return user.is_staff or (user.pk == self.author_id and user.has_perm("blog.change_post"))
@@ -167,7 +171,7 @@ class PostImage(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
-        return self.image.name
+        return self.image.name or ""
 
     @property
     def markdown(self) -> str:

@@ -1,3 +1,6 @@
+"""Newsletter subscribers, and the rows that make delivery exactly-once:
+one Send per post, one Digest per subscriber and period, one Delivery per e-mail."""
+
 import zoneinfo
 
 from django.conf import settings
@@ -10,7 +13,7 @@ from blog.models.posts import Post
 TIMEZONES = sorted(zoneinfo.available_timezones())
 
 
-class SubscriberQuerySet(models.QuerySet):
+class SubscriberQuerySet(models.QuerySet["Subscriber"]):
     def active(self) -> "SubscriberQuerySet":
         return self.filter(status=Subscriber.Status.ACTIVE)
 

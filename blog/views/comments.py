@@ -5,6 +5,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.requests import SignedInRequest
 from blog import comments, moderation, notifications, threads
 from blog.models import Comment, Flag, Post
 from blog.models.comments import EDIT_WINDOW_MINUTES
@@ -33,7 +34,7 @@ def _refused(request: HttpRequest, post: Post, error: Refused, body: str = "", r
 
 @login_required
 @require_POST
-def create(request: HttpRequest, slug: str) -> HttpResponse:
+def create(request: SignedInRequest, slug: str) -> HttpResponse:
     post = _post(request, slug)
     body, reply_id = request.POST.get("body", ""), request.POST.get("reply_to", "")
     try:
@@ -65,7 +66,7 @@ def detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def edit(request: HttpRequest, pk: int) -> HttpResponse:
+def edit(request: SignedInRequest, pk: int) -> HttpResponse:
     comment = _comment(request, pk)
     if not comment.is_editable_by(request.user):
         return _refused(request, comment.post, Refused(comments.EDIT_REFUSED))
@@ -82,7 +83,7 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def delete(request: HttpRequest, pk: int) -> HttpResponse:
+def delete(request: SignedInRequest, pk: int) -> HttpResponse:
     """GET asks "are you sure?"; POST deletes."""
     comment = _comment(request, pk)
     if comment.author_id != request.user.pk:
@@ -99,7 +100,7 @@ def delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def like(request: HttpRequest, pk: int) -> HttpResponse:
+def like(request: SignedInRequest, pk: int) -> HttpResponse:
     comment = _comment(request, pk)
     if comment.status != Comment.Status.APPROVED:
         raise Http404("No such comment.")
@@ -111,7 +112,7 @@ def like(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def flag(request: HttpRequest, pk: int) -> HttpResponse:
+def flag(request: SignedInRequest, pk: int) -> HttpResponse:
     comment = _comment(request, pk)
     error = None
     if request.method == "POST":
@@ -128,7 +129,7 @@ def flag(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def pin(request: HttpRequest, pk: int) -> HttpResponse:
+def pin(request: SignedInRequest, pk: int) -> HttpResponse:
     comment = _comment(request, pk)
     try:
         comments.pin_comment(comment, request.user)

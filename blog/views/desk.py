@@ -1,32 +1,35 @@
 from functools import wraps
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import F
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 from django.views.decorators.http import require_POST
 
+from accounts.requests import SignedInRequest
 from blog import delivery
 from blog.engagement import share_counts
 from blog.forms import ACTIONS, ConflictError, DraftForm, ImageUploadForm, PostForm, check_version, version_of
 from blog.models import Delivery, Post, Send
 from blog.publishing import schedule_post, unpublish_post
+from blog.ratelimits import View
 from blog.rendering import render_markdown
 from blog.subscriptions import audience_growth, post_audience
 from blog.tasks import refresh_preview, retry_failed_deliveries
 
 
-def author_required(view):
+def author_required(view: View) -> View:
     """Signed-in users who are not authors get 403, visitors go to log in."""
 
     @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    def wrapper(request: SignedInRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not request.user.is_author:
             raise PermissionDenied
         return view(request, *args, **kwargs)
@@ -35,7 +38,7 @@ def author_required(view):
 
 
 @author_required
-def desk(request: HttpRequest) -> HttpResponse:
+def desk(request: SignedInRequest) -> HttpResponse:
     # Drafts (no date) first, then by date, newest first: the order of the Date column.
     newest_first = F("published_at").desc(nulls_first=True)
     posts = (
@@ -45,7 +48,7 @@ def desk(request: HttpRequest) -> HttpResponse:
 
 
 @author_required
-def post_send(request: HttpRequest, pk: int) -> HttpResponse:
+def post_send(request: SignedInRequest, pk: int) -> HttpResponse:
     """How the post's email is going; JSON for the progress bar's polling."""
     post = get_object_or_404(Post.objects.editable_by(request.user), pk=pk)
     send = Send.objects.filter(post=post).first()
@@ -61,7 +64,7 @@ def post_send(request: HttpRequest, pk: int) -> HttpResponse:
 
 @author_required
 @require_POST
-def retry_send(request: HttpRequest, pk: int) -> HttpResponse:
+def retry_send(request: SignedInRequest, pk: int) -> HttpResponse:
     post = get_object_or_404(Post.objects.editable_by(request.user), pk=pk)
     send = get_object_or_404(Send, post=post)
     retry_failed_deliveries.delay_on_commit(send.pk)
@@ -70,17 +73,17 @@ def retry_send(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @author_required
-def post_new(request: HttpRequest) -> HttpResponse:
+def post_new(request: SignedInRequest) -> HttpResponse:
     return _edit(request, Post(author=request.user))
 
 
 @author_required
-def post_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def post_edit(request: SignedInRequest, pk: int) -> HttpResponse:
     post = get_object_or_404(Post.objects.editable_by(request.user), pk=pk)
     return _edit(request, post)
 
 
-def _edit(request: HttpRequest, post: Post) -> HttpResponse:
+def _edit(request: SignedInRequest, post: Post) -> HttpResponse:
     action = request.POST.get("action", "save")
     if action not in ACTIONS:
         action = "save"
@@ -103,13 +106,13 @@ def _edit(request: HttpRequest, post: Post) -> HttpResponse:
             else:
                 messages.success(request, message)
                 return redirect("blog:post_edit", pk=post.pk)
-    context = {"form": form, "post": post, "preview_html": preview_html, "audience": post_audience()}
+    context: dict[str, object] = {"form": form, "post": post, "preview_html": preview_html, "audience": post_audience()}
     if post.pk:
         context["shares_by_network"] = share_counts(post)
     return render(request, "blog/desk/edit.html", context)
 
 
-def _apply_action(post: Post, action: str, data: dict) -> str:
+def _apply_action(post: Post, action: str, data: dict[str, Any]) -> str:
     if action == "schedule":
         Post.objects.filter(pk=post.pk).update(email_subscribers=data["email_subscribers"])
         schedule_post(post, data["publish_at"])
@@ -129,7 +132,7 @@ def _first_error(form) -> str:
 
 @author_required
 @require_POST
-def upload_image(request: HttpRequest) -> JsonResponse:
+def upload_image(request: SignedInRequest) -> JsonResponse:
     """An image dropped on the editor: stored at once, answered with its Markdown."""
     form = ImageUploadForm(request.POST, request.FILES)
     if not form.is_valid():
@@ -142,20 +145,20 @@ def upload_image(request: HttpRequest) -> JsonResponse:
 
 @author_required
 @require_POST
-def live_preview(request: HttpRequest) -> JsonResponse:
+def live_preview(request: SignedInRequest) -> JsonResponse:
     """The body as readers will see it, rendered by the site's own renderer."""
     return JsonResponse({"html": render_markdown(request.POST.get("body", ""))})
 
 
 @author_required
 @require_POST
-def autosave_new(request: HttpRequest) -> JsonResponse:
+def autosave_new(request: SignedInRequest) -> JsonResponse:
     return _autosave(request, Post(author=request.user))
 
 
 @author_required
 @require_POST
-def autosave(request: HttpRequest, pk: int) -> JsonResponse:
+def autosave(request: SignedInRequest, pk: int) -> JsonResponse:
     post = get_object_or_404(Post.objects.editable_by(request.user), pk=pk)
     if post.status != Post.Status.DRAFT:
         return JsonResponse(
@@ -164,7 +167,7 @@ def autosave(request: HttpRequest, pk: int) -> JsonResponse:
     return _autosave(request, post)
 
 
-def _autosave(request: HttpRequest, post: Post) -> JsonResponse:
+def _autosave(request: SignedInRequest, post: Post) -> JsonResponse:
     """Keep a draft while its author types. A draft changed elsewhere since the
     editor loaded it is not overwritten: the answer is 409 and says so."""
     old_title = post.title

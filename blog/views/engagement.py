@@ -9,6 +9,7 @@ from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.csp import csp_override
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from accounts.requests import SignedInRequest
 from blog import engagement, subscriptions
 from blog.models import Post, Restack, Share
 from blog.previews import ensure_preview
@@ -88,7 +89,7 @@ def share(request: HttpRequest, slug: str, network: str) -> HttpResponse:
 
 # The form on this page sends the reader on to their own Mastodon server, a
 # redirect that the site-wide `form-action 'self'` would block.
-@csp_override({**settings.SECURE_CSP, "form-action": [CSP.SELF, "https:"]})
+@csp_override({**settings.SECURE_CSP, "form-action": [CSP.SELF, "https:"]})  # type: ignore[dict-item]
 def _share_on_mastodon(request: HttpRequest, post: Post) -> HttpResponse:
     """GET asks for the reader's server (the page's script fills in the one
     they used last); POST counts the share and goes to that server's share page.
@@ -112,7 +113,7 @@ def _share_on_mastodon(request: HttpRequest, post: Post) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 @rate_limit("restack", "10/m", "You're re-stacking very fast. Please wait a minute.")
-def restack(request: HttpRequest, slug: str) -> HttpResponse:
+def restack(request: SignedInRequest, slug: str) -> HttpResponse:
     post = _visible_post(request, slug)
     current = Restack.objects.filter(post=post, user=request.user).first()
     note = request.POST.get("note", current.note if current else "")
@@ -131,7 +132,7 @@ def restack(request: HttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def undo_restack(request: HttpRequest, slug: str) -> HttpResponse:
+def undo_restack(request: SignedInRequest, slug: str) -> HttpResponse:
     post = _visible_post(request, slug)
     if engagement.undo_restack(post, request.user):
         messages.success(request, "Re-stack removed.")
@@ -142,7 +143,7 @@ def undo_restack(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_safe
-def preview_image(request: HttpRequest, slug: str) -> HttpResponse:
+def preview_image(request: HttpRequest, slug: str) -> HttpResponse | FileResponse:
     post = get_object_or_404(Post.objects.published().select_related("author"), slug=slug)
     ensure_preview(post)
     etag = f'"{post.preview_key[:32]}"'

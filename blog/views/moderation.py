@@ -1,24 +1,27 @@
 from functools import wraps
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
+from accounts.requests import SignedInRequest
 from blog import moderation
 from blog.models import Comment, ModerationLog
+from blog.ratelimits import View
 from blog.tasks import queue_notices
 
 BAN_DAYS = {"1": 1, "7": 7, "30": 30, "forever": None}
 
 
-def moderator_required(view):
+def moderator_required(view: View) -> View:
     @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    def wrapper(request: SignedInRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not request.user.is_moderator:
             raise PermissionDenied
         return view(request, *args, **kwargs)
@@ -28,7 +31,7 @@ def moderator_required(view):
 
 @moderator_required
 @require_http_methods(["GET", "POST"])
-def queue(request: HttpRequest) -> HttpResponse:
+def queue(request: SignedInRequest) -> HttpResponse:
     """Held and flagged comments, newest first; actions alone or in bulk."""
     if request.method == "POST":
         return _act(request)
@@ -40,7 +43,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     return render(request, "blog/moderation/queue.html", context)
 
 
-def _back(request: HttpRequest) -> HttpResponse:
+def _back(request: SignedInRequest) -> HttpResponse:
     """Back to the post page the action came from, else to the queue."""
     next_url = request.POST.get("next", "")
     if url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
@@ -48,7 +51,7 @@ def _back(request: HttpRequest) -> HttpResponse:
     return redirect("blog:moderation_queue")
 
 
-def _act(request: HttpRequest) -> HttpResponse:
+def _act(request: SignedInRequest) -> HttpResponse:
     action = request.POST.get("action", "")
     ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
     comments = list(Comment.objects.filter(pk__in=ids).select_related("author"))
@@ -74,7 +77,7 @@ def _act(request: HttpRequest) -> HttpResponse:
 
 
 @moderator_required
-def log(request: HttpRequest) -> HttpResponse:
+def log(request: SignedInRequest) -> HttpResponse:
     entries = ModerationLog.objects.select_related("moderator", "subject", "comment__post")
     if action := request.GET.get("action"):
         entries = entries.filter(action=action)

@@ -2,10 +2,11 @@
 older web-only post, a test e-mail to the author, and the welcome e-mail."""
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.requests import SignedInRequest
 from blog.forms import PublishForm, WelcomeForm
 from blog.models import NewsletterSettings, Post, Send
 from blog.publishing import publish_post
@@ -21,7 +22,7 @@ def _plural(count: int, word: str) -> str:
 
 @author_required
 @require_http_methods(["GET", "POST"])
-def publish(request: HttpRequest, pk: int) -> HttpResponse:
+def publish(request: SignedInRequest, pk: int) -> HttpResponse:
     """GET asks how the post goes out and says to how many subscribers; POST publishes."""
     post = get_object_or_404(Post.objects.editable_by(request.user), pk=pk)
     if post.is_live:
@@ -47,7 +48,7 @@ def publish(request: HttpRequest, pk: int) -> HttpResponse:
 
 @author_required
 @require_POST
-def email_post(request: HttpRequest, pk: int) -> HttpResponse:
+def email_post(request: SignedInRequest, pk: int) -> HttpResponse:
     """E-mail a post that went out on the web only (the send page asks first)."""
     post = get_object_or_404(Post.objects.editable_by(request.user).published(), pk=pk)
     if Send.objects.filter(post=post).exists():
@@ -63,7 +64,7 @@ def email_post(request: HttpRequest, pk: int) -> HttpResponse:
 @author_required
 @require_POST
 @rate_limit("test-email", "5/m", "That is a lot of test e-mails. Please wait a minute.")
-def test_email(request: HttpRequest, pk: int) -> HttpResponse:
+def test_email(request: SignedInRequest, pk: int) -> HttpResponse:
     post = get_object_or_404(Post.objects.editable_by(request.user), pk=pk)
     send_test_email.delay_on_commit(post.pk, request.user.pk)
     messages.success(request, f"A test e-mail of this post is on its way to {request.user.email}.")
@@ -72,7 +73,7 @@ def test_email(request: HttpRequest, pk: int) -> HttpResponse:
 
 @author_required
 @require_http_methods(["GET", "POST"])
-def welcome(request: HttpRequest) -> HttpResponse:
+def welcome(request: SignedInRequest) -> HttpResponse:
     """The welcome e-mail new subscribers get once they confirm; off unless turned on."""
     form = WelcomeForm(request.POST if request.method == "POST" else None, instance=NewsletterSettings.load())
     if request.method == "POST" and form.is_valid():

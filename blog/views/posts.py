@@ -1,6 +1,6 @@
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.db import connection
 from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -12,12 +12,12 @@ from django.views.decorators.http import require_GET
 from taggit.models import Tag
 
 from blog import engagement, moderation, threads
-from blog.models import Post, SlugRedirect
+from blog.models import Post, PostQuerySet, SlugRedirect
 
 POSTS_PER_PAGE = 10
 
 
-def _page(request: HttpRequest, posts) -> object:
+def _page(request: HttpRequest, posts: PostQuerySet) -> Page[Post]:
     return Paginator(posts, POSTS_PER_PAGE).get_page(request.GET.get("page"))
 
 
@@ -27,7 +27,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def post_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    visible = Post.objects.visible_to(request.user).select_related("author").prefetch_related("tags")
+    visible = Post.objects.visible_to(request.user).select_related("author").prefetch_related("tags")  # type: ignore[misc]  # taggit
     post = visible.filter(slug=slug).first()
     if post is None:
         old = SlugRedirect.objects.filter(old_slug=slug, post__in=visible).select_related("post").first()
@@ -36,7 +36,8 @@ def post_detail(request: HttpRequest, slug: str) -> HttpResponse:
         return redirect(old.post, permanent=True)
     if "ref" in request.GET:
         engagement.record_referral_visit(request, post, request.GET["ref"])
-    sort = request.GET.get("sort") if request.GET.get("sort") in threads.SORTS else "oldest"
+    sort = request.GET.get("sort", "")
+    sort = sort if sort in threads.SORTS else "oldest"
     context = {
         "post": post,
         "can_edit": post.is_editable_by(request.user),

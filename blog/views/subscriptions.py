@@ -6,7 +6,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.models import User
 from accounts.referrals import referrer_for
+from accounts.requests import SignedInRequest
 from blog import subscriptions
 from blog.forms import ImportForm, PreferencesForm, SubscribeForm
 from blog.models import Subscriber
@@ -19,7 +21,8 @@ from blog.views.desk import author_required
 @rate_limit("subscribe", "5/m", "Too many subscription attempts from here. Please wait a minute.")
 def subscribe(request: HttpRequest) -> HttpResponse:
     form = SubscribeForm(request.POST)
-    one_click_email = subscriptions.verified_email(request.user) if not request.POST.get("email") else None
+    user = request.user if isinstance(request.user, User) else None
+    one_click_email = subscriptions.verified_email(user) if user and not request.POST.get("email") else None
     if one_click_email:
         form = SubscribeForm({**request.POST.dict(), "email": one_click_email})
     if not form.is_valid():
@@ -30,12 +33,12 @@ def subscribe(request: HttpRequest) -> HttpResponse:
         source=form.cleaned_data["source"][:120] or "site",
         ip=client_ip(request) or None,
         referred_by=referrer_for(request),
-        verified_user=request.user if one_click_email and one_click_email.lower() == email.lower() else None,
+        verified_user=user if one_click_email and one_click_email.lower() == email.lower() else None,
         honeypot=honeypot,
     )
     if pending is not None:
         send_confirmation.delay_on_commit(pending.pk)
-    if one_click_email and not honeypot:
+    if one_click_email and request.user.is_authenticated and not honeypot:
         if (subscriber := subscriptions.subscriber_for_user(request.user)) is not None:
             send_welcome.delay_on_commit(subscriber.pk)  # sent once at most, if the desk turned it on
         messages.success(request, f"Subscribed: new posts will go to {one_click_email}.")
@@ -75,7 +78,7 @@ def preferences(request: HttpRequest, token: str) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def account_subscription(request: HttpRequest) -> HttpResponse:
+def account_subscription(request: SignedInRequest) -> HttpResponse:
     subscriber = subscriptions.subscriber_for_user(request.user)
     if subscriber is None:
         return render(request, "blog/subscriptions/none.html")
@@ -109,7 +112,7 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
 
 @author_required
 @require_http_methods(["GET", "POST"])
-def manage_subscribers(request: HttpRequest) -> HttpResponse:
+def manage_subscribers(request: SignedInRequest) -> HttpResponse:
     """Authors and staff, from the desk: import from CSV (with a dry run) and export."""
     form = ImportForm(request.POST or None, request.FILES or None)
     report = None
@@ -125,7 +128,7 @@ def manage_subscribers(request: HttpRequest) -> HttpResponse:
 
 
 @author_required
-def export_subscribers(request: HttpRequest) -> HttpResponse:
+def export_subscribers(request: SignedInRequest) -> HttpResponse:
     response = HttpResponse(subscriptions.export_subscribers(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="subscribers.csv"'
     return response

@@ -173,3 +173,20 @@ def test_the_password_reset_email_names_the_site_and_has_an_html_part(
     [(html, _)] = message.alternatives
     assert "Choose a new password" in html and 'class="brand"' in html
     assert client.get(link).status_code in (200, 302)
+
+
+def test_account_emails_without_a_design_of_their_own_show_their_text_in_the_site_look(
+    ledger, client, ada, django_capture_on_commit_callbacks
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            "/accounts/signup/",
+            {"email": ada.email, "username": "someone", "password1": "a-long-pass-phrase",
+             "password2": "a-long-pass-phrase"},
+        )  # fmt: skip
+    [message] = mail.outbox
+    assert message.to == [ada.email] and message.subject.startswith("[The Ledger] ")
+    assert "Hello from The Ledger!" in message.body
+    [(html, _)] = message.alternatives
+    assert 'class="brand"' in html and "Hello from The Ledger!" in html
+    assert 'href="https://ledger.example/accounts/' in html  # its links are links

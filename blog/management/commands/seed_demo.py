@@ -249,7 +249,7 @@ def seed_discussion(post: Post, users: dict[str, User]) -> int:
             level=parent.level + 1 if parent else 1,
             body=spec.body,
             body_html=render_markdown(spec.body, comment=True),
-            created_at=post.published_at + timedelta(hours=spec.hours),
+            created_at=(post.published_at or timezone.now()) + timedelta(hours=spec.hours),
             like_count=len(spec.liked_by),
             is_pinned=spec.pinned,
         )

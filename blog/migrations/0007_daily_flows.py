@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('blog', '0005_moderation_log_actions'),
+        ('blog', '0006_imports'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -1,0 +1,100 @@
+"""Importing a publication: Substack (ZIP), Ghost (JSON), WordPress (WXR) or a Dispatch export (ZIP).
+
+`run_import` is the one entry point for the desk's dry run, the worker's
+import and `manage.py import_publication`. An import is one transaction:
+a file it cannot take at all leaves nothing behind, and a dry run is the
+same import rolled back (without downloading images)."""
+
+from collections.abc import Callable
+from contextlib import nullcontext
+from pathlib import Path
+
+from django.db import transaction
+
+from accounts.models import User
+from blog.imports import dispatch, ghost, substack, wordpress
+from blog.imports.archive import ImportRefused, SafeZip, check_size, sniff
+from blog.imports.steps import Importer, Progress, Report, given_timestamps
+
+__all__ = ["ImportRefused", "Report", "run_import"]
+
+
+class _DryRunDone(Exception):
+    pass
+
+
+def _no_progress(done: int, total: int) -> None:
+    pass
+
+
+def _loader(path: Path, archive: SafeZip | None) -> tuple[str, Callable[[Importer], None]]:
+    """The source's name and the function that loads it, from the file's content."""
+    if archive is None:
+        kind = sniff(path)
+        if kind == "xml":
+            return "wordpress", lambda importer: wordpress.load(path.read_bytes(), importer)
+        return "ghost", lambda importer: ghost.load(path.read_bytes(), importer)
+    if dispatch.matches(archive):
+        return "dispatch", lambda importer: dispatch.load(archive, importer)
+    if substack.matches(archive):
+        return "substack", lambda importer: substack.load(archive, importer)
+    inner = [name for name in archive.names if name.endswith((".json", ".xml"))]
+    if len(inner) == 1 and inner[0].endswith(".xml"):
+        return "wordpress", lambda importer: wordpress.load(archive.read(inner[0]), importer)
+    if len(inner) == 1:
+        return "ghost", lambda importer: ghost.load(archive.read(inner[0]), importer)
+    raise ImportRefused(
+        "This ZIP is not an export Dispatch knows: a Substack export has posts.csv, "
+        "a Dispatch export has manifest.json."
+    )
+
+
+def run_import(
+    path: Path,
+    *,
+    user: User | None = None,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+    site_data: bool | None = None,
+) -> Report:
+    """Import the export at `path` as `user`, whose byline posts get when the export names no author.
+
+    `site_data` (subscribers, comments, other bylines) defaults to staff or no user: the command line."""
+    site_data = (user is None or user.is_staff) if site_data is None else site_data
+    report = Report(dry_run=dry_run)
+    archive = None
+    importer = None
+    try:
+        check_size(path)
+        archive = SafeZip(path) if sniff(path) == "zip" else None
+        report.source, load = _loader(path, archive)
+        # Dates matter only when rows are kept; a dry run (in a web process,
+        # perhaps beside other threads) leaves the model fields alone.
+        with transaction.atomic(), nullcontext() if dry_run else given_timestamps():
+            importer = Importer(
+                report.source, report, user, dry_run=dry_run, progress=progress or _no_progress, site_data=site_data
+            )
+            load(importer)
+            if dry_run:
+                raise _DryRunDone
+    except _DryRunDone:
+        pass
+    except ImportRefused as error:
+        report.refused = str(error)
+        _reset(report)
+    except BaseException:
+        if importer:
+            importer.images.discard()
+        raise
+    finally:
+        if archive:
+            archive.close()
+    if report.refused and importer:
+        importer.images.discard()
+    return report
+
+
+def _reset(report: Report) -> None:
+    """A refused import created nothing: the report says so and only why."""
+    report.counts.clear()
+    report.notes.clear()

@@ -1,0 +1,91 @@
+"""Opening an uploaded export without trusting it.
+
+A ZIP's names may climb out of any folder (`../`), its sizes may lie (a ZIP
+bomb), a file may be cut short or be something else entirely. Everything is
+checked before a single row is read, and reads are capped again as they
+happen."""
+
+import posixpath
+import zipfile
+from pathlib import Path
+from typing import IO
+
+from django.conf import settings
+
+MAX_FILES = 50_000
+MAX_UNCOMPRESSED_BYTES = 2 * 1024**3
+MAX_MEMBER_BYTES = 300 * 1024**2
+
+
+class ImportRefused(Exception):
+    """The export cannot be imported at all; the message says why, for the writer."""
+
+
+def check_size(path: Path) -> None:
+    size = path.stat().st_size
+    if size > settings.IMPORT_MAX_BYTES:
+        raise ImportRefused(
+            f"The file is {size / 1024**2:.0f} MB; the largest import is {settings.IMPORT_MAX_BYTES / 1024**2:.0f} MB."
+        )
+    if size == 0:
+        raise ImportRefused("The file is empty.")
+
+
+def sniff(path: Path) -> str:
+    """ "zip", "xml" or "json", from the first bytes, not the file name."""
+    with path.open("rb") as file:
+        head = file.read(512)
+    if head.startswith(b"PK"):
+        return "zip"
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if text.startswith(b"<"):
+        return "xml"
+    if text.startswith((b"{", b"[")):
+        return "json"
+    raise ImportRefused(
+        "This is not an export Dispatch knows: upload a Substack or Dispatch ZIP, "
+        "a Ghost JSON file or a WordPress WXR (XML) file."
+    )
+
+
+class SafeZip:
+    """A ZIP whose member names and sizes were checked; `read` caps each member again."""
+
+    def __init__(self, path: Path) -> None:
+        try:
+            self.zip = zipfile.ZipFile(path)
+        except (zipfile.BadZipFile, OSError) as error:
+            raise ImportRefused(f"The ZIP file is damaged or cut short ({error}).") from error
+        infos = self.zip.infolist()
+        if len(infos) > MAX_FILES:
+            raise ImportRefused(f"The ZIP holds {len(infos)} files; the most an import takes is {MAX_FILES}.")
+        total = sum(info.file_size for info in infos)
+        if total > MAX_UNCOMPRESSED_BYTES:
+            raise ImportRefused(
+                f"The ZIP unpacks to {total / 1024**2:.0f} MB; the most an import takes is "
+                f"{MAX_UNCOMPRESSED_BYTES / 1024**2:.0f} MB."
+            )
+        for info in infos:
+            if not self._is_safe(info.filename):
+                raise ImportRefused(f"The ZIP holds a file outside its own folder (“{info.filename}”); refused.")
+        self.names = {info.filename: info for info in infos if not info.is_dir()}
+
+    @staticmethod
+    def _is_safe(name: str) -> bool:
+        normal = posixpath.normpath(name.replace("\\", "/"))
+        return not (normal.startswith(("/", "../")) or normal == ".." or ":" in normal.split("/")[0])
+
+    def read(self, name: str, limit: int = MAX_MEMBER_BYTES) -> bytes:
+        info = self.names[name]
+        with self.zip.open(info) as member:
+            data = member.read(limit + 1)
+        if len(data) > limit:
+            raise ImportRefused(f"“{name}” unpacks to more than {limit / 1024**2:.0f} MB; refused.")
+        return data
+
+    def open(self, name: str) -> IO[bytes]:
+        """A stream of one member; zipfile stops at its checked, declared size."""
+        return self.zip.open(self.names[name])
+
+    def close(self) -> None:
+        self.zip.close()

@@ -1,0 +1,207 @@
+"""Ghost's JSON export (Settings → Advanced → Import/Export → Export your content).
+
+The format is Ghost's database tables as JSON, documented in Ghost's
+"Developer Migration Docs" (docs.ghost.org/migration/custom): optionally
+wrapped in {"db": [...]}, a `meta` object (`exported_on`, `version`) and a
+`data` object with `posts` (id, title, slug, html or lexical or mobiledoc,
+status, type, visibility, published_at, custom_excerpt), `tags`,
+`posts_tags`, `users`, `posts_authors`; members exports add `members`
+(email, name, status free/paid/comped, created_at, email_disabled) and
+`members_newsletters`; sites with native comments add `comments`
+(post_id, member_id, parent_id, html, status published/hidden/deleted)."""
+
+import json
+from datetime import datetime
+
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.html import escape
+
+from blog.imports.archive import ImportRefused
+from blog.imports.steps import CommentData, Importer, PostData, SubscriberData
+from blog.models import Comment, Post, Subscriber
+
+MAJOR_VERSIONS = {"2", "3", "4", "5", "6"}
+COMMENT_STATES = {"published": Comment.Status.APPROVED, "hidden": Comment.Status.REMOVED,
+                  "deleted": Comment.Status.REMOVED}  # fmt: skip
+Table = list[dict]
+
+
+def _data(raw: bytes) -> dict[str, Table]:
+    try:
+        document = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ImportRefused(f"The file is not valid JSON ({error}).") from error
+    if isinstance(document, dict) and isinstance(document.get("db"), list) and document["db"]:
+        document = document["db"][0]
+    if not isinstance(document, dict) or not isinstance(document.get("data"), dict):
+        raise ImportRefused("This JSON file is not a Ghost export: it has no “data” object.")
+    version = str((document.get("meta") or {}).get("version", ""))
+    if version.split(".")[0] not in MAJOR_VERSIONS:
+        raise ImportRefused(f"Ghost export version “{version}” is not one Dispatch reads (Ghost 2 to 6).")
+    data = document["data"]
+    if not isinstance(data.get("posts"), list):
+        raise ImportRefused("This Ghost export has no list of posts.")
+    for name, table in data.items():
+        if not isinstance(table, list) or not all(isinstance(row, dict) for row in table):
+            raise ImportRefused(f"The “{name}” table of this Ghost export is not a list of rows.")
+    return data
+
+
+def _date(value: object) -> datetime | None:
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value / 1000, tz=timezone.UTC)
+    when = parse_datetime(str(value).replace(" ", "T")) if value else None
+    if when is not None and timezone.is_naive(when):
+        when = timezone.make_aware(when, timezone.UTC)
+    return when
+
+
+def load(raw: bytes, importer: Importer) -> None:
+    data = _data(raw)
+    posts = [p for p in data["posts"] if p.get("type", "page" if p.get("page") else "post") == "post"]
+    members = data.get("members", []) if importer.takes_site_data else []
+    importer.total = len(posts) + len(members)
+    if not importer.takes_site_data and (data.get("members") or data.get("comments")):
+        importer.report.notes.append("Members and comments are imported by staff only; they were left out.")
+    users = {row["id"]: row for row in data.get("users", [])}
+    tags = {row["id"]: row for row in data.get("tags", []) if row.get("visibility", "public") == "public"}
+    post_tags: dict[str, list[str]] = {}
+    for link in sorted(data.get("posts_tags", []), key=lambda r: r.get("sort_order", 0)):
+        if link.get("tag_id") in tags:
+            post_tags.setdefault(link["post_id"], []).append(tags[link["tag_id"]]["name"])
+    authors = {link["post_id"]: link["author_id"] for link in data.get("posts_authors", [])
+               if link.get("sort_order", 0) == 0}  # fmt: skip
+    saved = {}
+    for row in posts:
+        author_row = users.get(authors.get(row["id"]) or row.get("author_id"))
+        post = _load_post(row, author_row, post_tags.get(row["id"], []), importer)
+        if post is not None:
+            saved[row["id"]] = post
+        importer.step()
+    if importer.takes_site_data:
+        _load_members(data, importer)
+        _load_comments(data, saved, importer)
+
+
+def _load_post(row: dict, author_row: dict | None, tags: list[str], importer: Importer) -> Post | None:
+    if importer.takes_site_data and author_row:
+        author = importer.person(author_row.get("email", ""), author_row.get("name", ""), author_row.get("slug", ""),
+                                 author=True)  # fmt: skip
+    else:
+        author = importer.user or importer.person("", "ghost", "ghost", author=True)
+    title = row.get("title") or ""
+    visibility = row.get("visibility", "public")
+    published = row.get("status") in ("published", "sent") and visibility == "public"
+    if row.get("status") == "published" and visibility != "public":
+        importer.problem(f"“{title}” was for {visibility} members only on Ghost; imported as a draft.")
+    html, markdown = _body(row)
+    slug = row.get("slug") or ""
+    return importer.save_post(
+        PostData(
+            source_id=str(row["id"]),
+            title=title,
+            html=html,
+            markdown=markdown,
+            author=author,
+            slug=slug,
+            status=Post.Status.PUBLISHED if published else Post.Status.DRAFT,
+            published_at=_date(row.get("published_at")),
+            tags=tags,
+            excerpt=row.get("custom_excerpt") or "",
+            legacy_paths=[f"/{slug}/"] if slug else [],
+        )
+    )
+
+
+def _body(row: dict) -> tuple[str, str | None]:
+    """(HTML, Markdown): Ghost's rendered html when the export has it, else its editor's document."""
+    if row.get("html"):
+        return row["html"], None
+    for name in ("lexical", "mobiledoc"):
+        if row.get(name):
+            try:
+                document = json.loads(row[name]) if isinstance(row[name], str) else row[name]
+            except ValueError:
+                continue
+            if name == "mobiledoc":
+                return "", _mobiledoc_markdown(document)
+            return _lexical_html(document.get("root", document)), None
+    return "", None
+
+
+LEXICAL_TAGS = {"paragraph": "p", "quote": "blockquote", "listitem": "li", "aside": "blockquote"}
+
+
+def _lexical_html(node: dict) -> str:
+    """Enough of Lexical (Ghost 5+'s editor) to keep text, headings, quotes, lists, links and images."""
+    kind = node.get("type")
+    inner = "".join(_lexical_html(child) for child in node.get("children", []))
+    if kind == "text":
+        text = escape(node.get("text", ""))
+        fmt = node.get("format", 0)
+        text = f"<strong>{text}</strong>" if fmt & 1 else text
+        return f"<em>{text}</em>" if fmt & 2 else text
+    if kind == "link":
+        return f'<a href="{escape(node.get("url", ""))}">{inner}</a>'
+    if kind == "heading":
+        return f"<{node.get('tag', 'h2')}>{inner}</{node.get('tag', 'h2')}>"
+    if kind == "list":
+        tag = "ol" if node.get("listType") == "number" else "ul"
+        return f"<{tag}>{inner}</{tag}>"
+    if kind == "image":
+        return f'<img src="{escape(node.get("src", ""))}" alt="{escape(node.get("altText", ""))}">'
+    if kind in ("html", "markdown"):
+        return node.get("html") or node.get("markdown", "")
+    if kind == "linebreak":
+        return "<br>"
+    if kind in LEXICAL_TAGS:
+        return f"<{LEXICAL_TAGS[kind]}>{inner}</{LEXICAL_TAGS[kind]}>"
+    return inner
+
+
+def _mobiledoc_markdown(document: dict) -> str:
+    """Ghost 1-4 kept Markdown posts as a mobiledoc with one markdown card; take the cards' Markdown."""
+    cards = [payload.get("markdown", "") for name, payload in document.get("cards", []) if name == "markdown"]
+    return "\n\n".join(cards)
+
+
+def _load_members(data: dict[str, Table], importer: Importer) -> None:
+    newsletters = {link.get("member_id") for link in data.get("members_newsletters", [])}
+    has_newsletters = "members_newsletters" in data
+    paid = sum(1 for m in data.get("members", []) if m.get("status") in ("paid", "comped"))
+    rows = []
+    for line, member in enumerate(data.get("members", []), start=1):
+        subscribed = member["id"] in newsletters if has_newsletters else member.get("subscribed", True)
+        if member.get("email_disabled"):
+            status = Subscriber.Status.BOUNCED
+        else:
+            status = Subscriber.Status.ACTIVE if subscribed else Subscriber.Status.UNSUBSCRIBED
+        rows.append(SubscriberData(line=line, email=member.get("email") or "", status=status,
+                                   created_at=_date(member.get("created_at"))))  # fmt: skip
+    importer.save_subscribers(rows, f"imported from Ghost {importer.now:%Y-%m-%d}")
+    if paid:
+        importer.report.notes.append(
+            f"{paid} members had a paid or complimentary plan on Ghost; plans are not imported."
+        )
+
+
+def _load_comments(data: dict[str, Table], posts: dict[str, Post], importer: Importer) -> None:
+    members = {m["id"]: m for m in data.get("members", [])}
+    for row in sorted(data.get("comments", []), key=lambda r: str(r.get("created_at", ""))):
+        post = posts.get(row.get("post_id"))
+        member = members.get(row.get("member_id"), {})
+        if post is None:
+            importer.problem(f"Comment {row.get('id')} belongs to a post that was not imported; skipped.")
+            continue
+        importer.save_comment(
+            CommentData(
+                source_id=str(row["id"]),
+                post=post,
+                author=importer.person(member.get("email", ""), member.get("name") or "Member", member.get("name", "")),
+                html=row.get("html") or "",
+                status=COMMENT_STATES.get(row.get("status", "published"), Comment.Status.APPROVED),
+                created_at=_date(row.get("created_at")),
+                reply_to_source_id=str(row.get("parent_id") or ""),
+            )
+        )

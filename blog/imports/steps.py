@@ -1,0 +1,375 @@
+"""The steps every importer shares: the report, finding what an earlier run
+created, and saving posts, subscribers, comments and people.
+
+Rows are written directly, never through publish_post, the comment pipeline
+or request_subscription: importing sends no e-mail to anyone and queues no
+task. A post that was live elsewhere gets a finished Send, so that
+publishing it again here does not mail it out."""
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+
+from django.apps import apps
+from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import models
+from django.utils import timezone
+from django.utils.text import slugify
+
+from accounts.models import User
+from accounts.roles import AUTHORS
+from blog.imports.conversion import html_to_markdown
+from blog.imports.media import ImageCopier
+from blog.models import Comment, LegacyPath, Post, Send, SlugRedirect, SourceRecord, Subscriber
+from blog.models.comments import MAX_LEVEL
+from blog.rendering import render_markdown
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class Report:
+    """What an import did (or, in a dry run, would do), and every row it could not take."""
+
+    source: str = ""
+    dry_run: bool = False
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    image_failures: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    refused: str = ""
+
+    def count(self, kind: str, outcome: str, n: int = 1) -> None:
+        totals = self.counts.setdefault(kind, {"created": 0, "updated": 0, "skipped": 0})
+        totals[outcome] += n
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Report":
+        return cls(**data) if data else cls()
+
+    def summary(self) -> list[str]:
+        if self.refused:
+            return [f"Nothing was imported: {self.refused}"]
+        verb = "would be" if self.dry_run else "were"
+        lines = [
+            f"{kind}: {n['created']} {verb} created, {n['updated']} {verb} updated, {n['skipped']} skipped"
+            for kind, n in self.counts.items()
+        ]
+        return lines + self.notes
+
+
+@contextmanager
+def given_timestamps() -> Iterator[None]:
+    """Let imported rows keep their original dates, which auto_now(_add) would overwrite.
+
+    Imports run one at a time in a worker or a command, so flipping the
+    fields for the duration touches no concurrent request."""
+    flipped = []
+    for model in apps.get_app_config("blog").get_models():
+        for model_field in model._meta.concrete_fields:
+            if isinstance(model_field, models.DateTimeField) and (model_field.auto_now_add or model_field.auto_now):
+                flipped.append((model_field, model_field.auto_now, model_field.auto_now_add))
+                model_field.auto_now = model_field.auto_now_add = False
+                model_field.default = timezone.now  # what a row not given a date gets
+                model_field.__dict__.pop("_get_default", None)  # a cached_property of the default
+    try:
+        yield
+    finally:
+        for model_field, auto_now, auto_now_add in flipped:
+            model_field.auto_now, model_field.auto_now_add = auto_now, auto_now_add
+            model_field.default = models.NOT_PROVIDED
+            model_field.__dict__.pop("_get_default", None)
+
+
+def digest_of(*parts: object) -> str:
+    return hashlib.sha256(json.dumps(parts, default=str, sort_keys=True).encode()).hexdigest()
+
+
+@dataclass
+class PostData:
+    source_id: str
+    title: str
+    html: str
+    author: User
+    slug: str = ""
+    subtitle: str = ""
+    status: str = Post.Status.DRAFT
+    published_at: datetime | None = None
+    tags: list[str] = field(default_factory=list)
+    excerpt: str = ""
+    legacy_paths: list[str] = field(default_factory=list)
+    markdown: str | None = None  # when the source has Markdown already
+
+
+@dataclass
+class SubscriberData:
+    line: int
+    email: str
+    status: str
+    created_at: datetime | None
+    frequency: str = Subscriber.Frequency.EACH_POST
+
+
+@dataclass
+class CommentData:
+    source_id: str
+    post: Post
+    author: User
+    html: str
+    status: str
+    created_at: datetime | None
+    reply_to_source_id: str = ""
+
+
+class Importer:
+    """One import run: the shared writes, with the report and the progress bar."""
+
+    def __init__(
+        self, source: str, report: Report, user: User | None, *, dry_run: bool, progress: Progress, site_data: bool
+    ) -> None:
+        self.source = source
+        self.site_data = site_data
+        self.report = report
+        self.user = user
+        self.dry_run = dry_run
+        self.progress = progress
+        self.images = ImageCopier(dry_run=dry_run, failures=report.image_failures)
+        self.now = timezone.now()
+        self.total = 0
+        self.done = 0
+        self._records: dict[str, dict[str, SourceRecord]] = {}
+        self._users: dict[str, User] = {}
+
+    @property
+    def takes_site_data(self) -> bool:
+        """Subscribers, comments and other people's bylines: staff (or the command line) only."""
+        return self.site_data
+
+    def step(self, n: int = 1) -> None:
+        self.done += n
+        if self.done == self.total or self.done % 50 == 0:
+            self.progress(self.done, self.total)
+
+    def problem(self, message: str) -> None:
+        self.report.problems.append(message)
+
+    def past(self, when: datetime | None, what: str) -> datetime | None:
+        """The date, unless it lies in the future (then reported, and None)."""
+        if when is not None and when > self.now:
+            self.problem(f"{what} is dated in the future ({when:%Y-%m-%d %H:%M}); not taken as its date.")
+            return None
+        return when
+
+    # --- Earlier runs -------------------------------------------------------
+
+    def record(self, kind: str, source_id: str) -> SourceRecord | None:
+        if kind not in self._records:
+            rows = SourceRecord.objects.filter(source=self.source, kind=kind)
+            self._records[kind] = {row.source_id: row for row in rows}
+        return self._records[kind].get(source_id)
+
+    def remember(self, kind: str, source_id: str, object_id: int, digest: str) -> None:
+        row, _ = SourceRecord.objects.update_or_create(
+            source=self.source,
+            kind=kind,
+            source_id=source_id,
+            defaults={"object_id": object_id, "digest": digest},
+        )
+        self._records.setdefault(kind, {})[source_id] = row
+
+    # --- People -------------------------------------------------------------
+
+    def person(self, email: str, name: str, handle: str = "", *, author: bool = False) -> User:
+        """The account for an author or commenter of the export: matched by e-mail, else created
+        without a password (they can set one with a reset link)."""
+        email = email.strip() or f"{slugify(handle or name) or 'someone'}@imported.invalid"
+        key = email.lower()
+        if key not in self._users:
+            user = User.objects.filter(email__iexact=email).first() or self._new_user(email, name, handle)
+            self._users[key] = user
+        user = self._users[key]
+        if author and not user.is_staff and not user.has_perm("blog.add_post"):
+            user.groups.add(Group.objects.get(name=AUTHORS))
+        return user
+
+    def _new_user(self, email: str, name: str, handle: str) -> User:
+        base = (slugify(handle or name or email.split("@")[0]) or "reader")[:24]
+        taken = set(User.objects.filter(username__istartswith=base).values_list("username", flat=True))
+        taken = {h.lower() for h in taken}
+        candidate, n = base, 2
+        while candidate.lower() in taken:
+            candidate, n = f"{base}-{n}", n + 1
+        user = User(username=candidate, email=email, display_name=name[:80])
+        user.set_unusable_password()
+        user.save()
+        self.report.count("people", "created")
+        return user
+
+    # --- Posts --------------------------------------------------------------
+
+    def body(self, html: str) -> str:
+        return html_to_markdown(html, self.images)
+
+    def save_post(self, data: PostData) -> Post | None:
+        if not data.title.strip():
+            self.problem(f"Post {data.source_id} has no title; skipped.")
+            self.report.count("posts", "skipped")
+            return None
+        digest = digest_of(data.title, data.subtitle, data.html, data.markdown, data.status, data.published_at,
+                           sorted(data.tags), data.excerpt)  # fmt: skip
+        record = self.record("post", data.source_id)
+        post = Post.objects.filter(pk=record.object_id).first() if record else None
+        if record and post is None:
+            self.report.count("posts", "skipped")  # deleted here since; not brought back
+            return None
+        if post and record and record.digest == digest:
+            self.report.count("posts", "skipped")
+            return post
+        body = data.markdown if data.markdown is not None else self.body(data.html)
+        status, published_at = self._status(data)
+        fields = {
+            "title": data.title.strip()[:200],
+            "subtitle": data.subtitle.strip()[:300],
+            "body": body,
+            "excerpt": data.excerpt[:500],
+        }
+        if post is None:
+            post = Post(author=data.author, slug=self._free_slug(data), status=status, published_at=published_at,
+                        **fields)  # fmt: skip
+            post.save()
+            self.report.count("posts", "created")
+        else:
+            for name, value in fields.items():
+                setattr(post, name, value)
+            post.updated_at = self.now
+            post.save()
+            self.report.count("posts", "updated")
+        post.tags.set([tag[:100] for tag in data.tags if tag.strip()])
+        if post.status == Post.Status.PUBLISHED:
+            Send.objects.get_or_create(post=post, defaults={"status": Send.Status.DONE})
+        for path in data.legacy_paths:
+            LegacyPath.objects.update_or_create(path=path, defaults={"post": post})
+        self.remember("post", data.source_id, post.pk, digest)
+        return post
+
+    def _status(self, data: PostData) -> tuple[str, datetime | None]:
+        if data.status != Post.Status.PUBLISHED:
+            return Post.Status.DRAFT, None
+        when = self.past(data.published_at, f"Post “{data.title}”")
+        if when is None:
+            self.problem(f"Post “{data.title}” is imported as a draft: publish it when you are ready.")
+            return Post.Status.DRAFT, None
+        return Post.Status.PUBLISHED, when
+
+    def _free_slug(self, data: PostData) -> str:
+        wanted = slugify(data.slug or data.title)[:180] or "post"
+        taken = Post.objects.filter(slug=wanted).exists() or SlugRedirect.objects.filter(old_slug=wanted).exists()
+        if not taken:
+            return wanted
+        slug = Post.unique_slug(wanted)
+        self.problem(f"The address /p/{wanted}/ is taken by another post; “{data.title}” is at /p/{slug}/.")
+        return slug
+
+    # --- Subscribers --------------------------------------------------------
+
+    def save_subscribers(self, rows: Iterable[SubscriberData], source_label: str) -> None:
+        """Bulk, for lists of 100,000: one query for who is there, inserts in batches."""
+        existing = {
+            email.lower(): (pk, status, source)
+            for pk, email, status, source in Subscriber.objects.values_list("pk", "email", "status", "source")
+        }
+        seen: dict[str, int] = {}
+        batch: list[Subscriber] = []
+        for row in rows:
+            self.step()
+            email = row.email.strip()
+            try:
+                validate_email(email)
+            except ValidationError:
+                self.problem(f"Subscriber line {row.line}: “{email}” is not a valid e-mail address; skipped.")
+                continue
+            key = email.lower()
+            if key in seen:
+                self.problem(f"Subscriber line {row.line}: {email} repeats line {seen[key]}; skipped.")
+                continue
+            seen[key] = row.line
+            if key in existing:
+                self._update_subscriber(existing[key], row, source_label)
+                continue
+            batch.append(self._new_subscriber(row, email, source_label))
+            if len(batch) >= 2000:
+                self._flush(batch)
+        self._flush(batch)
+
+    def _new_subscriber(self, row: SubscriberData, email: str, source_label: str) -> Subscriber:
+        created = self.past(row.created_at, f"Subscriber {email}") or self.now
+        active = row.status == Subscriber.Status.ACTIVE
+        return Subscriber(
+            email=email,
+            status=row.status,
+            frequency=row.frequency,
+            source=source_label[:120],
+            created_at=created,
+            confirmed_at=created if active else None,
+            unsubscribed_at=None if active else self.now,
+            last_digest_at=self.now,  # no digest of the archive they already read
+        )
+
+    def _update_subscriber(self, existing: tuple[int, str, str], row: SubscriberData, source_label: str) -> None:
+        """Someone who left on the old platform since the last import leaves here too; nobody is re-activated."""
+        pk, status, source = existing
+        label_prefix = source_label.rsplit(" ", 1)[0]
+        if (
+            row.status != Subscriber.Status.ACTIVE
+            and status == Subscriber.Status.ACTIVE
+            and source.startswith(label_prefix)
+        ):
+            Subscriber.objects.filter(pk=pk).update(status=row.status, unsubscribed_at=self.now)
+            self.report.count("subscribers", "updated")
+        else:
+            self.report.count("subscribers", "skipped")
+
+    def _flush(self, batch: list[Subscriber]) -> None:
+        if batch:
+            Subscriber.objects.bulk_create(batch, batch_size=2000)
+            self.report.count("subscribers", "created", len(batch))
+            batch.clear()
+
+    # --- Comments -----------------------------------------------------------
+
+    def save_comment(self, data: CommentData) -> Comment | None:
+        record = self.record("comment", data.source_id)
+        if record:
+            self.report.count("comments", "skipped")
+            return Comment.objects.filter(pk=record.object_id).first()
+        reply_to = None
+        if data.reply_to_source_id:
+            parent_record = self.record("comment", data.reply_to_source_id)
+            reply_to = Comment.objects.filter(pk=parent_record.object_id).first() if parent_record else None
+            if reply_to is None:
+                self.problem(f"Comment {data.source_id} answers a comment that is not in the export; shown on its own.")
+        body = html_to_markdown(data.html).strip() or "(empty)"
+        level = min(reply_to.level + 1, MAX_LEVEL) if reply_to else 1
+        parent = (reply_to if reply_to.level < MAX_LEVEL else reply_to.parent) if reply_to else None
+        comment = Comment.objects.create(
+            post=data.post,
+            author=data.author,
+            reply_to=reply_to,
+            parent=parent,
+            level=level,
+            body=body[:10_000],
+            body_html=render_markdown(body[:10_000], comment=True),
+            status=data.status,
+            created_at=self.past(data.created_at, f"Comment {data.source_id}") or self.now,
+        )
+        self.remember("comment", data.source_id, comment.pk, "")
+        self.report.count("comments", "created")
+        return comment

@@ -1,0 +1,132 @@
+"""Substack's export ZIP (Settings → Exports → "Create new export").
+
+Substack publishes no schema; this follows real exports as open-source
+readers of them describe the files: `posts.csv` with one row per post
+(post_id as "<number>.<slug>", post_date, is_published, email_sent_at, type,
+audience, title, subtitle), each body in `posts/<post_id>.html`, and the list
+in `email_list.<publication>.csv` (email, active_subscription, expiry, plan,
+email_disabled, created_at, first_payment_at)."""
+
+import csv
+import io
+from collections.abc import Iterator
+from datetime import datetime
+
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from accounts.models import User
+from blog.imports.archive import ImportRefused, SafeZip
+from blog.imports.steps import Importer, PostData, SubscriberData
+from blog.models import Post, Subscriber
+
+POST_COLUMNS = {"post_id", "post_date", "is_published", "title"}
+LIST_COLUMNS = {"email", "active_subscription", "created_at"}
+IMPORTED_TYPES = {"newsletter", "podcast", ""}
+
+
+def matches(archive: SafeZip) -> bool:
+    return "posts.csv" in archive.names
+
+
+def parse_date(value: str) -> datetime | None:
+    when = parse_datetime(value.strip()) if value and value.strip() else None
+    if when is not None and timezone.is_naive(when):
+        when = timezone.make_aware(when, timezone.UTC)
+    return when
+
+
+def _rows(archive: SafeZip, name: str, required: set[str]) -> Iterator[tuple[int, dict[str, str]]]:
+    text = io.TextIOWrapper(archive.open(name), encoding="utf-8-sig", newline="")
+    reader = csv.DictReader(text)
+    missing = required - set(reader.fieldnames or [])
+    if missing:
+        raise ImportRefused(f"{name} is not a Substack export: it has no {', '.join(sorted(missing))} column.")
+    try:
+        for row in reader:
+            yield reader.line_num, row
+    except (csv.Error, UnicodeDecodeError) as error:
+        raise ImportRefused(f"{name} cannot be read past line {reader.line_num}: {error}.") from error
+
+
+def load(archive: SafeZip, importer: Importer) -> None:
+    posts = list(_rows(archive, "posts.csv", POST_COLUMNS))
+    lists = [name for name in archive.names if name.startswith("email_list") and name.endswith(".csv")]
+    importer.total = len(posts) + sum(_count_lines(archive, name) for name in lists)
+    for line, row in posts:
+        _load_post(archive, importer, line, row)
+        importer.step()
+    if lists and not importer.takes_site_data:
+        importer.report.notes.append("Subscribers are imported by staff only; the e-mail list was left out.")
+        return
+    label = f"imported from Substack {importer.now:%Y-%m-%d}"
+    for name in lists:
+        importer.save_subscribers(_subscribers(archive, name, importer), label)
+
+
+def _count_lines(archive: SafeZip, name: str) -> int:
+    with archive.open(name) as file:
+        return max(sum(1 for _ in file) - 1, 0)
+
+
+def _load_post(archive: SafeZip, importer: Importer, line: int, row: dict[str, str]) -> None:
+    post_id = row["post_id"].strip()
+    number, _, slug = post_id.partition(".")
+    kind = (row.get("type") or "").strip()
+    if kind not in IMPORTED_TYPES:
+        importer.problem(f"posts.csv line {line}: a Substack {kind} (“{row['title']}”) has no place here; skipped.")
+        importer.report.count("posts", "skipped")
+        return
+    html_name = f"posts/{post_id}.html"
+    if html_name not in archive.names:
+        importer.problem(f"posts.csv line {line}: “{row['title']}” has no {html_name} in the ZIP; skipped.")
+        importer.report.count("posts", "skipped")
+        return
+    published = row["is_published"].strip().lower() == "true"
+    paid_only = (row.get("audience") or "everyone").strip() not in ("everyone", "")
+    if published and paid_only:
+        importer.problem(f"“{row['title']}” was for paying subscribers only; imported as a draft.")
+    when = parse_date(row["post_date"])
+    if row["post_date"].strip() and when is None:
+        importer.problem(f"posts.csv line {line}: “{row['post_date']}” is not a date; “{row['title']}” is a draft.")
+    author = importer.user or _owner()
+    importer.save_post(
+        PostData(
+            source_id=number or post_id,
+            title=row["title"],
+            subtitle=row.get("subtitle") or "",
+            slug=slug,
+            html=archive.read(html_name).decode("utf-8", errors="replace"),
+            author=author,
+            status=Post.Status.PUBLISHED if published and not paid_only and when else Post.Status.DRAFT,
+            published_at=when,
+        )
+    )
+
+
+def _owner() -> User:
+    """The command line imports into the first staff account."""
+    owner = User.objects.filter(is_staff=True).order_by("pk").first()
+    if owner is None:
+        raise ImportRefused("Substack posts need an author: create a staff account first, or import from the desk.")
+    return owner
+
+
+def _subscribers(archive: SafeZip, name: str, importer: Importer) -> Iterator[SubscriberData]:
+    paid = 0
+    for line, row in _rows(archive, name, LIST_COLUMNS):
+        active = row["active_subscription"].strip().lower() == "true"
+        disabled = (row.get("email_disabled") or "").strip().lower() == "true"
+        if (row.get("plan") or "").strip() not in ("", "free") or (row.get("first_payment_at") or "").strip():
+            paid += 1
+        yield SubscriberData(
+            line=line,
+            email=row["email"],
+            status=Subscriber.Status.ACTIVE if active and not disabled else Subscriber.Status.UNSUBSCRIBED,
+            created_at=parse_date(row["created_at"]),
+        )
+    if paid:
+        importer.report.notes.append(
+            f"{paid} subscriber{'s' if paid != 1 else ''} had a paid plan on Substack; "
+            "their plans are not imported (they are subscribers here like everyone else)."
+        )

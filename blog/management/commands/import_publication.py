@@ -1,0 +1,52 @@
+import sys
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from accounts.models import User
+from blog.imports import Report, run_import
+
+
+class Command(BaseCommand):
+    help = (
+        "Import a Substack export (ZIP), a Ghost export (JSON), a WordPress export (WXR) "
+        "or a Dispatch export (ZIP, into an empty site). Sends no e-mail."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("file", type=Path)
+        parser.add_argument("--dry-run", action="store_true", help="Report what would happen; change nothing.")
+        parser.add_argument(
+            "--author", help="Handle of the account for posts whose export names no author (default: the first staff)."
+        )
+
+    def handle(self, *args, file: Path, dry_run: bool, author: str | None, **options) -> None:
+        if not file.is_file():
+            raise CommandError(f"No such file: {file}")
+        user = None
+        if author:
+            user = User.objects.filter(username__iexact=author).first()
+            if user is None:
+                raise CommandError(f"No account with the handle “{author}”.")
+        report = run_import(file, user=user, dry_run=dry_run, progress=self.progress_bar, site_data=True)
+        self.stderr.write("")
+        self.print_report(report)
+        if report.refused:
+            raise CommandError("Nothing was imported.")
+
+    def progress_bar(self, done: int, total: int) -> None:
+        width = 40
+        filled = width * done // total if total else width
+        percent = 100 * done // total if total else 100
+        self.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {percent:3d}% {done}/{total}", ending="")
+        sys.stderr.flush()
+
+    def print_report(self, report: Report) -> None:
+        title = "Dry run, nothing changed" if report.dry_run else "Imported"
+        self.stdout.write(f"{title} ({report.source or 'unknown format'}):")
+        for line in report.summary():
+            self.stdout.write(f"  {line}")
+        for problem in report.problems:
+            self.stdout.write(f"  ! {problem}")
+        for failure in report.image_failures:
+            self.stdout.write(f"  image not copied: {failure}")

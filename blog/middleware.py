@@ -1,0 +1,32 @@
+"""Old addresses of imported posts (WordPress, Ghost) answer with a 301 to the post."""
+
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
+
+from blog.models import LegacyPath
+
+
+class LegacyRedirectMiddleware:
+    """Like django.contrib.redirects: only a page that would be a 404 is looked up,
+    except WordPress's `/?p=N`, whose path is the home page."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path == "/" and request.GET.get("p", "").isdigit():
+            redirect = self._redirect(f"/?p={request.GET['p']}")
+            if redirect:
+                return redirect
+        response = self.get_response(request)
+        if response.status_code == 404 and request.method in ("GET", "HEAD"):
+            path = request.path if request.path.endswith("/") else request.path + "/"
+            return self._redirect(path) or response
+        return response
+
+    def _redirect(self, path: str) -> HttpResponse | None:
+        legacy = LegacyPath.objects.select_related("post").filter(path=path).first()
+        if legacy is None:
+            return None
+        return HttpResponsePermanentRedirect(legacy.post.get_absolute_url())

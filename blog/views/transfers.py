@@ -1,0 +1,84 @@
+"""The desk's way in and out: importing another platform's export, exporting everything (staff)."""
+
+from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
+from django.db.models import QuerySet
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from blog import exports
+from blog.forms import PublicationImportForm
+from blog.imports import jobs
+from blog.imports.steps import Report
+from blog.models import ExportJob, ImportJob
+from blog.tasks import check_import, export_publication, import_publication
+from blog.views.desk import author_required
+
+
+def _own_jobs(request: HttpRequest) -> QuerySet[ImportJob]:
+    jobs_ = ImportJob.objects.order_by("-created_at")
+    return jobs_ if request.user.is_staff else jobs_.filter(user=request.user)
+
+
+@author_required
+def import_upload(request: HttpRequest) -> HttpResponse:
+    """Upload an export; its dry run's report comes back before anything is imported."""
+    form = PublicationImportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        job = jobs.save_upload(form.cleaned_data["file"], request.user)
+        check_import.delay_on_commit(job.pk)
+        return redirect("blog:import_job", pk=job.pk)
+    context = {"form": form, "recent": _own_jobs(request)[:10]}
+    return render(request, "blog/desk/import.html", context, status=400 if form.errors else 200)
+
+
+@author_required
+def import_job(request: HttpRequest, pk: int) -> HttpResponse:
+    job = get_object_or_404(_own_jobs(request), pk=pk)
+    progress = jobs.job_progress(job)
+    if request.GET.get("format") == "json":
+        return JsonResponse(progress)
+    context = {
+        "job": job,
+        "progress": progress,
+        "dry_run": Report.from_dict(job.dry_run_report) if job.dry_run_report else None,
+        "report": Report.from_dict(job.report) if job.report else None,
+    }
+    return render(request, "blog/desk/import_job.html", context)
+
+
+@author_required
+@require_POST
+def import_run(request: HttpRequest, pk: int) -> HttpResponse:
+    job = get_object_or_404(_own_jobs(request), pk=pk)
+    if jobs.start_import(job):
+        import_publication.delay_on_commit(job.pk)
+        messages.success(request, "The import has started.")
+    return redirect("blog:import_job", pk=job.pk)
+
+
+@staff_member_required
+def export_list(request: HttpRequest) -> HttpResponse:
+    context = {"exports": ExportJob.objects.select_related("user").order_by("-created_at")[:10]}
+    return render(request, "blog/desk/export.html", context)
+
+
+@staff_member_required
+@require_POST
+def export_start(request: HttpRequest) -> HttpResponse:
+    job = ExportJob.objects.create(user=request.user)
+    export_publication.delay_on_commit(job.pk)
+    messages.success(request, "The export is being written; this page shows when it is ready.")
+    return redirect("blog:export_list")
+
+
+@staff_member_required
+def export_download(request: HttpRequest, pk: int) -> HttpResponse:
+    job = get_object_or_404(ExportJob, pk=pk, status=ExportJob.Status.DONE)
+    path = exports.job_file(job)
+    if path is None:
+        raise Http404("This export's file is gone.")
+    return FileResponse(
+        path.open("rb"), as_attachment=True, filename=f"dispatch-export-{job.created_at:%Y%m%d-%H%M}.zip"
+    )

@@ -1,0 +1,41 @@
+import zipfile
+from pathlib import Path
+
+import pytest
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
+
+
+def zip_folder(folder: Path, target: Path) -> Path:
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and path.name != "README.md":
+                archive.write(path, path.relative_to(folder).as_posix())
+    return target
+
+
+@pytest.fixture
+def substack_zip(tmp_path) -> Path:
+    return zip_folder(FIXTURES / "substack", tmp_path / "substack-export.zip")
+
+
+@pytest.fixture(autouse=True)
+def fake_images(monkeypatch) -> list[str]:
+    """Image URLs on example.invalid fail; others answer with a tiny PNG."""
+    from blog.imports import media
+
+    asked: list[str] = []
+
+    def fetch(url: str) -> tuple[bytes, str]:
+        asked.append(url)
+        if ".invalid" in url:
+            raise media.ImageFailed("Name or service not known")
+        return b"\x89PNG\r\n\x1a\n" + b"0" * 64, "image/png"
+
+    monkeypatch.setattr(media, "fetch", fetch)
+    return asked
+
+
+@pytest.fixture(autouse=True)
+def _private_root(settings, tmp_path) -> None:
+    settings.PRIVATE_ROOT = tmp_path / "private"

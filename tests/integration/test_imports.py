@@ -1,0 +1,65 @@
+"""A desk import through the real worker: dry run, import, progress in Redis, nobody e-mailed."""
+
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+from django.core.cache import cache
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from blog.models import ImportJob, Post, Subscriber
+from tests.factories import make_user
+
+pytestmark = pytest.mark.integration
+
+
+def small_substack_export(path: Path, subscribers: int) -> Path:
+    """Substack's layout (see tests/fixtures/substack), without images, so that nothing reaches the network."""
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr(
+            "posts.csv",
+            "post_id,post_date,is_published,type,audience,title,subtitle\n"
+            "1.first,2025-01-01T09:00:00Z,true,newsletter,everyone,First,One\n"
+            "2.second,2025-02-01T09:00:00Z,true,newsletter,everyone,Second,Two\n",
+        )
+        archive.writestr("posts/1.first.html", "<p>First body.</p><blockquote><p>A quote.</p></blockquote>")
+        archive.writestr("posts/2.second.html", "<p>Second body.</p>")
+        rows = "".join(f"reader{n}@example.com,true,false,2024-01-01T00:00:00Z\n" for n in range(subscribers))
+        archive.writestr("email_list.pub.csv", "email,active_subscription,email_disabled,created_at\n" + rows)
+    return path
+
+
+def wait_for(job: ImportJob, status: str, timeout: float = 60) -> ImportJob:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job.refresh_from_db()
+        if job.status == status:
+            return job
+        time.sleep(0.2)
+    raise AssertionError(f"job stayed {job.status}, wanted {status}")
+
+
+def test_a_desk_import_runs_in_the_worker_and_mails_nobody(
+    celery_worker_process, smtp_sink, client, tmp_path, settings, require_service
+) -> None:
+    require_service("Redis cache", settings.CACHES["default"]["BACKEND"].endswith("RedisCache"), "set CACHE_URL")
+    settings.PRIVATE_ROOT = tmp_path / "private"
+    client.force_login(make_user("sam", is_staff=True))
+    export = small_substack_export(tmp_path / "export.zip", 3000)
+
+    response = client.post(
+        reverse("blog:import_upload"), {"file": SimpleUploadedFile("export.zip", export.read_bytes())}
+    )
+
+    job = wait_for(ImportJob.objects.get(), ImportJob.Status.CHECKED)
+    assert job.dry_run_report["counts"]["subscribers"]["created"] == 3000
+    assert not Post.objects.exists()
+    client.post(reverse("blog:import_run", args=[job.pk]))
+    wait_for(job, ImportJob.Status.DONE)
+    assert Post.objects.count() == 2 and Subscriber.objects.count() == 3000
+    assert client.get(response["Location"] + "?format=json").json()["percent"] == 100
+    assert cache.get(f"import-progress:{job.pk}") == (3002, 3002)  # the worker wrote it to the shared cache
+    time.sleep(1)
+    assert smtp_sink.messages == []
