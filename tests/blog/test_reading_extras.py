@@ -5,11 +5,13 @@ from datetime import timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from blog import engagement, tasks
 from blog.models import Post, Restack, Share
-from tests.factories import make_post
+from tests.factories import make_post, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -172,3 +174,21 @@ def test_mastodon_share_refuses_what_is_not_a_server(client, ada, typed) -> None
 
 def test_mastodon_instance_accepts_a_full_handle() -> None:
     assert engagement.mastodon_instance("@rosa@fosstodon.org") == "fosstodon.org"
+
+
+def test_related_posts_and_restacks_cost_the_same_queries_however_many(client, ada) -> None:
+    post = tagged(ada, "Central", ["a", "b"])
+
+    def queries() -> int:
+        client.get(post.get_absolute_url())  # warm the comment cache
+        with CaptureQueriesContext(connection) as captured:
+            client.get(post.get_absolute_url())
+        return len(captured)
+
+    tagged(ada, "One more", ["a"])
+    Restack.objects.create(post=post, user=make_user("r0"))
+    few = queries()
+    for i in range(8):
+        tagged(ada, f"More {i}", ["a", "b"])
+        Restack.objects.create(post=post, user=make_user(f"r{i + 1}"), note="n", note_html="<p>n</p>")
+    assert queries() == few
