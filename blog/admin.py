@@ -4,7 +4,7 @@ from django.http import HttpRequest
 
 from accounts.requests import SignedInRequest
 from blog import moderation
-from blog.models import Ban, Comment, ModerationLog, ModerationSettings, Post, SlugRedirect, Subscriber
+from blog.models import Ban, Comment, LegacyPath, ModerationLog, ModerationSettings, Post, SlugRedirect, Subscriber
 from blog.publishing import publish_post, unpublish_post
 from blog.tasks import queue_notices, queue_send, refresh_preview
 
@@ -16,6 +16,13 @@ class SlugRedirectInline(admin.TabularInline):
     extra = 0
 
 
+class LegacyPathInline(admin.TabularInline):
+    """Addresses the post had on the platform it was imported from."""
+
+    model = LegacyPath
+    extra = 0
+
+
 @admin.register(Post)
 class PostAdmin(admin.ModelAdmin):
     list_display = ("title", "author", "status", "published_at", "updated_at")
@@ -24,7 +31,7 @@ class PostAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ("title",)}
     raw_id_fields = ("author",)
     date_hierarchy = "published_at"
-    inlines = [SlugRedirectInline]
+    inlines = [SlugRedirectInline, LegacyPathInline]
     actions = ["publish", "unpublish"]
 
     @admin.action(description="Publish selected posts now")

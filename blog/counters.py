@@ -3,7 +3,8 @@
 The row and its counter change in one transaction, the counter with F(), and
 a unique constraint on the row decides races: however many requests arrive
 at once, the counter equals the number of rows. Post likes, comment likes,
-shares and re-stacks all go through these two functions.
+shares and re-stacks all go through these two functions, except the post like,
+the hottest write, which blog/engagement.py does in one statement on PostgreSQL.
 """
 
 from django.db import IntegrityError, models, transaction

@@ -29,6 +29,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string, select_template
 from django.urls import reverse
 
+from blog import clicks
 from blog.models import Digest, NewsletterSettings, Post, Subscriber
 from blog.rendering import plain_text, render_markdown
 from blog.site import absolute, hostname, identity
@@ -145,7 +146,9 @@ def render_post(post: Post) -> Rendered:
         "post": post, "post_url": url, "like_url": LIKE,
         "body_html": absolutise(post.body_html, url), "body_text": plain_text(post.body_html, settings.SITE_URL),
     }  # fmt: skip
-    return render("post", _newsletter_context(context))
+    rendered = render("post", _newsletter_context(context))
+    html, text = clicks.rewrite_links(post, rendered.html, rendered.text)  # counted per post and link
+    return Rendered(rendered.subject, text, html)
 
 
 def test_message(post: Post, to: str) -> Message:
@@ -167,7 +170,9 @@ def render_digest(digest: Digest) -> Rendered:
     posts = list(digest.posts.select_related("author").order_by("-published_at"))
     items = [(post, absolute(post.get_absolute_url())) for post in posts]
     daily = digest.period.startswith("daily")
-    return render("digest", _newsletter_context({"items": items, "daily": daily, "count": len(posts)}))
+    rendered = render("digest", _newsletter_context({"items": items, "daily": daily, "count": len(posts)}))
+    html, text = clicks.rewrite_digest_links(posts, rendered.html, rendered.text)
+    return Rendered(rendered.subject, text, html)
 
 
 def subscriber_links(subscriber: Subscriber) -> dict[str, str]:

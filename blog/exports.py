@@ -8,9 +8,10 @@ described in EXPORT_README, which goes into the ZIP."""
 import json
 import logging
 import zipfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.db.models import Model, QuerySet
@@ -27,10 +28,13 @@ from blog.models import (
     ExportJob,
     Flag,
     Like,
+    LinkClick,
     ModerationLog,
     ModerationSettings,
+    PageViewDay,
     Post,
     ReferralVisit,
+    ReferrerDay,
     Restack,
     Send,
     Share,
@@ -65,7 +69,8 @@ Everything a Dispatch publication holds, in a form that imports back:
   users (password hashes only with --with-password-hashes), tags, posts (counters,
   old slugs and old addresses), comments (threads, statuses, moderation
   reasons), comment_likes, flags, likes, shares, restacks (with notes),
-  referral_visits, subscribers (status, frequency, consent evidence), sends,
+  referral_visits, page_view_days, referrer_days, link_clicks (insights),
+  subscribers (status, frequency, consent evidence), sends,
   digests, deliveries (outcomes), bans, moderation_log,
   moderation_settings, source_records (where imported rows came from).
 - Dates are ISO 8601 in UTC.
@@ -101,7 +106,7 @@ class _Writer:
         self.progress(kind)
 
 
-def _each(queryset: QuerySet, chunk: int = CHUNK) -> Iterable[Model]:
+def _each[M: Model](queryset: QuerySet[M], chunk: int = CHUNK) -> Iterator[M]:
     return queryset.order_by("pk").iterator(chunk_size=chunk)
 
 
@@ -180,7 +185,7 @@ def _users(with_password_hashes: bool) -> Iterable[Row]:
         row["groups"] = sorted(group.name for group in user.groups.all())
         row["addresses"] = [
             {"email": a.email, "verified": a.verified, "primary": a.primary}
-            for a in sorted(user.emailaddress_set.all(), key=lambda a: a.email)
+            for a in sorted(user.emailaddress_set.all(), key=lambda a: a.email)  # type: ignore[attr-defined]
         ]
         if with_password_hashes:
             row["password"] = user.password
@@ -189,7 +194,8 @@ def _users(with_password_hashes: bool) -> Iterable[Row]:
 
 def _posts() -> Iterable[Row]:
     posts = Post.objects.defer("body", "body_html").select_related("author")
-    for post in _each(posts.prefetch_related("tags", "old_slugs", "legacy_paths"), chunk=500):
+    posts = posts.prefetch_related("tags", "old_slugs", "legacy_paths")  # type: ignore[misc]  # taggit
+    for post in _each(posts, chunk=500):
         row = _fields(post, POST_FIELDS)
         row["author"] = post.author.username
         row["cover"] = post.cover.name
@@ -228,7 +234,7 @@ def _comments() -> Iterable[Row]:
         yield row
 
 
-def _simple(queryset: QuerySet, names: list[str], **related: str) -> Iterable[Row]:
+def _simple(queryset: QuerySet[Any], names: list[str], **related: str) -> Iterable[Row]:
     """Rows of plain fields plus related objects named by `related` (field -> attribute of it).
 
     Only the columns written are loaded: a post's body must not ride along with each of its likes."""
@@ -281,7 +287,7 @@ def _moderation_settings() -> Iterable[Row]:
 def _source_records() -> Iterable[Row]:
     """Where imported rows came from; a post is named by its slug, a comment by its id here."""
     slugs = dict(Post.objects.values_list("pk", "slug"))
-    for record in _each(SourceRecord.objects):
+    for record in _each(SourceRecord.objects.all()):
         row = _fields(record, ["source", "kind", "source_id", "digest"])
         row["object"] = slugs.get(record.object_id) if record.kind == "post" else record.object_id
         yield row
@@ -301,7 +307,7 @@ def export_publication(
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
         writer = _Writer(archive, progress)
         archive.writestr("README.md", EXPORT_README)
-        posts = Post.objects.defer("body_html").select_related("author").prefetch_related("tags")
+        posts = Post.objects.defer("body_html").select_related("author").prefetch_related("tags")  # type: ignore[misc]
         for post in _each(posts, chunk=POST_CHUNK):  # bodies are the large rows
             archive.writestr(f"posts/{post.slug}.md", post_markdown(post))
         _write_data(writer, with_password_hashes)
@@ -315,35 +321,40 @@ def export_publication(
 
 def _write_data(writer: _Writer, with_password_hashes: bool) -> None:
     writer.dump("users", _users(with_password_hashes))
-    writer.dump("tags", _simple(Tag.objects, ["name", "slug"]))
+    writer.dump("tags", _simple(Tag.objects.all(), ["name", "slug"]))
     writer.dump("posts", _posts())
     writer.dump("comments", _comments())
-    writer.dump("comment_likes", _simple(CommentLike.objects, ["created_at"], comment="pk", user="username"))
-    writer.dump("flags", _simple(Flag.objects, ["reason", "note", "created_at"], comment="pk", user="username"))
-    writer.dump("likes", _simple(Like.objects, ["created_at"], post="slug", user="username", subscriber="email"))
+    writer.dump("comment_likes", _simple(CommentLike.objects.all(), ["created_at"], comment="pk", user="username"))
+    writer.dump("flags", _simple(Flag.objects.all(), ["reason", "note", "created_at"], comment="pk", user="username"))
+    writer.dump("likes", _simple(Like.objects.all(), ["created_at"], post="slug", user="username", subscriber="email"))
     writer.dump(
         "shares",
-        _simple(Share.objects, ["network", "visitor_hash", "day", "created_at"], post="slug", user="username"),
+        _simple(Share.objects.all(), ["network", "visitor_hash", "day", "created_at"], post="slug", user="username"),
     )
     writer.dump(
-        "restacks", _simple(Restack.objects, ["note", "created_at", "updated_at"], post="slug", user="username")
+        "restacks", _simple(Restack.objects.all(), ["note", "created_at", "updated_at"], post="slug", user="username")
     )
     writer.dump(
         "referral_visits",
-        _simple(ReferralVisit.objects, ["visitor_hash", "day", "created_at"], referrer="username", post="slug"),
+        _simple(ReferralVisit.objects.all(), ["visitor_hash", "day", "created_at"], referrer="username", post="slug"),
     )
+    writer.dump("page_view_days", _simple(PageViewDay.objects.all(), ["day", "views", "visitors"], post="slug"))
+    writer.dump("referrer_days", _simple(ReferrerDay.objects.all(), ["day", "source", "views"], post="slug"))
+    writer.dump("link_clicks", _simple(LinkClick.objects.all(), ["url", "clicks"], post="slug"))
     writer.dump("subscribers", _subscribers())
-    writer.dump("sends", _simple(Send.objects, ["status", "paused_reason", "created_at"], post="slug"))
+    writer.dump("sends", _simple(Send.objects.all(), ["status", "paused_reason", "created_at"], post="slug"))
     writer.dump("digests", _digests())
     writer.dump("deliveries", _deliveries())
     writer.dump(
         "bans",
-        _simple(Ban.objects, ["email", "ip", "reason", "until", "created_at"], user="username", created_by="username"),
+        _simple(
+            Ban.objects.all(), ["email", "ip", "reason", "until", "created_at"], user="username", created_by="username"
+        ),
     )
     writer.dump(
         "moderation_log",
         _simple(
-            ModerationLog.objects,
+            ModerationLog.objects.all(),
             ["action", "reason", "before", "after", "created_at"],
             moderator="username",
             comment="pk",

@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from blog import pagecache
 from blog.models import Post
 
 
@@ -37,6 +38,8 @@ def publish_post(post: Post) -> bool:
         .update(status=Post.Status.PUBLISHED, published_at=min(when, now), updated_at=now)
     )
     post.refresh_from_db()
+    if updated:
+        pagecache.changed(pagecache.post_scope(post.slug), pagecache.LISTINGS)
     return bool(updated)
 
 

@@ -11,7 +11,7 @@ from celery import shared_task
 from celery.contrib.django.task import DjangoTask
 
 from accounts.models import User
-from blog import delivery, emails, exports, moderation, notifications, publishing, subscriptions
+from blog import delivery, emails, exports, moderation, notifications, pageviews, publishing, subscriptions
 from blog.emails import confirmation_message
 from blog.imports import jobs
 from blog.models import Comment, NewsletterSettings, Post, Send, Subscriber
@@ -47,6 +47,11 @@ def publish_due_posts() -> list[int]:
     for post_id in published:
         refresh_preview.delay_on_commit(post_id)  # og:image is ready the moment the post is shared
     return published
+
+
+@shared_task
+def fold_page_views() -> int:
+    return pageviews.fold()
 
 
 @shared_task(base=DjangoTask)
@@ -133,18 +138,18 @@ def send_welcome(subscriber_id: int) -> None:
         raise
 
 
-@shared_task
+@shared_task(base=DjangoTask)
 def check_import(job_id: int) -> None:
     """The dry run of an import uploaded on the desk."""
     jobs.perform_check(job_id)
 
 
-@shared_task
+@shared_task(base=DjangoTask)
 def import_publication(job_id: int) -> None:
     """An import uploaded on the desk; it sends nothing to anyone."""
     jobs.perform_import(job_id)
 
 
-@shared_task
+@shared_task(base=DjangoTask)
 def export_publication(job_id: int) -> None:
     exports.perform_export(job_id)

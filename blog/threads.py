@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from accounts.models import User
+from blog import pagecache
 from blog.models import Comment, CommentLike, Post
 
 SORTS = {"oldest": "Oldest", "newest": "Newest", "top": "Top"}
@@ -86,6 +87,7 @@ def _version_key(post_id: int) -> str:
 def changed(post_id: int) -> None:
     """The post's comments changed: signed-out readers get a fresh list once this commits."""
     transaction.on_commit(lambda: cache.delete(_version_key(post_id)))
+    pagecache.post_changed(post_id)
 
 
 def public_cache_key(post: Post, sort: str) -> str:

@@ -3,7 +3,18 @@ from django.urls import path
 
 from blog.feeds import AuthorFeed, LatestPostsAtomFeed, LatestPostsFeed, TagFeed
 from blog.sitemaps import SITEMAPS
-from blog.views import comments, desk, engagement, moderation, newsletter, posts, subscriptions, transfers
+from blog.views import (
+    clicks,
+    comments,
+    desk,
+    engagement,
+    insights,
+    moderation,
+    newsletter,
+    posts,
+    subscriptions,
+    transfers,
+)
 
 app_name = "blog"
 
@@ -21,6 +32,7 @@ urlpatterns = [
     path("subscribe/confirm/<str:token>/", subscriptions.confirm, name="subscription_confirm"),
     path("subscription/<str:token>/", subscriptions.preferences, name="subscription_preferences"),
     path("unsubscribe/<str:token>/", subscriptions.unsubscribe, name="unsubscribe"),
+    path("r/<str:token>/", clicks.click, name="click"),
     path("settings/subscription/", subscriptions.account_subscription, name="account_subscription"),
     path("write/subscribers/", subscriptions.manage_subscribers, name="manage_subscribers"),
     path("write/subscribers/export.csv", subscriptions.export_subscribers, name="export_subscribers"),
@@ -64,4 +76,6 @@ urlpatterns = [
     path("write/export/", transfers.export_list, name="export_list"),
     path("write/export/start/", transfers.export_start, name="export_start"),
     path("write/export/<int:pk>/download/", transfers.export_download, name="export_download"),
+    path("write/insights/", insights.overview, name="insights"),
+    path("write/<int:pk>/insights/", insights.post_insights, name="post_insights"),
 ]

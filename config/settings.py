@@ -58,6 +58,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Outside everything below, so that it also counts pages a cache answers.
+    "blog.middleware.PageViewMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -94,6 +96,19 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    CACHES["default"]["BACKEND"] = "config.cache.RedisCache"  # the same, without a new client per call
+
+# Page views (blog/pageviews.py) are counted in Redis and folded into the
+# database every minute; without a Redis URL nothing is counted.
+PAGEVIEWS_ENABLED = env.bool("PAGEVIEWS_ENABLED", default=True)
+_cache_url = env.str("CACHE_URL", default="")
+PAGEVIEWS_REDIS_URL = env.str("PAGEVIEWS_REDIS_URL", default=_cache_url if _cache_url.startswith("redis") else "")
+PAGEVIEWS_REDIS_TIMEOUT = env.float("PAGEVIEWS_REDIS_TIMEOUT", default=0.25)
+# Views go to Redis from a thread per process, in batches; off sends each one inline.
+PAGEVIEWS_IN_BACKGROUND = env.bool("PAGEVIEWS_IN_BACKGROUND", default=True)
+# Newsletter links go through a signed redirect that counts clicks; off sends them straight.
+NEWSLETTER_CLICK_COUNTING = env.bool("NEWSLETTER_CLICK_COUNTING", default=True)
 
 AUTH_USER_MODEL = "accounts.User"
 AUTH_PASSWORD_VALIDATORS = [
@@ -109,6 +124,9 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
     "allauth.account.auth_backends.AuthenticationBackend",
 ]
+# Sessions are read from the cache (Redis in production) and written through
+# to the database, so a signed-in request costs no session query.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "blog:home"
 
@@ -214,6 +232,7 @@ CELERY_BEAT_SCHEDULE = {
     "publish-due-posts": {"task": "blog.tasks.publish_due_posts", "schedule": crontab()},
     "send-due-digests": {"task": "blog.tasks.send_due_digests", "schedule": crontab(minute=1)},
     "requeue-stuck-deliveries": {"task": "blog.tasks.requeue_stuck_deliveries", "schedule": crontab()},
+    "fold-page-views": {"task": "blog.tasks.fold_page_views", "schedule": crontab()},
     "moderation-digest": {"task": "blog.tasks.send_moderation_digest", "schedule": crontab(minute="*/5")},
 }
 

@@ -68,7 +68,11 @@ class SafeZip:
         for info in infos:
             if not self._is_safe(info.filename):
                 raise ImportRefused(f"The ZIP holds a file outside its own folder (“{info.filename}”); refused.")
-        self.names = {info.filename: info for info in infos if not info.is_dir()}
+        files = [info for info in infos if not info.is_dir() and not info.filename.startswith("__MACOSX/")]
+        # An export zipped again by hand often sits in one folder: read it as if it did not.
+        tops = {info.filename.split("/", 1)[0] for info in files}
+        folder = f"{tops.pop()}/" if len(tops) == 1 and all("/" in info.filename for info in files) else ""
+        self.names = {info.filename.removeprefix(folder): info for info in files}
 
     @staticmethod
     def _is_safe(name: str) -> bool:

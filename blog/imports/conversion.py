@@ -20,7 +20,7 @@ PLACEHOLDER = "DISPATCHFOOTNOTE{}END"
 
 
 class _Converter(MarkdownConverter):
-    class Options(MarkdownConverter.DefaultOptions):
+    class Options(MarkdownConverter.DefaultOptions):  # type: ignore[name-defined]  # markdownify ships no types
         heading_style = ATX
         bullets = "-"
         escape_misc = False
@@ -41,8 +41,8 @@ def _footnotes(soup: BeautifulSoup) -> list[tuple[str, Tag]]:
         target = soup.find(id=anchor["href"][1:])
         if target is None or order.get(id(target), -1) < order.get(id(anchor), 0):
             continue  # a back-link from a note to its reference, or nothing
-        note = target.parent if target.name == "a" else target
-        if target.name == "a":
+        note = target.parent if target.name == "a" and target.parent is not None else target
+        if note is not target:
             target.decompose()
         number = str(len(notes) + 1)
         in_sup = anchor.parent.name == "sup" and len(anchor.parent.get_text(strip=True)) <= 5
@@ -51,7 +51,7 @@ def _footnotes(soup: BeautifulSoup) -> list[tuple[str, Tag]]:
         notes.append((number, note))
     for _, note in notes:
         for link in note.find_all("a", href=re.compile(r"^#")):
-            if BACK_LINK.match(link.get_text()) or "backref" in " ".join(link.get("class", [])):
+            if BACK_LINK.match(link.get_text()) or "backref" in " ".join(link.get_attribute_list("class")):
                 link.decompose()
         container = note.parent
         note.extract()
@@ -92,7 +92,7 @@ def html_to_markdown(html: str, localise_image: Callable[[str], str] | None = No
         tag.decompose()
     if localise_image:
         for image in soup.find_all("img", src=True):
-            image["src"] = localise_image(image["src"])
+            image["src"] = localise_image(str(image["src"]))
     _attributions(soup)
     notes = _footnotes(soup)
     body = _convert(soup).strip()

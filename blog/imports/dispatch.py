@@ -12,7 +12,7 @@ from datetime import date, datetime
 from allauth.account.models import EmailAddress
 from django.contrib.auth.models import Group
 from django.core.files.storage import default_storage
-from django.db.models import Q
+from django.db.models import Model, Q
 from django.utils.dateparse import parse_date, parse_datetime
 from taggit.models import Tag
 
@@ -28,10 +28,13 @@ from blog.models import (
     Flag,
     LegacyPath,
     Like,
+    LinkClick,
     ModerationLog,
     ModerationSettings,
+    PageViewDay,
     Post,
     ReferralVisit,
+    ReferrerDay,
     Restack,
     Send,
     Share,
@@ -83,6 +86,13 @@ def rows(archive: SafeZip, kind: str) -> Iterator[Row]:
 
 def _when(value: str | None) -> datetime | None:
     return parse_datetime(value) if value else None
+
+
+def _required_when(value: str | None) -> datetime:
+    when = _when(value)
+    if when is None:
+        raise ImportRefused(f"“{value}” is not a date, where the export needs one.")
+    return when
 
 
 def _day(value: str | None) -> date | None:
@@ -145,7 +155,7 @@ class _Restore:
         for row in rows(self.archive, "posts"):
             body = self._body(row["slug"])
             post = Post(
-                author_id=self.user(row["author"]),
+                author_id=self.users[row["author"]],
                 body=body,
                 cover=row["cover"],
                 **{
@@ -164,8 +174,8 @@ class _Restore:
                     )
                 },
                 published_at=_when(row["published_at"]),
-                created_at=_when(row["created_at"]),
-                updated_at=_when(row["updated_at"]),
+                created_at=_required_when(row["created_at"]),
+                updated_at=_required_when(row["updated_at"]),
             )
             post.save()
             post.tags.set(row["tags"])
@@ -188,9 +198,9 @@ class _Restore:
         for row in rows(self.archive, "comments"):
             comment = Comment.objects.create(
                 post_id=self.posts[row["post"]],
-                author_id=self.user(row["author"]),
+                author_id=self.users[row["author"]],
                 body_html=render_markdown(row["body"], comment=True),
-                created_at=_when(row["created_at"]),
+                created_at=_required_when(row["created_at"]),
                 edited_at=_when(row["edited_at"]),
                 **{
                     k: row[k]
@@ -213,7 +223,7 @@ class _Restore:
         for pk, reply_to, parent in links:
             if reply_to or parent:
                 Comment.objects.filter(pk=pk).update(
-                    reply_to=self.comments.get(reply_to), parent=self.comments.get(parent)
+                    reply_to=self.comments.get(reply_to or 0), parent=self.comments.get(parent or 0)
                 )
 
     def restore_engagement(self) -> None:
@@ -238,12 +248,19 @@ class _Restore:
                 "day": _day(r["day"]),
             },
         )
+        self._bulk(PageViewDay, "page_view_days", self._post_and_day)
+        self._bulk(ReferrerDay, "referrer_days", self._post_and_day)
+        self._bulk(LinkClick, "link_clicks", lambda r: {"post_id": self.posts[r["post"]]})
 
     def _subscriber(self, row: Row) -> int | None:
         """A like from the newsletter by a subscriber without an account names them by e-mail."""
         return self.subscribers.get((row.get("subscriber") or "").lower())
 
-    def _bulk(self, model: type, kind: str, extra: Callable[[Row], Row]) -> int:
+    def _post_and_day(self, row: Row) -> Row:
+        """Insights rows: a post (none for the home page) and a day."""
+        return {"post_id": self.posts[row["post"]] if row["post"] else None, "day": _day(row["day"])}
+
+    def _bulk(self, model: type[Model], kind: str, extra: Callable[[Row], Row]) -> int:
         """Rows of a kind in batches; `user`/`created_by`/... handles resolve to accounts."""
         batch, count = [], 0
         user_fields = {"user", "created_by", "moderator", "subject", "referred_by"}
@@ -258,9 +275,9 @@ class _Restore:
             batch.append(model(**fields))
             count += 1
             if len(batch) >= BATCH:
-                model.objects.bulk_create(batch)
+                model._default_manager.bulk_create(batch)
                 batch.clear()
-        model.objects.bulk_create(batch)
+        model._default_manager.bulk_create(batch)
         self.importer.report.count(kind.replace("_", " "), "created", count)
         return count
 
@@ -275,7 +292,7 @@ class _Restore:
             digest = Digest.objects.create(
                 subscriber_id=self.subscribers[row["subscriber"].lower()],
                 period=row["period"],
-                created_at=_when(row["created_at"]),
+                created_at=_required_when(row["created_at"]),
             )
             digest.posts.set([self.posts[slug] for slug in row["posts"]])
             self.digests[row["id"]] = digest.pk

@@ -11,7 +11,7 @@ status, type, visibility, published_at, custom_excerpt), `tags`,
 (post_id, member_id, parent_id, html, status published/hidden/deleted)."""
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -50,10 +50,10 @@ def _data(raw: bytes) -> dict[str, Table]:
 
 def _date(value: object) -> datetime | None:
     if isinstance(value, int | float):
-        return datetime.fromtimestamp(value / 1000, tz=timezone.UTC)
+        return datetime.fromtimestamp(value / 1000, tz=UTC)
     when = parse_datetime(str(value).replace(" ", "T")) if value else None
     if when is not None and timezone.is_naive(when):
-        when = timezone.make_aware(when, timezone.UTC)
+        when = timezone.make_aware(when, UTC)
     return when
 
 
@@ -72,10 +72,11 @@ def load(raw: bytes, importer: Importer) -> None:
             post_tags.setdefault(link["post_id"], []).append(tags[link["tag_id"]]["name"])
     authors = {link["post_id"]: link["author_id"] for link in data.get("posts_authors", [])
                if link.get("sort_order", 0) == 0}  # fmt: skip
+    metas = {meta.get("post_id"): meta for meta in data.get("posts_meta", [])}
     saved = {}
     for row in posts:
         author_row = users.get(authors.get(row["id"]) or row.get("author_id"))
-        post = _load_post(row, author_row, post_tags.get(row["id"], []), importer)
+        post = _load_post(row, author_row, post_tags.get(row["id"], []), metas.get(row["id"], {}), importer)
         if post is not None:
             saved[row["id"]] = post
         importer.step()
@@ -84,7 +85,7 @@ def load(raw: bytes, importer: Importer) -> None:
         _load_comments(data, saved, importer)
 
 
-def _load_post(row: dict, author_row: dict | None, tags: list[str], importer: Importer) -> Post | None:
+def _load_post(row: dict, author_row: dict | None, tags: list[str], meta: dict, importer: Importer) -> Post | None:
     if importer.takes_site_data and author_row:
         author = importer.person(author_row.get("email", ""), author_row.get("name", ""), author_row.get("slug", ""),
                                  author=True)  # fmt: skip
@@ -110,6 +111,8 @@ def _load_post(row: dict, author_row: dict | None, tags: list[str], importer: Im
             tags=tags,
             excerpt=row.get("custom_excerpt") or "",
             legacy_paths=[f"/{slug}/"] if slug else [],
+            cover_url=row.get("feature_image") or "",
+            cover_alt=meta.get("feature_image_alt") or "",
         )
     )
 
@@ -138,7 +141,7 @@ def _lexical_html(node: dict) -> str:
     kind = node.get("type")
     inner = "".join(_lexical_html(child) for child in node.get("children", []))
     if kind == "text":
-        text = escape(node.get("text", ""))
+        text: str = escape(node.get("text", ""))
         fmt = node.get("format", 0)
         text = f"<strong>{text}</strong>" if fmt & 1 else text
         return f"<em>{text}</em>" if fmt & 2 else text
@@ -189,8 +192,8 @@ def _load_members(data: dict[str, Table], importer: Importer) -> None:
 def _load_comments(data: dict[str, Table], posts: dict[str, Post], importer: Importer) -> None:
     members = {m["id"]: m for m in data.get("members", [])}
     for row in sorted(data.get("comments", []), key=lambda r: str(r.get("created_at", ""))):
-        post = posts.get(row.get("post_id"))
-        member = members.get(row.get("member_id"), {})
+        post = posts.get(str(row.get("post_id")))
+        member = members.get(str(row.get("member_id")), {})
         if post is None:
             importer.problem(f"Comment {row.get('id')} belongs to a post that was not imported; skipped.")
             continue

@@ -33,7 +33,7 @@ def save_upload(upload: UploadedFile, user: User) -> ImportJob:
     with path.open("wb") as file:
         for chunk in upload.chunks():
             file.write(chunk)
-    return ImportJob.objects.create(user=user, filename=upload.name[:255], path=str(path))
+    return ImportJob.objects.create(user=user, filename=(upload.name or "upload")[:255], path=str(path))
 
 
 def _run(job: ImportJob, *, dry_run: bool) -> Report:

@@ -44,28 +44,36 @@ class ImageCopier:
         self.count = 0
 
     def __call__(self, url: str) -> str:
-        if url not in self.seen:
-            self.seen[url] = self._localise(url)
-        return self.seen[url]
+        """Where an image of a body now lives: in media, or still at `url`."""
+        name = self.copy(url, "the post keeps the remote address")
+        return default_storage.url(name) if name else url
 
-    def _localise(self, url: str) -> str:
+    def copy(self, url: str, otherwise: str) -> str | None:
+        """The storage name of the copied image; None (and a line in the report saying `otherwise`) if not."""
+        if url not in self.seen:
+            self.seen[url] = self._copy(url, otherwise)
+        return self.seen[url] or None
+
+    def _copy(self, url: str, otherwise: str) -> str:
         if urlsplit(url).scheme not in ("http", "https"):
-            return url
+            if not url.startswith("data:"):
+                self.failures.append(f"{url}: not a full web address (relative to the old site?); {otherwise}")
+            return ""
         self.count += 1
         digest = hashlib.sha256(url.encode()).hexdigest()[:24]
         for extension in EXTENSIONS.values():
             if default_storage.exists(f"imports/{digest}{extension}"):
-                return default_storage.url(f"imports/{digest}{extension}")
+                return f"imports/{digest}{extension}"
         if self.dry_run:
-            return url
+            return ""
         try:
             data, content_type = fetch(url)
         except ImageFailed as error:
-            self.failures.append(f"{url}: {error}; the post keeps the remote address")
-            return url
+            self.failures.append(f"{url}: {error}; {otherwise}")
+            return ""
         name = default_storage.save(f"imports/{digest}{EXTENSIONS[content_type]}", ContentFile(data))
         self.written.append(name)
-        return default_storage.url(name)
+        return name
 
     def discard(self) -> None:
         for name in self.written:

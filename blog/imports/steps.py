@@ -107,6 +107,8 @@ class PostData:
     excerpt: str = ""
     legacy_paths: list[str] = field(default_factory=list)
     markdown: str | None = None  # when the source has Markdown already
+    cover_url: str = ""
+    cover_alt: str = ""
 
 
 @dataclass
@@ -224,7 +226,7 @@ class Importer:
             self.report.count("posts", "skipped")
             return None
         digest = digest_of(data.title, data.subtitle, data.html, data.markdown, data.status, data.published_at,
-                           sorted(data.tags), data.excerpt)  # fmt: skip
+                           sorted(data.tags), data.excerpt, data.cover_url)  # fmt: skip
         record = self.record("post", data.source_id)
         post = Post.objects.filter(pk=record.object_id).first() if record else None
         if record and post is None:
@@ -241,6 +243,9 @@ class Importer:
             "body": body,
             "excerpt": data.excerpt[:500],
         }
+        if data.cover_url and not (post and post.cover):
+            cover = self.images.copy(data.cover_url, f"“{data.title.strip()}” has no cover image")
+            fields.update(cover=cover or "", cover_alt=data.cover_alt[:200] if cover else "")
         if post is None:
             post = Post(author=data.author, slug=self._free_slug(data), status=status, published_at=published_at,
                         **fields)  # fmt: skip

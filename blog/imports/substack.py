@@ -10,7 +10,7 @@ email_disabled, created_at, first_payment_at)."""
 import csv
 import io
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -32,7 +32,7 @@ def matches(archive: SafeZip) -> bool:
 def parse_date(value: str) -> datetime | None:
     when = parse_datetime(value.strip()) if value and value.strip() else None
     if when is not None and timezone.is_naive(when):
-        when = timezone.make_aware(when, timezone.UTC)
+        when = timezone.make_aware(when, UTC)
     return when
 
 

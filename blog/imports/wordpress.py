@@ -10,13 +10,12 @@ entries (`wp:comment_id`, `_parent`, `_approved` 1/0/spam/trash, `_type`,
 `_author`, `_author_email`, `_date_gmt`, `_content`)."""
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 from xml.etree.ElementTree import Element, ParseError
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
-from django.utils import timezone
 
 from blog.imports.archive import ImportRefused
 from blog.imports.steps import CommentData, Importer, PostData
@@ -51,7 +50,7 @@ def _date(value: str | None) -> datetime | None:
     if not value or value.startswith("0000"):
         return None
     try:
-        return datetime.strptime(value.strip(), "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone.UTC)
+        return datetime.strptime(value.strip(), "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
     except ValueError:
         return None
 
@@ -81,6 +80,8 @@ def load(data: bytes, importer: Importer) -> None:
         for a in channel.findall(wp + "author")
     }
     items = [item for item in channel.findall("item") if _Item(item, wp)["post_type"] == "post"]
+    attachments = {_Item(item, wp)["post_id"]: _Item(item, wp)["attachment_url"] for item in channel.findall("item")
+                   if _Item(item, wp)["post_type"] == "attachment"}  # fmt: skip
     skipped = len(channel.findall("item")) - len(items)
     if skipped:
         importer.report.notes.append(f"{skipped} pages, attachments and menu items were left out; posts only.")
@@ -88,13 +89,13 @@ def load(data: bytes, importer: Importer) -> None:
     if not importer.takes_site_data:
         importer.report.notes.append("Comments and other authors' bylines are imported by staff only.")
     for item in items:
-        post = _load_post(item, wp, authors, importer)
+        post = _load_post(item, wp, authors, attachments, importer)
         if post is not None and importer.takes_site_data:
             _load_comments(item, wp, post, importer)
         importer.step()
 
 
-def _load_post(item: Element, wp: str, authors: dict, importer: Importer) -> Post | None:
+def _load_post(item: Element, wp: str, authors: dict, attachments: dict[str, str], importer: Importer) -> Post | None:
     fields = _Item(item, wp)
     login = (item.findtext(DC + "creator") or "").strip()
     if importer.takes_site_data and login:
@@ -110,6 +111,7 @@ def _load_post(item: Element, wp: str, authors: dict, importer: Importer) -> Pos
         paths.append(link if link.endswith("/") else link + "/")
     if local and slug:
         paths.append(f"/{local:%Y/%m/%d}/{slug}/")
+    meta = {m.findtext(wp + "meta_key"): m.findtext(wp + "meta_value") for m in item.findall(wp + "postmeta")}
     tags = [c.text.strip() for c in item.findall("category") if c.text and c.get("nicename") != "uncategorized"]
     return importer.save_post(
         PostData(
@@ -123,6 +125,7 @@ def _load_post(item: Element, wp: str, authors: dict, importer: Importer) -> Pos
             tags=sorted(set(tags)),
             excerpt=(item.findtext(wp[:-1] + "excerpt/}encoded") or "").strip(),
             legacy_paths=sorted(set(paths)),
+            cover_url=attachments.get(meta.get("_thumbnail_id") or "", ""),
         )
     )
 

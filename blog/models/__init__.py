@@ -10,6 +10,7 @@ from blog.models.comments import (
 )
 from blog.models.engagement import Like, ReferralVisit, Restack, Share
 from blog.models.imports import ExportJob, ImportJob, LegacyPath, SourceRecord
+from blog.models.insights import LinkClick, PageViewDay, ReferrerDay
 from blog.models.posts import Post, PostImage, PostQuerySet, SlugRedirect
 from blog.models.subscriptions import Delivery, Digest, NewsletterSettings, Send, Subscriber
 
@@ -24,13 +25,16 @@ __all__ = [
     "ImportJob",
     "LegacyPath",
     "Like",
+    "LinkClick",
     "ModerationLog",
     "ModerationSettings",
     "NewsletterSettings",
+    "PageViewDay",
     "Post",
     "PostImage",
     "PostQuerySet",
     "ReferralVisit",
+    "ReferrerDay",
     "Restack",
     "Send",
     "Share",

@@ -110,7 +110,8 @@ class Comment(models.Model):
 
     @property
     def anchor_url(self) -> str:
-        return f"{self.post.get_absolute_url()}#comment-{self.pk}"
+        """Where the comment shows on its post: the page of threads that holds it."""
+        return f"{self.post.get_absolute_url()}?comment={self.pk}#comment-{self.pk}"
 
 
 def counted_comments(prefix: str = "") -> Q:

@@ -4,7 +4,7 @@ from django import template
 from django.conf import settings
 from django.utils.safestring import SafeString, mark_safe
 
-from blog import moderation, subscriptions
+from blog import commentpages, moderation, subscriptions
 from blog.models import Post, Subscriber
 from blog.site import absolute
 
@@ -59,3 +59,11 @@ def subscribe_box(context: template.Context, source: str) -> dict:
 def moderation_waiting() -> int:
     """How many comments wait in the moderation queue (the header shows it to moderators)."""
     return moderation.waiting().count()
+
+
+@register.simple_tag(takes_context=True)
+def comment_actions(context: template.Context, comment) -> SafeString:
+    """A comment's buttons when it is rendered on its own (see blog/commentpages.py)."""
+    token = str(context.get("csrf_token", ""))
+    html = commentpages.live_actions(comment, context["user"], token, comment.post)
+    return mark_safe(html)

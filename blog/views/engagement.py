@@ -10,7 +10,7 @@ from django.views.decorators.csp import csp_override
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts.requests import SignedInRequest
-from blog import engagement, subscriptions
+from blog import engagement, pagecache, subscriptions
 from blog.models import Post, Restack, Share
 from blog.previews import ensure_preview
 from blog.ratelimits import rate_limit
@@ -35,7 +35,10 @@ def _back_to(request: HttpRequest, post: Post, anchor: str) -> HttpResponse:
 @require_POST
 @rate_limit("like", "30/m", "You're liking very fast. Please wait a minute and try again.")
 def like(request: HttpRequest, slug: str) -> HttpResponse:
-    post = _visible_post(request, slug)
+    posts = Post.objects.visible_to(request.user).only("slug", "status", "published_at", "author_id")
+    if request.user.is_authenticated:
+        posts = posts.annotate(liked=engagement.liked_by(request.user))
+    post = get_object_or_404(posts, slug=slug)
     position = "bottom" if request.POST.get("position") == "bottom" else "top"
     if not request.user.is_authenticated:
         # Keep the click, sign in, come back with the like applied.
@@ -78,13 +81,18 @@ def share(request: HttpRequest, slug: str, network: str) -> HttpResponse:
         return _share_on_mastodon(request, post)
     if network in engagement.BEACON_NETWORKS and request.method == "POST":
         engagement.record_share(request, post, network)
-        return HttpResponse(status=204)
+        return _counted(request, HttpResponse(status=204))
     if network not in engagement.SHARE_TARGETS or request.method != "GET":
         raise Http404("Unknown network.")
     engagement.record_share(request, post, network)
     url = engagement.shared_url(post, request.user)
     target = engagement.share_target(network, post, url)
-    return ShareRedirect(target)
+    return _counted(request, ShareRedirect(target))
+
+
+def _counted(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    """Signed-out pages may show counters a minute late, but not to the reader who just shared."""
+    return response if request.user.is_authenticated else pagecache.saw_own_action(response)
 
 
 # The form on this page sends the reader on to their own Mastodon server, a

@@ -1,34 +1,40 @@
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
 from django.core.paginator import Page, Paginator
 from django.db import connection
 from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from taggit.models import Tag
 
-from blog import engagement, moderation, threads
+from blog import commentpages, engagement, moderation, pagecache, threads
 from blog.models import Post, PostQuerySet, SlugRedirect
 
 POSTS_PER_PAGE = 10
+# Signed-out readers share one rendering of these pages (blog/pagecache.py).
+shared_listing = pagecache.shared_page(lambda **kwargs: pagecache.LISTINGS, params=frozenset({"page"}))
+shared_post = pagecache.shared_page(
+    lambda slug: pagecache.post_scope(slug), params=frozenset({"sort", "after", "comment"})
+)
 
 
 def _page(request: HttpRequest, posts: PostQuerySet) -> Page[Post]:
     return Paginator(posts, POSTS_PER_PAGE).get_page(request.GET.get("page"))
 
 
+@shared_listing
 def home(request: HttpRequest) -> HttpResponse:
     page = _page(request, Post.objects.published().for_listing())
     return render(request, "blog/posts/home.html", {"page": page})
 
 
+@shared_post
 def post_detail(request: HttpRequest, slug: str) -> HttpResponse:
     visible = Post.objects.visible_to(request.user).select_related("author").prefetch_related("tags")  # type: ignore[misc]  # taggit
-    post = visible.filter(slug=slug).first()
+    post = engagement.with_reader_state(visible, request.user).filter(slug=slug).first()
     if post is None:
         old = SlugRedirect.objects.filter(old_slug=slug, post__in=visible).select_related("post").first()
         if old is None:
@@ -52,18 +58,11 @@ def post_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def _comments(request: HttpRequest, post: Post, sort: str) -> dict:
-    if request.user.is_authenticated:
-        comments = threads.thread(post, request.user, sort)
-        return {"comments": comments, "comment_count": threads.approved_count(comments)}
-    # Signed-out readers all see the same list: render it once per change.
-    key = threads.public_cache_key(post, sort)
-    section = cache.get(key)
-    if section is None:
-        comments = threads.thread(post, request.user, sort)
-        html = render_to_string("blog/comments/_list.html#list", {"comments": comments, "post": post}, request)
-        section = {"comment_list": html, "comment_count": threads.approved_count(comments)}
-        cache.set(key, section, threads.PUBLIC_TIMEOUT)
-    return section
+    """One page of threads: rendered once per version, this reader's buttons added."""
+    token = get_token(request) if request.user.is_authenticated else ""
+    after, comment = request.GET.get("after"), request.GET.get("comment")
+    page = commentpages.page(post, request.user, sort, token, after, comment)
+    return {"comment_page": page, "comment_count": page.comment_count}
 
 
 def tag_index(request: HttpRequest) -> HttpResponse:
@@ -77,12 +76,14 @@ def tag_index(request: HttpRequest) -> HttpResponse:
     return render(request, "blog/posts/tag_index.html", {"tags": tags})
 
 
+@shared_listing
 def tag_posts(request: HttpRequest, slug: str) -> HttpResponse:
     tag = get_object_or_404(Tag, slug=slug)
     page = _page(request, Post.objects.published().filter(tags=tag).for_listing())
     return render(request, "blog/posts/tag.html", {"tag": tag, "page": page})
 
 
+@shared_listing
 def profile(request: HttpRequest, handle: str) -> HttpResponse:
     person = get_object_or_404(get_user_model(), username__iexact=handle, is_active=True)
     if person.username != handle:
@@ -92,6 +93,7 @@ def profile(request: HttpRequest, handle: str) -> HttpResponse:
     return render(request, "blog/posts/profile.html", context)
 
 
+@shared_listing
 def archive(request: HttpRequest) -> HttpResponse:
     posts = (
         Post.objects.published()

@@ -3,10 +3,11 @@
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.db.models import QuerySet
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from accounts.requests import SignedInRequest
 from blog import exports
 from blog.forms import PublicationImportForm
 from blog.imports import jobs
@@ -16,13 +17,13 @@ from blog.tasks import check_import, export_publication, import_publication
 from blog.views.desk import author_required
 
 
-def _own_jobs(request: HttpRequest) -> QuerySet[ImportJob]:
+def _own_jobs(request: SignedInRequest) -> QuerySet[ImportJob]:
     jobs_ = ImportJob.objects.order_by("-created_at")
     return jobs_ if request.user.is_staff else jobs_.filter(user=request.user)
 
 
 @author_required
-def import_upload(request: HttpRequest) -> HttpResponse:
+def import_upload(request: SignedInRequest) -> HttpResponse:
     """Upload an export; its dry run's report comes back before anything is imported."""
     form = PublicationImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
@@ -34,7 +35,7 @@ def import_upload(request: HttpRequest) -> HttpResponse:
 
 
 @author_required
-def import_job(request: HttpRequest, pk: int) -> HttpResponse:
+def import_job(request: SignedInRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(_own_jobs(request), pk=pk)
     progress = jobs.job_progress(job)
     if request.GET.get("format") == "json":
@@ -50,7 +51,7 @@ def import_job(request: HttpRequest, pk: int) -> HttpResponse:
 
 @author_required
 @require_POST
-def import_run(request: HttpRequest, pk: int) -> HttpResponse:
+def import_run(request: SignedInRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(_own_jobs(request), pk=pk)
     if jobs.start_import(job):
         import_publication.delay_on_commit(job.pk)
@@ -59,14 +60,14 @@ def import_run(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @staff_member_required
-def export_list(request: HttpRequest) -> HttpResponse:
+def export_list(request: SignedInRequest) -> HttpResponse:
     context = {"exports": ExportJob.objects.select_related("user").order_by("-created_at")[:10]}
     return render(request, "blog/desk/export.html", context)
 
 
 @staff_member_required
 @require_POST
-def export_start(request: HttpRequest) -> HttpResponse:
+def export_start(request: SignedInRequest) -> HttpResponse:
     job = ExportJob.objects.create(user=request.user)
     export_publication.delay_on_commit(job.pk)
     messages.success(request, "The export is being written; this page shows when it is ready.")
@@ -74,7 +75,7 @@ def export_start(request: HttpRequest) -> HttpResponse:
 
 
 @staff_member_required
-def export_download(request: HttpRequest, pk: int) -> HttpResponse:
+def export_download(request: SignedInRequest, pk: int) -> FileResponse:
     job = get_object_or_404(ExportJob, pk=pk, status=ExportJob.Status.DONE)
     path = exports.job_file(job)
     if path is None:

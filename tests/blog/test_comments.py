@@ -28,7 +28,7 @@ def test_a_reader_comments_and_everyone_sees_it(client, rosa, post) -> None:
     client.force_login(rosa)
     response = say(client, post, "A *fair* point, [source](https://example.org).")
     comment = Comment.objects.get()
-    assert response.status_code == 302 and response.url == f"/p/{post.slug}/#comment-{comment.pk}"
+    assert response.status_code == 302 and response.url == f"/p/{post.slug}/?comment={comment.pk}#comment-{comment.pk}"
     client.logout()
     page = client.get(post.get_absolute_url()).content.decode()
     assert "A <em>fair</em> point" in page

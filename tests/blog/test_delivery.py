@@ -8,7 +8,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from blog import delivery
+from blog import clicks, delivery
 from blog.models import Delivery, Digest, Post, Send, Subscriber
 from blog.publishing import publish_post
 from blog.subscriptions import manage_token
@@ -39,7 +39,7 @@ def test_publishing_mails_each_active_each_post_subscriber_once(publish) -> None
 
 def test_the_email_has_unsubscribe_headers_links_and_the_whole_post(publish, settings) -> None:
     [subscriber] = make_subscribers(active=1)["active"]
-    publish("Headers matter")
+    post = publish("Headers matter")
     [message] = mail.outbox
     token = manage_token(subscriber)
     assert message.subject == "Headers matter"
@@ -48,7 +48,8 @@ def test_the_email_has_unsubscribe_headers_links_and_the_whole_post(publish, set
     assert message.extra_headers["Message-ID"] == f"<dispatch.delivery.{Delivery.objects.get().pk}@127.0.0.1>"
     html = message.alternatives[0].content
     assert 'src="http://127.0.0.1:8000/media/map.png"' in html  # absolute image URLs
-    assert 'href="http://127.0.0.1:8000/p/headers-matter/#comments"' in html
+    # Links go through the click counter (tests/blog/test_clicks.py), unsubscribing does not.
+    assert f'href="{clicks.click_url(post, "http://127.0.0.1:8000/p/headers-matter/#comments")}"' in html
     assert f"http://127.0.0.1:8000/subscription/{token}/" in html
     assert settings.POSTAL_ADDRESS in html and settings.POSTAL_ADDRESS in message.body
     assert 'style="' in html  # CSS inlined for mail clients

@@ -1,4 +1,6 @@
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from blog.models import Like, Post
 from tests.factories import make_post
@@ -109,3 +111,17 @@ def test_authors_see_like_counts_on_their_desk(client, ada, rosa, post) -> None:
     client.force_login(ada)
     page = client.get("/write/").content.decode()
     assert '<td class="num">1</td>' in page
+
+
+@pytest.mark.parametrize("liked", ["", "1"])
+def test_a_like_and_an_unlike_cost_at_most_four_queries_session_included(client, rosa, post, liked) -> None:
+    """On PostgreSQL the like is one statement (tests/integration pins that);
+    here the test's own transaction turns the like's into savepoints, not counted."""
+    client.force_login(rosa)
+    for expected in (1, 0):
+        data = {"position": "top", "liked": str(expected)} if liked else {"position": "top"}
+        with CaptureQueriesContext(connection) as queries:
+            response = client.post(f"/p/{post.slug}/like/", data, headers={"Accept": "application/json"})
+        assert response.json() == {"liked": bool(expected), "count": expected}
+        statements = [q["sql"] for q in queries if "SAVEPOINT" not in q["sql"]]
+        assert len(statements) <= 4, statements

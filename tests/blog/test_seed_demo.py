@@ -1,11 +1,12 @@
 import pytest
 from allauth.account.models import EmailAddress
 from django.core.management import call_command
+from django.utils import timezone
 from taggit.models import Tag
 
 from accounts.models import User
 from blog.management.commands.seed_demo import ANALYSIS_SLUG, PASSWORD
-from blog.models import Comment, CommentLike, Post
+from blog.models import Comment, CommentLike, PageViewDay, Post, ReferrerDay, Subscriber
 
 pytestmark = pytest.mark.django_db
 
@@ -21,6 +22,9 @@ def counts() -> dict[str, int]:
         "tagged": Post.tags.through.objects.count(),
         "comments": Comment.objects.count(),
         "comment likes": CommentLike.objects.count(),
+        "view days": PageViewDay.objects.count(),
+        "referrer days": ReferrerDay.objects.count(),
+        "subscribers": Subscriber.objects.count(),
     }
 
 
@@ -103,3 +107,19 @@ def test_the_analysis_has_an_argument_in_its_comments(client) -> None:
     assert "<em>guarantee</em>" in page and "level-3" in page
     for comment in Comment.objects.all():
         assert comment.like_count == comment.likes.count()
+
+
+def test_a_month_of_history_for_the_insights_pages(client) -> None:
+    call_command("seed_demo", verbosity=0)
+    home_days = PageViewDay.objects.filter(post=None)
+    assert home_days.count() == 30
+    for post in Post.objects.published():
+        days = PageViewDay.objects.filter(post=post).order_by("day")
+        assert days.first().day == timezone.localdate(post.published_at)
+        assert days.last().day < timezone.localdate()  # today is counted live
+        assert days.first().views > days.last().views  # the launch peak fades
+    assert ReferrerDay.objects.filter(source="news.ycombinator.com").exists()
+    assert Subscriber.objects.filter(source__startswith="post-", status="active").count() > 40
+    client.force_login(User.objects.get(username="author"))
+    page = client.get("/write/insights/").content.decode()
+    assert "The Harbour Bill: what the reports leave out" in page and "news.ycombinator.com" in page

@@ -3,6 +3,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from django.db import connection, connections
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from blog.models import Like, Post
 from tests.factories import make_post, make_user
@@ -31,3 +32,16 @@ def test_fifty_threads_toggling_likes_keep_the_count_equal_to_the_rows(require_s
     rows = Like.objects.filter(post=post).count()
     assert Post.objects.get(pk=post.pk).like_count == rows
     assert Like.objects.values("user").distinct().count() == rows  # never two likes from one reader
+
+
+def test_a_like_is_one_statement_and_at_most_four_queries_with_the_session(require_service) -> None:
+    require_service("PostgreSQL", connection.vendor == "postgresql", "set DATABASE_URL=postgres://...")
+    post = make_post(make_user("ada"), "Counted")
+    client = Client()
+    client.force_login(make_user("rosa"))
+    for expected in (1, 0, 1):
+        with CaptureQueriesContext(connection) as queries:
+            response = client.post(f"/p/{post.slug}/like/", headers={"Accept": "application/json"})
+        assert response.json() == {"liked": bool(expected), "count": expected}
+        assert len(queries) <= 4, [q["sql"] for q in queries]
+    assert Post.objects.get(pk=post.pk).like_count == Like.objects.filter(post=post).count() == 1

@@ -6,19 +6,32 @@ is added only to an analysis without comments; whatever exists already is
 left exactly as it is, so a second run adds no rows and
 moves no timestamps."""
 
+import random
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from allauth.account.models import EmailAddress
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import User
 from accounts.roles import AUTHORS, MODERATORS
-from blog.models import Comment, CommentLike, Post
+from blog.models import (
+    Comment,
+    CommentLike,
+    Delivery,
+    LinkClick,
+    PageViewDay,
+    Post,
+    ReferrerDay,
+    Send,
+    Share,
+    Subscriber,
+)
 from blog.publishing import schedule_post
 from blog.rendering import render_markdown
 
@@ -258,6 +271,108 @@ def seed_discussion(post: Post, users: dict[str, User]) -> int:
     return len(made)
 
 
+HISTORY_DAYS = 30
+# Where readers of the demo come from, and how often (weights).
+DEMO_SOURCES = {
+    "direct": 30,
+    "email": 25,
+    "site": 15,
+    "news.ycombinator.com": 10,
+    "google.com": 8,
+    "bsky.app": 6,
+    "utm:mastodon": 4,
+    "reddit.com": 2,
+}
+DEMO_LINKS = ["https://example.org/harbour-bill.pdf", "https://example.org/appendix-b", "https://example.org/minutes"]
+
+
+def post_day_views(rng: random.Random, age: int, peak: int) -> int:
+    """A post's views `age` days after publication: a launch peak that fades to a long tail."""
+    return max(0, round(peak * (0.55**age + 0.04) * rng.uniform(0.8, 1.2)))
+
+
+def seed_history(rng: random.Random, today: date) -> int:
+    """A believable month of page views, referrers, subscribers and clicks up
+    to yesterday (today is counted live), unless any page views exist already."""
+    if PageViewDay.objects.exists():
+        return 0
+    views, sources = [], []
+    for post in Post.objects.published():
+        published = timezone.localdate(post.published_at)
+        peak = 900 if post.slug == ANALYSIS_SLUG else rng.randint(150, 400)
+        for age in range((today - published).days):
+            count = post_day_views(rng, age, peak)
+            views.append(
+                PageViewDay(post=post, day=published + timedelta(days=age), views=count, visitors=count * 4 // 5)
+            )
+            sources += _sources(rng, post, published + timedelta(days=age), count)
+    for age in range(1, HISTORY_DAYS + 1):
+        count = rng.randint(60, 140)
+        views.append(PageViewDay(post=None, day=today - timedelta(days=age), views=count, visitors=count * 3 // 4))
+        sources += _sources(rng, None, today - timedelta(days=age), count)
+    PageViewDay.objects.bulk_create(views)
+    ReferrerDay.objects.bulk_create(sources)
+    _seed_subscribers(rng)
+    analysis = Post.objects.get(slug=ANALYSIS_SLUG)
+    LinkClick.objects.bulk_create(LinkClick(post=analysis, url=url, clicks=rng.randint(20, 90)) for url in DEMO_LINKS)
+    _seed_shares(rng, analysis, today)
+    _seed_send(analysis)
+    return len(views)
+
+
+def _seed_send(post: Post) -> None:
+    """The analysis went out to the demo subscribers who had joined before it; one address bounced."""
+    assert post.published_at is not None
+    sent_at = post.published_at + timedelta(minutes=2)
+    send = Send.objects.create(post=post, status=Send.Status.DONE)
+    Send.objects.filter(pk=send.pk).update(created_at=post.published_at)
+    bounced = Subscriber.objects.create(
+        email="demo-bounce@example.com", source="home", status=Subscriber.Status.BOUNCED,
+        confirmed_at=post.published_at - timedelta(days=9),
+    )  # fmt: skip
+    readers = Subscriber.objects.filter(email__startswith="demo-reader-", confirmed_at__lt=post.published_at)
+    Delivery.objects.bulk_create(
+        [Delivery(send=send, subscriber=reader, status=Delivery.Status.SENT, sent_at=sent_at) for reader in readers]
+        + [Delivery(send=send, subscriber=bounced, status=Delivery.Status.FAILED, error="550 5.1.1 No such user")]
+    )
+
+
+def _seed_shares(rng: random.Random, post: Post, today: date) -> None:
+    networks = rng.choices(["x", "bluesky", "linkedin", "email", "copy", "whatsapp"], k=24)
+    shares = [
+        Share(post=post, network=network, visitor_hash=f"demo-{n}", day=today - timedelta(days=n % 2))
+        for n, network in enumerate(networks)
+    ]
+    Share.objects.bulk_create(shares)
+    Post.objects.filter(pk=post.pk).update(share_count=F("share_count") + len(shares))
+
+
+def _sources(rng: random.Random, post: Post | None, day: date, count: int) -> list[ReferrerDay]:
+    picked = rng.choices(list(DEMO_SOURCES), weights=list(DEMO_SOURCES.values()), k=count)
+    return [ReferrerDay(post=post, day=day, source=source, views=picked.count(source)) for source in set(picked)]
+
+
+def _seed_subscribers(rng: random.Random) -> None:
+    """Subscribers who joined from the posts' boxes over the month; a few left."""
+    now = timezone.now()
+    posts = list(Post.objects.published().values_list("slug", "published_at"))
+    subscribers = []
+    for n in range(60):
+        slug, published = rng.choice(posts)
+        joined = published + (now - published) * rng.random() ** 2
+        left = n % 12 == 0
+        subscribers.append(
+            Subscriber(
+                email=f"demo-reader-{n}@example.com",
+                source=f"{rng.choice(['post-top', 'post-bottom'])}:{slug}",
+                status=Subscriber.Status.UNSUBSCRIBED if left else Subscriber.Status.ACTIVE,
+                confirmed_at=joined,
+                unsubscribed_at=joined + (now - joined) / 2 if left else None,
+            )
+        )
+    Subscriber.objects.bulk_create(subscribers, ignore_conflicts=True)
+
+
 class Command(BaseCommand):
     help = "Create demo users and posts; running it again changes nothing."
 
@@ -267,6 +382,7 @@ class Command(BaseCommand):
         now = timezone.now()
         created = sum(seed_post(users["author"], spec, now) for spec in POSTS)
         seed_discussion(Post.objects.get(slug=ANALYSIS_SLUG), users)
+        seed_history(random.Random(15), timezone.localdate())
         if options["verbosity"]:
             self.stdout.write(f"{created} posts created, {len(POSTS) - created} already there.")
             self.stdout.write(f"Demo logins (password for all: {PASSWORD}):")

@@ -7,7 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.http import HttpResponse
 from django.urls import reverse
 
-from blog.models import ImportJob, Post, Subscriber
+from blog.models import ExportJob, ImportJob, Post, Subscriber
 from tests.factories import make_user
 
 pytestmark = pytest.mark.django_db
@@ -145,3 +145,24 @@ def test_the_desk_links_to_import_and_staff_to_export(client, ada) -> None:
     assert reverse("blog:export_list") not in page
     client.force_login(make_user("root", is_staff=True))
     assert reverse("blog:export_list") in client.get(reverse("blog:desk")).content.decode()
+
+
+def test_visitors_cannot_run_an_import(client, upload, ada, substack_zip) -> None:
+    client.force_login(ada)
+    upload(substack_zip)
+    job = ImportJob.objects.get()
+    client.logout()
+
+    response = client.post(reverse("blog:import_run", args=[job.pk]))
+
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.CHECKED
+
+
+def test_starting_an_export_is_post_only_and_not_for_visitors(client, sam) -> None:
+    assert client.post(reverse("blog:export_start")).status_code == 302
+    client.force_login(sam)
+    assert client.get(reverse("blog:export_start")).status_code == 405
+    assert client.get(reverse("blog:export_download", args=[1])).status_code == 404
+    assert not ExportJob.objects.exists()

@@ -57,13 +57,15 @@ def seed_everything() -> None:
             confirmed_at=now if status != "pending" else None,
             frequency="weekly" if n % 2 else "post",
         )
-    Like.objects.create(post=analysis, subscriber=Subscriber.objects.get(status="active"))  # liked from the e-mail
-    send = Send.objects.create(post=analysis, status=Send.Status.DONE)
-    Delivery.objects.create(send=send, subscriber=Subscriber.objects.get(status="active"), status="sent", sent_at=now)
+    send, _ = Send.objects.get_or_create(post=analysis, defaults={"status": Send.Status.DONE})
+    active = Subscriber.objects.get(email="active@example.com")
+    Delivery.objects.create(send=send, subscriber=active, status="sent", sent_at=now)
+    Like.objects.create(post=analysis, subscriber=active)  # liked from the e-mail, no account
     Delivery.objects.create(
-        send=send, subscriber=Subscriber.objects.get(status="bounced"), status="failed", error="550"
+        send=send, subscriber=Subscriber.objects.get(email="bounced@example.com"), status="failed", error="550"
     )
-    digest = Digest.objects.create(subscriber=Subscriber.objects.get(status="unsubscribed"), period="weekly:2026-W40")
+    gone = Subscriber.objects.get(email="unsubscribed@example.com")
+    digest = Digest.objects.create(subscriber=gone, period="weekly:2026-W40")
     digest.posts.set([analysis])
     Delivery.objects.create(digest=digest, subscriber=digest.subscriber, status="sent", sent_at=now)
 
@@ -108,7 +110,9 @@ def test_export_restore_export_gives_the_same_content(tmp_path, settings) -> Non
     assert before.keys() == after.keys()
     for name in before:
         assert before[name] == after[name], name
-    assert len(before["data/subscribers.json"]) == len(Subscriber.Status.values)
+    statuses = {row["status"] for row in before["data/subscribers.json"]}
+    assert statuses == set(Subscriber.Status.values)
+    assert before["data/page_view_days.json"] and before["data/link_clicks.json"]
     assert before["data/restacks.json"][0]["note"] == "Read the *second* half."
 
 

@@ -110,3 +110,15 @@ def test_broken_json_is_refused(tmp_path, sam) -> None:
     path.write_text('{"db": [{"meta": ')
 
     assert "not valid JSON" in run_import(path, user=sam).refused
+
+
+def test_feature_images_become_covers_and_failures_are_reported(sam) -> None:
+    report = run_import(EXPORT, user=sam)
+
+    bridge = Post.objects.get(slug="the-bridge-vote")
+    assert bridge.cover.name.startswith("imports/") and bridge.cover_alt == "The bridge at dawn"
+    assert not Post.objects.get(slug="budget-in-one-table").cover
+    assert (
+        "__GHOST_URL__/content/images/2025/04/budget.png: not a full web address (relative to the old site?); "
+        "“The budget in one table” has no cover image"
+    ) in report.image_failures

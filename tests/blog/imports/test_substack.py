@@ -217,3 +217,17 @@ def test_the_command_imports_into_the_named_byline_and_takes_the_list(substack_z
 
     assert Post.objects.filter(author=ada).count() == 6
     assert Subscriber.objects.count() == 18
+
+
+def test_an_export_zipped_inside_a_folder_is_read_the_same(substack_zip, sam, tmp_path) -> None:
+    import zipfile
+
+    nested = tmp_path / "nested.zip"
+    with zipfile.ZipFile(substack_zip) as flat, zipfile.ZipFile(nested, "w") as folder:
+        for item in flat.infolist():
+            folder.writestr(f"my-substack-export/{item.filename}", flat.read(item))
+        folder.writestr("__MACOSX/my-substack-export/._posts.csv", b"junk")
+
+    report = run_import(nested, user=sam)
+
+    assert report.counts["posts"]["created"] == 6

@@ -36,6 +36,7 @@ def test_bodies_keep_quotes_with_cite_footnotes_tables_images_and_classic_paragr
     assert "[^1]: Council minutes, item 7." in bridge.body
     assert "<script" not in bridge.body_html and "steal" not in bridge.body_html
     assert "<table>" in Post.objects.get(slug="budget-in-one-table").body_html
+    assert bridge.cover.name.startswith("imports/")  # its featured image
     minister = Post.objects.get(slug="what-the-minister-said").body_html
     assert minister.startswith("<p>The minister gave three answers")
     assert "<blockquote>" in minister and "<li>No promise was made.</li>" in minister
@@ -113,3 +114,14 @@ def test_files_of_the_wrong_shape_are_refused(tmp_path, sam, content, message) -
 
     assert message in report.refused
     assert not Post.objects.exists()
+
+
+def test_staff_see_a_posts_old_addresses_in_the_admin(client, sam) -> None:
+    run_import(WXR, user=sam)
+    sam.is_superuser = True
+    sam.save()
+    client.force_login(sam)
+
+    page = client.get(f"/admin/blog/post/{Post.objects.get(slug='the-bridge-vote').pk}/change/").content.decode()
+
+    assert "/2025/03/04/the-bridge-vote/" in page and "/?p=11" in page

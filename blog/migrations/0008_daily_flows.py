@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('blog', '0006_imports'),
+        ('blog', '0007_insights'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -1,0 +1,256 @@
+"""A post's comments as pages of threads, rendered once per version.
+
+What every reader sees alike (each comment's author line, body and place in
+its thread) is rendered once per version of the post's comments and kept in
+the shared cache. What belongs to one reader is added per request, as plain
+string joins: the like/reply/edit/delete/flag/pin buttons with their state,
+and the reader's own comments awaiting moderation, right under the comment
+they answer. No template is rendered per comment per request.
+
+Pages hold PAGE_THREADS top-level threads with all their replies. The next
+page starts after a thread's key (`?after=<top-level comment id>`), so a page
+does not shift when new threads arrive before it; `?comment=<id>` opens the
+page that holds a comment, which is where a comment's permalink leads.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cache as cache_forever
+
+from django.contrib.auth.models import AnonymousUser
+from django.core.cache import cache
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+from accounts.models import User
+from blog import pagecache, threads
+from blog.models import Comment, CommentLike, Post
+from blog.models.comments import EDIT_WINDOW
+
+PAGE_THREADS = 50
+_SLOT = "\x00actions\x00"
+Status = Comment.Status
+
+
+@dataclass
+class Entry:
+    """One public comment as every reader sees it, with what its buttons need."""
+
+    pk: int
+    parent_id: int | None
+    author_id: int
+    approved: bool
+    placeholder: bool
+    pinned: bool
+    like_count: int
+    created_at: datetime
+    url: str
+    before: str = ""  # the rendering up to the buttons
+    after: str = ""  # and from there to the end
+
+
+@dataclass
+class Reader:
+    """What one request's buttons depend on."""
+
+    pk: int | None
+    csrf_token: str
+    is_post_author: bool
+    comments_open: bool
+    liked: set[int] = field(default_factory=set)
+    now: datetime = field(default_factory=timezone.now)
+    is_moderator: bool = False
+    post_url: str = ""
+
+
+@dataclass
+class Page:
+    html: SafeString
+    comment_count: int
+    next_after: int | None
+
+
+# --- Shared, once per version -------------------------------------------------
+
+
+def _entry(comment: Comment) -> Entry:
+    return Entry(
+        pk=comment.pk, parent_id=comment.parent_id, author_id=comment.author_id,
+        approved=comment.status == Status.APPROVED and not comment.is_deleted, placeholder=comment.placeholder,
+        pinned=comment.is_pinned, like_count=comment.like_count, created_at=comment.created_at,
+        url=escape(comment.get_absolute_url()),
+    )  # fmt: skip
+
+
+def _render_shared(post: Post, sort: str) -> dict:
+    comments = threads.thread(post, AnonymousUser(), sort)
+    tops: list[list[Entry]] = []
+    for comment in comments:
+        html = render_to_string("blog/comments/_comment.html", {"comment": comment, "post": post, "slot": _SLOT})
+        entry = _entry(comment)
+        entry.before, _, entry.after = html.partition(_SLOT)
+        if comment.parent_id is None or not tops:
+            tops.append([])
+        tops[-1].append(entry)
+    return {"threads": tops, "count": threads.approved_count(comments)}
+
+
+def shared_threads(post: Post, sort: str) -> dict:
+    """The post's public threads in order, each comment rendered without buttons."""
+    key = f"{threads.public_cache_key(post, sort)}:{pagecache.site_version()}:pages"
+    shared = pagecache.local_copy(key)
+    if shared is None:
+        shared = _render_shared(post, sort)
+        cache.set(key, shared, threads.PUBLIC_TIMEOUT)
+        pagecache.keep_local_copy(key, shared)
+    return shared
+
+
+# --- Per reader, per request ----------------------------------------------------
+
+
+def _reader(post: Post, user: User | AnonymousUser, csrf_token: str) -> Reader:
+    reader = Reader(user.pk, csrf_token, post.author_id == user.pk, post.comments_open)
+    if user.is_authenticated and user.is_moderator:
+        reader.is_moderator, reader.post_url = True, escape(post.get_absolute_url())
+    return reader
+
+
+def reader_state(post: Post, user, csrf_token: str) -> tuple[Reader, list[Comment]]:
+    """The reader's likes on this post's comments and the held comments they may see:
+    their own, or for a moderator every one, to act on beside it (two indexed queries)."""
+    reader = _reader(post, user, csrf_token)
+    if not user.is_authenticated:
+        return reader, []
+    liked = CommentLike.objects.filter(user=user, comment__post=post).values_list("comment_id", flat=True)
+    reader.liked = set(liked)
+    held_here = Comment.objects.filter(post=post, status=Status.HELD)
+    if not reader.is_moderator:
+        held_here = held_here.filter(author=user)
+    held = list(held_here.select_related("author"))
+    for comment in held:
+        comment.post, comment.placeholder, comment.liked = post, False, False
+        comment.by_post_author = comment.author_id == post.author_id
+    return reader, held
+
+
+def actions(entry: Entry, reader: Reader) -> str:
+    """The buttons under a comment, for this reader (the markup _comment.html had).
+
+    Plain string joins, since this runs for every comment of a page on every
+    request: the values are integers, the site's own paths (escaped when the
+    entry was built) and the CSRF token (letters and digits)."""
+    if entry.placeholder:
+        return ""
+    likes = f'<span aria-hidden="true">♥ </span>{entry.like_count}<span class="visually-hidden"> {_likes(entry)}</span>'
+    if reader.pk is None:
+        return f'<p class="comment-actions muted">{likes}</p>' if entry.like_count else ""
+    token = f'<input type="hidden" name="csrfmiddlewaretoken" value="{reader.csrf_token}">'
+    urls, pk = _urls(), entry.pk
+    parts = ['<div class="comment-actions">']
+    if entry.approved:
+        liked = pk in reader.liked
+        parts.append(
+            f'<form method="post" action="{urls["comment_like"] % pk}" class="inline">{token}<button type="submit" '
+            f'class="link{" is-liked" if liked else ""}" aria-pressed="{"true" if liked else "false"}">'
+            f'<span class="visually-hidden">Like </span>{likes}</button></form>'
+        )
+        if reader.comments_open:
+            parts.append(f'<a href="{entry.url}#reply" data-reply="{pk}">Reply</a>')
+    own = entry.author_id == reader.pk
+    if own and reader.now - entry.created_at <= EDIT_WINDOW:
+        parts.append(f'<a href="{urls["comment_edit"] % pk}">Edit</a>')
+    if own:  # the link asks "are you sure?" before anything is deleted
+        parts.append(f'<a href="{urls["comment_delete"] % pk}">Delete</a>')
+    elif entry.approved:
+        parts.append(f'<a href="{urls["comment_flag"] % pk}">Flag</a>')
+    if reader.is_post_author and entry.approved:
+        parts.append(
+            f'<form method="post" action="{urls["comment_pin"] % pk}" class="inline">{token}'
+            f'<button type="submit" class="link">{"Unpin" if entry.pinned else "Pin"}</button></form>'
+        )
+    parts.append("</div>")
+    if reader.is_moderator:
+        parts.append(_moderation(entry, reader, token))
+    return "".join(parts)
+
+
+def _likes(entry: Entry) -> str:
+    return "like" if entry.like_count == 1 else "likes"
+
+
+def _moderation(entry: Entry, reader: Reader, token: str) -> str:
+    """A moderator's actions beside the comment: the queue's form, for this one comment."""
+    pk = entry.pk
+    approve = "" if entry.approved else '<button type="submit" name="action" value="approve">Approve</button>'
+    days = "".join(
+        f'<option value="{value}"{" selected" if value == "7" else ""}>{label}</option>'
+        for value, label in (("1", "1 day"), ("7", "7 days"), ("30", "30 days"), ("forever", "ever"))
+    )
+    return (
+        '<details class="comment-moderation"><summary>Moderate<span class="visually-hidden"> this comment</span>'
+        f'</summary><form method="post" action="{_urls()["moderation_queue"]}">{token}'
+        f'<input type="hidden" name="ids" value="{pk}">'
+        f'<input type="hidden" name="next" value="{reader.post_url}#comment-{pk}">{approve}'
+        '<button type="submit" name="action" value="delete" class="secondary">Remove</button>'
+        f'<label for="mod-reason-{pk}">Reason (required to ban)</label>'
+        f'<input type="text" id="mod-reason-{pk}" name="reason" maxlength="300">'
+        f'<label for="mod-days-{pk}">Ban for</label><select id="mod-days-{pk}" name="ban_days">{days}</select>'
+        '<button type="submit" name="action" value="ban" class="secondary">Ban the author</button></form></details>'
+    )
+
+
+def _page_bounds(tops: list[list[Entry]], after: str | None, comment: str | None) -> tuple[int, int]:
+    keys = [thread[0].pk for thread in tops]
+    start = 0
+    if comment and comment.isdigit():
+        found = next((i for i, thread in enumerate(tops) if any(e.pk == int(comment) for e in thread)), 0)
+        start = found - found % PAGE_THREADS
+    elif after and after.isdigit() and int(after) in keys:
+        start = keys.index(int(after)) + 1
+    return start, min(len(tops), start + PAGE_THREADS)
+
+
+def page(post: Post, user, sort: str, csrf_token: str, after: str | None, comment: str | None) -> Page:
+    """One page of threads: shared renderings, this reader's buttons and held comments."""
+    shared = shared_threads(post, sort)
+    tops = shared["threads"]
+    reader, held = reader_state(post, user, csrf_token)
+    start, end = _page_bounds(tops, after, comment)
+    under: dict[int | None, list[str]] = {}
+    for item in held:
+        under.setdefault(item.parent_id, []).append(
+            render_to_string("blog/comments/_comment.html", {"comment": item, "post": post, "user": user,
+                                                             "csrf_token": csrf_token})
+        )  # fmt: skip
+    pieces = under.pop(None, []) if start == 0 else []
+    shown = set()
+    for thread in tops[start:end]:
+        for entry in thread:
+            shown.add(entry.pk)
+            pieces += [entry.before, actions(entry, reader), entry.after, *under.pop(entry.pk, [])]
+    if start == 0:  # held replies whose thread is not shown (a removed comment's, say)
+        pieces += [html for parent, items in under.items() for html in items]
+    next_after = tops[end - 1][0].pk if end < len(tops) else None
+    return Page(mark_safe("".join(pieces)), shared["count"], next_after)
+
+
+def live_actions(comment: Comment, user, csrf_token: str, post: Post) -> str:
+    """The buttons of a comment rendered on its own (its permalink page, a held comment)."""
+    reader = _reader(post, user, csrf_token)
+    if getattr(comment, "liked", False):
+        reader.liked.add(comment.pk)
+    entry = _entry(comment)
+    entry.approved = comment.status == Status.APPROVED and not comment.is_deleted
+    return actions(entry, reader)
+
+
+@cache_forever
+def _urls() -> dict[str, str]:
+    """The buttons' addresses as format strings: reverse() per button per request costs too much."""
+    names = ["comment_like", "comment_edit", "comment_delete", "comment_flag", "comment_pin"]
+    urls = {name: escape(reverse(f"blog:{name}", args=[987654321])).replace("987654321", "%d") for name in names}
+    return {**urls, "moderation_queue": reverse("blog:moderation_queue")}

@@ -1,0 +1,275 @@
+"""Signed-out pages, rendered once per version and shared through the cache.
+
+The whole rule is here:
+
+- Served from the cache: a GET of a post, the home page, a tag, an author's
+  page or the archive by a reader who sends no session cookie (so signed
+  out, with no pending like, referral or message of their own), no
+  "acted" cookie, and only the query parameters the page knows, plus
+  campaign tags (utm_*), which differ per link, not per reader. `?ref=`
+  is never one of them, so a referral visit always reaches the view; other
+  parameters (fbclid, say) are rendered live and not stored.
+- Stored: 200 HTML responses of those requests. Signed-out readers see only
+  live posts and approved comments, so no draft, scheduled post or held
+  comment can be stored.
+- Filled in per request: the CSP nonce and the CSRF token. The stored copy
+  holds markers instead, so nothing about the reader who caused the render
+  reaches another.
+- Versions: each page belongs to a scope (one post, or the listings) and to
+  the site. A change bumps the affected versions when its transaction
+  commits (the signal receivers below, publish_post, and threads.changed);
+  a stored page whose versions differ is never served. Counters (likes,
+  shares) do not bump versions: pages expire after COUNTER_LAG seconds, and
+  a signed-out reader who shares gets a FRESH_COOKIE for as long, so they
+  see their own action at once.
+
+It is a view decorator, not a middleware, so every middleware (sessions,
+CSRF, CSP, page-view counting) still runs for a cached page.
+"""
+
+import hashlib
+import re
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+from uuid import uuid4
+
+from django.conf import settings
+from django.contrib.messages.storage.cookie import CookieStorage
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.dispatch import receiver
+from django.http import HttpRequest, HttpResponse
+from django.middleware.csp import get_nonce
+from django.middleware.csrf import get_token
+from django.utils.cache import patch_vary_headers
+
+from accounts.models import User
+from blog.models import Post, Restack, SlugRedirect
+
+COUNTER_LAG = 60
+FRESH_COOKIE = "fresh"
+CAMPAIGN_PARAMS = frozenset({"utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content"})
+LISTINGS = "listings"
+SITE = "site"
+# Renderings each process keeps in its own memory (they never change, so never go stale).
+RECENT_RENDERINGS = 64
+# How long a second request for a page being rendered waits for that rendering.
+RENDER_WAIT = 1.0
+
+_NONCE_MARK = "\x00csp-nonce\x00"
+_CSRF_MARK = "\x00csrf-token\x00"
+_MARKS = re.compile(f"({re.escape(_NONCE_MARK)}|{re.escape(_CSRF_MARK)})")
+_CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([A-Za-z0-9]+)"')
+
+View = Callable[..., HttpResponse]
+_recent: OrderedDict[str, Any] = OrderedDict()
+
+
+def post_scope(slug: str) -> str:
+    return f"post:{slug}"
+
+
+def shared_page(scope: Callable[..., str], params: frozenset[str] = frozenset()) -> Callable[[View], View]:
+    """View decorator: serve signed-out readers one rendering per version.
+
+    `scope(**view_kwargs)` names the version the page belongs to; `params`
+    are the query parameters that select a different page (?page=, ?sort=)."""
+
+    def decorator(view: View) -> View:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            if not _shareable(request, params):
+                return view(request, *args, **kwargs)
+            return _cached(request, scope(**kwargs), lambda: view(request, *args, **kwargs))
+
+        return wrapper
+
+    return decorator
+
+
+def _shareable(request: HttpRequest, params: frozenset[str]) -> bool:
+    cookies = request.COOKIES
+    return (
+        request.method == "GET"
+        and settings.SESSION_COOKIE_NAME not in cookies
+        and CookieStorage.cookie_name not in cookies
+        and FRESH_COOKIE not in cookies
+        and set(request.GET) <= params | CAMPAIGN_PARAMS
+    )
+
+
+def _version_key(scope: str) -> str:
+    return f"pagecache:version:{scope}"
+
+
+def _page_key(request: HttpRequest) -> str:
+    return "pagecache:page:" + hashlib.sha256(request.get_full_path().encode()).hexdigest()
+
+
+def _body_key(rendering: str) -> str:
+    return f"pagecache:body:{rendering}"
+
+
+def _cached(request: HttpRequest, scope: str, render: Callable[[], HttpResponse]) -> HttpResponse:
+    key, version_keys = _page_key(request), [_version_key(SITE), _version_key(scope)]
+    found = cache.get_many([key, *version_keys])  # one round trip, a few bytes, on a hit
+    versions = [found.get(k) for k in version_keys]
+    page = found.get(key)
+    if page and None not in versions and page["versions"] == versions and (body := _body(page["rendering"])):
+        return _serve(request, body)
+    # Read the versions before the database: a change committed after this
+    # point bumps them, so what is rendered now is never served after it.
+    current: list[str] = [v or _start_version(k) for k, v in zip(version_keys, versions, strict=True)]
+    lock = f"{key}:rendering:{':'.join(current)}"
+    if not cache.add(lock, 1, timeout=int(RENDER_WAIT * 10)):
+        body = _wait_for(key, current)
+        if body:
+            return _serve(request, body)
+    try:
+        response = render()
+        if _storable(request, response):
+            _store(key, current, _template(request, response))
+    finally:
+        cache.delete(lock)
+    response["X-Page-Cache"] = "miss"
+    return response
+
+
+def _start_version(key: str) -> str:
+    cache.add(key, uuid4().hex, timeout=None)
+    return cache.get(key)
+
+
+def _wait_for(key: str, versions: list[str]) -> dict | None:
+    """Another process is rendering this page version: wait briefly for it."""
+    deadline = time.monotonic() + RENDER_WAIT
+    while time.monotonic() < deadline:
+        time.sleep(0.02)
+        page = cache.get(key)
+        if page and page["versions"] == versions:
+            return _body(page["rendering"])
+    return None
+
+
+def _storable(request: HttpRequest, response: HttpResponse) -> bool:
+    session = getattr(request, "session", None)
+    return (
+        response.status_code == 200
+        and not response.streaming
+        and response.get("Content-Type", "").startswith("text/html")
+        and not response.cookies
+        and not (session is not None and session.modified)
+    )
+
+
+def _template(request: HttpRequest, response: HttpResponse) -> dict:
+    """The response cut around this reader's nonce and CSRF token, which are left out."""
+    html = response.content.decode(response.charset)
+    nonce = get_nonce(request)
+    if nonce:  # it was used while rendering
+        html = html.replace(str(nonce), _NONCE_MARK)
+    for token in set(_CSRF_INPUT.findall(html)):
+        html = html.replace(token, _CSRF_MARK)
+    pieces = [piece.encode(response.charset) for piece in _MARKS.split(html)]
+    return {"pieces": pieces, "content_type": response["Content-Type"]}
+
+
+def _store(key: str, versions: list[str], body: dict) -> None:
+    rendering = uuid4().hex
+    cache.set(_body_key(rendering), body, COUNTER_LAG)
+    cache.set(key, {"versions": versions, "rendering": rendering}, COUNTER_LAG)
+    keep_local_copy(_body_key(rendering), body)
+
+
+def _body(rendering: str) -> dict | None:
+    return local_copy(_body_key(rendering))
+
+
+def local_copy(key: str) -> Any:
+    """A value that never changes under its key (a rendering, a versioned list),
+    from this process's memory, else from the shared cache (then kept)."""
+    value = _recent.get(key)
+    if value is None:
+        value = cache.get(key)
+        if value is not None:
+            keep_local_copy(key, value)
+    return value
+
+
+def keep_local_copy(key: str, value: Any) -> None:
+    _recent[key] = value
+    while len(_recent) > RECENT_RENDERINGS:
+        _recent.popitem(last=False)
+
+
+def _serve(request: HttpRequest, body: dict) -> HttpResponse:
+    pieces = body["pieces"]
+    if len(pieces) > 1:  # odd pieces are the marks
+        fill = {_NONCE_MARK: lambda: str(get_nonce(request)), _CSRF_MARK: lambda: get_token(request)}
+        values = {mark: fill[mark]().encode() for mark in {p.decode() for p in pieces[1::2]}}
+        pieces = [values[piece.decode()] if i % 2 else piece for i, piece in enumerate(pieces)]
+    response = HttpResponse(b"".join(pieces), content_type=body["content_type"])
+    patch_vary_headers(response, ["Cookie"])  # a signed-in reader gets another page at this address
+    response["X-Page-Cache"] = "hit"
+    return response
+
+
+def site_version() -> str:
+    """Changes with anything that shows on every page (a rename); other caches key on it too."""
+    return cache.get(_version_key(SITE)) or _start_version(_version_key(SITE))
+
+
+# --- What changes a page -----------------------------------------------------
+
+
+def changed(*scopes: str) -> None:
+    """Drop the renderings of these scopes once the current transaction commits."""
+    keys = [_version_key(scope) for scope in scopes]
+    transaction.on_commit(lambda: cache.set_many({key: uuid4().hex for key in keys}, timeout=None))
+
+
+def post_changed(post_id: int) -> None:
+    """A post's page and the listings showing it changed (its comments, say)."""
+    slug = Post.objects.filter(pk=post_id).values_list("slug", flat=True).first()
+    changed(*([post_scope(slug)] if slug else []), LISTINGS)
+
+
+def saw_own_action(response: HttpResponse) -> HttpResponse:
+    """A signed-out reader changed a counter: show them live pages while others may lag."""
+    response.set_cookie(FRESH_COOKIE, "1", max_age=COUNTER_LAG, httponly=True, samesite="Lax")
+    return response
+
+
+@receiver([post_save, post_delete], sender=Post, dispatch_uid="pagecache.post")
+def _post_saved(sender: type, instance: Post, **kwargs) -> None:
+    changed(post_scope(instance.slug), LISTINGS)
+
+
+@receiver(m2m_changed, sender=Post.tags.through, dispatch_uid="pagecache.post_tags")
+def _post_tagged(sender: type, instance: object, **kwargs) -> None:
+    if isinstance(instance, Post):
+        changed(post_scope(instance.slug), LISTINGS)
+    else:
+        changed(SITE)
+
+
+@receiver([post_save, post_delete], sender=Restack, dispatch_uid="pagecache.restack")
+def _restacked(sender: type, instance: Restack, **kwargs) -> None:
+    post_changed(instance.post_id)
+
+
+@receiver(post_save, sender=SlugRedirect, dispatch_uid="pagecache.slug_redirect")
+def _renamed_post(sender: type, instance: SlugRedirect, **kwargs) -> None:
+    changed(post_scope(instance.old_slug))  # the old address now redirects
+
+
+@receiver(post_save, sender=User, dispatch_uid="pagecache.user")
+def _user_saved(sender: type, instance: User, created: bool, update_fields: frozenset | None, **kwargs) -> None:
+    """A new name shows on every page the person wrote or commented on."""
+    if created or update_fields == frozenset({"last_login"}):
+        return
+    changed(SITE)

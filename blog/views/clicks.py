@@ -1,0 +1,24 @@
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from blog import clicks, pageviews
+from blog.models import Post
+
+
+@require_GET
+@never_cache
+def click(request: HttpRequest, token: str) -> HttpResponse:
+    """A newsletter link: count the click, then send the reader where the link said."""
+    try:
+        post_id, url = clicks.read_click_token(token)
+    except clicks.ClickError as error:
+        return render(request, "blog/subscriptions/link_error.html", {"error": error}, status=400)
+    if not Post.objects.filter(pk=post_id).exists():
+        return render(request, "blog/subscriptions/link_error.html", {"error": "This link is not valid."}, status=400)
+    # Mail scanners and link previewers fetch links too; only browsers count.
+    if settings.NEWSLETTER_CLICK_COUNTING and pageviews.is_browser(request):
+        clicks.record_click(post_id, url)
+    return HttpResponseRedirect(clicks.destination(url))
