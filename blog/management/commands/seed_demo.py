@@ -355,11 +355,13 @@ def _sources(rng: random.Random, post: Post | None, day: date, count: int) -> li
 def _seed_subscribers(rng: random.Random) -> None:
     """Subscribers who joined from the posts' boxes over the month; a few left."""
     now = timezone.now()
-    posts = list(Post.objects.published().values_list("slug", "published_at"))
+    posts = [
+        (slug, published or now) for slug, published in Post.objects.published().values_list("slug", "published_at")
+    ]
     subscribers = []
     for n in range(60):
         slug, published = rng.choice(posts)
-        joined = published + (now - published) * rng.random() ** 2
+        joined: datetime = published + (now - published) * rng.random() ** 2
         left = n % 12 == 0
         subscribers.append(
             Subscriber(
