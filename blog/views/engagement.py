@@ -66,9 +66,10 @@ def like_from_email(request: HttpRequest, slug: str, token: str) -> HttpResponse
     except subscriptions.TokenError as error:
         return render(request, "blog/subscriptions/link_error.html", {"error": error}, status=400)
     context: dict[str, object] = {"post": post, "liked": False}
-    if request.method == "POST":
-        context.update(liked=True, like_count=engagement.like_as_subscriber(post, subscriber))
-    return render(request, "blog/engagement/like_from_email.html", context)
+    if request.method != "POST":
+        return render(request, "blog/engagement/like_from_email.html", context)
+    context.update(liked=True, like_count=engagement.like_as_subscriber(post, subscriber))
+    return _counted(request, render(request, "blog/engagement/like_from_email.html", context))
 
 
 @require_http_methods(["GET", "POST"])
@@ -113,7 +114,7 @@ def _share_on_mastodon(request: HttpRequest, post: Post) -> HttpResponse:
         else:
             engagement.record_share(request, post, Share.Network.MASTODON)
             url = engagement.shared_url(post, request.user)
-            return ShareRedirect(engagement.mastodon_target(host, post, url))
+            return _counted(request, ShareRedirect(engagement.mastodon_target(host, post, url)))
     context = {"post": post, "instance": instance, "error": error}
     return render(request, "blog/engagement/mastodon.html", context, status=400 if error else 200)
 

@@ -10,7 +10,7 @@ from django.core import mail
 from django.test import Client
 from django.utils import timezone
 
-from blog import delivery
+from blog import delivery, pagecache
 from blog.models import Delivery, Like, NewsletterSettings, Post, Send, Subscriber
 from blog.subscriptions import confirm_token, like_token
 from blog.tasks import publish_due_posts, send_deliveries
@@ -266,8 +266,10 @@ def test_a_subscriber_without_an_account_likes_in_one_press(client, ada) -> None
     url = f"/p/{post.slug}/like/by-email/{like_token(post, subscriber)}/"
     page = client.get(url).content.decode()
     assert "Like “Likeable”?" in page and not Like.objects.exists()  # a mail scanner's GET likes nothing
-    page = client.post(url).content.decode()
+    response = client.post(url)
+    page = response.content.decode()
     assert "Liked. Thank you!" in page and "1 like." in page
+    assert pagecache.FRESH_COOKIE in response.cookies  # the post page they open next shows their like
     client.post(url)
     assert Like.objects.get().subscriber == subscriber and Post.objects.get(pk=post.pk).like_count == 1
 
