@@ -145,8 +145,8 @@ def actions(entry: Entry, reader: Reader) -> str:
     entry was built) and the CSRF token (letters and digits)."""
     if entry.placeholder:
         return ""
-    likes = f'<span aria-hidden="true">♥ </span>{entry.like_count}<span class="visually-hidden"> {_likes(entry)}</span>'
-    if reader.pk is None:
+    if reader.pk is None:  # signed out: the page cache serves this, so its length costs nothing
+        likes = f'<span aria-hidden="true">♥ </span>{entry.like_count}<span class="visually-hidden"> {_likes(entry)}</span>'
         return f'<p class="comment-actions muted">{likes}</p>' if entry.like_count else ""
     token = f'<input type="hidden" name="csrfmiddlewaretoken" value="{reader.csrf_token}">'
     urls, pk = _urls(), entry.pk
@@ -155,8 +155,8 @@ def actions(entry: Entry, reader: Reader) -> str:
         liked = pk in reader.liked
         parts.append(
             f'<form method="post" action="{urls["comment_like"] % pk}" class="inline">{token}<button type="submit" '
-            f'class="link{" is-liked" if liked else ""}" aria-pressed="{"true" if liked else "false"}">'
-            f'<span class="visually-hidden">Like </span>{likes}</button></form>'
+            f'class="link{" is-liked" if liked else ""}" aria-pressed="{"true" if liked else "false"}" '
+            f'aria-label="Like, {entry.like_count} {_likes(entry)}">♥ {entry.like_count}</button></form>'
         )
         if reader.comments_open:
             parts.append(f'<a href="{entry.url}#reply" data-reply="{pk}">Reply</a>')

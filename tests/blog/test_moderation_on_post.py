@@ -114,5 +114,7 @@ def test_the_comment_like_button_is_named_for_what_it_does(client, rosa, post, b
     comment(post, bo, "Likeable", like_count=4)
     client.force_login(rosa)
     page = client.get(post.get_absolute_url()).content.decode()
-    name = '<span class="visually-hidden">Like </span><span aria-hidden="true">♥ </span>4'
-    assert name + '<span class="visually-hidden"> likes</span>' in page
+    assert 'aria-label="Like, 4 likes">♥ 4</button>' in page
+    client.logout()
+    page = client.get(post.get_absolute_url()).content.decode()  # signed out: a count, not a button
+    assert '<span aria-hidden="true">♥ </span>4<span class="visually-hidden"> likes</span>' in page
