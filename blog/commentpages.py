@@ -146,8 +146,10 @@ def actions(entry: Entry, reader: Reader) -> str:
     if entry.placeholder:
         return ""
     if reader.pk is None:  # signed out: the page cache serves this, so its length costs nothing
-        likes = f'<span aria-hidden="true">♥ </span>{entry.like_count}<span class="visually-hidden"> {_likes(entry)}</span>'
-        return f'<p class="comment-actions muted">{likes}</p>' if entry.like_count else ""
+        if not entry.like_count:
+            return ""
+        hidden = f'<span class="visually-hidden"> {_likes(entry)}</span>'
+        return f'<p class="comment-actions muted"><span aria-hidden="true">♥ </span>{entry.like_count}{hidden}</p>'
     token = f'<input type="hidden" name="csrfmiddlewaretoken" value="{reader.csrf_token}">'
     urls, pk = _urls(), entry.pk
     parts = ['<div class="comment-actions">']
