@@ -12,7 +12,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 from allauth.account.adapter import DefaultAccountAdapter
 from django.conf import settings
+from django.http import HttpRequest
 
+from accounts.client_ip import client_ip
 from accounts.tasks import send_account_email
 from blog import emails
 from blog.site import absolute
@@ -68,3 +70,8 @@ class AccountAdapter(DefaultAccountAdapter):
         # holds up a sign-up request and the worker needs no request.
         rendered = self.render(template_prefix, site_context({"email": email, **context}))
         send_account_email.delay_on_commit(rendered.subject, rendered.text, rendered.html, email)
+
+    def get_client_ip(self, request: HttpRequest) -> str:
+        # The same address our own limits use: behind the proxy, REMOTE_ADDR
+        # is the proxy's for everyone, and one script would lock all out.
+        return client_ip(request) or super().get_client_ip(request)

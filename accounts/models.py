@@ -67,11 +67,13 @@ class User(AbstractUser):
             self.referral_code = User.objects.values_list("referral_code", flat=True).get(pk=self.pk)
         return self.referral_code or ""
 
+    # Explicit permissions, never is_staff: a staff flag opens the admin, and
+    # what can be done there is again a matter of permissions.
     @property
     def is_moderator(self) -> bool:
-        return self.is_staff or self.has_perm("blog.moderate_comment")
+        return self.has_perm("blog.moderate_comment")
 
     @property
     def is_author(self) -> bool:
-        """May use the writing desk: the Authors role, or staff."""
-        return self.is_staff or self.has_perm("blog.add_post")
+        """May use the writing desk: the Authors or Editors role."""
+        return self.has_perm("blog.add_post")

@@ -9,10 +9,12 @@ from django.contrib.auth.models import Group, Permission
 from django.db.models import Q
 
 AUTHORS = "Authors"
+EDITORS = "Editors"
 MODERATORS = "Moderators"
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     AUTHORS: ["blog.add_post", "blog.change_post", "blog.view_post"],
+    EDITORS: ["blog.add_post", "blog.change_post", "blog.view_post", "blog.change_any_post"],
     MODERATORS: ["blog.view_post", "blog.moderate_comment", "blog.view_comment", "blog.change_comment"],
 }
 

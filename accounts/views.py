@@ -3,6 +3,8 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 
+from accounts import guards
+from accounts.client_ip import client_ip
 from accounts.forms import ProfileForm
 from accounts.requests import SignedInRequest
 
@@ -11,7 +13,12 @@ from accounts.requests import SignedInRequest
 def edit_profile(request: SignedInRequest) -> HttpResponse:
     form = ProfileForm(request.POST or None, request.FILES or None, instance=request.user)
     if request.method == "POST" and form.is_valid():
-        form.save()
-        messages.success(request, "Profile saved.")
-        return redirect(request.user)
-    return render(request, "accounts/edit_profile.html", {"form": form})
+        changes_public = any(name in form.changed_data for name in guards.PUBLIC_FIELDS)
+        refusal = guards.profile_refusal(request.user, client_ip(request) or None) if changes_public else None
+        if refusal is None:
+            form.save()
+            messages.success(request, "Profile saved.")
+            return redirect(request.user)
+        form.add_error(None, refusal)
+    status = 400 if form.errors else 200
+    return render(request, "accounts/edit_profile.html", {"form": form}, status=status)

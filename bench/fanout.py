@@ -6,7 +6,9 @@ PostgreSQL, Celery workers on Redis, and an aiosmtpd sink on loopback. Prints
 e-mails per second for the whole send (from publish to the last message at
 the sink) and, in the same run, the rate of a plain smtplib loop sending the
 same number of messages of the same size over one connection to the same
-sink: the floor that any Python sender on this machine pays.
+sink: the floor that any Python sender on this machine pays. Also prints how
+many distinct subscribers the sink heard from (missing, duplicates) and the
+peak memory (VmHWM) of each worker process.
 """
 
 import argparse
@@ -23,7 +25,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from aiosmtpd.controller import Controller
 
-from bench.harness import PYTHON, ROOT, ensure_database, free_port, manage, production_env, temp_var_dir
+from bench.harness import (
+    DATABASE_URL,
+    PYTHON,
+    ROOT,
+    ensure_database,
+    free_port,
+    manage,
+    production_env,
+    temp_var_dir,
+)
 
 SETUP = """
 from accounts.models import User
@@ -61,12 +72,32 @@ sys.stdout.buffer.write(message.message(policy=email.policy.SMTP).as_bytes())  #
 class Counting:
     def __init__(self) -> None:
         self.count = 0
+        self.recipients: set[str] = set()
         self.lock = threading.Lock()
 
     async def handle_DATA(self, server, session, envelope) -> str:
         with self.lock:
             self.count += 1
+            self.recipients.update(envelope.rcpt_tos)
         return "250 OK"
+
+
+def peak_memory(group: int) -> dict[int, int]:
+    """Peak resident memory (VmHWM, in KB) of every process in a process group."""
+    peaks = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[2]) != group:
+                continue
+            status = (entry / "status").read_text()
+        except (OSError, IndexError, ValueError):
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmHWM:"):
+                peaks[int(entry.name)] = int(line.split()[1])
+    return peaks
 
 
 def shell(env: dict[str, str], code: str) -> bytes:
@@ -96,8 +127,8 @@ def main() -> None:
     parser.add_argument("--subscribers", type=int, default=10_000)
     parser.add_argument("--concurrency", type=int, default=2, help="worker processes")
     parser.add_argument("--batch-size", type=int, default=500)
-    parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/dispatch_bench")
-    parser.add_argument("--broker-url", default="redis://127.0.0.1:6379/12")
+    parser.add_argument("--database-url", default=DATABASE_URL)
+    parser.add_argument("--broker-url", default=os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/12"))
     args = parser.parse_args()
 
     sink = Counting()
@@ -129,11 +160,13 @@ def main() -> None:
         started = time.monotonic()
         shell(env, PUBLISH.replace("PK", post_id))
         finished = wait_for(sink, args.subscribers, timeout=max(120, args.subscribers / 20))
+        time.sleep(2)  # anything sent twice arrives now
+        peaks = peak_memory(worker.pid)
     finally:
         os.killpg(worker.pid, signal.SIGTERM)
         worker.wait(timeout=30)
     dispatch_seconds = finished - started
-    arrived = sink.count
+    arrived, distinct = sink.count, len(sink.recipients)
 
     sink.count = 0
     loop_seconds = smtplib_loop(port, sample, args.subscribers)
@@ -147,7 +180,10 @@ def main() -> None:
     print(f"{'Dispatch (publish to last message)':<44} {dispatch_seconds:>9.1f} {dispatch_rate:>10.0f}")
     print(f"{'plain smtplib loop, one connection':<44} {loop_seconds:>9.1f} {loop_rate:>10.0f}")
     print(f"Dispatch / smtplib loop: {dispatch_rate / loop_rate:.2f}")
-    print(f"messages at the sink from the send: {arrived} (duplicates: {arrived - args.subscribers})")
+    print(f"messages at the sink from the send: {arrived}; subscribers reached {distinct}, "
+          f"missing {args.subscribers - distinct}, duplicates {arrived - distinct}")  # fmt: skip
+    memory = ", ".join(f"{kb / 1024:.0f} MB" for kb in sorted(peaks.values(), reverse=True))
+    print(f"peak memory of the worker processes (VmHWM): {memory}")
 
 
 if __name__ == "__main__":

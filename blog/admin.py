@@ -1,14 +1,35 @@
+from django import forms
 from django.contrib import admin, messages
+from django.db import models
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 
+from accounts.images import UploadedImageField
+from accounts.models import User
 from accounts.requests import SignedInRequest
 from blog import moderation
-from blog.models import Ban, Comment, LegacyPath, ModerationLog, ModerationSettings, Post, SlugRedirect, Subscriber
+from blog.models import (
+    Ban,
+    Comment,
+    CommentRevision,
+    LegacyPath,
+    ModerationLog,
+    ModerationSettings,
+    Post,
+    Restack,
+    SlugRedirect,
+    Subscriber,
+)
 from blog.publishing import publish_post, unpublish_post
 from blog.tasks import queue_notices, queue_send, refresh_preview
 
 Action = ModerationLog.Action
+
+
+def acting_user(request: HttpRequest) -> User:
+    """The staff member behind an admin request (the admin lets no one else in)."""
+    assert isinstance(request.user, User)
+    return request.user
 
 
 class SlugRedirectInline(admin.TabularInline):
@@ -33,8 +54,17 @@ class PostAdmin(admin.ModelAdmin):
     date_hierarchy = "published_at"
     inlines = [SlugRedirectInline, LegacyPathInline]
     actions = ["publish", "unpublish"]
+    formfield_overrides = {models.ImageField: {"form_class": UploadedImageField}}
 
-    @admin.action(description="Publish selected posts now")
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        # The admin's change_post is every post; the desk's rule decides whose.
+        allowed = super().has_change_permission(request, obj)
+        return allowed and (not isinstance(obj, Post) or obj.is_editable_by(request.user))
+
+    def has_publish_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("blog.change_any_post")
+
+    @admin.action(description="Publish selected posts now", permissions=["publish"])
     def publish(self, request: HttpRequest, queryset: QuerySet[Post]) -> None:
         published = [post.pk for post in queryset if publish_post(post)]
         queue_send(published)
@@ -43,11 +73,22 @@ class PostAdmin(admin.ModelAdmin):
         count = len(published)
         self.message_user(request, f"Published {count} post(s).", messages.SUCCESS)
 
-    @admin.action(description="Move selected posts back to drafts")
+    @admin.action(description="Move selected posts back to drafts", permissions=["publish"])
     def unpublish(self, request: HttpRequest, queryset: QuerySet[Post]) -> None:
         for post in queryset:
             unpublish_post(post)
         self.message_user(request, f"Unpublished {queryset.count()} post(s).", messages.SUCCESS)
+
+
+class CommentRevisionInline(admin.TabularInline):
+    model = CommentRevision
+    extra = 0
+    fields = ("written_at", "body", "replaced_by", "created_at")
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Comment | None = None) -> bool:
+        return False
 
 
 @admin.register(Comment)
@@ -57,31 +98,46 @@ class CommentAdmin(admin.ModelAdmin):
     list_display = ("pk", "author", "post", "status", "flag_count", "created_at")
     list_filter = ("status",)
     search_fields = ("body", "author__username", "author__email")
-    raw_id_fields = ("post", "author", "reply_to", "parent")
-    readonly_fields = ("status", "reasons", "body_html", "flag_count", "like_count", "ip", "level")
+    # Only the text is edited here, and that through blog.moderation: rendered
+    # again, the old text kept as a revision, a log row written.
+    fields = ("post", "author", "status", "reasons", "body", "body_html", "is_deleted", "flag_count", "like_count",
+              "ip", "created_at", "edited_at")  # fmt: skip
+    readonly_fields = tuple(name for name in fields if name != "body")
     actions = ["approve", "reject", "spam", "remove"]
+    inlines = [CommentRevisionInline]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Comment | None = None) -> bool:
+        return False  # the record stays; moderators remove a comment with the "Delete" action
+
+    def save_model(self, request: HttpRequest, obj: Comment, form: forms.ModelForm, change: bool) -> None:
+        if "body" in form.changed_data:
+            body = form.cleaned_data["body"]
+            moderation.edit_as_moderator(acting_user(request), obj, body, reason="edited in the admin")
+
+    def has_moderate_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("blog.moderate_comment")
 
     def _act(self, request: SignedInRequest, queryset: QuerySet[Comment], action: Action) -> None:
         comments = list(queryset)
         queue_notices(moderation.apply_action(request.user, comments, action, reason="from the admin"))
         self.message_user(request, f"{action.label}: {len(comments)}", messages.SUCCESS)
 
-    @admin.action(description="Approve")
+    @admin.action(description="Approve", permissions=["moderate"])
     def approve(self, request: SignedInRequest, queryset: QuerySet[Comment]) -> None:
         self._act(request, queryset, Action.APPROVE)
 
-    @admin.action(description="Reject")
+    @admin.action(description="Reject", permissions=["moderate"])
     def reject(self, request: SignedInRequest, queryset: QuerySet[Comment]) -> None:
         self._act(request, queryset, Action.REJECT)
 
-    @admin.action(description="Mark as spam")
+    @admin.action(description="Mark as spam", permissions=["moderate"])
     def spam(self, request: SignedInRequest, queryset: QuerySet[Comment]) -> None:
         self._act(request, queryset, Action.SPAM)
 
-    @admin.action(description="Delete (keep for the record)")
+    @admin.action(description="Delete (keep for the record)", permissions=["moderate"])
     def remove(self, request: SignedInRequest, queryset: QuerySet[Comment]) -> None:
         self._act(request, queryset, Action.DELETE)
 
@@ -97,13 +153,34 @@ class ModerationSettingsAdmin(admin.ModelAdmin):
 
 @admin.register(Ban)
 class BanAdmin(admin.ModelAdmin):
-    list_display = ("user", "email", "ip", "until", "reason", "created_by", "created_at")
-    raw_id_fields = ("user", "created_by")
+    """Bans are made from the moderation queue; here their reason and end
+    change, and they are lifted, through blog.moderation, which logs it."""
+
+    list_display = ("__str__", "email", "ip", "until", "lifted_at", "reason", "created_by", "created_at")
+    fields = ("handle", "email", "ip", "reason", "until", "lifted_at", "created_by", "created_at")
+    readonly_fields = ("handle", "email", "ip", "lifted_at", "created_by", "created_at")
+    actions = ["lift"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Ban | None = None) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: Ban, form: forms.ModelForm, change: bool) -> None:
+        if form.changed_data:
+            moderation.change_ban(acting_user(request), obj, reason=obj.reason, until=obj.until)
+
+    @admin.action(description="Lift the selected bans")
+    def lift(self, request: SignedInRequest, queryset: QuerySet[Ban]) -> None:
+        for ban in Ban.objects.active().filter(pk__in=queryset.values("pk")):
+            moderation.lift_ban(request.user, ban, reason="from the admin")
+        self.message_user(request, "Lifted.", messages.SUCCESS)
 
 
 @admin.register(ModerationLog)
 class ModerationLogAdmin(admin.ModelAdmin):
-    list_display = ("created_at", "moderator", "action", "comment", "before", "after", "reason")
+    list_display = ("created_at", "actor", "action", "comment", "before", "after", "reason")
     list_filter = ("action",)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -121,4 +198,29 @@ class SubscriberAdmin(admin.ModelAdmin):
     list_display = ("email", "status", "frequency", "source", "created_at", "confirmed_at")
     list_filter = ("status", "frequency")
     search_fields = ("email",)
-    readonly_fields = ("consent_ip", "source", "created_at", "confirmed_at", "unsubscribed_at", "confirmation_sent_at")
+    readonly_fields = (
+        "consent_ip", "source", "created_at", "confirmation_sent_at", "confirmed_at", "confirmed_ip", "unsubscribed_at",
+    )  # fmt: skip
+
+
+@admin.register(Restack)
+class RestackAdmin(admin.ModelAdmin):
+    """Re-stack notes the rules held wait here for a moderator."""
+
+    list_display = ("user", "post", "note", "note_held", "created_at")
+    list_filter = ("note_held",)
+    fields = ("user", "post", "note", "note_held", "created_at")
+    readonly_fields = fields
+    actions = ["publish_notes"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_moderate_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("blog.moderate_comment")
+
+    @admin.action(description="Publish the held notes", permissions=["moderate"])
+    def publish_notes(self, request: SignedInRequest, queryset: QuerySet[Restack]) -> None:
+        for item in queryset.filter(note_held=True):
+            moderation.publish_note(request.user, item)
+        self.message_user(request, "Published.", messages.SUCCESS)

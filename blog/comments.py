@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from blog import counters, moderation, notifications, threads
+from blog import bans, counters, moderation, notifications, ratelimits, threads
 from blog.models import Comment, CommentLike, Flag, Post
 from blog.models.comments import EDIT_WINDOW_MINUTES, MAX_LEVEL
 from blog.moderation import Action, CommentRefused
@@ -23,6 +23,7 @@ from blog.rendering import render_markdown
 
 MAX_LENGTH = 10_000
 FLAG_NOTE_LIMIT = 500
+FLAG_RATES = ("3/m", "10/h")  # per reader: a handful of reports is help, a stream is an attack
 EDIT_REFUSED = f"You can edit your own comment for {EDIT_WINDOW_MINUTES} minutes after posting it."
 
 Status = Comment.Status
@@ -112,6 +113,7 @@ def edit_comment(comment: Comment, user: User, body: str, *, ip: str | None = No
     decision = moderation.moderate(author=user, body=body, ip=ip, editing=comment)
     decision.raise_if_refused()
     before = comment.status
+    moderation.keep_revision(comment, user)
     comment.body, comment.body_html = body, render_markdown(body, comment=True)
     comment.status, comment.reasons, comment.edited_at = decision.status, decision.reasons, timezone.now()
     comment.save(update_fields=["body", "body_html", "status", "reasons", "edited_at"])
@@ -123,18 +125,24 @@ def edit_comment(comment: Comment, user: User, body: str, *, ip: str | None = No
 
 
 def delete_own_comment(comment: Comment, user: User) -> None:
-    """A comment with replies stays as a "deleted" placeholder, so the thread still reads."""
+    """Hidden from readers (a "deleted" placeholder while it has replies), kept
+    for the moderators. Not while it is held or flagged: that is evidence."""
     if comment.author_id != user.pk:
         raise CommentRefused("You can only delete your own comments.")
-    if comment.children.exists():
-        Comment.objects.filter(pk=comment.pk).update(is_deleted=True, body="", body_html="", is_pinned=False)
-    else:
-        comment.delete()
+    if comment.status == Status.HELD or comment.flag_count:
+        raise CommentRefused("This comment is with the moderators; it can be deleted once they have looked at it.")
+    Comment.objects.filter(pk=comment.pk).update(is_deleted=True, is_pinned=False)
     threads.changed(comment.post_id)
 
 
-def toggle_comment_like(comment: Comment, user: User) -> int:
+def _check_not_banned(user: User, ip: str | None) -> None:
+    if refusal := bans.refusal(user, ip):
+        raise CommentRefused(refusal)
+
+
+def toggle_comment_like(comment: Comment, user: User, *, ip: str | None = None) -> int:
     """Like a comment, or take the like back; returns the new count."""
+    _check_not_banned(user, ip)
     with transaction.atomic():
         if not counters.remove_counted(CommentLike, comment, "like_count", comment=comment, user=user):
             counters.add_counted(CommentLike, comment, "like_count", comment=comment, user=user)
@@ -142,10 +150,13 @@ def toggle_comment_like(comment: Comment, user: User) -> int:
     return counters.current(comment, "like_count")
 
 
-def flag_comment(comment: Comment, user: User, reason: str, note: str = "") -> Comment:
-    """A reader's report. Enough of them hide the comment until a moderator looks."""
+def flag_comment(comment: Comment, user: User, reason: str, note: str = "", *, ip: str | None = None) -> Comment:
+    """A reader's report. Enough weighty ones hide the comment until a moderator looks."""
     if comment.author_id == user.pk:
         raise CommentRefused("You can't flag your own comment.")
+    _check_not_banned(user, ip)
+    if not all([ratelimits.hit(f"flag:user:{user.pk}:{rate}", rate) for rate in FLAG_RATES]):
+        raise CommentRefused("You're flagging very fast. Please wait before flagging more.", rate_limited=True)
     if reason not in Flag.Reason.values:
         raise CommentRefused("Choose why you are flagging this comment.")
     if len(note) > FLAG_NOTE_LIMIT:

@@ -278,6 +278,12 @@ def send_counts(send: Send) -> dict[str, int]:
     return totals
 
 
+def masked_address(email: str) -> str:
+    """`grace@example.com` -> `g…@example.com`: enough to tell failures apart."""
+    local, _, domain = email.partition("@")
+    return f"{local[:1]}…@{domain}"
+
+
 def retry_failed(send: Send) -> list[int]:
     """The author's button: queue failed deliveries again (not to bounced addresses)."""
     now = timezone.now()

@@ -19,8 +19,8 @@ from django.utils.crypto import salted_hmac
 from accounts.models import User
 from accounts.referrals import REFERRAL_SESSION_KEY
 from accounts.requests import SignedInRequest
-from blog import counters
-from blog.models import Like, Post, ReferralVisit, Restack, Share, Subscriber
+from blog import bans, counters, moderation
+from blog.models import Comment, Like, Post, ReferralVisit, Restack, Share, Subscriber
 from blog.ratelimits import client_ip
 from blog.rendering import render_markdown
 from blog.site import absolute
@@ -56,13 +56,19 @@ class EngagementError(Exception):
 # --- Likes -----------------------------------------------------------------
 
 
-def set_like(post: Post, user: User, liked: bool) -> tuple[bool, int]:
+def check_not_banned(user: User, ip: str | None) -> None:
+    if refusal := bans.refusal(user, ip):
+        raise EngagementError(refusal)
+
+
+def set_like(post: Post, user: User, liked: bool, *, ip: str | None = None) -> tuple[bool, int]:
     """Make the reader's like match `liked`; returns the state and the count.
 
     Setting a state rather than flipping one makes a double click harmless.
     The like row is written (or left, if a concurrent request wrote it
     first) and the counter moves by what that write changed, atomically: on
     PostgreSQL in one statement, elsewhere in one transaction of two."""
+    check_not_banned(user, ip)
     if connection.vendor == "postgresql":
         sql = LIKE_ON_POSTGRESQL if liked else UNLIKE_ON_POSTGRESQL
         with connection.cursor() as cursor:
@@ -148,7 +154,7 @@ def apply_like_intent(sender: object, request: HttpRequest | None, user: User, *
         return
     post_id = request.session.pop(PENDING_LIKE_SESSION_KEY, None)
     post = Post.objects.visible_to(user).filter(pk=post_id).first() if post_id else None
-    if post:
+    if post and not bans.refusal(user, client_ip(request) or None):
         set_like(post, user, True)
 
 
@@ -248,21 +254,27 @@ def profile_activity(person: User, viewer: User | AnonymousUser) -> dict[str, ob
 def restack(request: SignedInRequest, post: Post, note: str) -> Restack:
     """Re-post to the reader's profile, or change the note of their re-stack.
 
+    The note goes through the comment rules: a disallowed phrase refuses it,
+    a held one shows only to its writer until a moderator publishes it.
     A first re-stack also counts as a share of the post."""
+    check_not_banned(request.user, client_ip(request) or None)
     note = note.strip()
     if len(note) > RESTACK_NOTE_LIMIT:
         raise EngagementError(f"Keep the note to {RESTACK_NOTE_LIMIT} characters (it has {len(note)}).")
+    decision = moderation.moderate_note(author=request.user, note=note) if note else moderation.Decision("approved")
+    if decision.status == Comment.Status.SPAM:
+        raise EngagementError("This note can't be posted here. Change it, or re-stack without a note.")
     note_html = render_markdown(note, comment=True) if note else ""
+    held = decision.status == Comment.Status.HELD
+    fields = {"note": note, "note_html": note_html, "note_held": held}
     with transaction.atomic():
-        item, created = Restack.objects.select_for_update().get_or_create(
-            post=post, user=request.user, defaults={"note": note, "note_html": note_html}
-        )
+        item, created = Restack.objects.select_for_update().get_or_create(post=post, user=request.user, defaults=fields)
         if created:
             Post.objects.filter(pk=post.pk).update(restack_count=F("restack_count") + 1)
             record_share(request, post, Share.Network.RESTACK)
         else:
-            item.note, item.note_html = note, note_html
-            item.save(update_fields=["note", "note_html", "updated_at"])
+            item.note, item.note_html, item.note_held = note, note_html, held
+            item.save(update_fields=["note", "note_html", "note_held", "updated_at"])
     return item
 
 

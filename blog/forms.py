@@ -7,29 +7,9 @@ from django.core.files.uploadedfile import UploadedFile
 from django.utils import timezone
 from django.utils.text import slugify
 
+from accounts.images import COVER_MAX_SIDE, UploadedImageField
 from blog.models import NewsletterSettings, Post, PostImage, SlugRedirect, Subscriber
 from blog.publishing import check_publication_time
-
-IMAGE_FORMATS = {"JPEG", "PNG", "WEBP", "GIF"}
-
-
-def check_image(upload: UploadedFile | None, what: str) -> UploadedFile | None:
-    """The checks every uploaded image passes (covers and images in the body):
-    at most MAX_COVER_BYTES, at most MAX_IMAGE_PIXELS, and really a JPEG, PNG,
-    WebP or GIF (forms.ImageField has opened it with Pillow by now)."""
-    if not upload or not hasattr(upload, "image"):
-        return upload  # nothing new uploaded (an existing file is kept)
-    if upload.size > settings.MAX_COVER_BYTES:
-        raise forms.ValidationError(f"{what} must be {settings.MAX_COVER_BYTES // (1024 * 1024)} MB or smaller.")
-    width, height = upload.image.size
-    if width * height > settings.MAX_IMAGE_PIXELS:
-        limit = settings.MAX_IMAGE_PIXELS // 1_000_000
-        raise forms.ValidationError(
-            f"{what} is {width} by {height} pixels; make it smaller (at most {limit} megapixels)."
-        )
-    if upload.image.format not in IMAGE_FORMATS:
-        raise forms.ValidationError(f"{what} must be a JPEG, PNG, WebP or GIF image.")
-    return upload
 
 
 def version_of(post: Post) -> str:
@@ -59,9 +39,11 @@ class PostForm(forms.ModelForm):
         required=False,
         help_text="The permalink. Leave empty to make one from the title; old links keep working.",
     )
+    cover = UploadedImageField(required=False, max_side=COVER_MAX_SIDE, noun="cover image")
     version = forms.CharField(required=False, widget=forms.HiddenInput)
-    body_image = forms.ImageField(
+    body_image = UploadedImageField(
         required=False,
+        max_side=COVER_MAX_SIDE,
         label="Add an image to the body",
         help_text="JPEG, PNG, WebP or GIF. It is added at the end of the body as Markdown; move it where you like.",
     )
@@ -117,12 +99,6 @@ class PostForm(forms.ModelForm):
             raise forms.ValidationError("Another post already uses this permalink.")
         return slug
 
-    def clean_cover(self) -> UploadedFile | None:
-        return check_image(self.cleaned_data.get("cover"), "The cover image")
-
-    def clean_body_image(self) -> UploadedFile | None:
-        return check_image(self.cleaned_data.get("body_image"), "The image")
-
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         if data.get("body_image") and not data.get("body_image_alt", "").strip():
@@ -166,8 +142,7 @@ class ImageUploadForm(forms.ModelForm):
         labels = {"alt": "Image description"}
         error_messages = {"alt": {"required": "Describe the image for readers who cannot see it."}}
 
-    def clean_image(self) -> UploadedFile | None:
-        return check_image(self.cleaned_data.get("image"), "The image")
+    image = UploadedImageField(max_side=COVER_MAX_SIDE)
 
 
 class DraftForm(forms.ModelForm):
@@ -183,6 +158,26 @@ class DraftForm(forms.ModelForm):
         if not title:
             raise forms.ValidationError("Give the post a title; then it saves by itself.")
         return title
+
+
+class BanForm(forms.Form):
+    reason = forms.CharField(
+        max_length=300,
+        help_text="Shown to the banned reader, and kept in the log.",
+        error_messages={"required": "A ban needs a reason."},
+    )
+    until = forms.DateTimeField(
+        required=False,
+        label="Ends",
+        help_text="Empty for a permanent ban.",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+
+    def clean_reason(self) -> str:
+        reason = self.cleaned_data["reason"].strip()
+        if not reason:
+            raise forms.ValidationError("A ban needs a reason.")
+        return reason
 
 
 class SubscribeForm(forms.Form):

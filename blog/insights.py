@@ -56,8 +56,8 @@ Reader = User | AnonymousUser
 
 
 def _own(queryset: QuerySet[Any], user: Reader, post_field: str = "post") -> QuerySet[Any]:
-    """Rows about the user's own posts, or every row (the home page's too) for staff."""
-    if user.is_staff:
+    """Rows about the user's own posts, or every row (the home page's too) for editors."""
+    if user.has_perm("blog.change_any_post"):
         return queryset
     return queryset.filter(**{f"{post_field}__author": user})
 

@@ -85,7 +85,7 @@ def notification_message(user: User, kind: Kind, template: str, context: dict[st
 
 def comment_message(kind: Kind, comment: Comment, user: User) -> EmailMultiAlternatives | None:
     """The e-mail of one notice, or None if the comment is no longer public or the user opted out."""
-    if comment.status != Comment.Status.APPROVED or not wants(user, kind):
+    if comment.status != Comment.Status.APPROVED or comment.is_deleted or not wants(user, kind):
         return None
     context = {"comment": comment, "post": comment.post, "url": absolute(comment.anchor_url), "kind": kind}
     return notification_message(user, kind, "comment", context)

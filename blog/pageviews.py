@@ -2,8 +2,8 @@
 
 Each counted view costs at most one pipelined round trip to Redis: a running total per
 page and day (HINCRBY), the visitor's daily hash into a HyperLogLog (PFADD,
-which keeps no hashes, only an estimate of how many there were; exact for
-small numbers) and its source (HINCRBY). The visitor hash mixes IP, user
+which keeps no hashes, only an estimate of how many there were, within
+about 1%) and its source (HINCRBY). The visitor hash mixes IP, user
 agent, page and a salt derived from the secret key and the date, so it
 changes every day and differs between pages, and it is never written down.
 

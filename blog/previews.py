@@ -2,7 +2,8 @@
 
 Drawn with Pillow from the title, subtitle, author, publication name and the
 cover when there is one; stored, and drawn again only when one of those
-changes (the key is a hash of them)."""
+changes (the key is a hash of them). Drawing decodes the cover, so it happens
+only in the Celery worker (blog.tasks.refresh_preview), never in a request."""
 
 import hashlib
 import io
@@ -10,15 +11,18 @@ import textwrap
 from pathlib import Path
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.files.base import ContentFile
 from PIL import Image, ImageDraw, ImageEnhance, ImageFont, ImageOps
 
+from accounts.images import too_many_pixels
 from blog.models import Post
 
 WIDTH, HEIGHT = 1200, 630
 MARGIN = 72
 RGB = tuple[int, int, int]
 PAPER, INK, MUTED, ACCENT = (255, 253, 248), (29, 29, 31), (107, 107, 112), (179, 38, 30)
+REDRAW_CLAIM_SECONDS = 300
 FONT_DIRS = [Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/dejavu")]
 
 
@@ -39,9 +43,11 @@ def _background(post: Post) -> tuple[Image.Image, RGB, RGB]:
     if post.cover:
         try:
             with post.cover.open("rb") as handle, Image.open(handle) as cover:
+                if too_many_pixels(cover.size):  # a cover stored before uploads were capped
+                    raise ValueError("cover too large to decode")
                 image = ImageOps.fit(cover.convert("RGB"), (WIDTH, HEIGHT))
             return ImageEnhance.Brightness(image).enhance(0.35), (255, 255, 255), (225, 225, 225)
-        except (OSError, ValueError):
+        except (OSError, ValueError, Image.DecompressionBombError):
             pass  # a missing or broken cover falls back to the plain design
     return Image.new("RGB", (WIDTH, HEIGHT), PAPER), INK, MUTED
 
@@ -66,6 +72,16 @@ def render_preview(post: Post) -> bytes:
     output = io.BytesIO()
     image.save(output, "PNG", optimize=True)
     return output.getvalue()
+
+
+def is_current(post: Post) -> bool:
+    return bool(post.preview_image) and post.preview_key == preview_key(post)
+
+
+def claim_redraw(post: Post) -> bool:
+    """True for the one request that should queue a redraw of this version;
+    a burst of requests for a stale preview queues one task, not thousands."""
+    return cache.add(f"preview-redraw:{post.pk}:{preview_key(post)}", 1, timeout=REDRAW_CLAIM_SECONDS)
 
 
 def ensure_preview(post: Post) -> Post:

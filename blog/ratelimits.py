@@ -16,6 +16,9 @@ from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
+from accounts.client_ip import address_key as address_key  # re-exported: the one rule for every limit
+from accounts.client_ip import client_ip as client_ip
+
 PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
@@ -23,18 +26,6 @@ def parse_rate(rate: str) -> tuple[int, int]:
     """'5/m' -> (5, 60); '30/h' -> (30, 3600)."""
     count, _, unit = rate.partition("/")
     return int(count), PERIODS[unit]
-
-
-def client_ip(request: HttpRequest) -> str:
-    """The visitor's address. X-Forwarded-For is believed only as far as the
-    number of proxies we run (TRUSTED_PROXY_COUNT); otherwise anyone could
-    dodge a limit by sending the header."""
-    proxies = int(settings.TRUSTED_PROXY_COUNT)
-    header = str(request.META.get("HTTP_X_FORWARDED_FOR", ""))
-    forwarded = [part.strip() for part in header.split(",") if part.strip()]
-    if proxies and len(forwarded) >= proxies:
-        return forwarded[-proxies]
-    return str(request.META.get("REMOTE_ADDR", ""))
 
 
 def hit(key: str, rate: str) -> bool:
@@ -54,7 +45,7 @@ def allow(request: HttpRequest, scope: str, rate: str) -> bool:
     """Count a request per signed-in reader and per IP; both must be within the rate."""
     if not settings.RATELIMIT_ENABLED:
         return True
-    keys = [f"{scope}:ip:{client_ip(request)}"]
+    keys = [f"{scope}:ip:{address_key(client_ip(request))}"]
     if request.user.is_authenticated:
         keys.append(f"{scope}:user:{request.user.pk}")
     return all([hit(key, rate) for key in keys])

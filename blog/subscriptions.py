@@ -7,6 +7,7 @@ keep working for as long as the subscriber exists."""
 
 import csv
 import io
+import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -27,6 +28,11 @@ MANAGE_SALT = "dispatch.subscriber.manage"
 LIKE_SALT = "dispatch.subscriber.like"
 CONFIRM_MAX_AGE = timedelta(days=7)
 CONFIRMATION_RESEND_AFTER = timedelta(days=1)
+# Where a subscription came from: the boxes the templates draw (blog_tags.subscribe_box),
+# "import", and "site" for anything else a visitor sends.
+KNOWN_SOURCE = re.compile(r"(home|account|site|import|(profile|post-top|post-bottom):[A-Za-z0-9_-]{1,100})")
+# A spreadsheet runs a cell starting with one of these as a formula (=HYPERLINK(...)).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 class TokenError(Exception):
@@ -34,7 +40,10 @@ class TokenError(Exception):
 
 
 def confirm_token(subscriber: Subscriber) -> str:
-    return signing.dumps([subscriber.pk, subscriber.email.lower()], salt=CONFIRM_SALT)
+    """Names the request it answers (when the e-mail went out), so that only
+    the newest link confirms, and none after the address left the list."""
+    sent_at = subscriber.confirmation_sent_at.timestamp() if subscriber.confirmation_sent_at else None
+    return signing.dumps([subscriber.pk, subscriber.email.lower(), sent_at], salt=CONFIRM_SALT)
 
 
 def manage_token(subscriber: Subscriber) -> str:
@@ -59,7 +68,7 @@ def subscriber_for_like_token(token: str, post: Post) -> Subscriber:
 
 def subscriber_for_confirm_token(token: str) -> Subscriber:
     try:
-        pk, email = signing.loads(token, salt=CONFIRM_SALT, max_age=CONFIRM_MAX_AGE)
+        pk, email, *rest = signing.loads(token, salt=CONFIRM_SALT, max_age=CONFIRM_MAX_AGE)
     except signing.SignatureExpired:
         raise TokenError("This confirmation link has expired. Subscribe again to get a new one.") from None
     except (signing.BadSignature, ValueError, TypeError):
@@ -67,6 +76,11 @@ def subscriber_for_confirm_token(token: str) -> Subscriber:
     subscriber = Subscriber.objects.filter(pk=pk, email__iexact=email).first()
     if subscriber is None:
         raise TokenError("This confirmation link is not valid.")
+    if subscriber.status == Subscriber.Status.ACTIVE:
+        return subscriber  # confirming twice is harmless
+    sent_at = subscriber.confirmation_sent_at.timestamp() if subscriber.confirmation_sent_at else None
+    if subscriber.status != Subscriber.Status.PENDING or (rest and rest[0] != sent_at):
+        raise TokenError("This confirmation link is no longer valid. Subscribe again to get a new one.")
     return subscriber
 
 
@@ -132,12 +146,17 @@ def _activate(subscriber: Subscriber, *, user: User | None = None, source: str =
     subscriber.save(update_fields=fields)
 
 
-def confirm(subscriber: Subscriber) -> bool:
-    """The subscriber pressed the button in their confirmation email."""
-    if subscriber.status == Subscriber.Status.COMPLAINED:
+def confirm(subscriber: Subscriber, *, ip: str | None = None) -> bool:
+    """The subscriber pressed the button in their confirmation email. Only a
+    waiting address is activated; the address that pressed it is kept with
+    the consent record."""
+    if subscriber.status == Subscriber.Status.ACTIVE:
+        return True
+    if subscriber.status != Subscriber.Status.PENDING:
         return False
-    if subscriber.status != Subscriber.Status.ACTIVE:
-        _activate(subscriber)
+    _activate(subscriber)
+    subscriber.confirmed_ip = ip
+    subscriber.save(update_fields=["confirmed_ip"])
     return True
 
 
@@ -251,12 +270,24 @@ def import_subscribers(data: str, *, dry_run: bool) -> ImportReport:
     return report
 
 
+def known_source(value: str) -> str:
+    """The form's `source`, or "site" when it is not one of ours."""
+    value = value.strip()
+    return value if KNOWN_SOURCE.fullmatch(value) else "site"
+
+
+def spreadsheet_safe(cell: str) -> str:
+    """A cell no spreadsheet will run: a leading quote makes a formula plain text (OWASP)."""
+    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
+
+
 def export_subscribers() -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["email", "status", "frequency", "source", "created_at", "confirmed_at", "unsubscribed_at"])
     for s in Subscriber.objects.order_by("pk").iterator():
-        writer.writerow([s.email, s.status, s.frequency, s.source, s.created_at.isoformat(),
-                         s.confirmed_at.isoformat() if s.confirmed_at else "",
-                         s.unsubscribed_at.isoformat() if s.unsubscribed_at else ""])  # fmt: skip
+        row = [s.email, s.status, s.frequency, s.source, s.created_at.isoformat(),
+               s.confirmed_at.isoformat() if s.confirmed_at else "",
+               s.unsubscribed_at.isoformat() if s.unsubscribed_at else ""]  # fmt: skip
+        writer.writerow([spreadsheet_safe(cell) for cell in row])
     return out.getvalue()

@@ -49,7 +49,7 @@ def publish_due_posts() -> list[int]:
     return published
 
 
-@shared_task
+@shared_task(base=DjangoTask)
 def fold_page_views() -> int:
     return pageviews.fold()
 

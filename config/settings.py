@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "django.contrib.sitemaps",
     "allauth",
     "allauth.account",
+    "allauth.mfa",
     "taggit",
     "blog",
     "accounts",  # after blog: its post_migrate hook grants blog permissions to roles
@@ -68,6 +69,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "blog.middleware.LegacyRedirectMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "accounts.middleware.StaffTwoFactorMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -142,7 +144,11 @@ ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 # Confirming the address in the browser that signed up signs the reader in and
 # resumes where they were (the `next` of the sign-up form, e.g. a post they liked).
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
-ACCOUNT_RATE_LIMITS_ENABLED = True
+# Two-factor: an authenticator app (TOTP) with recovery codes, at /accounts/2fa/.
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = SITE_NAME
+# Staff accounts must turn it on before they may do anything but set it up.
+MFA_REQUIRED_FOR_STAFF = env.bool("MFA_REQUIRED_FOR_STAFF", default=not DEBUG and not TESTING)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
@@ -169,7 +175,7 @@ STORAGES = {
 SERVE_MEDIA = env.bool("SERVE_MEDIA", default=True)
 # Cover images larger than this are refused with a message.
 MAX_COVER_BYTES = env.int("MAX_COVER_BYTES", default=5 * 1024 * 1024)
-# ...and so are images wider x taller than this (a decompression bomb is small on disk).
+# Covers and avatars with more pixels than this are refused before decoding (blog/images.py).
 MAX_IMAGE_PIXELS = env.int("MAX_IMAGE_PIXELS", default=40_000_000)
 # Uploaded imports and finished exports: private, never served like MEDIA_ROOT.
 PRIVATE_ROOT = Path(env.str("PRIVATE_ROOT", default=str(VAR_DIR / "private")))
@@ -248,6 +254,18 @@ if env.bool("TRUST_X_FORWARDED_PROTO", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # Off only for load benchmarks, which send everything from one address.
 RATELIMIT_ENABLED = env.bool("RATELIMIT_ENABLED", default=True)
+if not RATELIMIT_ENABLED:
+    ACCOUNT_RATE_LIMITS = False  # allauth's own switch; its limits are on by default
+# Rate limits and allauth's log-in limits count in the cache: one that each
+# process keeps for itself (or a database, without atomic increments) is no limit.
+PER_PROCESS_CACHES = ("locmem.", "dummy.", "filebased.", "db.")
+if (
+    RATELIMIT_ENABLED
+    and not DEBUG
+    and not TESTING
+    and any(k in CACHES["default"]["BACKEND"] for k in PER_PROCESS_CACHES)
+):
+    raise ImproperlyConfigured("CACHE_URL must name a shared cache (redis://...) when DEBUG is off.")
 # How many reverse proxies in front of the app append to X-Forwarded-For.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -257,7 +275,7 @@ SECURE_CSP = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF, CSP.NONCE],
     "style-src": [CSP.SELF],
-    "img-src": [CSP.SELF, "https:"],
+    "img-src": [CSP.SELF, "https:", "data:"],  # data: for the two-factor QR code (an SVG image)
     "font-src": [CSP.SELF],
     "connect-src": [CSP.SELF],
     "object-src": [CSP.NONE],

@@ -117,10 +117,33 @@ def rosa(db):
 
 @pytest.fixture
 def sam(db):
-    """Staff."""
+    """Staff who runs the publication: an editor and moderator who manages
+    subscribers, by explicit permissions (the staff flag alone grants none)."""
+    from django.contrib.auth.models import Group
+
+    from accounts.roles import EDITORS, MODERATORS
+    from tests.factories import grant, make_user
+
+    sam = make_user("sam", is_staff=True)
+    sam.groups.add(*Group.objects.filter(name__in=[EDITORS, MODERATORS]))
+    return grant(sam, "blog.manage_subscribers")
+
+
+@pytest.fixture
+def kit(db):
+    """Staff and nothing more: the admin's door opens, no permission behind it."""
     from tests.factories import make_user
 
-    return make_user("sam", is_staff=True)
+    return make_user("kit", is_staff=True)
+
+
+@pytest.fixture
+def lena(db):
+    """An editor: may edit and publish every author's post."""
+    from accounts.roles import EDITORS
+    from tests.factories import make_user
+
+    return make_user("lena", role=EDITORS)
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from allauth.account.models import EmailAddress
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.http import HttpResponse
 from django.test import Client
 from django.utils import timezone
@@ -28,6 +28,14 @@ def make_user(handle: str, *, role: str | None = None, **fields: Any) -> User:
     if role:
         user.groups.add(Group.objects.get(name=role))
     return user
+
+
+def grant(user: User, *perms: str) -> User:
+    """Give `user` permissions; returns a fresh copy (has_perm caches)."""
+    for perm in perms:
+        app_label, codename = perm.split(".")
+        user.user_permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+    return User.objects.get(pk=user.pk)
 
 
 def make_post(author: User, title: str = "A published post", **fields: Any) -> Post:

@@ -59,8 +59,9 @@ def run_import(
 ) -> Report:
     """Import the export at `path` as `user`, whose byline posts get when the export names no author.
 
-    `site_data` (subscribers, comments, other bylines) defaults to staff or no user: the command line."""
-    site_data = (user is None or user.is_staff) if site_data is None else site_data
+    `site_data` (subscribers, comments, other bylines) defaults to those who manage subscribers,
+    or no user: the command line."""
+    site_data = (user is None or user.has_perm("blog.manage_subscribers")) if site_data is None else site_data
     report = Report(dry_run=dry_run)
     archive = None
     importer = None

@@ -10,7 +10,8 @@ out is stored through blog.rendering like any post, which sanitises it."""
 import re
 from collections.abc import Callable
 
-from bs4 import BeautifulSoup, NavigableString, Tag
+from bs4 import BeautifulSoup, Tag
+from bs4.element import NavigableString
 from markdownify import ATX, MarkdownConverter
 
 DROPPED_TAGS = ["script", "style", "noscript", "iframe", "template", "object", "embed", "form", "svg", "math"]
@@ -20,7 +21,7 @@ PLACEHOLDER = "DISPATCHFOOTNOTE{}END"
 
 
 class _Converter(MarkdownConverter):
-    class Options(MarkdownConverter.DefaultOptions):  # type: ignore[name-defined]  # markdownify ships no types
+    class Options(MarkdownConverter.DefaultOptions):  # type: ignore[name-defined,misc]  # markdownify has no types
         heading_style = ATX
         bullets = "-"
         escape_misc = False

@@ -8,6 +8,7 @@ import io
 import json
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
+from typing import Any
 
 from allauth.account.models import EmailAddress
 from django.contrib.auth.models import Group
@@ -49,14 +50,14 @@ VERSIONS = {1}
 BATCH = 2000
 # Keys of exported rows that name another object; each kind's `extra` resolves them.
 RESOLVED_BY_EXTRA = {"post", "comment", "referrer", "day", "id", "send", "digest", "subscriber"}
-Row = dict
+Row = dict[str, Any]
 
 
 def matches(archive: SafeZip) -> bool:
     return "manifest.json" in archive.names
 
 
-def _manifest(archive: SafeZip) -> dict:
+def _manifest(archive: SafeZip) -> Row:
     try:
         manifest = json.loads(archive.read("manifest.json", limit=1024**2))
     except (ValueError, UnicodeDecodeError) as error:

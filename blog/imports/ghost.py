@@ -12,6 +12,7 @@ status, type, visibility, published_at, custom_excerpt), `tags`,
 
 import json
 from datetime import UTC, datetime
+from typing import Any, cast
 
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -24,7 +25,8 @@ from blog.models import Comment, Post, Subscriber
 MAJOR_VERSIONS = {"2", "3", "4", "5", "6"}
 COMMENT_STATES = {"published": Comment.Status.APPROVED, "hidden": Comment.Status.REMOVED,
                   "deleted": Comment.Status.REMOVED}  # fmt: skip
-Table = list[dict]
+Row = dict[str, Any]
+Table = list[Row]
 
 
 def _data(raw: bytes) -> dict[str, Table]:
@@ -45,7 +47,7 @@ def _data(raw: bytes) -> dict[str, Table]:
     for name, table in data.items():
         if not isinstance(table, list) or not all(isinstance(row, dict) for row in table):
             raise ImportRefused(f"The “{name}” table of this Ghost export is not a list of rows.")
-    return data
+    return cast(dict[str, Table], data)
 
 
 def _date(value: object) -> datetime | None:
@@ -85,7 +87,7 @@ def load(raw: bytes, importer: Importer) -> None:
         _load_comments(data, saved, importer)
 
 
-def _load_post(row: dict, author_row: dict | None, tags: list[str], meta: dict, importer: Importer) -> Post | None:
+def _load_post(row: Row, author_row: Row | None, tags: list[str], meta: Row, importer: Importer) -> Post | None:
     if importer.takes_site_data and author_row:
         author = importer.person(author_row.get("email", ""), author_row.get("name", ""), author_row.get("slug", ""),
                                  author=True)  # fmt: skip
@@ -117,7 +119,7 @@ def _load_post(row: dict, author_row: dict | None, tags: list[str], meta: dict, 
     )
 
 
-def _body(row: dict) -> tuple[str, str | None]:
+def _body(row: Row) -> tuple[str, str | None]:
     """(HTML, Markdown): Ghost's rendered html when the export has it, else its editor's document."""
     if row.get("html"):
         return row["html"], None
@@ -136,7 +138,7 @@ def _body(row: dict) -> tuple[str, str | None]:
 LEXICAL_TAGS = {"paragraph": "p", "quote": "blockquote", "listitem": "li", "aside": "blockquote"}
 
 
-def _lexical_html(node: dict) -> str:
+def _lexical_html(node: Row) -> str:
     """Enough of Lexical (Ghost 5+'s editor) to keep text, headings, quotes, lists, links and images."""
     kind = node.get("type")
     inner = "".join(_lexical_html(child) for child in node.get("children", []))
@@ -155,7 +157,7 @@ def _lexical_html(node: dict) -> str:
     if kind == "image":
         return f'<img src="{escape(node.get("src", ""))}" alt="{escape(node.get("altText", ""))}">'
     if kind in ("html", "markdown"):
-        return node.get("html") or node.get("markdown", "")
+        return str(node.get("html") or node.get("markdown", ""))
     if kind == "linebreak":
         return "<br>"
     if kind in LEXICAL_TAGS:
@@ -163,7 +165,7 @@ def _lexical_html(node: dict) -> str:
     return inner
 
 
-def _mobiledoc_markdown(document: dict) -> str:
+def _mobiledoc_markdown(document: Row) -> str:
     """Ghost 1-4 kept Markdown posts as a mobiledoc with one markdown card; take the cards' Markdown."""
     cards = [payload.get("markdown", "") for name, payload in document.get("cards", []) if name == "markdown"]
     return "\n\n".join(cards)

@@ -6,6 +6,7 @@ import's own transaction hides its rows from the database until the end."""
 import logging
 import uuid
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -25,7 +26,7 @@ def progress_key(job_id: int) -> str:
     return f"import-progress:{job_id}"
 
 
-def save_upload(upload: UploadedFile, user: User) -> ImportJob:
+def save_upload(upload: "UploadedFile[bytes]", user: User) -> ImportJob:
     """Keep the file outside MEDIA_ROOT; the caller queues the dry run."""
     folder = Path(settings.PRIVATE_ROOT) / "imports"
     folder.mkdir(parents=True, exist_ok=True)
@@ -80,7 +81,7 @@ def perform_import(job_id: int) -> None:
     Path(job.path).unlink(missing_ok=True)
 
 
-def job_progress(job: ImportJob) -> dict:
+def job_progress(job: ImportJob) -> dict[str, Any]:
     done, total = cache.get(progress_key(job.pk), (0, 0))
     if job.status not in RUNNING:
         done = total = max(total, 1)

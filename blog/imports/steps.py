@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from typing import Any
 
 from django.apps import apps
 from django.contrib.auth.models import Group
@@ -48,11 +49,11 @@ class Report:
         totals = self.counts.setdefault(kind, {"created": 0, "updated": 0, "skipped": 0})
         totals[outcome] += n
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Report":
+    def from_dict(cls, data: dict[str, Any]) -> "Report":
         return cls(**data) if data else cls()
 
     def summary(self) -> list[str]:

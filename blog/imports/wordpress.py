@@ -95,7 +95,9 @@ def load(data: bytes, importer: Importer) -> None:
         importer.step()
 
 
-def _load_post(item: Element, wp: str, authors: dict, attachments: dict[str, str], importer: Importer) -> Post | None:
+def _load_post(
+    item: Element, wp: str, authors: dict[str, tuple[str, str]], attachments: dict[str, str], importer: Importer
+) -> Post | None:
     fields = _Item(item, wp)
     login = (item.findtext(DC + "creator") or "").strip()
     if importer.takes_site_data and login:

@@ -4,6 +4,7 @@ Which comments a reader sees and which ones a post's count counts are
 decided here (`CommentQuerySet`, `counted_comments`), and nowhere else."""
 
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
@@ -121,6 +122,22 @@ def counted_comments(prefix: str = "") -> Q:
     return Q(**{f"{prefix}status": Comment.Status.APPROVED, f"{prefix}is_deleted": False})
 
 
+class CommentRevision(models.Model):
+    """A comment's text before an edit or a deletion, for the moderators."""
+
+    comment = models.ForeignKey(Comment, on_delete=models.CASCADE, related_name="revisions")
+    body = models.TextField()
+    written_at = models.DateTimeField()  # when this version was written
+    replaced_by = models.CharField(max_length=30, blank=True)  # handle of who changed it
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"earlier version of comment {self.comment_id}"
+
+
 class CommentLike(models.Model):
     comment = models.ForeignKey(Comment, on_delete=models.CASCADE, related_name="likes")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
@@ -140,10 +157,17 @@ class Flag(models.Model):
         OFF_TOPIC = "off_topic", "Off topic"
         OTHER = "other", "Something else"
 
+    class Status(models.TextChoices):
+        OPEN = "open", "Waiting for a moderator"
+        UPHELD = "upheld", "Upheld (the comment was taken down)"
+        REJECTED = "rejected", "Rejected (the comment was approved)"
+
     comment = models.ForeignKey(Comment, on_delete=models.CASCADE, related_name="flags")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
     reason = models.CharField(max_length=10, choices=Reason.choices)
     note = models.CharField(max_length=500, blank=True)
+    # Kept after a moderator decides: rejected flags are the flagger's record.
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -153,16 +177,37 @@ class Flag(models.Model):
         return f"{self.get_reason_display()} flag on comment {self.comment_id}"
 
 
+GMAIL_DOMAINS = {"gmail.com", "googlemail.com"}
+
+
+def email_key(email: str) -> str:
+    """An address as ban matching sees it: lower case, without a `+tag`,
+    and for Gmail without dots (Gmail delivers all of those to one inbox)."""
+    local, _, domain = email.strip().lower().rpartition("@")
+    local = local.split("+", 1)[0]
+    if domain in GMAIL_DOMAINS:
+        local, domain = local.replace(".", ""), "gmail.com"
+    return f"{local}@{domain}" if local and domain else ""
+
+
 class BanQuerySet(models.QuerySet["Ban"]):
     def active(self) -> "BanQuerySet":
-        return self.filter(Q(until__isnull=True) | Q(until__gt=timezone.now()))
+        unexpired = Q(until__isnull=True) | Q(until__gt=timezone.now())
+        return self.filter(unexpired, lifted_at__isnull=True)
 
 
 class Ban(models.Model):
-    """A reader, an e-mail address or an IP address barred from commenting."""
+    """A reader (by account and normalised e-mail), or separately an IP
+    address, barred from commenting, flagging, liking, re-stacking, changing
+    their profile and subscribing. Outlives the account: deleting it keeps
+    the e-mail, so signing up again with it is still barred."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    handle = models.CharField(max_length=30, blank=True)  # the banned account's, kept after it is deleted
     email = models.EmailField(blank=True)
+    email_key = models.CharField(max_length=254, blank=True, db_index=True, editable=False)
+    # On a reader's ban, where their comment came from (kept, not matched);
+    # alone, an address ban (blog.bans.refusal).
     ip = models.GenericIPAddressField(null=True, blank=True)
     reason = models.CharField(max_length=300)
     until = models.DateTimeField(null=True, blank=True, help_text="Empty for a permanent ban.")
@@ -170,6 +215,7 @@ class Ban(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    lifted_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = BanQuerySet.as_manager()
 
@@ -181,7 +227,16 @@ class Ban(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"ban of {self.user or self.email or self.ip}"
+        return f"ban of {self.handle or self.user or self.email or self.ip}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.email:
+            self.email_key = email_key(self.email)
+        super().save(*args, **kwargs)
+
+    @property
+    def is_ip_ban(self) -> bool:
+        return self.ip is not None and not self.email_key and self.user_id is None and not self.handle
 
 
 class ModerationSettings(models.Model):
@@ -226,6 +281,9 @@ class ModerationLog(models.Model):
         SPAM = "spam", "Mark as spam"
         DELETE = "delete", "Delete"
         BAN = "ban", "Ban author"
+        EDIT = "edit", "Edit comment"
+        BAN_CHANGED = "ban-changed", "Change a ban"
+        BAN_LIFTED = "ban-lifted", "Lift a ban"
         # What the rules do on their own.
         AUTO_APPROVED = "auto-approved", "Approved by the rules"
         AUTO_HELD = "auto-held", "Held by the rules"
@@ -240,6 +298,8 @@ class ModerationLog(models.Model):
     moderator = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )  # empty for the automatic rules
+    # Kept as written, so that a deleted moderator's decisions are not taken for the rules'.
+    moderator_handle = models.CharField(max_length=30, blank=True)
     comment = models.ForeignKey(Comment, null=True, blank=True, on_delete=models.SET_NULL, related_name="log")
     subject = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -254,4 +314,8 @@ class ModerationLog(models.Model):
         ordering = ["-created_at", "-pk"]
 
     def __str__(self) -> str:
-        return f"{self.action} by {self.moderator or 'rules'}"
+        return f"{self.action} by {self.actor}"
+
+    @property
+    def actor(self) -> str:
+        return f"@{self.moderator_handle}" if self.moderator_handle else "rules"

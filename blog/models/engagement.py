@@ -75,6 +75,8 @@ class Restack(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="restacks")
     note = models.TextField(max_length=500, blank=True)
     note_html = models.TextField(blank=True, editable=False)
+    # The comment rules decide about the note too; a held note shows only to its writer.
+    note_held = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -5,10 +5,10 @@ import math
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth.models import AnonymousUser, Permission
 from django.core.validators import FileExtensionValidator
 from django.db import models
-from django.db.models import Count, Q, Value
+from django.db.models import Count, Exists, Q, Value
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
@@ -25,21 +25,31 @@ IMAGE_EXTENSIONS = ["jpg", "jpeg", "png", "webp", "gif"]
 SEPARATELY_WRITTEN = {"like_count", "share_count", "restack_count", "preview_image", "preview_key"}
 
 
+def _holders_of(codename: str, user: User) -> "models.QuerySet[Permission]":
+    """The blog permission `codename`, if `user` holds it directly or by a group."""
+    held = Q(user=user) | Q(group__user=user)
+    return Permission.objects.filter(held, codename=codename, content_type__app_label="blog")
+
+
 class PostQuerySet(models.QuerySet["Post"]):
     def published(self) -> "PostQuerySet":
         """Posts anyone may see: published, and not dated in the future."""
         return self.filter(status=Post.Status.PUBLISHED, published_at__lte=timezone.now())
 
     def visible_to(self, user: User | AnonymousUser) -> "PostQuerySet":
-        """Published posts, plus drafts and scheduled posts for their author and staff."""
-        if user.is_staff:
+        """Published posts, plus drafts and scheduled posts for their author and editors.
+
+        Whether the reader is an editor is asked inside the same query, so a
+        reader's like or page view loads no permissions."""
+        if not user.is_authenticated:
+            return self.published()
+        if user.is_superuser:
             return self.all()
-        if user.is_authenticated:
-            return self.filter(Q(pk__in=self.published().values("pk")) | Q(author=user))
-        return self.published()
+        own = Q(pk__in=self.published().values("pk")) | Q(author=user)
+        return self.filter(own | Q(Exists(_holders_of("change_any_post", user))))
 
     def editable_by(self, user: User | AnonymousUser) -> "PostQuerySet":
-        if user.is_staff:
+        if user.has_perm("blog.change_any_post"):
             return self.all()
         if not user.is_authenticated or not user.has_perm("blog.change_post"):
             return self.none()
@@ -109,6 +119,7 @@ class Post(models.Model):
     class Meta:
         ordering = ["-published_at", "-pk"]
         indexes = [models.Index(fields=["status", "-published_at"])]
+        permissions = [("change_any_post", "Can edit, publish and unpublish any author's post")]
 
     def __str__(self) -> str:
         return self.title
@@ -136,7 +147,9 @@ class Post(models.Model):
         return self.status == self.Status.PUBLISHED and published_at is not None and published_at <= timezone.now()
 
     def is_editable_by(self, user: User | AnonymousUser) -> bool:
-        return user.is_staff or (user.pk == self.author_id and user.has_perm("blog.change_post"))
+        return user.has_perm("blog.change_any_post") or (
+            user.pk == self.author_id and user.has_perm("blog.change_post")
+        )
 
     @cached_property
     def summary(self) -> str:

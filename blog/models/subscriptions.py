@@ -54,6 +54,7 @@ class Subscriber(models.Model):
     consent_ip = models.GenericIPAddressField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     confirmed_at = models.DateTimeField(null=True, blank=True)
+    confirmed_ip = models.GenericIPAddressField(null=True, blank=True)
     confirmation_sent_at = models.DateTimeField(null=True, blank=True)
     unsubscribed_at = models.DateTimeField(null=True, blank=True)
     last_digest_at = models.DateTimeField(null=True, blank=True)
@@ -66,6 +67,7 @@ class Subscriber(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(Lower("email"), name="subscriber_email_ci_unique")]
+        permissions = [("manage_subscribers", "Can import and export subscribers and see their addresses")]
 
     def __str__(self) -> str:
         return self.email

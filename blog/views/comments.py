@@ -102,9 +102,12 @@ def delete(request: SignedInRequest, pk: int) -> HttpResponse:
 @require_POST
 def like(request: SignedInRequest, pk: int) -> HttpResponse:
     comment = _comment(request, pk)
-    if comment.status != Comment.Status.APPROVED:
+    if comment.status != Comment.Status.APPROVED or comment.is_deleted:
         raise Http404("No such comment.")
-    count = comments.toggle_comment_like(comment, request.user)
+    try:
+        count = comments.toggle_comment_like(comment, request.user, ip=client_ip(request) or None)
+    except Refused as error:
+        return _refused(request, comment.post, error)
     if request.headers.get("Accept", "").startswith("application/json"):
         return JsonResponse({"count": count})
     return redirect(comment.anchor_url)
@@ -114,17 +117,21 @@ def like(request: SignedInRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def flag(request: SignedInRequest, pk: int) -> HttpResponse:
     comment = _comment(request, pk)
-    error = None
+    if comment.is_deleted:
+        raise Http404("No such comment.")  # its author took it back: nothing left to report
+    error, status = None, 200
     if request.method == "POST":
         try:
-            comments.flag_comment(comment, request.user, request.POST.get("reason", ""), request.POST.get("note", ""))
+            comments.flag_comment(comment, request.user, request.POST.get("reason", ""), request.POST.get("note", ""),
+                                  ip=client_ip(request) or None)  # fmt: skip
         except Refused as refusal:
             error = str(refusal)
+            status = 429 if refusal.rate_limited else 400
         else:
             messages.success(request, "Thank you. The moderators will look at it.")
             return redirect(comment.anchor_url if comment.status == Comment.Status.APPROVED else comment.post)
     context = {"comment": comment, "reasons": Flag.Reason.choices, "error": error}
-    return render(request, "blog/comments/flag.html", context, status=400 if error else 200)
+    return render(request, "blog/comments/flag.html", context, status=status)
 
 
 @login_required

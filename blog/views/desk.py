@@ -55,11 +55,23 @@ def post_send(request: SignedInRequest, pk: int) -> HttpResponse:
     counts = delivery.send_counts(send) if send else None
     if request.GET.get("format") == "json":
         return JsonResponse({"counts": counts, "status": send.status if send else None})
-    failures = send.deliveries.filter(status=Delivery.Status.FAILED).select_related("subscriber")[:200] if send else []
+    failed = send.deliveries.filter(status=Delivery.Status.FAILED).select_related("subscriber")[:200] if send else []
+    show_addresses = request.user.has_perm("blog.manage_subscribers")
+    failures = [_failure(item, show_addresses) for item in failed]
     context = {"post": post, "send": send, "counts": counts, "failures": failures}
     if send is None:
         context["audience"] = post_audience()
     return render(request, "blog/desk/send.html", context)
+
+
+def _failure(item: Delivery, show_address: bool) -> dict:
+    """A failed delivery as the send page lists it. Subscribers' addresses are
+    for those who manage subscribers; an author sees them masked, also where
+    the SMTP answer quotes them."""
+    email = item.subscriber.email
+    address = email if show_address else delivery.masked_address(email)
+    error = item.error if show_address else item.error.replace(email, address)
+    return {"address": address, "error": error, "attempts": item.attempts}
 
 
 @author_required

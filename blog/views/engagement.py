@@ -3,6 +3,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.csp import CSP
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
@@ -10,10 +11,10 @@ from django.views.decorators.csp import csp_override
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts.requests import SignedInRequest
-from blog import engagement, pagecache, subscriptions
+from blog import engagement, pagecache, previews, subscriptions
 from blog.models import Post, Restack, Share
-from blog.previews import ensure_preview
-from blog.ratelimits import rate_limit
+from blog.ratelimits import client_ip, rate_limit
+from blog.tasks import refresh_preview
 
 
 class ShareRedirect(HttpResponseRedirect):
@@ -49,7 +50,13 @@ def like(request: HttpRequest, slug: str) -> HttpResponse:
         return JsonResponse({"login": login}, status=401) if _wants_json(request) else redirect(login)
     wanted = request.POST.get("liked")
     liked = not engagement.has_liked(post, request.user) if wanted not in ("0", "1") else wanted == "1"
-    liked, count = engagement.set_like(post, request.user, liked)
+    try:
+        liked, count = engagement.set_like(post, request.user, liked, ip=client_ip(request) or None)
+    except engagement.EngagementError as error:
+        if _wants_json(request):
+            return JsonResponse({"error": str(error)}, status=403)
+        messages.error(request, str(error))
+        return _back_to(request, post, f"engagement-{position}")
     if _wants_json(request):
         return JsonResponse({"liked": liked, "count": count})
     return _back_to(request, post, f"engagement-{position}")
@@ -129,11 +136,13 @@ def restack(request: SignedInRequest, slug: str) -> HttpResponse:
     error = None
     if request.method == "POST":
         try:
-            engagement.restack(request, post, note)
+            item = engagement.restack(request, post, note)
         except engagement.EngagementError as exc:
             error = str(exc)
         else:
             messages.success(request, "Re-stacked to your profile." if not current else "Note updated.")
+            if item.note_held:
+                messages.info(request, "Your note waits for a moderator; only you can see it until then.")
             return redirect(request.user)
     context = {"post": post, "current": current, "note": note, "error": error, "limit": engagement.RESTACK_NOTE_LIMIT}
     return render(request, "blog/engagement/restack.html", context, status=400 if error else 200)
@@ -153,12 +162,20 @@ def undo_restack(request: SignedInRequest, slug: str) -> HttpResponse:
 
 @require_safe
 def preview_image(request: HttpRequest, slug: str) -> HttpResponse | FileResponse:
+    """The stored preview. One that is missing or out of date is drawn by the
+    worker; meanwhile the old one, or the site's plain card, stands in."""
     post = get_object_or_404(Post.objects.published().select_related("author"), slug=slug)
-    ensure_preview(post)
+    current = previews.is_current(post)
+    if not current and previews.claim_redraw(post):
+        refresh_preview.delay_on_commit(post.pk)
+    if not post.preview_image:
+        placeholder = redirect(static("img/preview.png"))
+        placeholder["Cache-Control"] = "no-cache"
+        return placeholder
     etag = f'"{post.preview_key[:32]}"'
     if request.headers.get("If-None-Match") == etag:
         return HttpResponse(status=304)
     response = FileResponse(post.preview_image.open("rb"), content_type="image/png")
-    response["Cache-Control"] = "public, max-age=86400"
+    response["Cache-Control"] = "public, max-age=86400" if current else "public, max-age=60"
     response["ETag"] = etag
     return response

@@ -6,17 +6,19 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.requests import SignedInRequest
 from blog import moderation
-from blog.models import Comment, ModerationLog
+from blog.forms import BanForm
+from blog.models import Ban, Comment, CommentRevision, ModerationLog
 from blog.ratelimits import View
 from blog.tasks import queue_notices
 
 BAN_DAYS = {"1": 1, "7": 7, "30": 30, "forever": None}
+IP_BAN_DAYS = {"": None, **moderation.IP_BAN_DAYS}
 
 
 def moderator_required(view: View) -> View:
@@ -35,11 +37,12 @@ def queue(request: SignedInRequest) -> HttpResponse:
     """Held and flagged comments, newest first; actions alone or in bulk."""
     if request.method == "POST":
         return _act(request)
-    page = Paginator(moderation.waiting().prefetch_related("flags"), 50).get_page(request.GET.get("page"))
+    waiting = moderation.waiting().prefetch_related("flags__user", "revisions")
+    page = Paginator(waiting, 50).get_page(request.GET.get("page"))
     history = moderation.author_history({c.author_id for c in page})
     for comment in page:
         comment.history = history.get(comment.author_id, {"approved": 0, "rejected": 0})
-    context = {"page": page, "actions": moderation.ACTIONS, "ban_days": BAN_DAYS}
+    context = {"page": page, "actions": moderation.ACTIONS, "ban_days": BAN_DAYS, "ip_ban_days": IP_BAN_DAYS}
     return render(request, "blog/moderation/queue.html", context)
 
 
@@ -58,14 +61,15 @@ def _act(request: SignedInRequest) -> HttpResponse:
     if not comments:
         messages.error(request, "Select at least one comment.")
         return _back(request)
-    duration = request.POST.get("ban_days", "7")
-    if action == moderation.Action.BAN and duration not in BAN_DAYS:
+    duration, ip_duration = request.POST.get("ban_days", "7"), request.POST.get("ip_ban_days", "")
+    if action == moderation.Action.BAN and (duration not in BAN_DAYS or ip_duration not in IP_BAN_DAYS):
         messages.error(request, "Choose how long the ban lasts.")
         return _back(request)
     try:
         notices = moderation.apply_action(
-            request.user, comments, action, reason=request.POST.get("reason", ""), ban_days=BAN_DAYS.get(duration)
-        )
+            request.user, comments, action, reason=request.POST.get("reason", ""), ban_days=BAN_DAYS.get(duration),
+            ip_ban_days=IP_BAN_DAYS.get(ip_duration),
+        )  # fmt: skip
     except moderation.CommentRefused as error:
         messages.error(request, str(error))
     else:
@@ -82,9 +86,48 @@ def log(request: SignedInRequest) -> HttpResponse:
     if action := request.GET.get("action"):
         entries = entries.filter(action=action)
     if moderator := request.GET.get("moderator"):
-        entries = (
-            entries.filter(moderator=None) if moderator == "rules" else entries.filter(moderator__username=moderator)
-        )
+        handle = "" if moderator == "rules" else moderator.removeprefix("@")
+        entries = entries.filter(moderator_handle=handle)
     page = Paginator(entries, 100).get_page(request.GET.get("page"))
     actions = ModerationLog.objects.values_list("action", flat=True).distinct().order_by("action")
     return render(request, "blog/moderation/log.html", {"page": page, "actions": actions, "filters": request.GET})
+
+
+@moderator_required
+def bans(request: SignedInRequest) -> HttpResponse:
+    """Bans in force, newest first, and the ones that ended lately."""
+    everyone = Ban.objects.select_related("user", "created_by").order_by("-created_at")
+    active = everyone.active()
+    ended = everyone.exclude(pk__in=active.values("pk"))[:50]
+    return render(request, "blog/moderation/bans.html", {"active": active, "ended": ended})
+
+
+@moderator_required
+@require_http_methods(["GET", "POST"])
+def ban_edit(request: SignedInRequest, pk: int) -> HttpResponse:
+    ban = get_object_or_404(Ban.objects.active(), pk=pk)
+    form = BanForm(request.POST or None, initial={"reason": ban.reason, "until": ban.until})
+    if request.method == "POST" and form.is_valid():
+        moderation.change_ban(request.user, ban, reason=form.cleaned_data["reason"], until=form.cleaned_data["until"])
+        messages.success(request, "Ban changed.")
+        return redirect("blog:moderation_bans")
+    return render(
+        request, "blog/moderation/ban_edit.html", {"ban": ban, "form": form}, status=400 if form.errors else 200
+    )
+
+
+@moderator_required
+@require_POST
+def ban_lift(request: SignedInRequest, pk: int) -> HttpResponse:
+    ban = get_object_or_404(Ban.objects.active(), pk=pk)
+    moderation.lift_ban(request.user, ban, reason=request.POST.get("reason", "").strip())
+    messages.success(request, f"Lifted the {ban}.")
+    return redirect("blog:moderation_bans")
+
+
+@moderator_required
+def revisions(request: SignedInRequest, pk: int) -> HttpResponse:
+    """A comment's earlier versions, for the moderators (readers never see them)."""
+    comment = get_object_or_404(Comment.objects.select_related("post", "author"), pk=pk)
+    earlier = CommentRevision.objects.filter(comment=comment)
+    return render(request, "blog/moderation/revisions.html", {"comment": comment, "revisions": earlier})

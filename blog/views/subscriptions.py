@@ -1,5 +1,5 @@
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.decorators import login_required, permission_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -9,12 +9,11 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.models import User
 from accounts.referrals import referrer_for
 from accounts.requests import SignedInRequest
-from blog import subscriptions
+from blog import bans, subscriptions
 from blog.forms import ImportForm, PreferencesForm, SubscribeForm
 from blog.models import Subscriber
 from blog.ratelimits import client_ip, rate_limit
 from blog.tasks import send_confirmation, send_welcome
-from blog.views.desk import author_required
 
 
 @require_POST
@@ -28,9 +27,14 @@ def subscribe(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return render(request, "blog/subscriptions/subscribe_error.html", {"form": form}, status=400)
     email, honeypot = form.cleaned_data["email"], form.cleaned_data["website"]
+    if refusal := bans.refusal(request.user, client_ip(request) or None, email=email):
+        if not request.user.is_authenticated:
+            return redirect("blog:subscribe_done")  # the usual answer: the form tells nobody about an address
+        messages.error(request, refusal)
+        return redirect("blog:home")
     pending = subscriptions.request_subscription(
         email,
-        source=form.cleaned_data["source"][:120] or "site",
+        source=subscriptions.known_source(form.cleaned_data["source"]),
         ip=client_ip(request) or None,
         referred_by=referrer_for(request),
         verified_user=user if one_click_email and one_click_email.lower() == email.lower() else None,
@@ -59,7 +63,7 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
     except subscriptions.TokenError as error:
         return render(request, "blog/subscriptions/link_error.html", {"error": error}, status=400)
     was_active = subscriber.status == Subscriber.Status.ACTIVE
-    if request.method == "POST" and subscriptions.confirm(subscriber):
+    if request.method == "POST" and subscriptions.confirm(subscriber, ip=client_ip(request) or None):
         if not was_active:
             send_welcome.delay_on_commit(subscriber.pk)  # sent once at most, if the desk turned it on
         token = subscriptions.manage_token(subscriber)
@@ -110,10 +114,11 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     return render(request, "blog/subscriptions/unsubscribe_confirm.html", {"subscriber": subscriber, "token": token})
 
 
-@author_required
+@login_required
+@permission_required("blog.manage_subscribers", raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def manage_subscribers(request: SignedInRequest) -> HttpResponse:
-    """Authors and staff, from the desk: import from CSV (with a dry run) and export."""
+    """Import from CSV (with a dry run) and export; their own permission, since it is everyone's address."""
     form = ImportForm(request.POST or None, request.FILES or None)
     report = None
     if request.method == "POST" and form.is_valid():
@@ -127,7 +132,8 @@ def manage_subscribers(request: SignedInRequest) -> HttpResponse:
     return render(request, "blog/subscriptions/manage.html", context)
 
 
-@author_required
+@login_required
+@permission_required("blog.manage_subscribers", raise_exception=True)
 def export_subscribers(request: SignedInRequest) -> HttpResponse:
     response = HttpResponse(subscriptions.export_subscribers(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="subscribers.csv"'

@@ -168,11 +168,14 @@ def test_deleting_a_comment_with_replies_leaves_a_placeholder(client, rosa, bo, 
     assert "1 comment" in page
 
 
-def test_deleting_a_comment_without_replies_removes_it(client, rosa, post) -> None:
+def test_deleting_a_comment_without_replies_hides_it_and_keeps_it_for_moderators(client, rosa, post) -> None:
     client.force_login(rosa)
     say(client, post, "Gone soon")
     client.post(f"/comments/{Comment.objects.get().pk}/delete/")
-    assert not Comment.objects.exists()
+    page = client.get(post.get_absolute_url()).content.decode()
+    assert "Gone soon" not in page and "deleted by its author" not in page
+    kept = Comment.objects.get()
+    assert kept.is_deleted and kept.body == "Gone soon"
 
 
 def test_post_author_gets_a_badge_and_pins_one_comment(client, ada, rosa, bo, post) -> None:

@@ -197,9 +197,32 @@ def test_an_author_cannot_touch_another_authors_post(client, ada, bo) -> None:
     assert "Bo&#x27;s post" not in client.get("/write/").content.decode()
 
 
-def test_staff_can_edit_any_post(client, bo, sam) -> None:
+def test_editors_can_edit_any_post(client, bo, lena) -> None:
     post = make_post(bo, "Bo's post")
-    client.force_login(sam)
+    client.force_login(lena)
     client.post(f"/write/{post.pk}/", form(title="Corrected by an editor"))
     post.refresh_from_db()
     assert post.title == "Corrected by an editor" and post.author == bo
+    assert "Bo's post" not in client.get("/write/").content.decode()
+    assert "<td>bo</td>" in client.get("/write/").content.decode()
+
+
+def test_a_staff_flag_alone_edits_and_publishes_nothing(client, bo, kit) -> None:
+    post = make_post(bo, "Bo's post", status=Post.Status.DRAFT)
+    client.force_login(kit)
+    assert client.get("/write/").status_code == 403
+    assert client.post(f"/write/{post.pk}/", form(title="Hijacked", action="publish")).status_code == 403
+    post.refresh_from_db()
+    assert (post.title, post.status) == ("Bo's post", Post.Status.DRAFT)
+
+
+def test_a_staff_author_edits_only_their_own_posts(client, bo, kit) -> None:
+    from django.contrib.auth.models import Group
+
+    from accounts.roles import AUTHORS
+
+    kit.groups.add(Group.objects.get(name=AUTHORS))
+    post = make_post(bo, "Bo's post")
+    client.force_login(kit)
+    assert client.post(f"/write/{post.pk}/", form(title="Hijacked", action="unpublish")).status_code == 404
+    assert Post.objects.get(pk=post.pk).title == "Bo's post"

@@ -99,9 +99,9 @@ def test_deleting_a_comment_asks_first(client, rosa, post) -> None:
     assert f'<a href="/comments/{mine.pk}/delete/">Delete</a>' in page
     page = client.get(f"/comments/{mine.pk}/delete/").content.decode()
     assert "Delete your comment?" in page and "Maybe delete me" in page
-    assert Comment.objects.filter(pk=mine.pk).exists()
+    assert not Comment.objects.get(pk=mine.pk).is_deleted
     client.post(f"/comments/{mine.pk}/delete/")
-    assert not Comment.objects.filter(pk=mine.pk).exists()
+    assert Comment.objects.get(pk=mine.pk).is_deleted
 
 
 def test_the_delete_question_is_only_for_the_author(client, rosa, bo, post) -> None:

@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from blog import engagement, tasks
+from blog import engagement, previews, tasks
 from blog.models import Post, Restack, Share
 from tests.factories import make_post, make_user
 
@@ -99,6 +99,7 @@ def test_restacks_and_their_notes_are_listed_on_the_post(client, ada, rosa, bo) 
 
 def test_the_preview_image_answers_head(client, ada) -> None:
     post = make_post(ada, "Heads up")
+    previews.ensure_preview(post)
     response = client.head(f"/p/{post.slug}/preview.png")
     assert response.status_code == 200 and response["Content-Type"] == "image/png"
     assert client.post(f"/p/{post.slug}/preview.png").status_code == 405

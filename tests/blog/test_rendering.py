@@ -3,7 +3,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from blog.rendering import COMMENT_TAGS, POST_TAGS, excerpt_from_html, render_markdown
+from blog.rendering import COMMENT_TAGS, POST_TAGS, excerpt_from_html, external_links, render_markdown
 
 HOSTILE_INPUTS = [
     "<script>alert(1)</script>",
@@ -101,8 +101,8 @@ def test_raw_html_is_reduced_to_its_text() -> None:
 
 def test_footnotes_become_linked_sources() -> None:
     html = render_markdown("A claim.[^1]\n\n[^1]: Reuters, https://example.org/report")
-    assert 'href="#fn:1"' in html
-    assert '<li id="fn:1">' in html
+    assert 'href="#md-fn:1"' in html
+    assert '<li id="md-fn:1">' in html
     assert 'href="https://example.org/report"' in html
 
 
@@ -116,8 +116,8 @@ def test_block_quotes_tables_and_code_survive() -> None:
 
 def test_headings_get_anchor_links() -> None:
     html = render_markdown("## The first argument")
-    assert '<h2 id="the-first-argument">' in html
-    assert 'href="#the-first-argument"' in html
+    assert '<h2 id="md-the-first-argument">' in html
+    assert 'href="#md-the-first-argument"' in html
 
 
 def test_smart_quotes_are_typeset() -> None:
@@ -159,3 +159,96 @@ def test_long_excerpt_is_cut_at_a_word() -> None:
     excerpt = excerpt_from_html(html, limit=50)
     assert excerpt.endswith("…")
     assert len(excerpt) <= 51
+
+
+SITE_LOOKALIKES = [
+    '<div class="share-panel"><a href="/accounts/login/">Session expired, sign in</a></div>',
+    '<span class="badge">Author</span>',
+    '<span class="hp">hidden from moderators</span>',
+    '<div id="comment-12">hijacked anchor</div>',
+    '<h2 id="comments">hijacked</h2>',
+    '<sup id="main">x</sup><li id="engagement-top">y</li>',
+]
+
+
+@pytest.mark.parametrize("source", SITE_LOOKALIKES)
+def test_comments_keep_no_class_or_id(source: str) -> None:
+    found = audit(render_markdown(source, comment=True))
+    assert [name for _, name, _ in found.attributes if name in ("class", "id")] == []
+
+
+def test_code_in_comments_keeps_no_class_either() -> None:
+    assert "class=" not in render_markdown("```python\nprint(1)\n```", comment=True)
+
+
+@pytest.mark.parametrize("source", SITE_LOOKALIKES)
+def test_posts_keep_only_the_renderers_classes_and_prefixed_ids(source: str) -> None:
+    found = audit(render_markdown(source))
+    assert [value for _, name, value in found.attributes if name == "class"] == []
+    assert all(value.startswith("md-") for _, name, value in found.attributes if name == "id")
+
+
+def test_a_class_list_keeps_only_the_renderers_classes() -> None:
+    html = render_markdown('<span class="badge k share-panel">x</span>')
+    assert '<span class="k">x</span>' in html
+
+
+def test_every_id_a_post_gets_starts_with_the_prefix_no_template_uses() -> None:
+    from pathlib import Path
+
+    source = "## A heading\n\nA claim.[^1]\n\n## comments\n\n[^1]: A source."
+    ids = [value for _, name, value in audit(render_markdown(source)).attributes if name == "id"]
+    assert ids and all(value.startswith("md-") for value in ids)
+    templates = Path(__file__).resolve().parents[2] / "templates"
+    assert not any('id="md-' in path.read_text() for path in templates.rglob("*.html"))
+
+
+def test_in_page_links_of_a_post_reach_their_targets() -> None:
+    source = "## Method\n\nA claim.[^1] See [the method](#method).\n\n[^1]: A source."
+    found = audit(render_markdown(source))
+    ids = {value for _, name, value in found.attributes if name == "id"}
+    fragments = [value[1:] for _, name, value in found.attributes if name == "href" and value.startswith("#")]
+    assert len(fragments) == 4  # heading permalink, footnote, back-reference, the writer's own link
+    assert set(fragments) <= ids
+
+
+@pytest.mark.parametrize(
+    "href",
+    [
+        "//evil.example/x",
+        "/\\evil.example/x",
+        "\\\\evil.example",
+        " //evil.example",
+        "/&#9;/evil.example",
+        "&#47;&#92;evil.example",
+        "https://evil.example",
+    ],
+)
+def test_links_to_other_hosts_are_nofollow_however_they_are_spelled(href: str) -> None:
+    html = render_markdown(f'<a href="{href}">x</a>', comment=True)
+    assert 'rel="nofollow ugc noopener"' in html, html
+    assert len(external_links(html)) == 1
+
+
+def test_links_within_the_site_are_not_counted(settings) -> None:
+    settings.SITE_URL = "https://dispatch.example"
+    html = render_markdown("[a](/p/x/) [b](#comments) [c](https://dispatch.example/p/y/)", comment=True)
+    assert external_links(html) == []
+
+
+@pytest.mark.django_db
+def test_the_migration_renders_stored_comments_and_posts_again(ada) -> None:
+    import importlib
+
+    from django.apps import apps
+
+    from blog.models import Comment, Post
+    from tests.factories import make_post
+
+    post = make_post(ada, body="## Heading")
+    comment = Comment.objects.create(post=post, author=ada, body='<span class="badge">x</span>', body_html="")
+    Post.objects.filter(pk=post.pk).update(body_html='<h2 id="heading">Heading</h2>')
+    Comment.objects.filter(pk=comment.pk).update(body_html='<span class="badge">x</span>')
+    importlib.import_module("blog.migrations.0008_rerender_markdown").rerender(apps, None)
+    assert 'id="md-heading"' in Post.objects.get(pk=post.pk).body_html
+    assert Comment.objects.get(pk=comment.pk).body_html == "<p><span>x</span></p>"

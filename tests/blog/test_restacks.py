@@ -82,3 +82,12 @@ def test_a_draft_cannot_be_restacked(client, rosa, ada) -> None:
     draft = make_post(ada, "Unready", status=Post.Status.DRAFT)
     client.force_login(rosa)
     assert client.post(f"/p/{draft.slug}/restack/", {"note": "x"}).status_code == 404
+
+
+def test_a_restack_note_cannot_dress_up_as_the_sites_own_panels(client, rosa, post) -> None:
+    client.force_login(rosa)
+    note = '<div class="share-panel" id="comment-1"><a href="/accounts/login/">Session expired, sign in</a></div>'
+    client.post(f"/p/{post.slug}/restack/", {"note": note})
+    html = Restack.objects.get().note_html
+    assert "Session expired" in html
+    assert "class=" not in html and "id=" not in html

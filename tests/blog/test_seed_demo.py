@@ -10,6 +10,23 @@ from blog.models import Comment, CommentLike, PageViewDay, Post, ReferrerDay, Su
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def _debug(settings):
+    settings.DEBUG = True
+
+
+def test_it_refuses_a_live_site_unless_forced(settings) -> None:
+    from django.core.management.base import CommandError
+
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="known password"):
+        call_command("seed_demo", verbosity=0)
+    assert not User.objects.exists()
+    call_command("seed_demo", "--force", verbosity=0)
+    assert User.objects.filter(email="author@example.com").exists()
+
+
 DEMO_EMAILS = ["author@example.com", "moderator@example.com", "reader@example.com", "jonah@example.com"]
 
 

@@ -56,22 +56,32 @@ def test_export_lists_every_subscriber(client, sam) -> None:
     assert [(r["email"], r["status"]) for r in rows] == [("a@example.com", "active"), ("b@example.com", "unsubscribed")]
 
 
-def test_authors_import_and_export_from_the_desk(client, ada) -> None:
-    client.force_login(ada)
-    assert 'href="/write/subscribers/"' in client.get("/write/").content.decode()
-    page = client.post("/write/subscribers/", {"file": upload("a@example.com\n")}).content.decode()
-    assert "Imported 1 address" in page
-    response = client.get("/write/subscribers/export.csv")
-    assert "a@example.com,active" in response.content.decode()
+def test_export_cells_never_run_as_spreadsheet_formulas(client, sam) -> None:
+    Subscriber.objects.create(email="a@example.com", status="active", source='=HYPERLINK("http://evil.example","x")')
+    Subscriber.objects.create(email="+1-cmd@example.com", status="active", source="@SUM(1)")
+    Subscriber.objects.create(email="b@example.com", status="active", source="\tlooks-empty")
+    client.force_login(sam)
+    rows = list(csv.DictReader(io.StringIO(client.get("/write/subscribers/export.csv").content.decode())))
+    assert [r["source"] for r in rows] == ['\'=HYPERLINK("http://evil.example","x")', "'@SUM(1)", "'\tlooks-empty"]
+    assert rows[1]["email"] == "'+1-cmd@example.com"
+    assert rows[0]["email"] == "a@example.com"  # ordinary cells are left alone
 
 
-def test_readers_and_visitors_cannot_import_or_export(client, rosa) -> None:
-    assert client.get("/write/subscribers/export.csv").status_code == 302  # visitors: sign in first
-    client.force_login(rosa)
+@pytest.mark.parametrize("who", ["ada", "lena", "staff"])
+def test_only_those_allowed_import_or_export(client, who, request) -> None:
+    from tests.factories import make_user
+
+    client.force_login(make_user("kit", is_staff=True) if who == "staff" else request.getfixturevalue(who))
     assert client.get("/write/subscribers/").status_code == 403
     assert client.get("/write/subscribers/export.csv").status_code == 403
     assert client.post("/write/subscribers/", {"file": upload("a@example.com")}).status_code == 403
     assert not Subscriber.objects.exists()
+    assert "Import or export subscribers" not in client.get("/write/").content.decode()
+
+
+def test_visitors_are_sent_to_log_in(client) -> None:
+    response = client.get("/write/subscribers/export.csv")
+    assert response.status_code == 302 and response.url.startswith("/accounts/login/")
 
 
 def test_the_send_page_shows_progress_failures_and_retries(client, ada, bo, django_capture_on_commit_callbacks) -> None:

@@ -195,3 +195,48 @@ def test_preferences_from_account_settings(client) -> None:
         "/settings/subscription/", {"frequency": "daily", "digest_hour": "6", "digest_weekday": "0", "timezone": "UTC"}
     )
     assert Subscriber.objects.get().frequency == "daily"
+
+
+@pytest.mark.parametrize(
+    ("sent", "kept"),
+    [
+        ("post-bottom:a-post", "post-bottom:a-post"),
+        ("profile:ada", "profile:ada"),
+        ('=HYPERLINK("http://evil.example","Click")', "site"),
+        ("home; DROP", "site"),
+        ("", "site"),
+    ],
+)
+def test_the_source_is_kept_only_when_it_is_one_of_our_forms(subscribe, sent, kept) -> None:
+    subscribe("grace@example.com", source=sent)
+    assert Subscriber.objects.get().source == kept
+
+
+def test_the_address_that_confirms_is_kept_with_the_consent(client, subscribe) -> None:
+    subscribe("grace@example.com")
+    client.post(confirm_link(mail.outbox[0]), REMOTE_ADDR="198.51.100.4")
+    subscriber = Subscriber.objects.get()
+    assert (subscriber.consent_ip, subscriber.confirmed_ip) == ("203.0.113.9", "198.51.100.4")
+
+
+@pytest.mark.parametrize("left_as", ["unsubscribed", "bounced"])
+def test_an_old_confirmation_link_does_not_bring_back_an_address_that_left(client, subscribe, left_as) -> None:
+    subscribe("grace@example.com")
+    link = confirm_link(mail.outbox[0])
+    client.post(link)
+    Subscriber.objects.update(status=left_as)
+    response = client.post(link)
+    assert response.status_code == 400 and "no longer valid" in response.content.decode()
+    assert Subscriber.objects.get().status == left_as
+
+
+def test_only_the_newest_confirmation_link_confirms(client, subscribe) -> None:
+    subscribe("grace@example.com")
+    old = confirm_link(mail.outbox[0])
+    Subscriber.objects.update(status="unsubscribed")
+    subscribe("grace@example.com")  # asked again: a new link
+    new = confirm_link(mail.outbox[1])
+    assert client.post(old).status_code == 400
+    assert Subscriber.objects.get().status == "pending"
+    client.post(new)
+    assert Subscriber.objects.get().status == "active"

@@ -42,8 +42,8 @@ def test_drafts_and_scheduled_posts_are_404_for_everyone_else(client, posts, who
     assert client.get(scheduled.get_absolute_url()).status_code == 404
 
 
-@pytest.mark.parametrize("who", ["ada", "sam"])
-def test_author_and_staff_can_open_unpublished_posts(client, posts, who, request) -> None:
+@pytest.mark.parametrize("who", ["ada", "lena"])
+def test_author_and_editors_can_open_unpublished_posts(client, posts, who, request) -> None:
     client.force_login(request.getfixturevalue(who))
     _, draft, scheduled = posts
     page = client.get(draft.get_absolute_url())
@@ -62,3 +62,9 @@ def test_scheduled_post_appears_once_its_time_has_come(client, posts) -> None:
     assert scheduled.title in client.get("/").content.decode()
     titles = [entry.title for entry in feedparser.parse(client.get("/feed/").content).entries]
     assert scheduled.title in titles
+
+
+def test_a_staff_flag_alone_does_not_open_drafts(client, posts, kit) -> None:
+    client.force_login(kit)
+    _, draft, _ = posts
+    assert client.get(draft.get_absolute_url()).status_code == 404

@@ -25,7 +25,7 @@ def test_held_first_comment_approved_then_replied_to_with_a_notification(
     page.goto(live_server.url + post.get_absolute_url())
     page.get_by_label("Join the discussion").fill("The second table is *misleading*.")
     page.get_by_role("button", name="Post comment").click()
-    expect(page.get_by_text("Awaiting moderation (first comment from this reader)")).to_be_visible()
+    expect(page.get_by_text("Awaiting moderation. Only you can see it")).to_be_visible()
 
     moderator = browser.new_context().new_page()
     sign_in(moderator, live_server.url, "milo@example.com")

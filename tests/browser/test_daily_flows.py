@@ -173,7 +173,7 @@ def test_a_reader_is_asked_before_deleting_a_comment(live_server, page: Page) ->
     expect(page.get_by_role("heading", name="Delete your comment?")).to_be_visible()
     page.get_by_role("button", name="Delete comment").click()
     expect(page.get_by_text("Your comment is deleted.")).to_be_visible()
-    assert not Comment.objects.filter(pk=mine.pk).exists()
+    assert Comment.objects.get(pk=mine.pk).is_deleted
 
 
 # --- Authors: the editor ------------------------------------------------------------

@@ -21,7 +21,7 @@ def sign_in(page: Page, base: str) -> None:
 
 @pytest.fixture
 def seeded(db) -> Post:
-    call_command("seed_demo", verbosity=0)
+    call_command("seed_demo", "--force", verbosity=0)
     analysis = Post.objects.get(slug=ANALYSIS_SLUG)
     # The figures this test looks for, on top of the seeded month.
     ReferrerDay.objects.create(post=analysis, day=timezone.localdate(), source="harbour-watch.example", views=321)

@@ -12,7 +12,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_reader_opens_the_analysis_and_sees_quotes_and_footnotes(live_server, page: Page) -> None:
-    call_command("seed_demo", verbosity=0)
+    call_command("seed_demo", "--force", verbosity=0)
     analysis = Post.objects.get(slug=ANALYSIS_SLUG)
 
     page.goto(live_server.url)

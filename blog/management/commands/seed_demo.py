@@ -12,8 +12,9 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from allauth.account.models import EmailAddress
+from django.conf import settings
 from django.contrib.auth.models import Group
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -378,8 +379,14 @@ def _seed_subscribers(rng: random.Random) -> None:
 class Command(BaseCommand):
     help = "Create demo users and posts; running it again changes nothing."
 
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--force", action="store_true", help="Run even with DEBUG off.")
+
     @transaction.atomic
     def handle(self, *args: object, **options: object) -> None:
+        if not settings.DEBUG and not options["force"]:
+            # Its accounts share one published password; on a live site they are open doors.
+            raise CommandError("seed_demo makes accounts with a known password. With DEBUG off, add --force.")
         users = {person.handle: seed_person(person) for person in PEOPLE}
         now = timezone.now()
         created = sum(seed_post(users["author"], spec, now) for spec in POSTS)

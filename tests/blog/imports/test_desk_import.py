@@ -143,7 +143,7 @@ def test_the_desk_links_to_import_and_staff_to_export(client, ada) -> None:
     page = client.get(reverse("blog:desk")).content.decode()
     assert reverse("blog:import_upload") in page
     assert reverse("blog:export_list") not in page
-    client.force_login(make_user("root", is_staff=True))
+    client.force_login(make_user("root", is_staff=True, is_superuser=True))
     assert reverse("blog:export_list") in client.get(reverse("blog:desk")).content.decode()
 
 

@@ -36,7 +36,7 @@ def test_bodies_keep_quotes_attribution_footnotes_links_images_lists_and_tables(
     bridge = Post.objects.get(slug="the-bridge-vote")
     assert "> — Councillor Mara Ellis" in bridge.body
     assert "[^1]: Council minutes, 4 March 2025, item 7." in bridge.body
-    assert '<a class="footnote-ref" href="#fn:1">1</a>' in bridge.body_html
+    assert '<a class="footnote-ref" href="#md-fn:1">1</a>' in bridge.body_html
     assert "<blockquote>" in bridge.body_html
     assert '<a href="https://example.org/budget"' in bridge.body_html
     assert "<img" in bridge.body_html and 'src="/media/imports/' in bridge.body_html

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('blog', '0007_insights'),
+        ('blog', '0011_trust'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
