@@ -17,7 +17,7 @@ from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.db.models import Count
+from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
@@ -217,9 +217,23 @@ def audience_growth() -> dict[str, int]:
 # --- Import and export (staff) ---------------------------------------------
 
 
-def status_totals() -> dict[str, int]:
-    """Subscribers per status, for staff, in one query."""
-    counts = dict(Subscriber.objects.values_list("status").annotate(n=Count("pk")).order_by())
+def own_subscribers(author: User) -> QuerySet[Subscriber]:
+    """The subscribers an author brought: from the subscribe boxes of their
+    posts and profile, or imported by them. Authors see only these; the whole
+    list takes the blog.manage_subscribers permission."""
+    slugs = Post.objects.filter(author=author).values_list("slug", flat=True)
+    sources = [f"{box}:{slug}" for slug in slugs for box in ("post-top", "post-bottom")]
+    return Subscriber.objects.filter(source__in=[*sources, f"profile:{author.username}", import_source(author)])
+
+
+def import_source(author: User) -> str:
+    return f"import:{author.username}"
+
+
+def status_totals(subscribers: QuerySet[Subscriber] | None = None) -> dict[str, int]:
+    """Subscribers per status (all of them, or those given), in one query."""
+    subscribers = Subscriber.objects.all() if subscribers is None else subscribers
+    counts = dict(subscribers.values_list("status").annotate(n=Count("pk")).order_by())
     return {status.label: counts.get(status.value, 0) for status in Subscriber.Status}
 
 
@@ -230,7 +244,7 @@ class ImportReport:
     errors: list[tuple[int, str]] = field(default_factory=list)  # (line, reason)
 
 
-def import_subscribers(data: str, *, dry_run: bool) -> ImportReport:
+def import_subscribers(data: str, *, dry_run: bool, source: str = "import") -> ImportReport:
     """Rows of `email[,frequency]`, a header row allowed. Imported addresses
     are active: the site they came from collected their consent."""
     report = ImportReport()
@@ -261,7 +275,7 @@ def import_subscribers(data: str, *, dry_run: bool) -> ImportReport:
                 email=email,
                 frequency=frequency,
                 status=Subscriber.Status.ACTIVE,
-                source="import",
+                source=source,
                 confirmed_at=timezone.now(),
             )
         )
@@ -281,11 +295,12 @@ def spreadsheet_safe(cell: str) -> str:
     return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
 
 
-def export_subscribers() -> str:
+def export_subscribers(subscribers: QuerySet[Subscriber] | None = None) -> str:
+    subscribers = Subscriber.objects.all() if subscribers is None else subscribers
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["email", "status", "frequency", "source", "created_at", "confirmed_at", "unsubscribed_at"])
-    for s in Subscriber.objects.order_by("pk").iterator():
+    for s in subscribers.order_by("pk").iterator():
         row = [s.email, s.status, s.frequency, s.source, s.created_at.isoformat(),
                s.confirmed_at.isoformat() if s.confirmed_at else "",
                s.unsubscribed_at.isoformat() if s.unsubscribed_at else ""]  # fmt: skip

@@ -1,5 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -14,6 +15,7 @@ from blog.forms import ImportForm, PreferencesForm, SubscribeForm
 from blog.models import Subscriber
 from blog.ratelimits import client_ip, rate_limit
 from blog.tasks import send_confirmation, send_welcome
+from blog.views.desk import author_required
 
 
 @require_POST
@@ -119,15 +121,31 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def manage_subscribers(request: SignedInRequest) -> HttpResponse:
     """Import from CSV (with a dry run) and export; their own permission, since it is everyone's address."""
+    return _import_page(request, Subscriber.objects.all(), source="import", own=False)
+
+
+@author_required
+@require_http_methods(["GET", "POST"])
+def own_subscribers(request: SignedInRequest) -> HttpResponse:
+    """An author's own subscribers (from their posts' and profile's boxes, or imported by them)."""
+    mine = subscriptions.own_subscribers(request.user)
+    return _import_page(request, mine, source=subscriptions.import_source(request.user), own=True)
+
+
+def _import_page(
+    request: SignedInRequest, subscribers: QuerySet[Subscriber], *, source: str, own: bool
+) -> HttpResponse:
     form = ImportForm(request.POST or None, request.FILES or None)
     report = None
     if request.method == "POST" and form.is_valid():
-        report = subscriptions.import_subscribers(form.cleaned_data["text"], dry_run=form.cleaned_data["dry_run"])
+        text, dry_run = form.cleaned_data["text"], form.cleaned_data["dry_run"]
+        report = subscriptions.import_subscribers(text, dry_run=dry_run, source=source)
     context = {
         "form": form,
         "report": report,
-        "totals": subscriptions.status_totals(),
+        "totals": subscriptions.status_totals(subscribers),
         "dry_run": form.data.get("dry_run"),
+        "own": own,
     }
     return render(request, "blog/subscriptions/manage.html", context)
 
@@ -137,4 +155,12 @@ def manage_subscribers(request: SignedInRequest) -> HttpResponse:
 def export_subscribers(request: SignedInRequest) -> HttpResponse:
     response = HttpResponse(subscriptions.export_subscribers(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="subscribers.csv"'
+    return response
+
+
+@author_required
+def export_own_subscribers(request: SignedInRequest) -> HttpResponse:
+    mine = subscriptions.own_subscribers(request.user)
+    response = HttpResponse(subscriptions.export_subscribers(mine), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="my-subscribers.csv"'
     return response
