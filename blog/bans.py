@@ -39,7 +39,8 @@ def refusal(user: User | AnonymousUser, ip: str | None, *, email: str = "") -> s
     tells nobody anybody's reason, and does not hold back moderators."""
     found = _matching(user, ip, email)
     if own := next((ban for ban in found if not ban.is_ip_ban), None):
-        return f"You can't take part here at the moment. {own.reason.strip().capitalize()}"
+        reason = own.reason.strip()
+        return f"You can't take part here at the moment. {reason[:1].upper()}{reason[1:]}"
     if any(ban.is_ip_ban for ban in found) and not user.has_perm("blog.moderate_comment"):
         return ADDRESS_PAUSED
     return None

@@ -145,11 +145,8 @@ def actions(entry: Entry, reader: Reader) -> str:
     entry was built) and the CSRF token (letters and digits)."""
     if entry.placeholder:
         return ""
-    if reader.pk is None:  # signed out: the page cache serves this, so its length costs nothing
-        if not entry.like_count:
-            return ""
-        hidden = f'<span class="visually-hidden"> {_likes(entry)}</span>'
-        return f'<p class="comment-actions muted"><span aria-hidden="true">♥ </span>{entry.like_count}{hidden}</p>'
+    if reader.pk is None:
+        return f'<p class="comment-actions muted">{_likes_text(entry.like_count)}</p>' if entry.like_count else ""
     token = f'<input type="hidden" name="csrfmiddlewaretoken" value="{reader.csrf_token}">'
     urls, pk = _urls(), entry.pk
     parts = ['<div class="comment-actions">']
@@ -158,7 +155,8 @@ def actions(entry: Entry, reader: Reader) -> str:
         parts.append(
             f'<form method="post" action="{urls["comment_like"] % pk}" class="inline">{token}<button type="submit" '
             f'class="link{" is-liked" if liked else ""}" aria-pressed="{"true" if liked else "false"}" '
-            f'aria-label="Like, {entry.like_count} {_likes(entry)}">♥ {entry.like_count}</button></form>'
+            f'aria-label="Like, {_likes(entry.like_count)}">'
+            f"♥ {entry.like_count}</button></form>"
         )
         if reader.comments_open:
             parts.append(f'<a href="{entry.url}#reply" data-reply="{pk}">Reply</a>')
@@ -178,10 +176,6 @@ def actions(entry: Entry, reader: Reader) -> str:
     if reader.is_moderator:
         parts.append(_moderation(entry, reader, token))
     return "".join(parts)
-
-
-def _likes(entry: Entry) -> str:
-    return "like" if entry.like_count == 1 else "likes"
 
 
 def _moderation(entry: Entry, reader: Reader, token: str) -> str:
@@ -205,6 +199,15 @@ def _moderation(entry: Entry, reader: Reader, token: str) -> str:
     )
 
 
+def _likes(count: int) -> str:
+    return f"{count} like{'' if count == 1 else 's'}"
+
+
+def _likes_text(count: int) -> str:
+    """The heart for the eye, the words for a screen reader."""
+    return f'<span aria-hidden="true">♥ {count}</span><span class="visually-hidden">{_likes(count)}</span>'
+
+
 def _page_bounds(tops: list[list[Entry]], after: str | None, comment: str | None) -> tuple[int, int]:
     keys = [thread[0].pk for thread in tops]
     start = 0
@@ -216,7 +219,9 @@ def _page_bounds(tops: list[list[Entry]], after: str | None, comment: str | None
     return start, min(len(tops), start + PAGE_THREADS)
 
 
-def page(post: Post, user, sort: str, csrf_token: str, after: str | None, comment: str | None) -> Page:
+def page(
+    post: Post, user: User | AnonymousUser, sort: str, csrf_token: str, after: str | None, comment: str | None
+) -> Page:
     """One page of threads: shared renderings, this reader's buttons and held comments."""
     shared = shared_threads(post, sort)
     tops = shared["threads"]
@@ -240,7 +245,7 @@ def page(post: Post, user, sort: str, csrf_token: str, after: str | None, commen
     return Page(mark_safe("".join(pieces)), shared["count"], next_after)
 
 
-def live_actions(comment: Comment, user, csrf_token: str, post: Post) -> str:
+def live_actions(comment: Comment, user: User | AnonymousUser, csrf_token: str, post: Post) -> str:
     """The buttons of a comment rendered on its own (its permalink page, a held comment)."""
     reader = _reader(post, user, csrf_token)
     if getattr(comment, "liked", False):

@@ -23,6 +23,7 @@ from blog.models import (
     Ban,
     Comment,
     CommentLike,
+    CommentRevision,
     Delivery,
     Digest,
     ExportJob,
@@ -165,6 +166,7 @@ SUBSCRIBER_FIELDS = [
     "consent_ip",
     "created_at",
     "confirmed_at",
+    "confirmed_ip",
     "confirmation_sent_at",
     "unsubscribed_at",
     "last_digest_at",
@@ -325,14 +327,21 @@ def _write_data(writer: _Writer, with_password_hashes: bool) -> None:
     writer.dump("posts", _posts())
     writer.dump("comments", _comments())
     writer.dump("comment_likes", _simple(CommentLike.objects.all(), ["created_at"], comment="pk", user="username"))
-    writer.dump("flags", _simple(Flag.objects.all(), ["reason", "note", "created_at"], comment="pk", user="username"))
+    writer.dump(
+        "flags", _simple(Flag.objects.all(), ["reason", "note", "status", "created_at"], comment="pk", user="username")
+    )
+    writer.dump(
+        "comment_revisions",
+        _simple(CommentRevision.objects.all(), ["body", "written_at", "replaced_by", "created_at"], comment="pk"),
+    )
     writer.dump("likes", _simple(Like.objects.all(), ["created_at"], post="slug", user="username", subscriber="email"))
     writer.dump(
         "shares",
         _simple(Share.objects.all(), ["network", "visitor_hash", "day", "created_at"], post="slug", user="username"),
     )
     writer.dump(
-        "restacks", _simple(Restack.objects.all(), ["note", "created_at", "updated_at"], post="slug", user="username")
+        "restacks",
+        _simple(Restack.objects.all(), ["note", "note_held", "created_at", "updated_at"], post="slug", user="username"),
     )
     writer.dump(
         "referral_visits",
@@ -348,14 +357,17 @@ def _write_data(writer: _Writer, with_password_hashes: bool) -> None:
     writer.dump(
         "bans",
         _simple(
-            Ban.objects.all(), ["email", "ip", "reason", "until", "created_at"], user="username", created_by="username"
+            Ban.objects.all(),
+            ["handle", "email", "email_key", "ip", "reason", "until", "created_at", "lifted_at"],
+            user="username",
+            created_by="username",
         ),
     )
     writer.dump(
         "moderation_log",
         _simple(
             ModerationLog.objects.all(),
-            ["action", "reason", "before", "after", "created_at"],
+            ["moderator_handle", "action", "reason", "before", "after", "created_at"],
             moderator="username",
             comment="pk",
             subject="username",

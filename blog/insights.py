@@ -14,8 +14,8 @@ from datetime import date, timedelta
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Count, DateField, Exists, F, OuterRef, Q, QuerySet, Sum, Value
-from django.db.models.functions import TruncDate
+from django.db.models import CharField, Count, DateField, Exists, F, OuterRef, Q, QuerySet, Sum, Value
+from django.db.models.functions import Concat, TruncDate
 from django.urls import reverse
 from django.utils import timezone
 
@@ -72,11 +72,12 @@ def post_link(pk: int) -> str:
 def overview(user: Reader, days: int, today: date | None = None) -> dict[str, Table]:
     today = today or timezone.localdate()
     start = today - timedelta(days=days - 1)
+    events = subscriber_events(start)
     return {
         "daily": daily_views(user, start, today),
-        "subscribers": subscribers_over_time(start, today),
+        "subscribers": subscribers_over_time(events, start, today),
         "top_views": top_posts_by_views(user, start),
-        "top_subscribers": top_posts_by_subscribers(user, start),
+        "top_subscribers": top_posts_by_subscribers(user, events),
         "referrers": top_referrers(user, start),
         "sends": sends_table(user, start),
     }
@@ -98,10 +99,12 @@ def daily_views(user: Reader, start: date, today: date) -> Table:
     return table
 
 
-def subscribers_over_time(start: date, today: date) -> Table:
+Events = dict[tuple[str, date | None], int]
+
+
+def subscribers_over_time(events: Events, start: date, today: date) -> Table:
     """Active subscribers at the end of each day, walked back from today's
     count through the day's new, unsubscribed and bounced addresses."""
-    events: dict[tuple[str, date | None], int] = {(kind, day): n for kind, day, n in _subscriber_events(start)}
     active = events.get(("active", None), 0)
     table = Table("subscribers", "Subscribers per day", ["Day", "Subscribers", "New", "Unsubscribed", "Bounced"])
     for day in reversed(period_days(today, (today - start).days + 1)):
@@ -112,9 +115,10 @@ def subscribers_over_time(start: date, today: date) -> Table:
     return table
 
 
-def _subscriber_events(start: date) -> QuerySet[Any, tuple[str, date | None, int]]:
-    """(kind, day, count) for confirmations, unsubscribes and bounces since
-    `start`, and ("active", None, count) for today's total, in one query."""
+def subscriber_events(start: date) -> Events:
+    """In one query, counts by (kind, day): "new", "unsubscribed" and "bounced"
+    per day since `start`; ("active", None) today; and ("source:<source>", None)
+    for the period's new subscribers by the subscribe box they used."""
 
     def per_day(queryset: QuerySet[Any], kind: str, when: str, counted: str = "pk") -> QuerySet[Any, Any]:
         grouped: QuerySet[Any, Any] = (
@@ -139,7 +143,14 @@ def _subscriber_events(start: date) -> QuerySet[Any, tuple[str, date | None, int
         .annotate(n=Count("pk", distinct=True))
         .order_by()
     )
-    return new.union(left, bounced, active, all=True)
+    sources = (
+        Subscriber.objects.filter(confirmed_at__date__gte=start, source__startswith="post-")
+        .annotate(kind=Concat(Value("source:"), "source", output_field=CharField()), day=Value(None, DateField()))
+        .values_list("kind", "day")
+        .annotate(n=Count("pk", distinct=True))
+        .order_by()
+    )
+    return {(kind, day): n for kind, day, n in new.union(left, bounced, active, sources, all=True)}
 
 
 def top_posts_by_views(user: Reader, start: date) -> Table:
@@ -157,12 +168,11 @@ def top_posts_by_views(user: Reader, start: date) -> Table:
     return table
 
 
-def top_posts_by_subscribers(user: Reader, start: date) -> Table:
+def top_posts_by_subscribers(user: Reader, events: Events) -> Table:
     gained: dict[str, int] = {}
-    confirmed = Subscriber.objects.filter(confirmed_at__date__gte=start)
-    by_source = confirmed.filter(source__startswith="post-").values_list("source").annotate(n=Count("pk")).order_by()
-    for source, n in by_source:
-        if source.startswith(POST_SOURCES):
+    for (kind, _), n in events.items():
+        source = kind.removeprefix("source:")
+        if kind.startswith("source:") and source.startswith(POST_SOURCES):
             slug = source.split(":", 1)[1]
             gained[slug] = gained.get(slug, 0) + n
     posts = Post.objects.editable_by(user).filter(slug__in=gained).values_list("slug", "pk", "title")

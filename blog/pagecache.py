@@ -81,7 +81,7 @@ def shared_page(scope: Callable[..., str], params: frozenset[str] = frozenset())
 
     def decorator(view: View) -> View:
         @wraps(view)
-        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if not _shareable(request, params):
                 return view(request, *args, **kwargs)
             return _cached(request, scope(**kwargs), lambda: view(request, *args, **kwargs))
@@ -245,12 +245,12 @@ def saw_own_action(response: HttpResponse) -> HttpResponse:
 
 
 @receiver([post_save, post_delete], sender=Post, dispatch_uid="pagecache.post")
-def _post_saved(sender: type, instance: Post, **kwargs) -> None:
+def _post_saved(sender: type, instance: Post, **kwargs: Any) -> None:
     changed(post_scope(instance.slug), LISTINGS)
 
 
 @receiver(m2m_changed, sender=Post.tags.through, dispatch_uid="pagecache.post_tags")
-def _post_tagged(sender: type, instance: object, **kwargs) -> None:
+def _post_tagged(sender: type, instance: object, **kwargs: Any) -> None:
     if isinstance(instance, Post):
         changed(post_scope(instance.slug), LISTINGS)
     else:
@@ -258,17 +258,17 @@ def _post_tagged(sender: type, instance: object, **kwargs) -> None:
 
 
 @receiver([post_save, post_delete], sender=Restack, dispatch_uid="pagecache.restack")
-def _restacked(sender: type, instance: Restack, **kwargs) -> None:
+def _restacked(sender: type, instance: Restack, **kwargs: Any) -> None:
     post_changed(instance.post_id)
 
 
 @receiver(post_save, sender=SlugRedirect, dispatch_uid="pagecache.slug_redirect")
-def _renamed_post(sender: type, instance: SlugRedirect, **kwargs) -> None:
+def _renamed_post(sender: type, instance: SlugRedirect, **kwargs: Any) -> None:
     changed(post_scope(instance.old_slug))  # the old address now redirects
 
 
 @receiver(post_save, sender=User, dispatch_uid="pagecache.user")
-def _user_saved(sender: type, instance: User, created: bool, update_fields: frozenset | None, **kwargs) -> None:
+def _user_saved(sender: type, instance: User, created: bool, update_fields: frozenset | None, **kwargs: Any) -> None:
     """A new name shows on every page the person wrote or commented on."""
     if created or update_fields == frozenset({"last_login"}):
         return

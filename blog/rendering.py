@@ -70,6 +70,8 @@ ID_PREFIX = "md-"
 C0_AND_SPACE = "".join(chr(code) for code in range(33))
 PROTOCOLS = {"http", "https", "mailto"}
 FOOTNOTE_REF = re.compile(r"<sup[^>]*>.*?</sup>", re.S)
+BLOCK_BOUNDARY = re.compile(r"</?(?:p|li|h[1-6]|blockquote|div|pre|tr|td|th|dd|dt|figcaption|br|hr)\b")
+HEADER_LINK = re.compile(r"<a [^>]*class=\"(?:headerlink|footnote-backref)\"[^>]*>.*?</a>", re.S)
 LINK_HREF = re.compile(r"<a\s[^>]*?href=\"([^\"]*)\"")
 ANCHOR = re.compile(r"<a\s.*?</a>", re.S)
 BARE_ADDRESS = re.compile(r"https?://|www\.", re.IGNORECASE)
@@ -189,6 +191,15 @@ def excerpt_from_html(html: str, limit: int = 280) -> str:
     if len(text) <= limit:
         return text
     return text[:limit].rsplit(" ", 1)[0] + "…"
+
+
+def text_from_html(html: str) -> str:
+    """All the words of rendered HTML (block quotes and footnotes included), as
+    plain text for search. Footnote markers and heading anchors are dropped."""
+    html = FOOTNOTE_REF.sub("", html)
+    html = HEADER_LINK.sub("", html)
+    html = BLOCK_BOUNDARY.sub(r" \g<0>", html)  # words either side of a block stay apart
+    return " ".join(html_lib.unescape(strip_tags(html)).split())
 
 
 # --- Plain text, for the text part of e-mails -------------------------------

@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from blog.models import Post, Subscriber
+from blog.spreadsheets import safe_row
 
 CONFIRM_SALT = "dispatch.subscriber.confirm"
 MANAGE_SALT = "dispatch.subscriber.manage"
@@ -31,8 +32,6 @@ CONFIRMATION_RESEND_AFTER = timedelta(days=1)
 # Where a subscription came from: the boxes the templates draw (blog_tags.subscribe_box),
 # "import", and "site" for anything else a visitor sends.
 KNOWN_SOURCE = re.compile(r"(home|account|site|import|(profile|post-top|post-bottom):[A-Za-z0-9_-]{1,100})")
-# A spreadsheet runs a cell starting with one of these as a formula (=HYPERLINK(...)).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 class TokenError(Exception):
@@ -290,11 +289,6 @@ def known_source(value: str) -> str:
     return value if KNOWN_SOURCE.fullmatch(value) else "site"
 
 
-def spreadsheet_safe(cell: str) -> str:
-    """A cell no spreadsheet will run: a leading quote makes a formula plain text (OWASP)."""
-    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
-
-
 def export_subscribers(subscribers: QuerySet[Subscriber] | None = None) -> str:
     subscribers = Subscriber.objects.all() if subscribers is None else subscribers
     out = io.StringIO()
@@ -304,5 +298,5 @@ def export_subscribers(subscribers: QuerySet[Subscriber] | None = None) -> str:
         row = [s.email, s.status, s.frequency, s.source, s.created_at.isoformat(),
                s.confirmed_at.isoformat() if s.confirmed_at else "",
                s.unsubscribed_at.isoformat() if s.unsubscribed_at else ""]  # fmt: skip
-        writer.writerow([spreadsheet_safe(cell) for cell in row])
+        writer.writerow(safe_row(row))
     return out.getvalue()

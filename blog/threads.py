@@ -1,4 +1,4 @@
-"""Reading comments: a post's threads as one flat, ordered list.
+"""Reading comments: a post's threads as one ordered list, drawn as nested lists.
 
 One query for the comments and one for the reader's likes, however many
 comments there are; the tree is put in order in Python. Signed-out readers
@@ -52,10 +52,11 @@ def thread(post: Post, user: User | AnonymousUser, sort: str = "oldest", root_id
 
     ordered: list[Comment] = []
 
-    def walk(node: Comment) -> bool:
+    def walk(node: Comment, depth: int) -> bool:
         start = len(ordered)
+        node.depth = depth
         ordered.append(node)
-        kept = [walk(child) for child in sorted(children.get(node.pk, []), key=_sort_key("oldest"))]
+        kept = [walk(child, depth + 1) for child in sorted(children.get(node.pk, []), key=_sort_key("oldest"))]
         if node.placeholder and not any(kept):
             del ordered[start:]  # a placeholder with nothing under it is not worth showing
             return False
@@ -66,8 +67,20 @@ def thread(post: Post, user: User | AnonymousUser, sort: str = "oldest", root_id
     else:
         tops = sorted(children.get(None, []), key=_sort_key(sort))
     for top in tops:
-        walk(top)
+        walk(top, 0)
+    nest(ordered)
     return ordered
+
+
+def nest(ordered: list[Comment]) -> None:
+    """Tell the template how to draw the flat list as nested lists, so that a
+    screen reader announces each reply's depth: a comment followed by its
+    first reply opens a list of replies (`opens_replies`), and the last reply
+    of a thread closes as many lists as it climbs back (`closes`)."""
+    for i, comment in enumerate(ordered):
+        next_depth = ordered[i + 1].depth if i + 1 < len(ordered) else 0
+        comment.opens_replies = next_depth > comment.depth
+        comment.closes = range(max(0, comment.depth - next_depth))
 
 
 def approved_count(comments: list[Comment]) -> int:

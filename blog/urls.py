@@ -58,6 +58,7 @@ urlpatterns = [
     path("@<str:handle>/", posts.profile, name="profile"),
     path("@<str:handle>/feed/", AuthorFeed(), name="author_feed"),
     path("archive/", posts.archive, name="archive"),
+    path("search/", posts.search_posts, name="search"),
     path("feed/", LatestPostsFeed(), name="feed_rss"),
     path("feed/atom/", LatestPostsAtomFeed(), name="feed_atom"),
     path("sitemap.xml", sitemap, {"sitemaps": SITEMAPS}, name="sitemap"),

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.sitemaps",
+    "django.contrib.postgres",  # search (blog/search.py); harmless on SQLite
     "allauth",
     "allauth.account",
     "allauth.mfa",
@@ -290,3 +291,9 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+
+# Search (blog/search.py): the PostgreSQL text-search configuration, i.e. the
+# publication's language. After changing it, run `manage.py update_search_index`.
+SEARCH_CONFIG = env.str("SEARCH_LANGUAGE", default="english")
+if not SEARCH_CONFIG.isidentifier():
+    raise ImproperlyConfigured(f"SEARCH_LANGUAGE {SEARCH_CONFIG!r} is not a text-search configuration name.")

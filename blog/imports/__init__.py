@@ -76,6 +76,7 @@ def run_import(
                 report.source, report, user, dry_run=dry_run, progress=progress or _no_progress, site_data=site_data
             )
             load(importer)
+            importer.finish()
             if dry_run:
                 raise _DryRunDone
     except _DryRunDone:

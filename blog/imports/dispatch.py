@@ -24,6 +24,7 @@ from blog.models import (
     Ban,
     Comment,
     CommentLike,
+    CommentRevision,
     Delivery,
     Digest,
     Flag,
@@ -43,6 +44,7 @@ from blog.models import (
     SourceRecord,
     Subscriber,
 )
+from blog.models.comments import email_key
 from blog.rendering import render_markdown
 
 FORMAT = "dispatch-export"
@@ -219,6 +221,7 @@ class _Restore:
                 },
             )
             self.comments[row["id"]] = comment.pk
+            self.importer.commented(comment.post_id)
             links.append((comment.pk, row["reply_to"], row["parent"]))
             self.importer.report.count("comments", "created")
         for pk, reply_to, parent in links:
@@ -230,6 +233,7 @@ class _Restore:
     def restore_engagement(self) -> None:
         self._bulk(CommentLike, "comment_likes", lambda r: {"comment_id": self.comments[r["comment"]]})
         self._bulk(Flag, "flags", lambda r: {"comment_id": self.comments[r["comment"]]})
+        self._bulk(CommentRevision, "comment_revisions", lambda r: {"comment_id": self.comments[r["comment"]]})
         self._bulk(Like, "likes", lambda r: {"post_id": self.posts[r["post"]], "subscriber_id": self._subscriber(r)})
         self._bulk(Share, "shares", lambda r: {"post_id": self.posts[r["post"]], "day": _day(r["day"])})
         self._bulk(
@@ -308,8 +312,16 @@ class _Restore:
         )
 
     def restore_moderation(self) -> None:
-        self._bulk(Ban, "bans", lambda r: {})
-        self._bulk(ModerationLog, "moderation_log", lambda r: {"comment_id": self.comments.get(r["comment"])})
+        # Written in bulk (no save()): the ban's matching key is worked out here, also for older exports.
+        self._bulk(Ban, "bans", lambda r: {"email_key": email_key(r["email"]) if r.get("email") else ""})
+        self._bulk(
+            ModerationLog,
+            "moderation_log",
+            lambda r: {
+                "comment_id": self.comments.get(r["comment"]),
+                "moderator_handle": r.get("moderator_handle") or r.get("moderator") or "",
+            },
+        )
         for row in rows(self.archive, "moderation_settings"):
             ModerationSettings.objects.update_or_create(
                 pk=1, defaults={**row, "moderators_notified_at": _when(row["moderators_notified_at"])}

@@ -1,12 +1,18 @@
-"""Images of imported posts: copied into media when their URL answers, else left where they are."""
+"""Images of imported posts: copied into media when their URL answers, else left where they are.
+
+A copy is drawn again like an upload (accounts.images): capped in pixels
+before decoding, turned upright, scaled down, with no EXIF."""
 
 import hashlib
 import urllib.request
 from urllib.error import URLError
 from urllib.parse import urlsplit
 
-from django.core.files.base import ContentFile
+from django import forms
 from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from accounts.images import COVER_MAX_SIDE, reencode
 
 MAX_IMAGE_BYTES = 15 * 1024**2
 TIMEOUT_SECONDS = 10
@@ -71,7 +77,12 @@ class ImageCopier:
         except ImageFailed as error:
             self.failures.append(f"{url}: {error}; {otherwise}")
             return ""
-        name = default_storage.save(f"imports/{digest}{EXTENSIONS[content_type]}", ContentFile(data))
+        try:
+            image = reencode(SimpleUploadedFile(f"{digest}{EXTENSIONS[content_type]}", data), max_side=COVER_MAX_SIDE)
+        except forms.ValidationError as error:
+            self.failures.append(f"{url}: {error.messages[0]}; {otherwise}")
+            return ""
+        name = default_storage.save(f"imports/{image.name}", image)
         self.written.append(name)
         return name
 

@@ -24,6 +24,7 @@ from django.utils.text import slugify
 
 from accounts.models import User
 from accounts.roles import AUTHORS
+from blog import threads
 from blog.imports.conversion import html_to_markdown
 from blog.imports.media import ImageCopier
 from blog.models import Comment, LegacyPath, Post, Send, SlugRedirect, SourceRecord, Subscriber
@@ -150,11 +151,21 @@ class Importer:
         self.done = 0
         self._records: dict[str, dict[str, SourceRecord]] = {}
         self._users: dict[str, User] = {}
+        self._commented: set[int] = set()
 
     @property
     def takes_site_data(self) -> bool:
         """Subscribers, comments and other people's bylines: staff (or the command line) only."""
         return self.site_data
+
+    def commented(self, post_id: int) -> None:
+        """This post got comments: `finish` drops its cached comment list."""
+        self._commented.add(post_id)
+
+    def finish(self) -> None:
+        """Signed-out readers' cached comment lists of the posts that got comments go, once this commits."""
+        for post_id in sorted(self._commented):
+            threads.changed(post_id)
 
     def step(self, n: int = 1) -> None:
         self.done += n
@@ -377,5 +388,6 @@ class Importer:
             created_at=self.past(data.created_at, f"Comment {data.source_id}") or self.now,
         )
         self.remember("comment", data.source_id, comment.pk, "")
+        self.commented(data.post.pk)
         self.report.count("comments", "created")
         return comment

@@ -77,6 +77,9 @@ class Comment(models.Model):
     placeholder: bool
     by_post_author: bool
     editable: bool
+    depth: int  # 0 for a thread's first comment; set with the two below by blog.threads
+    opens_replies: bool
+    closes: range
     history: dict[str, int]
 
     class Meta:

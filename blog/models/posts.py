@@ -6,6 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, Permission
+from django.contrib.postgres.search import SearchVectorField
 from django.core.validators import FileExtensionValidator
 from django.db import models
 from django.db.models import Count, Exists, Q, Value
@@ -16,13 +17,15 @@ from django.utils.text import slugify
 from taggit.managers import TaggableManager
 
 from accounts.models import User
-from blog.rendering import excerpt_from_html, render_markdown
+from blog.rendering import excerpt_from_html, render_markdown, text_from_html
 
 WORDS_PER_MINUTE = 230
 IMAGE_EXTENSIONS = ["jpg", "jpeg", "png", "webp", "gif"]
 # Written only by their own processes (F() updates, the preview renderer), so
 # that saving an edited post never puts back a stale value.
-SEPARATELY_WRITTEN = {"like_count", "share_count", "restack_count", "preview_image", "preview_key"}
+SEPARATELY_WRITTEN = {
+    "like_count", "share_count", "restack_count", "preview_image", "preview_key", "search_vector", "search_heading",
+}  # fmt: skip
 
 
 def _holders_of(codename: str, user: User) -> "models.QuerySet[Permission]":
@@ -113,6 +116,12 @@ class Post(models.Model):
     restack_count = models.PositiveIntegerField(default=0, editable=False)
     preview_image = models.ImageField(upload_to="previews/", blank=True, editable=False)
     preview_key = models.CharField(max_length=64, blank=True, editable=False)
+    # Search (blog/search.py): the body's words as plain text; on PostgreSQL a
+    # weighted tsvector of title, subtitle, tags, body and author (GIN-indexed,
+    # for matching) and one of everything but the body (small, for ranking).
+    body_text = models.TextField(editable=False, default="")
+    search_vector = SearchVectorField(null=True, editable=False)
+    search_heading = SearchVectorField(null=True, editable=False)
 
     objects = PostQuerySet.as_manager()
 
@@ -128,10 +137,17 @@ class Post(models.Model):
         if not self.slug:
             self.slug = self.unique_slug(self.title)
         self.body_html = render_markdown(self.body)
+        self.body_text = text_from_html(self.body_html)
         words = len(self.body.split())
         self.reading_minutes = max(1, math.ceil(words / WORDS_PER_MINUTE))
         if kwargs.get("update_fields") is not None:
-            kwargs["update_fields"] = {*kwargs["update_fields"], "body_html", "reading_minutes", "updated_at"}
+            kwargs["update_fields"] = {
+                *kwargs["update_fields"],
+                "body_html",
+                "body_text",
+                "reading_minutes",
+                "updated_at",
+            }
         elif not self._state.adding and not kwargs.get("force_insert"):
             kwargs["update_fields"] = [
                 f.name for f in self._meta.concrete_fields if not f.primary_key and f.name not in SEPARATELY_WRITTEN

@@ -14,7 +14,7 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_POST
 
 from accounts.requests import SignedInRequest
-from blog import delivery
+from blog import delivery, search
 from blog.engagement import share_counts
 from blog.forms import ACTIONS, ConflictError, DraftForm, ImageUploadForm, PostForm, check_version, version_of
 from blog.models import Delivery, Post, Send
@@ -44,7 +44,11 @@ def desk(request: SignedInRequest) -> HttpResponse:
     posts = (
         Post.objects.editable_by(request.user).select_related("author", "send").order_by(newest_first, "-updated_at")
     )
-    return render(request, "blog/desk/list.html", {"posts": posts, "audience": audience_growth()})
+    query = search.parse(request.GET.get("q", ""))
+    if query.text:
+        posts = search.search_posts(query, posts)  # drafts included: the desk shows the author's own
+    context = {"posts": posts, "audience": audience_growth(), "query": query}
+    return render(request, "blog/desk/list.html", context)
 
 
 @author_required

@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404, render
 from blog import charts, insights
 from blog.insights import Table
 from blog.models import Post
+from blog.spreadsheets import safe_row
 from blog.views.desk import author_required
 
 
@@ -23,7 +24,7 @@ def _csv(table: Table, filename: str) -> HttpResponse:
     response["Content-Disposition"] = f'attachment; filename="{filename}-{table.name}.csv"'
     writer = csv.writer(response)
     writer.writerow(table.headers)
-    writer.writerows(table.rows)
+    writer.writerows(safe_row(row) for row in table.rows)  # sources come from visitors' links
     return response
 
 

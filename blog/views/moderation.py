@@ -11,7 +11,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.requests import SignedInRequest
-from blog import moderation
+from blog import moderation, search
 from blog.forms import BanForm
 from blog.models import Ban, Comment, CommentRevision, ModerationLog
 from blog.ratelimits import View
@@ -38,11 +38,16 @@ def queue(request: SignedInRequest) -> HttpResponse:
     if request.method == "POST":
         return _act(request)
     waiting = moderation.waiting().prefetch_related("flags__user", "revisions")
+    query = search.parse(request.GET.get("q", ""))
+    if query.text:
+        waiting = search.search_comments(query, waiting)
     page = Paginator(waiting, 50).get_page(request.GET.get("page"))
     history = moderation.author_history({c.author_id for c in page})
     for comment in page:
         comment.history = history.get(comment.author_id, {"approved": 0, "rejected": 0})
-    context = {"page": page, "actions": moderation.ACTIONS, "ban_days": BAN_DAYS, "ip_ban_days": IP_BAN_DAYS}
+    context = {
+        "page": page, "actions": moderation.ACTIONS, "ban_days": BAN_DAYS, "ip_ban_days": IP_BAN_DAYS, "query": query,
+    }  # fmt: skip
     return render(request, "blog/moderation/queue.html", context)
 
 
@@ -88,9 +93,13 @@ def log(request: SignedInRequest) -> HttpResponse:
     if moderator := request.GET.get("moderator"):
         handle = "" if moderator == "rules" else moderator.removeprefix("@")
         entries = entries.filter(moderator_handle=handle)
+    query = search.parse(request.GET.get("q", ""))
+    if query.text:
+        entries = entries.filter(comment__in=search.search_comments(query, Comment.objects.all()).values("pk"))
     page = Paginator(entries, 100).get_page(request.GET.get("page"))
     actions = ModerationLog.objects.values_list("action", flat=True).distinct().order_by("action")
-    return render(request, "blog/moderation/log.html", {"page": page, "actions": actions, "filters": request.GET})
+    context = {"page": page, "actions": actions, "filters": request.GET, "query": query}
+    return render(request, "blog/moderation/log.html", context)
 
 
 @moderator_required

@@ -12,10 +12,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from taggit.models import Tag
 
-from blog import commentpages, engagement, moderation, pagecache, threads
+from blog import commentpages, engagement, moderation, pagecache, search, threads
 from blog.models import Post, PostQuerySet, SlugRedirect
+from blog.ratelimits import allow, too_many_requests
 
 POSTS_PER_PAGE = 10
+SEARCH_RATE = "30/m"
 logger = logging.getLogger(__name__)
 # Signed-out readers share one rendering of these pages (blog/pagecache.py).
 shared_listing = pagecache.shared_page(lambda **kwargs: pagecache.LISTINGS, params=frozenset({"page"}))
@@ -128,3 +130,17 @@ def healthz(request: HttpRequest) -> JsonResponse:
         logger.exception("Health check: the database did not answer")
         return JsonResponse({"status": "error", "database": "unavailable"}, status=503)
     return JsonResponse({"status": "ok", "database": "ok"})
+
+
+@require_GET
+def search_posts(request: HttpRequest) -> HttpResponse:
+    """Published posts matching ?q=, best first, with the matching passage."""
+    if not allow(request, "search", SEARCH_RATE):
+        return too_many_requests(request, "That's a lot of searches from here. Please wait a minute and try again.")
+    query = search.parse(request.GET.get("q", ""))
+    page, hits = None, list[search.Hit]()
+    if query.is_searchable:
+        posts = Post.objects.published().select_related("author")
+        page, hits = search.results_page(query, posts, request.GET.get("page"), POSTS_PER_PAGE)
+    context = {"query": query, "page": page, "hits": hits, "max_length": search.MAX_QUERY_LENGTH}
+    return render(request, "blog/posts/search.html", context)

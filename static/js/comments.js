@@ -19,7 +19,9 @@
       form.querySelector("button[type=submit]").textContent = "Post reply";
       const cancel = form.querySelector("[data-cancel-reply]");
       cancel.hidden = false;
-      cancel.addEventListener("click", function () { form.remove(); });
+      cancel.addEventListener("click", function () { form.remove(); link.focus(); });
+      const help = form.querySelector(".help[id]");  // ids must stay unique in the page
+      if (help) { help.id = area.id + "-help"; area.setAttribute("aria-describedby", help.id); }
       link.closest("li").appendChild(form);
       area.focus();
     });

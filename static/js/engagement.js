@@ -10,7 +10,7 @@
       const button = form.querySelector("[data-like-button]");
       button.classList.toggle("is-liked", liked);
       button.setAttribute("aria-pressed", String(liked));
-      form.querySelector("[data-like-label]").textContent = liked ? "Liked" : "Like";
+      button.setAttribute("aria-label", "Like, " + count + (count === 1 ? " like" : " likes"));
       form.querySelector("[data-like-count]").textContent = String(count);
       form.querySelector("[data-like-next]").value = liked ? "0" : "1";
     });

@@ -13,7 +13,8 @@
   }
   if (items.length) focus(0);
   document.addEventListener("keydown", function (event) {
-    if (event.target.matches("input[type=text], textarea, select")) return;
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    if (event.target.matches("input:not([type=checkbox]), textarea, select")) return;
     if (event.key === "j") focus(current + 1);
     else if (event.key === "k") focus(current - 1);
     else if (event.key === "x") { const box = items[current].querySelector("input[type=checkbox]"); box.checked = !box.checked; }

@@ -6,6 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from blog import clicks, delivery
@@ -84,6 +86,39 @@ def test_a_delivery_claimed_elsewhere_is_not_sent_again(ada) -> None:
     Delivery.objects.update(status="sending")  # another worker has it
     delivery.send_deliveries(list(send.deliveries.values_list("pk", flat=True)))
     assert mail.outbox == []
+
+
+def test_a_batch_costs_one_update_a_message_and_a_kill_repeats_at_most_one(ada, monkeypatch) -> None:
+    made = make_subscribers(active=20)["active"]
+    send = delivery.create_send(make_post(ada))
+    ids = list(send.deliveries.order_by("pk").values_list("pk", flat=True))
+    with CaptureQueriesContext(connection) as queries:
+        delivery.send_deliveries(ids)
+    updates = [
+        q["sql"]
+        for q in queries
+        if q["sql"].lstrip().upper().startswith(('UPDATE "BLOG_DELIVERY"', "UPDATE BLOG_DELIVERY"))
+    ]
+    assert len(updates) == 20 + 2  # a claim (and the mark of the one before) each, the last mark, skip_inactive
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(s.email for s in made)
+    assert set(send.deliveries.values_list("status", flat=True)) == {"sent"}
+
+    # A worker killed while sending: what it sent before is marked, only the message in flight is not.
+    mail.outbox.clear()
+    second = delivery.create_send(make_post(ada, "Another"))
+    ids = list(second.deliveries.order_by("pk").values_list("pk", flat=True))
+    calls = {"n": 0}
+
+    def die_on_the_fifth(*args: object) -> None:
+        calls["n"] += 1
+        if calls["n"] == 5:
+            raise SystemExit("killed")
+
+    monkeypatch.setattr(delivery._Sender, "send", lambda self, *args: die_on_the_fifth(*args))
+    with pytest.raises(SystemExit):
+        delivery.send_deliveries(ids)
+    statuses = list(second.deliveries.order_by("pk").values_list("status", flat=True))
+    assert statuses[:4] == ["sent"] * 4 and statuses[4] == "sending" and set(statuses[5:]) == {"queued"}
 
 
 def test_stuck_deliveries_are_requeued_and_repeat_offenders_parked(ada, settings) -> None:

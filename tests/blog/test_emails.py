@@ -7,13 +7,14 @@ in the site's look; the moderators get no digest when nothing waits."""
 
 import re
 from datetime import UTC, datetime
+from email import message_from_bytes, policy
 
 import pytest
 from django.core import mail
 from django.test import Client
 
 from accounts.roles import MODERATORS
-from blog import delivery, moderation
+from blog import delivery, emails, moderation
 from blog.models import ModerationSettings, Post, Subscriber
 from blog.tasks import send_moderation_digest
 from tests.factories import comment_as, make_post, make_subscribers, make_user, publish
@@ -190,3 +191,25 @@ def test_account_emails_without_a_design_of_their_own_show_their_text_in_the_sit
     [(html, _)] = message.alternatives
     assert 'class="brand"' in html and "Hello from The Ledger!" in html
     assert 'href="https://ledger.example/accounts/' in html  # its links are links
+
+
+def test_a_prepared_copy_is_the_newsletter_message_on_the_wire(ada, settings) -> None:
+    """The fast path (bytes built once per post) says what the slow one says, for every subscriber."""
+    settings.EMAIL_REPLY_TO = ["letters@example.com"]
+    post = make_post(ada, "Fast and the same", body="Ünïcode, a [link](/p/x/), `code`, and a long line " * 40)
+    rendered = emails.render_post(post)
+    prepared = emails.prepare_newsletter(rendered)
+    for subscriber in make_subscribers(active=2)["active"]:
+        message_id = f"<dispatch.delivery.{subscriber.pk}@127.0.0.1>"
+        links = emails.subscriber_links(subscriber, post)  # the like link is the subscriber's own too
+        fast_wire = prepared.for_subscriber(subscriber.email, links, message_id)
+        slow = emails.newsletter_message(rendered, subscriber, message_id, post)
+        slow_wire = slow.message(policy=policy.SMTP).as_bytes()
+        fast, slow = (message_from_bytes(wire, policy=policy.default) for wire in (fast_wire, slow_wire))
+        for header in ["Subject", "From", "To", "Message-ID", "Reply-To", "List-Unsubscribe",
+                       "List-Unsubscribe-Post", "List-Id", "Precedence"]:  # fmt: skip
+            assert fast[header] == slow[header], header
+        fast_parts = [part.get_content() for part in fast.iter_parts()]
+        slow_parts = [part.get_content() for part in slow.iter_parts()]
+        assert fast_parts == slow_parts
+        assert links[emails.UNSUBSCRIBE] in fast_parts[0] and links[emails.PREFERENCES] in fast_parts[1]

@@ -95,6 +95,14 @@ def test_every_table_downloads_as_csv(client, ada, ada_post) -> None:
     assert client.get("/write/insights/?csv=nope").status_code == 404
 
 
+def test_a_visitors_utm_source_never_runs_as_a_formula_in_the_csv(client, ada, ada_post) -> None:
+    ReferrerDay.objects.create(post=ada_post, day=days_ago(1), source='utm:=HYPERLINK("http://evil.example")', views=99)
+    client.force_login(ada)
+    rows = _csv(client.get("/write/insights/?csv=referrers"))
+    assert rows[1] == ['\'=HYPERLINK("http://evil.example") (utm_source)', "99"]
+    assert rows[2] == ["news.ycombinator.com", "40"]  # ordinary cells are left alone
+
+
 def test_top_posts_by_subscribers_gained(client, ada, ada_post) -> None:
     other = make_post(ada, "Quiet one")
     subscriber("a@example.com", f"post-top:{ada_post.slug}", 1)

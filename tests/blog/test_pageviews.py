@@ -248,3 +248,12 @@ def test_a_page_a_cache_answered_before_the_view_ran_is_counted(rf, redis_server
     PageViewMiddleware(lambda request: HttpResponse("cached page"))(request)
     pageviews.fold()
     assert today_row(post).views == 1
+
+
+def test_pages_served_from_the_page_cache_are_counted(client, redis_server, post) -> None:
+    responses = [client.get(path, REMOTE_ADDR="203.0.113.5", **BROWSER) for path in [post.get_absolute_url()] * 3]
+    home = [client.get("/", REMOTE_ADDR="203.0.113.5", **BROWSER) for _ in range(2)]
+    assert [r["X-Page-Cache"] for r in responses + home] == ["miss", "hit", "hit", "miss", "hit"]
+    pageviews.fold()
+    assert (today_row(post).views, today_row(post).visitors) == (3, 1)
+    assert today_row(None).views == 2

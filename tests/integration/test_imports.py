@@ -9,8 +9,9 @@ from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from accounts.roles import EDITORS
 from blog.models import ImportJob, Post, Subscriber
-from tests.factories import make_user
+from tests.factories import grant, make_user
 
 pytestmark = pytest.mark.integration
 
@@ -46,7 +47,8 @@ def test_a_desk_import_runs_in_the_worker_and_mails_nobody(
 ) -> None:
     require_service("Redis cache", settings.CACHES["default"]["BACKEND"].endswith("RedisCache"), "set CACHE_URL")
     settings.PRIVATE_ROOT = tmp_path / "private"
-    client.force_login(make_user("sam", is_staff=True))
+    # An editor who manages subscribers: the list comes in with the posts.
+    client.force_login(grant(make_user("sam", is_staff=True, role=EDITORS), "blog.manage_subscribers"))
     export = small_substack_export(tmp_path / "export.zip", 3000)
 
     response = client.post(

@@ -19,6 +19,19 @@ def substack_zip(tmp_path) -> Path:
     return zip_folder(FIXTURES / "substack", tmp_path / "substack-export.zip")
 
 
+def png(width: int = 2, height: int = 2) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), "red").save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+TINY_PNG = png()
+
+
 @pytest.fixture(autouse=True)
 def fake_images(monkeypatch) -> list[str]:
     """Image URLs on example.invalid fail; others answer with a tiny PNG."""
@@ -30,7 +43,7 @@ def fake_images(monkeypatch) -> list[str]:
         asked.append(url)
         if ".invalid" in url:
             raise media.ImageFailed("Name or service not known")
-        return b"\x89PNG\r\n\x1a\n" + b"0" * 64, "image/png"
+        return TINY_PNG, "image/png"
 
     monkeypatch.setattr(media, "fetch", fetch)
     return asked

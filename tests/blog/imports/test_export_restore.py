@@ -17,6 +17,7 @@ from blog.management.commands.seed_demo import ANALYSIS_SLUG
 from blog.models import (
     Ban,
     Comment,
+    CommentRevision,
     Delivery,
     Digest,
     ExportJob,
@@ -43,11 +44,13 @@ def seed_everything() -> None:
     Restack.objects.create(post=analysis, user=jonah, note="Read the *second* half.", note_html="<p>x</p>")
     Share.objects.create(post=analysis, network="x", user=reader, visitor_hash="abc", day=timezone.now().date())
     comment = Comment.objects.filter(post=analysis).first()
-    Flag.objects.create(comment=comment, user=jonah, reason="off_topic", note="Not about the bill")
+    Flag.objects.create(comment=comment, user=jonah, reason="off_topic", note="Not about the bill", status="rejected")
+    CommentRevision.objects.create(comment=comment, body="An earlier draft", written_at=timezone.now(), replaced_by="x")
     Ban.objects.create(email="troll@example.com", reason="Abuse", until=timezone.now() + timedelta(days=7))
     ModerationLog.objects.create(
-        moderator=moderator, comment=comment, action="approve", before="held", after="approved"
-    )
+        moderator=moderator, moderator_handle="moderator", comment=comment, action="approve", before="held",
+        after="approved",
+    )  # fmt: skip
     now = timezone.now()
     for n, status in enumerate(Subscriber.Status.values):
         Subscriber.objects.create(
@@ -83,7 +86,7 @@ def read_export(path: Path) -> dict:
     for row in data["data/comments.json"]:
         row.update(id=comment_ids[row["id"]], reply_to=comment_ids.get(row["reply_to"]),
                    parent=comment_ids.get(row["parent"]))  # fmt: skip
-    for kind in ("comment_likes", "flags", "moderation_log"):
+    for kind in ("comment_likes", "flags", "comment_revisions", "moderation_log"):
         for row in data[f"data/{kind}.json"]:
             row["comment"] = comment_ids.get(row["comment"])
     for row in data["data/digests.json"]:
@@ -212,3 +215,18 @@ def test_media_come_back_and_a_dry_run_writes_none(tmp_path, settings) -> None:
     run_import(out)
     assert (tmp_path / "fresh-media" / "covers" / "harbour.png").read_bytes() == b"\x89PNG cover"
     assert Post.objects.get(slug=ANALYSIS_SLUG).cover.name == "covers/harbour.png"
+
+
+def test_a_restored_ban_still_bars_its_reader(tmp_path) -> None:
+    """Bans are written in bulk on restore: their normalised address must come back too."""
+    from blog import bans
+
+    seed_everything()
+    out = tmp_path / "export.zip"
+    export_publication(out)
+    call_command("flush", interactive=False, verbosity=0)
+    run_import(out)
+    troll = User.objects.create_user("troll2", "Troll+again@Example.com", "pw")
+    assert bans.refusal(troll, None) is not None
+    assert CommentRevision.objects.get().body == "An earlier draft"
+    assert ModerationLog.objects.get(action="approve").actor == "@moderator"

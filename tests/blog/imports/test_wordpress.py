@@ -125,3 +125,18 @@ def test_staff_see_a_posts_old_addresses_in_the_admin(client, sam) -> None:
     page = client.get(f"/admin/blog/post/{Post.objects.get(slug='the-bridge-vote').pk}/change/").content.decode()
 
     assert "/2025/03/04/the-bridge-vote/" in page and "/?p=11" in page
+
+
+def test_signed_out_readers_see_comments_added_by_a_later_import(
+    client, sam, tmp_path, django_capture_on_commit_callbacks
+) -> None:
+    first = tmp_path / "first.xml"  # the first post alone, before its comments
+    first.write_bytes(WXR.read_bytes().split(b"<wp:comment>")[0] + b"</item></channel></rss>")
+    with django_capture_on_commit_callbacks(execute=True):
+        run_import(first, user=sam)
+    assert client.get("/p/the-bridge-vote/").status_code == 200  # rendered and kept for signed-out readers
+
+    with django_capture_on_commit_callbacks(execute=True):
+        run_import(WXR, user=sam)
+
+    assert "Eleven years! Finally." in client.get("/p/the-bridge-vote/").content.decode()

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('blog', '0011_trust'),
+        ('blog', '0012_search'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
