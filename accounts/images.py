@@ -34,8 +34,10 @@ def reencode(upload: UploadedFile, *, max_side: int) -> SimpleUploadedFile:
     upload.seek(0)
     try:
         with Image.open(upload) as original:
-            if too_many_pixels(original.size) or original.format not in OUTPUT_FORMATS:
+            if too_many_pixels(original.size):
                 raise _refusal(original.size)
+            if original.format not in OUTPUT_FORMATS:
+                raise forms.ValidationError("Upload a valid image in JPEG, PNG, WebP or GIF format.")
             output_format, extension = OUTPUT_FORMATS[original.format]
             image = ImageOps.exif_transpose(original)  # turn it upright before the EXIF goes
             image.thumbnail((max_side, max_side))

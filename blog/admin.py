@@ -21,7 +21,7 @@ from blog.models import (
     Subscriber,
 )
 from blog.publishing import publish_post, unpublish_post
-from blog.tasks import queue_notices, queue_send
+from blog.tasks import queue_notices, queue_send, refresh_preview
 
 Action = ModerationLog.Action
 
@@ -68,6 +68,8 @@ class PostAdmin(admin.ModelAdmin):
     def publish(self, request: HttpRequest, queryset: QuerySet[Post]) -> None:
         published = [post.pk for post in queryset if publish_post(post)]
         queue_send(published)
+        for post_id in published:
+            refresh_preview.delay_on_commit(post_id)  # og:image is ready when the post is shared
         count = len(published)
         self.message_user(request, f"Published {count} post(s).", messages.SUCCESS)
 

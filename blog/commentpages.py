@@ -62,6 +62,8 @@ class Reader:
     comments_open: bool
     liked: set[int] = field(default_factory=set)
     now: datetime = field(default_factory=timezone.now)
+    is_moderator: bool = False
+    post_url: str = ""
 
 
 @dataclass
@@ -110,14 +112,25 @@ def shared_threads(post: Post, sort: str) -> dict:
 # --- Per reader, per request ----------------------------------------------------
 
 
-def reader_state(post: Post, user: User | AnonymousUser, csrf_token: str) -> tuple[Reader, list[Comment]]:
-    """The reader's likes on this post's comments and their own held comments (two indexed queries)."""
+def _reader(post: Post, user: User | AnonymousUser, csrf_token: str) -> Reader:
     reader = Reader(user.pk, csrf_token, post.author_id == user.pk, post.comments_open)
+    if user.is_authenticated and user.is_moderator:
+        reader.is_moderator, reader.post_url = True, escape(post.get_absolute_url())
+    return reader
+
+
+def reader_state(post: Post, user, csrf_token: str) -> tuple[Reader, list[Comment]]:
+    """The reader's likes on this post's comments and the held comments they may see:
+    their own, or for a moderator every one, to act on beside it (two indexed queries)."""
+    reader = _reader(post, user, csrf_token)
     if not user.is_authenticated:
         return reader, []
     liked = CommentLike.objects.filter(user=user, comment__post=post).values_list("comment_id", flat=True)
     reader.liked = set(liked)
-    held = list(Comment.objects.filter(post=post, author=user, status=Status.HELD).select_related("author"))
+    held_here = Comment.objects.filter(post=post, status=Status.HELD)
+    if not reader.is_moderator:
+        held_here = held_here.filter(author=user)
+    held = list(held_here.select_related("author"))
     for comment in held:
         comment.post, comment.placeholder, comment.liked = post, False, False
         comment.by_post_author = comment.author_id == post.author_id
@@ -150,11 +163,8 @@ def actions(entry: Entry, reader: Reader) -> str:
     own = entry.author_id == reader.pk
     if own and reader.now - entry.created_at <= EDIT_WINDOW:
         parts.append(f'<a href="{urls["comment_edit"] % pk}">Edit</a>')
-    if own:
-        parts.append(
-            f'<form method="post" action="{urls["comment_delete"] % pk}" class="inline">{token}'
-            '<button type="submit" class="link">Delete</button></form>'
-        )
+    if own:  # the link asks "are you sure?" before anything is deleted
+        parts.append(f'<a href="{urls["comment_delete"] % pk}">Delete</a>')
     elif entry.approved:
         parts.append(f'<a href="{urls["comment_flag"] % pk}">Flag</a>')
     if reader.is_post_author and entry.approved:
@@ -163,7 +173,30 @@ def actions(entry: Entry, reader: Reader) -> str:
             f'<button type="submit" class="link">{"Unpin" if entry.pinned else "Pin"}</button></form>'
         )
     parts.append("</div>")
+    if reader.is_moderator:
+        parts.append(_moderation(entry, reader, token))
     return "".join(parts)
+
+
+def _moderation(entry: Entry, reader: Reader, token: str) -> str:
+    """A moderator's actions beside the comment: the queue's form, for this one comment."""
+    pk = entry.pk
+    approve = "" if entry.approved else '<button type="submit" name="action" value="approve">Approve</button>'
+    days = "".join(
+        f'<option value="{value}"{" selected" if value == "7" else ""}>{label}</option>'
+        for value, label in (("1", "1 day"), ("7", "7 days"), ("30", "30 days"), ("forever", "ever"))
+    )
+    return (
+        '<details class="comment-moderation"><summary>Moderate<span class="visually-hidden"> this comment</span>'
+        f'</summary><form method="post" action="{_urls()["moderation_queue"]}">{token}'
+        f'<input type="hidden" name="ids" value="{pk}">'
+        f'<input type="hidden" name="next" value="{reader.post_url}#comment-{pk}">{approve}'
+        '<button type="submit" name="action" value="delete" class="secondary">Remove</button>'
+        f'<label for="mod-reason-{pk}">Reason (required to ban)</label>'
+        f'<input type="text" id="mod-reason-{pk}" name="reason" maxlength="300">'
+        f'<label for="mod-days-{pk}">Ban for</label><select id="mod-days-{pk}" name="ban_days">{days}</select>'
+        '<button type="submit" name="action" value="ban" class="secondary">Ban the author</button></form></details>'
+    )
 
 
 def _likes(count: int) -> str:
@@ -214,7 +247,7 @@ def page(
 
 def live_actions(comment: Comment, user: User | AnonymousUser, csrf_token: str, post: Post) -> str:
     """The buttons of a comment rendered on its own (its permalink page, a held comment)."""
-    reader = Reader(user.pk, csrf_token, post.author_id == user.pk, post.comments_open)
+    reader = _reader(post, user, csrf_token)
     if getattr(comment, "liked", False):
         reader.liked.add(comment.pk)
     entry = _entry(comment)
@@ -226,4 +259,5 @@ def live_actions(comment: Comment, user: User | AnonymousUser, csrf_token: str, 
 def _urls() -> dict[str, str]:
     """The buttons' addresses as format strings: reverse() per button per request costs too much."""
     names = ["comment_like", "comment_edit", "comment_delete", "comment_flag", "comment_pin"]
-    return {name: escape(reverse(f"blog:{name}", args=[987654321])).replace("987654321", "%d") for name in names}
+    urls = {name: escape(reverse(f"blog:{name}", args=[987654321])).replace("987654321", "%d") for name in names}
+    return {**urls, "moderation_queue": reverse("blog:moderation_queue")}

@@ -115,7 +115,11 @@ def create_due_digests(now: datetime | None = None) -> list[int]:
             continue
         since = subscriber.last_digest_at or subscriber.confirmed_at or subscriber.created_at
         if since not in posts_since:
-            published = Post.objects.published().filter(published_at__gt=since, published_at__lte=now)
+            published = Post.objects.published().filter(
+                published_at__gt=since,
+                published_at__lte=now,
+                email_subscribers=True,  # web-only posts stay out
+            )
             posts_since[since] = list(published.values_list("pk", flat=True))
         posts = posts_since[since]
         if not posts:
@@ -196,16 +200,17 @@ class _Renderer:
     """Renders each post once per batch, with the bytes its copies share; a digest for its one reader."""
 
     def __init__(self) -> None:
-        self.posts: dict[int, tuple[emails.Rendered, emails.Prepared]] = {}
+        self.posts: dict[int, tuple[emails.Rendered, emails.Prepared, Post]] = {}
 
-    def __call__(self, delivery: Delivery) -> tuple[emails.Rendered, emails.Prepared | None]:
+    def __call__(self, delivery: Delivery) -> tuple[emails.Rendered, emails.Prepared | None, Post | None]:
         if delivery.digest is not None:
-            return emails.render_digest(delivery.digest), None
+            return emails.render_digest(delivery.digest), None, None
         send = delivery.send
         assert send is not None, "a delivery carries a digest or belongs to a send"
         if send.post_id not in self.posts:
-            rendered = emails.render_post(Post.objects.select_related("author").get(pk=send.post_id))
-            self.posts[send.post_id] = (rendered, emails.prepare_newsletter(rendered))
+            post = Post.objects.select_related("author").get(pk=send.post_id)
+            rendered = emails.render_post(post)
+            self.posts[send.post_id] = (rendered, emails.prepare_newsletter(rendered), post)
         return self.posts[send.post_id]
 
 
@@ -220,13 +225,16 @@ class _Sender:
         self.smtp = smtp if isinstance(smtp, smtplib.SMTP) else None
         self.sender = connection.prep_address(settings.DEFAULT_FROM_EMAIL) if self.smtp else ""  # type: ignore[attr-defined]
 
-    def send(self, delivery: Delivery, rendered: emails.Rendered, prepared: emails.Prepared | None) -> None:
+    def send(
+        self, delivery: Delivery, rendered: emails.Rendered, prepared: emails.Prepared | None, post: Post | None
+    ) -> None:
+        """`post` is the post a copy is of (None for a digest): its like link is the subscriber's own."""
         subscriber, message_id = delivery.subscriber, emails.message_id_for(delivery.pk)
         if self.smtp is not None and prepared is not None and subscriber.email.isascii():
-            wire = prepared.for_subscriber(subscriber.email, emails.subscriber_links(subscriber), message_id)
+            wire = prepared.for_subscriber(subscriber.email, emails.subscriber_links(subscriber, post), message_id)
             self.smtp.sendmail(self.sender, [subscriber.email], wire)
         else:
-            self.connection.send_messages([emails.newsletter_message(rendered, subscriber, message_id)])
+            self.connection.send_messages([emails.newsletter_message(rendered, subscriber, message_id, post)])
 
 
 @contextlib.contextmanager

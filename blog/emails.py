@@ -31,12 +31,14 @@ from django.template.loader import render_to_string, select_template
 from django.urls import reverse
 
 from blog import clicks
-from blog.models import Digest, Post, Subscriber
+from blog.models import Digest, NewsletterSettings, Post, Subscriber
+from blog.rendering import plain_text, render_markdown
 from blog.site import absolute, hostname, identity
-from blog.subscriptions import confirm_token, manage_token
+from blog.subscriptions import confirm_token, like_token, manage_token
 
 UNSUBSCRIBE = "%%UNSUBSCRIBE_URL%%"
 PREFERENCES = "%%PREFERENCES_URL%%"
+LIKE = "%%LIKE_URL%%"
 ONE_CLICK = "List-Unsubscribe=One-Click"
 _RELATIVE_URL = re.compile(r'(src|href)="(/[^"]*|#[^"]*)"')
 
@@ -136,12 +138,33 @@ def _newsletter_context(context: dict[str, Any]) -> dict[str, Any]:
 
 
 def render_post(post: Post) -> Rendered:
-    """A post's e-mail, shared by all its subscribers (their links are placeholders)."""
+    """A post's e-mail, shared by all its subscribers (their links are placeholders).
+
+    The text part is the rendered post as plain text (footnotes as [1], links
+    as URLs), not its Markdown source."""
     url = absolute(post.get_absolute_url())
-    context = {"post": post, "post_url": url, "body_html": absolutise(post.body_html, url)}
+    context = {
+        "post": post, "post_url": url, "like_url": LIKE,
+        "body_html": absolutise(post.body_html, url), "body_text": plain_text(post.body_html, settings.SITE_URL),
+    }  # fmt: skip
     rendered = render("post", _newsletter_context(context))
     html, text = clicks.rewrite_links(post, rendered.html, rendered.text)  # counted per post and link
     return Rendered(rendered.subject, text, html)
+
+
+def test_message(post: Post, to: str) -> Message:
+    """The post's e-mail as subscribers will get it, to its author only, marked as a test.
+
+    Its links lead to the post and the site instead of anyone's preferences."""
+    url = absolute(post.get_absolute_url())
+    rendered = render_post(post).with_links(
+        {UNSUBSCRIBE: settings.SITE_URL + "/", PREFERENCES: settings.SITE_URL + "/", LIKE: url + "#engagement-top"}
+    )
+    return compose(Rendered(f"[Test] {rendered.subject}", rendered.text, rendered.html), to)
+
+
+def like_url(post: Post, subscriber: Subscriber) -> str:
+    return absolute(reverse("blog:like_from_email", args=[post.slug, like_token(post, subscriber)]))
 
 
 def render_digest(digest: Digest) -> Rendered:
@@ -153,18 +176,23 @@ def render_digest(digest: Digest) -> Rendered:
     return Rendered(rendered.subject, text, html)
 
 
-def subscriber_links(subscriber: Subscriber) -> dict[str, str]:
-    """A subscriber's own unsubscribe and preferences links, by placeholder."""
+def subscriber_links(subscriber: Subscriber, post: Post | None = None) -> dict[str, str]:
+    """A subscriber's own unsubscribe and preferences links, by placeholder; for
+    a post, also the link that likes it in one press."""
     token = manage_token(subscriber)
     return {
         UNSUBSCRIBE: absolute(reverse("blog:unsubscribe", args=[token])),
         PREFERENCES: absolute(reverse("blog:subscription_preferences", args=[token])),
+        LIKE: like_url(post, subscriber) if post is not None else settings.SITE_URL + "/",
     }
 
 
-def newsletter_message(rendered: Rendered, subscriber: Subscriber, message_id: str) -> Message:
-    """One subscriber's copy of a post or digest, with their own links."""
-    links = subscriber_links(subscriber)
+def newsletter_message(
+    rendered: Rendered, subscriber: Subscriber, message_id: str, post: Post | None = None
+) -> Message:
+    """One subscriber's copy of a post or digest, with their own links
+    (for a post, also the link that likes it in one press)."""
+    links = subscriber_links(subscriber, post)
     return _newsletter(rendered.with_links(links), subscriber.email, links[UNSUBSCRIBE], message_id)
 
 
@@ -198,8 +226,8 @@ def _pieces(body: str) -> tuple[bytes | str, ...]:
 
     It ends with a line end, as the email package would give it."""
     body = body if body.endswith("\n") else body + "\n"
-    parts = re.split(f"({re.escape(UNSUBSCRIBE)}|{re.escape(PREFERENCES)})", body)
-    return tuple(part if part in (UNSUBSCRIBE, PREFERENCES) else _quoted_printable(part) for part in parts)
+    parts = re.split(f"({re.escape(UNSUBSCRIBE)}|{re.escape(PREFERENCES)}|{re.escape(LIKE)})", body)
+    return tuple(part if part in (UNSUBSCRIBE, PREFERENCES, LIKE) else _quoted_printable(part) for part in parts)
 
 
 @dataclass(frozen=True)
@@ -259,3 +287,14 @@ def confirmation_message(subscriber: Subscriber) -> Message:
     links = subscriber_links(subscriber)
     context = {"confirm_url": absolute(reverse("blog:subscription_confirm", args=[confirm_token(subscriber)]))}
     return build_message("subscribe-confirm", subscriber.email, context, unsubscribe_url=links[UNSUBSCRIBE])
+
+
+def welcome_message(subscriber: Subscriber, settings_row: NewsletterSettings) -> Message:
+    """The welcome e-mail the desk wrote, to a subscriber who just confirmed."""
+    links = subscriber_links(subscriber)
+    subject = settings_row.welcome_subject.replace("{site}", settings.SITE_NAME)
+    body = settings_row.welcome_body.replace("{site}", settings.SITE_NAME)
+    body_html = render_markdown(body)
+    context = {"subject": subject, "body_html": body_html, "body_text": plain_text(body_html, settings.SITE_URL)}
+    return compose(render("welcome", _newsletter_context(context)).with_links(links), subscriber.email,
+                   unsubscribe_url=links[UNSUBSCRIBE])  # fmt: skip

@@ -4,6 +4,7 @@ Counters on Post move with F() in the same transaction as the row they
 count, and the unique constraints decide races, so the count equals the rows
 however many requests arrive at once."""
 
+import re
 from datetime import date
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -19,13 +20,14 @@ from accounts.models import User
 from accounts.referrals import REFERRAL_SESSION_KEY
 from accounts.requests import SignedInRequest
 from blog import bans, counters, moderation
-from blog.models import Comment, Like, Post, ReferralVisit, Restack, Share
+from blog.models import Comment, Like, Post, ReferralVisit, Restack, Share, Subscriber
 from blog.ratelimits import client_ip
 from blog.rendering import render_markdown
 from blog.site import absolute
 
 PENDING_LIKE_SESSION_KEY = "pending_like_post_id"
 RESTACK_NOTE_LIMIT = 500
+RESTACKS_ON_POST = 20
 
 # Where each network's share link goes; {url} and {text} are filled in quoted.
 SHARE_TARGETS: dict[str, str] = {
@@ -39,6 +41,10 @@ SHARE_TARGETS: dict[str, str] = {
     Share.Network.TELEGRAM: "https://t.me/share/url?url={url}&text={text}",
     Share.Network.EMAIL: "mailto:?subject={text}&body={url}",
 }
+# Mastodon has no central share page: the reader names their server first.
+MASTODON_TARGET = "https://{instance}/share?text={text}%20{url}"
+MASTODON_INSTANCE = re.compile(r"^(?=.{4,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+SHARE_NETWORKS = [*SHARE_TARGETS, Share.Network.MASTODON]
 # Recorded by the page's script (clipboard, Web Share API) rather than by a redirect.
 BEACON_NETWORKS = {Share.Network.COPY, Share.Network.NATIVE}
 
@@ -116,6 +122,15 @@ def with_reader_state(posts: QuerySet[Post], user: User | AnonymousUser) -> Quer
     return annotated
 
 
+def like_as_subscriber(post: Post, subscriber: Subscriber) -> int:
+    """A like from the newsletter's button: the subscriber's account likes it
+    if they have one, else the subscriber does. Returns the post's count."""
+    if subscriber.user is not None:
+        return set_like(post, subscriber.user, True)[1]
+    counters.add_counted(Like, post, "like_count", post=post, subscriber=subscriber)
+    return counters.current(post, "like_count")
+
+
 def has_liked(post: Post, user: User | AnonymousUser) -> bool:
     if hasattr(post, "liked"):  # annotated with liked_by()
         return bool(post.liked)
@@ -165,6 +180,20 @@ def share_target(network: str, post: Post, url: str) -> str:
     return template.format(url=quote(url, safe=""), text=quote(post.title, safe=""))
 
 
+def mastodon_instance(text: str) -> str:
+    """A Mastodon server's host name from what the reader typed
+    ("mastodon.social", "https://mastodon.social/@me"); EngagementError if it is not one."""
+    host = text.strip().lower().removeprefix("https://").removeprefix("http://").split("/")[0].lstrip("@")
+    host = host.rsplit("@", 1)[-1]  # "@me@example.social" names the server after the last @
+    if not MASTODON_INSTANCE.match(host):
+        raise EngagementError("Enter your Mastodon server's address, for example mastodon.social.")
+    return host
+
+
+def mastodon_target(instance: str, post: Post, url: str) -> str:
+    return MASTODON_TARGET.format(instance=instance, text=quote(post.title, safe=""), url=quote(url, safe=""))
+
+
 def record_share(request: HttpRequest, post: Post, network: str) -> bool:
     """Count a share once per visitor, network and day; True if it was new."""
     today = timezone.localdate()
@@ -195,12 +224,12 @@ def share_counts(post: Post) -> dict[str, int]:
 
 def post_engagement(post: Post, user: User | AnonymousUser) -> dict[str, object]:
     """What the like/share/re-stack bars of a post page show."""
-    restackers = Restack.objects.filter(post=post).select_related("user").order_by("-created_at")[:5]
+    restacks = Restack.objects.filter(post=post).select_related("user").order_by("-created_at")[:RESTACKS_ON_POST]
     return {
         "liked": has_liked(post, user),
         "share_url": shared_url(post, user),
-        "networks": [(network, Share.Network(network).label) for network in SHARE_TARGETS],
-        "restackers": [item.user for item in restackers],
+        "networks": [(network, Share.Network(network).label) for network in SHARE_NETWORKS],
+        "restacks": list(restacks),
         "restacked": has_restacked(post, user),
     }
 

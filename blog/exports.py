@@ -334,7 +334,7 @@ def _write_data(writer: _Writer, with_password_hashes: bool) -> None:
         "comment_revisions",
         _simple(CommentRevision.objects.all(), ["body", "written_at", "replaced_by", "created_at"], comment="pk"),
     )
-    writer.dump("likes", _simple(Like.objects.all(), ["created_at"], post="slug", user="username"))
+    writer.dump("likes", _simple(Like.objects.all(), ["created_at"], post="slug", user="username", subscriber="email"))
     writer.dump(
         "shares",
         _simple(Share.objects.all(), ["network", "visitor_hash", "day", "created_at"], post="slug", user="username"),

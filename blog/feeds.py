@@ -1,19 +1,20 @@
 from datetime import datetime
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.syndication.views import Feed
+from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
+from taggit.models import Tag
 
+from accounts.models import User
 from blog.models import Post, PostQuerySet
 
 
-class LatestPostsFeed(Feed):
-    title = settings.SITE_NAME
-    link = "/"
-    description = settings.SITE_DESCRIPTION
-
-    def items(self) -> PostQuerySet:
-        return Post.objects.published().for_listing()[:20]
+class PostItems:
+    """How a post appears in every feed (latest, per tag, per author)."""
 
     def item_title(self, item: Post) -> str:
         return item.title
@@ -34,6 +35,53 @@ class LatestPostsFeed(Feed):
         return [tag.name for tag in item.tags.all()]
 
 
+class LatestPostsFeed(PostItems, Feed):
+    title = settings.SITE_NAME
+    link = "/"
+    description = settings.SITE_DESCRIPTION
+
+    def items(self) -> PostQuerySet:
+        return Post.objects.published().for_listing()[:20]
+
+
 class LatestPostsAtomFeed(LatestPostsFeed):
     feed_type = Atom1Feed
     subtitle = LatestPostsFeed.description
+
+
+class TagFeed(PostItems, Feed):
+    """Posts with one tag: /t/<slug>/feed/."""
+
+    def get_object(self, request: HttpRequest, slug: str) -> Tag:
+        return get_object_or_404(Tag, slug=slug)
+
+    def title(self, obj: Tag) -> str:
+        return f"{obj.name} · {settings.SITE_NAME}"
+
+    def link(self, obj: Tag) -> str:
+        return reverse("blog:tag", args=[obj.slug])
+
+    def description(self, obj: Tag) -> str:
+        return f"Posts tagged {obj.name} on {settings.SITE_NAME}."
+
+    def items(self, obj: Tag) -> PostQuerySet:
+        return Post.objects.published().filter(tags=obj).for_listing()[:20]
+
+
+class AuthorFeed(PostItems, Feed):
+    """One author's posts: /@handle/feed/."""
+
+    def get_object(self, request: HttpRequest, handle: str) -> User:
+        return get_object_or_404(get_user_model(), username__iexact=handle, is_active=True)
+
+    def title(self, obj: User) -> str:
+        return f"{obj.name} · {settings.SITE_NAME}"
+
+    def link(self, obj: User) -> str:
+        return obj.get_absolute_url()
+
+    def description(self, obj: User) -> str:
+        return obj.bio or f"Posts by {obj.name} on {settings.SITE_NAME}."
+
+    def items(self, obj: User) -> PostQuerySet:
+        return Post.objects.published().filter(author=obj).for_listing()[:20]

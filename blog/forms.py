@@ -4,11 +4,31 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
+from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts.images import COVER_MAX_SIDE, UploadedImageField
-from blog.models import Post, SlugRedirect, Subscriber
+from blog.models import NewsletterSettings, Post, PostImage, SlugRedirect, Subscriber
 from blog.publishing import check_publication_time
+
+
+def version_of(post: Post) -> str:
+    """What the editor was opened on: a save from an older version is a conflict."""
+    return post.updated_at.isoformat() if post.pk and post.updated_at else ""
+
+
+class ConflictError(Exception):
+    """The post changed since the editor loaded it; the message says when."""
+
+
+def check_version(post: Post, submitted: str) -> None:
+    if post.pk and submitted and submitted != version_of(post):
+        changed = timezone.localtime(post.updated_at).strftime("%H:%M:%S")
+        raise ConflictError(
+            f"This post was changed elsewhere (at {changed}) after you opened it, so your text was not saved. "
+            "Copy what you wrote, reload the page, and put your changes back."
+        )
+
 
 ACTIONS = {"save", "preview", "schedule", "publish", "unpublish"}
 
@@ -20,6 +40,20 @@ class PostForm(forms.ModelForm):
         help_text="The permalink. Leave empty to make one from the title; old links keep working.",
     )
     cover = UploadedImageField(required=False, max_side=COVER_MAX_SIDE, noun="cover image")
+    version = forms.CharField(required=False, widget=forms.HiddenInput)
+    body_image = UploadedImageField(
+        required=False,
+        max_side=COVER_MAX_SIDE,
+        label="Add an image to the body",
+        help_text="JPEG, PNG, WebP or GIF. It is added at the end of the body as Markdown; move it where you like.",
+    )
+    body_image_alt = forms.CharField(
+        required=False,
+        max_length=300,
+        label="Image description",
+        help_text="What the image shows, for readers who cannot see it.",
+    )
+    email_subscribers = forms.BooleanField(required=False, label="E-mail it to subscribers when it goes out")
     publish_at = forms.DateTimeField(
         required=False,
         label="Schedule for",
@@ -45,6 +79,8 @@ class PostForm(forms.ModelForm):
         self.initial.setdefault("slug", self.instance.slug)
         if self.instance.status == Post.Status.SCHEDULED:
             self.initial.setdefault("publish_at", self.instance.published_at)
+        self.initial.setdefault("version", version_of(self.instance))
+        self.initial.setdefault("email_subscribers", self.instance.email_subscribers)
 
     def clean_title(self) -> str:
         title = self.cleaned_data["title"].strip()
@@ -63,6 +99,16 @@ class PostForm(forms.ModelForm):
             raise forms.ValidationError("Another post already uses this permalink.")
         return slug
 
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("body_image") and not data.get("body_image_alt", "").strip():
+            self.add_error("body_image_alt", "Describe the image for readers who cannot see it.")
+        try:
+            check_version(self.instance, data.get("version", ""))
+        except ConflictError as conflict:
+            raise forms.ValidationError(str(conflict)) from None
+        return data
+
     def clean_publish_at(self) -> datetime | None:
         when = self.cleaned_data.get("publish_at")
         if self.action == "schedule":
@@ -77,7 +123,41 @@ class PostForm(forms.ModelForm):
         if commit:
             post.save()
             self.save_m2m()
+            if self.cleaned_data.get("body_image"):
+                image = PostImage.objects.create(
+                    image=self.cleaned_data["body_image"], alt=self.cleaned_data["body_image_alt"],
+                    post=post, uploaded_by=post.author,
+                )  # fmt: skip
+                post.body = f"{post.body.rstrip()}\n\n{image.markdown}\n"
+                post.save(update_fields=["body"])
         return post
+
+
+class ImageUploadForm(forms.ModelForm):
+    """An image dropped on the editor (JavaScript), stored before the post is saved."""
+
+    class Meta:
+        model = PostImage
+        fields = ["image", "alt"]
+        labels = {"alt": "Image description"}
+        error_messages = {"alt": {"required": "Describe the image for readers who cannot see it."}}
+
+    image = UploadedImageField(max_side=COVER_MAX_SIDE)
+
+
+class DraftForm(forms.ModelForm):
+    """What autosave keeps of a draft while the author types."""
+
+    class Meta:
+        model = Post
+        fields = ["title", "subtitle", "body", "excerpt"]
+        error_messages = {"title": {"required": "Give the post a title; then it saves by itself."}}
+
+    def clean_title(self) -> str:
+        title = self.cleaned_data["title"].strip()
+        if not title:
+            raise forms.ValidationError("Give the post a title; then it saves by itself.")
+        return title
 
 
 class BanForm(forms.Form):
@@ -135,6 +215,25 @@ class ImportForm(forms.Form):
                     "The file is not UTF-8 text. Save it as CSV (UTF-8) and try again."
                 ) from None
         return data
+
+
+class PublishForm(forms.Form):
+    """The last step before a post goes live: e-mail it too, or the web only."""
+
+    EMAIL, WEB = "email", "web"
+    delivery = forms.ChoiceField(
+        choices=[(EMAIL, "Publish and e-mail it to subscribers"), (WEB, "Publish on the web only")],
+        widget=forms.RadioSelect,
+        label="How should it go out?",
+        error_messages={"required": "Choose whether to e-mail it or to publish it on the web only."},
+    )
+
+
+class WelcomeForm(forms.ModelForm):
+    class Meta:
+        model = NewsletterSettings
+        fields = ["welcome_enabled", "welcome_subject", "welcome_body"]
+        widgets = {"welcome_body": forms.Textarea(attrs={"rows": 8, "class": "markdown"})}
 
 
 class PublicationImportForm(forms.Form):

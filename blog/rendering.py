@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import bleach
+import html2text
 import markdown
 from bleach.linkifier import LinkifyFilter
 from django.conf import settings
@@ -199,3 +200,45 @@ def text_from_html(html: str) -> str:
     html = HEADER_LINK.sub("", html)
     html = BLOCK_BOUNDARY.sub(r" \g<0>", html)  # words either side of a block stay apart
     return " ".join(html_lib.unescape(strip_tags(html)).split())
+
+
+# --- Plain text, for the text part of e-mails -------------------------------
+
+_HEADERLINK = re.compile(r'<a class="headerlink"[^>]*>.*?</a>', re.S)
+_FOOTNOTE_REF = re.compile(r'<sup id="[^"]*fnref[^"]*"><a class="footnote-ref" href="#[^"]*">(\d+)</a></sup>')
+_BACKREF = re.compile(r'(?:&#160;|\xa0)?<a class="footnote-backref"[^>]*>.*?</a>', re.S)
+_FOOTNOTES = re.compile(r'<div class="footnote">.*?<ol>(.*?)</ol>\s*</div>', re.S)
+_FOOTNOTE_ITEM = re.compile(r'<li id="[^"]*fn:[^"]*">\s*(.*?)\s*</li>', re.S)
+_LINK = re.compile(r'<a [^>]*?href="([^"]*)"[^>]*>(.*?)</a>', re.S)
+_IMAGE = re.compile(r'<img [^>]*?alt="([^"]*)"[^>]*>')
+_TAG = re.compile(r"<[^>]+>")
+
+
+def plain_text(html: str, site_url: str = "") -> str:
+    """Readable plain text of rendered HTML (the text part of a newsletter):
+    footnotes as numbered references [1] listed under "Notes", links as
+    "text (URL)", images as their description; no Markdown marks."""
+
+    def link(match: re.Match[str]) -> str:
+        url, text = match.group(1), match.group(2)
+        url = site_url + url if url.startswith("/") else url
+        shown = _TAG.sub("", text).strip()
+        return url if shown in (url, url.removeprefix("mailto:"), "") else f"{text} ({url})"
+
+    def footnotes(match: re.Match[str]) -> str:
+        items = _FOOTNOTE_ITEM.findall(match.group(1))
+        notes = "".join(f"<p>[{n}] {re.sub(r'</?p>', ' ', item).strip()}</p>" for n, item in enumerate(items, 1))
+        return f"<p>Notes</p>{notes}"
+
+    html = _HEADERLINK.sub("", html)
+    html = _BACKREF.sub("", html)
+    html = _FOOTNOTE_REF.sub(r"[\1]", html)
+    html = _FOOTNOTES.sub(footnotes, html)
+    html = _LINK.sub(link, html)
+    html = _IMAGE.sub(lambda m: f"[Image: {m.group(1)}]" if m.group(1) else "[Image]", html)
+    converter = html2text.HTML2Text()
+    converter.ignore_links = converter.ignore_images = converter.ignore_emphasis = True
+    converter.unicode_snob = True
+    converter.body_width = 78
+    converter.mark_code = False
+    return converter.handle(html).strip() + "\n"

@@ -17,15 +17,16 @@ from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.db.models import Count
+from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
-from blog.models import Subscriber
+from blog.models import Post, Subscriber
 from blog.spreadsheets import safe_row
 
 CONFIRM_SALT = "dispatch.subscriber.confirm"
 MANAGE_SALT = "dispatch.subscriber.manage"
+LIKE_SALT = "dispatch.subscriber.like"
 CONFIRM_MAX_AGE = timedelta(days=7)
 CONFIRMATION_RESEND_AFTER = timedelta(days=1)
 # Where a subscription came from: the boxes the templates draw (blog_tags.subscribe_box),
@@ -46,6 +47,22 @@ def confirm_token(subscriber: Subscriber) -> str:
 
 def manage_token(subscriber: Subscriber) -> str:
     return signing.Signer(salt=MANAGE_SALT).sign(str(subscriber.pk))
+
+
+def like_token(post: Post, subscriber: Subscriber) -> str:
+    """The newsletter's like button: this subscriber likes this post."""
+    return signing.Signer(salt=LIKE_SALT).sign(f"{post.pk}-{subscriber.pk}")
+
+
+def subscriber_for_like_token(token: str, post: Post) -> Subscriber:
+    try:
+        post_id, subscriber_id = map(int, signing.Signer(salt=LIKE_SALT).unsign(token).split("-"))
+    except (signing.BadSignature, ValueError):
+        raise TokenError("This like link is not valid. Use the button in the newest e-mail from us.") from None
+    subscriber = Subscriber.objects.filter(pk=subscriber_id).first()
+    if subscriber is None or post_id != post.pk:
+        raise TokenError("This like link is not valid. Use the button in the newest e-mail from us.")
+    return subscriber
 
 
 def subscriber_for_confirm_token(token: str) -> Subscriber:
@@ -142,6 +159,26 @@ def confirm(subscriber: Subscriber, *, ip: str | None = None) -> bool:
     return True
 
 
+def claim_welcome(subscriber_id: int) -> Subscriber | None:
+    """The subscriber to welcome now, or None: each active subscriber is welcomed
+    once at most, however often the confirmation is pressed or the task runs."""
+    claimed = Subscriber.objects.filter(
+        pk=subscriber_id, status=Subscriber.Status.ACTIVE, welcomed_at__isnull=True
+    ).update(welcomed_at=timezone.now())
+    return Subscriber.objects.get(pk=subscriber_id) if claimed else None
+
+
+def release_welcome(subscriber_id: int) -> None:
+    Subscriber.objects.filter(pk=subscriber_id).update(welcomed_at=None)
+
+
+def post_audience() -> dict[str, int]:
+    """Who a post published now reaches: each-post subscribers at once, digest subscribers later."""
+    counts = dict(Subscriber.objects.active().values_list("frequency").annotate(n=Count("pk")).order_by())
+    each_post = counts.pop(Subscriber.Frequency.EACH_POST.value, 0)
+    return {"each_post": each_post, "digest": sum(counts.values())}
+
+
 def unsubscribe(subscriber: Subscriber) -> None:
     """Stop every email at once, including digests and sends under way (the
     delivery worker checks the status when it claims each message)."""
@@ -179,9 +216,23 @@ def audience_growth() -> dict[str, int]:
 # --- Import and export (staff) ---------------------------------------------
 
 
-def status_totals() -> dict[str, int]:
-    """Subscribers per status, for staff, in one query."""
-    counts = dict(Subscriber.objects.values_list("status").annotate(n=Count("pk")).order_by())
+def own_subscribers(author: User) -> QuerySet[Subscriber]:
+    """The subscribers an author brought: from the subscribe boxes of their
+    posts and profile, or imported by them. Authors see only these; the whole
+    list takes the blog.manage_subscribers permission."""
+    slugs = Post.objects.filter(author=author).values_list("slug", flat=True)
+    sources = [f"{box}:{slug}" for slug in slugs for box in ("post-top", "post-bottom")]
+    return Subscriber.objects.filter(source__in=[*sources, f"profile:{author.username}", import_source(author)])
+
+
+def import_source(author: User) -> str:
+    return f"import:{author.username}"
+
+
+def status_totals(subscribers: QuerySet[Subscriber] | None = None) -> dict[str, int]:
+    """Subscribers per status (all of them, or those given), in one query."""
+    subscribers = Subscriber.objects.all() if subscribers is None else subscribers
+    counts = dict(subscribers.values_list("status").annotate(n=Count("pk")).order_by())
     return {status.label: counts.get(status.value, 0) for status in Subscriber.Status}
 
 
@@ -192,7 +243,7 @@ class ImportReport:
     errors: list[tuple[int, str]] = field(default_factory=list)  # (line, reason)
 
 
-def import_subscribers(data: str, *, dry_run: bool) -> ImportReport:
+def import_subscribers(data: str, *, dry_run: bool, source: str = "import") -> ImportReport:
     """Rows of `email[,frequency]`, a header row allowed. Imported addresses
     are active: the site they came from collected their consent."""
     report = ImportReport()
@@ -223,7 +274,7 @@ def import_subscribers(data: str, *, dry_run: bool) -> ImportReport:
                 email=email,
                 frequency=frequency,
                 status=Subscriber.Status.ACTIVE,
-                source="import",
+                source=source,
                 confirmed_at=timezone.now(),
             )
         )
@@ -238,11 +289,12 @@ def known_source(value: str) -> str:
     return value if KNOWN_SOURCE.fullmatch(value) else "site"
 
 
-def export_subscribers() -> str:
+def export_subscribers(subscribers: QuerySet[Subscriber] | None = None) -> str:
+    subscribers = Subscriber.objects.all() if subscribers is None else subscribers
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["email", "status", "frequency", "source", "created_at", "confirmed_at", "unsubscribed_at"])
-    for s in Subscriber.objects.order_by("pk").iterator():
+    for s in subscribers.order_by("pk").iterator():
         row = [s.email, s.status, s.frequency, s.source, s.created_at.isoformat(),
                s.confirmed_at.isoformat() if s.confirmed_at else "",
                s.unsubscribed_at.isoformat() if s.unsubscribed_at else ""]  # fmt: skip

@@ -11,10 +11,10 @@ from celery import shared_task
 from celery.contrib.django.task import DjangoTask
 
 from accounts.models import User
-from blog import delivery, exports, moderation, notifications, pageviews, publishing
+from blog import delivery, emails, exports, moderation, notifications, pageviews, publishing, subscriptions
 from blog.emails import confirmation_message
 from blog.imports import jobs
-from blog.models import Comment, Post, Send, Subscriber
+from blog.models import Comment, NewsletterSettings, Post, Send, Subscriber
 from blog.notifications import Kind, Notice
 from blog.previews import ensure_preview
 
@@ -44,6 +44,8 @@ def queue_notices(notices: Iterable[Notice]) -> None:
 def publish_due_posts() -> list[int]:
     published = publishing.publish_due_posts()
     queue_send(published)
+    for post_id in published:
+        refresh_preview.delay_on_commit(post_id)  # og:image is ready the moment the post is shared
     return published
 
 
@@ -63,9 +65,9 @@ def refresh_preview(post_id: int) -> None:
 @shared_task(base=DjangoTask)
 def start_send(post_id: int) -> None:
     """Create the deliveries of a newly published post and queue them in batches."""
-    post = Post.objects.published().filter(pk=post_id).first()
+    post = Post.objects.published().filter(pk=post_id, email_subscribers=True).first()
     if post is None:
-        return
+        return  # unpublished meanwhile, or published on the web only
     queue_deliveries(delivery.queued_ids(delivery.create_send(post)))
 
 
@@ -109,6 +111,31 @@ def send_comment_notification(kind: str, comment_id: int, user_id: int) -> None:
 def send_moderation_digest() -> None:
     for message in moderation.moderation_digest():
         message.send()
+
+
+@shared_task(base=DjangoTask, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def send_test_email(post_id: int, user_id: int) -> None:
+    """The post's e-mail to its author (or an editor) before it goes out."""
+    post = Post.objects.select_related("author").filter(pk=post_id).first()
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    if post and user:
+        emails.test_message(post, user.email).send()
+
+
+@shared_task(base=DjangoTask, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def send_welcome(subscriber_id: int) -> None:
+    """A subscriber confirmed: the desk's welcome e-mail, if it is on, once."""
+    newsletter = NewsletterSettings.load()
+    if not newsletter.welcome_enabled:
+        return
+    subscriber = subscriptions.claim_welcome(subscriber_id)
+    if subscriber is None:
+        return
+    try:
+        emails.welcome_message(subscriber, newsletter).send()
+    except OSError:
+        subscriptions.release_welcome(subscriber_id)  # the retry may claim it again
+        raise
 
 
 @shared_task(base=DjangoTask)

@@ -11,6 +11,7 @@ from uuid import uuid4
 from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import Q
 
 from accounts.models import User
 from blog import pagecache
@@ -32,7 +33,11 @@ def thread(post: Post, user: User | AnonymousUser, sort: str = "oldest", root_id
 
     Readers see approved comments and their own held ones; a deleted or
     removed comment stays as a placeholder only while it has replies."""
-    comments = list(Comment.objects.visible_to(user, placeholders=True).filter(post=post).select_related("author"))
+    shown = Comment.objects.visible_to(user, placeholders=True)
+    if user.is_authenticated and user.is_moderator:
+        # Moderators see what waits, to act on it beside the comment.
+        shown = Comment.objects.filter(Q(pk__in=shown.values("pk")) | Q(status=Comment.Status.HELD))
+    comments = list(shown.filter(post=post).select_related("author"))
     liked = set()
     if user.is_authenticated:
         liked = set(CommentLike.objects.filter(user=user, comment__post=post).values_list("comment_id", flat=True))

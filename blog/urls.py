@@ -1,9 +1,20 @@
 from django.contrib.sitemaps.views import sitemap
 from django.urls import path
 
-from blog.feeds import LatestPostsAtomFeed, LatestPostsFeed
+from blog.feeds import AuthorFeed, LatestPostsAtomFeed, LatestPostsFeed, TagFeed
 from blog.sitemaps import SITEMAPS
-from blog.views import clicks, comments, desk, engagement, insights, moderation, posts, subscriptions, transfers
+from blog.views import (
+    clicks,
+    comments,
+    desk,
+    engagement,
+    insights,
+    moderation,
+    newsletter,
+    posts,
+    subscriptions,
+    transfers,
+)
 
 app_name = "blog"
 
@@ -11,6 +22,7 @@ urlpatterns = [
     path("", posts.home, name="home"),
     path("p/<slug:slug>/", posts.post_detail, name="post_detail"),
     path("p/<slug:slug>/like/", engagement.like, name="like"),
+    path("p/<slug:slug>/like/by-email/<str:token>/", engagement.like_from_email, name="like_from_email"),
     path("p/<slug:slug>/share/<str:network>/", engagement.share, name="share"),
     path("p/<slug:slug>/restack/", engagement.restack, name="restack"),
     path("p/<slug:slug>/restack/undo/", engagement.undo_restack, name="undo_restack"),
@@ -24,6 +36,8 @@ urlpatterns = [
     path("settings/subscription/", subscriptions.account_subscription, name="account_subscription"),
     path("write/subscribers/", subscriptions.manage_subscribers, name="manage_subscribers"),
     path("write/subscribers/export.csv", subscriptions.export_subscribers, name="export_subscribers"),
+    path("write/subscribers/mine/", subscriptions.own_subscribers, name="own_subscribers"),
+    path("write/subscribers/mine/export.csv", subscriptions.export_own_subscribers, name="export_own_subscribers"),
     path("p/<slug:slug>/comments/new/", comments.create, name="comment_create"),
     path("p/<slug:slug>/comments/<int:pk>/", comments.detail, name="comment_detail"),
     path("comments/<int:pk>/edit/", comments.edit, name="comment_edit"),
@@ -34,12 +48,15 @@ urlpatterns = [
     path("notifications/off/<str:token>/", comments.notifications_off, name="notifications_off"),
     path("moderation/", moderation.queue, name="moderation_queue"),
     path("moderation/log/", moderation.log, name="moderation_log"),
+    path("tags/", posts.tag_index, name="tag_index"),
     path("moderation/bans/", moderation.bans, name="moderation_bans"),
     path("moderation/bans/<int:pk>/", moderation.ban_edit, name="moderation_ban_edit"),
     path("moderation/bans/<int:pk>/lift/", moderation.ban_lift, name="moderation_ban_lift"),
     path("moderation/comments/<int:pk>/revisions/", moderation.revisions, name="moderation_revisions"),
     path("t/<slug:slug>/", posts.tag_posts, name="tag"),
+    path("t/<slug:slug>/feed/", TagFeed(), name="tag_feed"),
     path("@<str:handle>/", posts.profile, name="profile"),
+    path("@<str:handle>/feed/", AuthorFeed(), name="author_feed"),
     path("archive/", posts.archive, name="archive"),
     path("search/", posts.search_posts, name="search"),
     path("feed/", LatestPostsFeed(), name="feed_rss"),
@@ -49,9 +66,17 @@ urlpatterns = [
     path("healthz", posts.healthz, name="healthz"),
     path("write/", desk.desk, name="desk"),
     path("write/new/", desk.post_new, name="post_new"),
+    path("write/new/autosave/", desk.autosave_new, name="post_autosave_new"),
+    path("write/images/", desk.upload_image, name="upload_image"),
+    path("write/preview/", desk.live_preview, name="live_preview"),
     path("write/<int:pk>/", desk.post_edit, name="post_edit"),
+    path("write/<int:pk>/autosave/", desk.autosave, name="post_autosave"),
     path("write/<int:pk>/send/", desk.post_send, name="post_send"),
     path("write/<int:pk>/send/retry/", desk.retry_send, name="retry_send"),
+    path("write/<int:pk>/send/start/", newsletter.email_post, name="email_post"),
+    path("write/<int:pk>/publish/", newsletter.publish, name="post_publish"),
+    path("write/<int:pk>/test-email/", newsletter.test_email, name="test_email"),
+    path("write/welcome/", newsletter.welcome, name="welcome_email"),
     path("write/import/", transfers.import_upload, name="import_upload"),
     path("write/import/<int:pk>/", transfers.import_job, name="import_job"),
     path("write/import/<int:pk>/run/", transfers.import_run, name="import_run"),

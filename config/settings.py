@@ -142,6 +142,9 @@ ACCOUNT_PRESERVE_USERNAME_CASING = False
 ACCOUNT_USERNAME_MIN_LENGTH = 3
 ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
+# Confirming the address in the browser that signed up signs the reader in and
+# resumes where they were (the `next` of the sign-up form, e.g. a post they liked).
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 # Two-factor: an authenticator app (TOTP) with recovery codes, at /accounts/2fa/.
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = SITE_NAME

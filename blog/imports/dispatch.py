@@ -121,8 +121,9 @@ class _Restore:
             raise ImportRefused(
                 "A Dispatch export is restored into an empty site; this one already has posts, comments or subscribers."
             )
-        for step in (self.restore_users, self.restore_posts, self.restore_comments, self.restore_engagement,
-                     self.restore_subscribers, self.restore_sending, self.restore_moderation, self.restore_media,
+        # Subscribers before engagement: a like from the newsletter may be a subscriber's.
+        for step in (self.restore_users, self.restore_posts, self.restore_comments, self.restore_subscribers,
+                     self.restore_engagement, self.restore_sending, self.restore_moderation, self.restore_media,
                      self.restore_records):  # fmt: skip
             step()
             self.importer.step()
@@ -233,7 +234,7 @@ class _Restore:
         self._bulk(CommentLike, "comment_likes", lambda r: {"comment_id": self.comments[r["comment"]]})
         self._bulk(Flag, "flags", lambda r: {"comment_id": self.comments[r["comment"]]})
         self._bulk(CommentRevision, "comment_revisions", lambda r: {"comment_id": self.comments[r["comment"]]})
-        self._bulk(Like, "likes", lambda r: {"post_id": self.posts[r["post"]]})
+        self._bulk(Like, "likes", lambda r: {"post_id": self.posts[r["post"]], "subscriber_id": self._subscriber(r)})
         self._bulk(Share, "shares", lambda r: {"post_id": self.posts[r["post"]], "day": _day(r["day"])})
         self._bulk(
             Restack,
@@ -255,6 +256,10 @@ class _Restore:
         self._bulk(PageViewDay, "page_view_days", self._post_and_day)
         self._bulk(ReferrerDay, "referrer_days", self._post_and_day)
         self._bulk(LinkClick, "link_clicks", lambda r: {"post_id": self.posts[r["post"]]})
+
+    def _subscriber(self, row: Row) -> int | None:
+        """A like from the newsletter by a subscriber without an account names them by e-mail."""
+        return self.subscribers.get((row.get("subscriber") or "").lower())
 
     def _post_and_day(self, row: Row) -> Row:
         """Insights rows: a post (none for the home page) and a day."""

@@ -12,8 +12,8 @@ from blog.models.comments import (
 from blog.models.engagement import Like, ReferralVisit, Restack, Share
 from blog.models.imports import ExportJob, ImportJob, LegacyPath, SourceRecord
 from blog.models.insights import LinkClick, PageViewDay, ReferrerDay
-from blog.models.posts import Post, PostQuerySet, SlugRedirect
-from blog.models.subscriptions import Delivery, Digest, Send, Subscriber
+from blog.models.posts import Post, PostImage, PostQuerySet, SlugRedirect
+from blog.models.subscriptions import Delivery, Digest, NewsletterSettings, Send, Subscriber
 
 __all__ = [
     "Ban",
@@ -30,8 +30,10 @@ __all__ = [
     "LinkClick",
     "ModerationLog",
     "ModerationSettings",
+    "NewsletterSettings",
     "PageViewDay",
     "Post",
+    "PostImage",
     "PostQuerySet",
     "ReferralVisit",
     "ReferrerDay",

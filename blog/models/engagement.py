@@ -3,21 +3,37 @@ unique where a reader may act once (counted on Post by blog/counters.py)."""
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 
 from blog.models.posts import Post
 
 
 class Like(models.Model):
+    """A reader's like: by account, or by a subscriber without one (from the newsletter)."""
+
     post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="likes")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="likes")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="likes"
+    )
+    subscriber = models.ForeignKey(
+        "blog.Subscriber", null=True, blank=True, on_delete=models.CASCADE, related_name="likes"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["post", "user"], name="one_like_per_reader")]
+        constraints = [
+            models.UniqueConstraint(fields=["post", "user"], name="one_like_per_reader"),
+            models.UniqueConstraint(
+                fields=["post", "subscriber"], condition=Q(user__isnull=True), name="one_like_per_subscriber"
+            ),
+            models.CheckConstraint(
+                condition=Q(user__isnull=False) | Q(subscriber__isnull=False), name="like_has_a_reader"
+            ),
+        ]
         indexes = [models.Index(fields=["user", "-created_at"])]
 
     def __str__(self) -> str:
-        return f"{self.user} likes {self.post}"
+        return f"{self.user or self.subscriber} likes {self.post}"
 
 
 class Share(models.Model):
@@ -30,6 +46,7 @@ class Share(models.Model):
         THREADS = "threads", "Threads"
         WHATSAPP = "whatsapp", "WhatsApp"
         TELEGRAM = "telegram", "Telegram"
+        MASTODON = "mastodon", "Mastodon"
         EMAIL = "email", "E-mail"
         COPY = "copy", "Copied link"
         NATIVE = "native", "Share sheet"

@@ -9,7 +9,7 @@ from django.contrib.auth.models import AnonymousUser, Permission
 from django.contrib.postgres.search import SearchVectorField
 from django.core.validators import FileExtensionValidator
 from django.db import models
-from django.db.models import Count, Exists, Q
+from django.db.models import Count, Exists, Q, Value
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
@@ -20,6 +20,7 @@ from accounts.models import User
 from blog.rendering import excerpt_from_html, render_markdown, text_from_html
 
 WORDS_PER_MINUTE = 230
+IMAGE_EXTENSIONS = ["jpg", "jpeg", "png", "webp", "gif"]
 # Written only by their own processes (F() updates, the preview renderer), so
 # that saving an edited post never puts back a stale value.
 SEPARATELY_WRITTEN = {
@@ -57,6 +58,18 @@ class PostQuerySet(models.QuerySet["Post"]):
             return self.none()
         return self.filter(author=user)
 
+    def related_to(self, post: "Post", limit: int = 3) -> "PostQuerySet":
+        """Published posts sharing most tags with `post`, then the most recent."""
+        tag_ids = [tag.pk for tag in post.tags.all()]
+        shared = Count("tags", filter=Q(tags__in=tag_ids), distinct=True) if tag_ids else Value(0)
+        return (
+            self.published()
+            .exclude(pk=post.pk)
+            .select_related("author")
+            .annotate(shared_tags=shared)
+            .order_by("-shared_tags", "-published_at", "-pk")[:limit]
+        )
+
     def for_listing(self) -> "PostQuerySet":
         # Imported here: blog.models.comments imports this module for its foreign key.
         from blog.models.comments import counted_comments
@@ -85,7 +98,7 @@ class Post(models.Model):
     cover = models.ImageField(
         upload_to="covers/%Y/%m/",
         blank=True,
-        validators=[FileExtensionValidator(["jpg", "jpeg", "png", "webp", "gif"])],
+        validators=[FileExtensionValidator(IMAGE_EXTENSIONS)],
     )
     cover_alt = models.CharField("cover description", max_length=200, blank=True)
     tags = TaggableManager(blank=True)
@@ -95,6 +108,8 @@ class Post(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     reading_minutes = models.PositiveSmallIntegerField(default=1, editable=False)
     comments_open = models.BooleanField(default=True)
+    # False: published on the web only, e-mailed to nobody (neither alone nor in digests).
+    email_subscribers = models.BooleanField(default=True, editable=False)
     # Counters move with F() in the same transaction as the row they count.
     like_count = models.PositiveIntegerField(default=0, editable=False)
     share_count = models.PositiveIntegerField(default=0, editable=False)
@@ -173,6 +188,24 @@ class Post(models.Model):
         while slug in taken:
             slug, n = f"{base}-{n}", n + 1
         return slug
+
+
+class PostImage(models.Model):
+    """An image an author uploaded from the editor into a post's body."""
+
+    image = models.ImageField(upload_to="posts/%Y/%m/", validators=[FileExtensionValidator(IMAGE_EXTENSIONS)])
+    alt = models.CharField("description", max_length=300)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    post = models.ForeignKey("Post", null=True, blank=True, on_delete=models.SET_NULL, related_name="images")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.image.name or ""
+
+    @property
+    def markdown(self) -> str:
+        alt = " ".join(self.alt.replace("[", "(").replace("]", ")").split())
+        return f"![{alt}]({self.image.url})"
 
 
 class SlugRedirect(models.Model):

@@ -58,6 +58,7 @@ class Subscriber(models.Model):
     confirmation_sent_at = models.DateTimeField(null=True, blank=True)
     unsubscribed_at = models.DateTimeField(null=True, blank=True)
     last_digest_at = models.DateTimeField(null=True, blank=True)
+    welcomed_at = models.DateTimeField(null=True, blank=True, editable=False)
     referred_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -134,3 +135,27 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.status} to {self.subscriber}"
+
+
+class NewsletterSettings(models.Model):
+    """The newsletter's welcome e-mail, edited on the writing desk (one row)."""
+
+    welcome_enabled = models.BooleanField(
+        "send a welcome e-mail", default=False, help_text="To each new subscriber, once they have confirmed."
+    )
+    welcome_subject = models.CharField("subject", max_length=200, default="Welcome to {site}")
+    welcome_body = models.TextField(
+        "message",
+        default="Thank you for subscribing. New posts will arrive in this inbox.",
+        help_text="Markdown. {site} is replaced by the publication's name.",
+    )
+
+    class Meta:
+        verbose_name = verbose_name_plural = "newsletter settings"
+
+    def __str__(self) -> str:
+        return "Newsletter settings"
+
+    @classmethod
+    def load(cls) -> "NewsletterSettings":
+        return cls.objects.get_or_create(pk=1)[0]

@@ -4,7 +4,7 @@ from django import template
 from django.conf import settings
 from django.utils.safestring import SafeString, mark_safe
 
-from blog import commentpages, subscriptions
+from blog import commentpages, moderation, subscriptions
 from blog.models import Post, Subscriber
 from blog.site import absolute
 
@@ -53,6 +53,12 @@ def subscribe_box(context: template.Context, source: str) -> dict:
         "request": request,
         "csrf_token": context.get("csrf_token"),
     }
+
+
+@register.simple_tag
+def moderation_waiting() -> int:
+    """How many comments wait in the moderation queue (the header shows it to moderators)."""
+    return moderation.waiting().count()
 
 
 @register.simple_tag(takes_context=True)

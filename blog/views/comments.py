@@ -82,9 +82,14 @@ def edit(request: SignedInRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def delete(request: SignedInRequest, pk: int) -> HttpResponse:
+    """GET asks "are you sure?"; POST deletes."""
     comment = _comment(request, pk)
+    if comment.author_id != request.user.pk:
+        return _refused(request, comment.post, Refused("You can only delete your own comments."))
+    if request.method == "GET":
+        return render(request, "blog/comments/delete.html", {"comment": comment})
     try:
         comments.delete_own_comment(comment, request.user)
     except Refused as error:

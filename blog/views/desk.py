@@ -1,4 +1,3 @@
-from datetime import datetime
 from functools import wraps
 from typing import Any
 
@@ -6,20 +5,24 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import F
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import slugify
 from django.views.decorators.http import require_POST
 
 from accounts.requests import SignedInRequest
 from blog import delivery, search
 from blog.engagement import share_counts
-from blog.forms import ACTIONS, PostForm
+from blog.forms import ACTIONS, ConflictError, DraftForm, ImageUploadForm, PostForm, check_version, version_of
 from blog.models import Delivery, Post, Send
-from blog.publishing import publish_post, schedule_post, unpublish_post
+from blog.publishing import schedule_post, unpublish_post
 from blog.ratelimits import View
 from blog.rendering import render_markdown
-from blog.subscriptions import audience_growth
-from blog.tasks import queue_send, refresh_preview, retry_failed_deliveries
+from blog.subscriptions import audience_growth, post_audience
+from blog.tasks import refresh_preview, retry_failed_deliveries
 
 
 def author_required(view: View) -> View:
@@ -36,7 +39,11 @@ def author_required(view: View) -> View:
 
 @author_required
 def desk(request: SignedInRequest) -> HttpResponse:
-    posts = Post.objects.editable_by(request.user).select_related("author", "send").order_by("-updated_at")
+    # Drafts (no date) first, then by date, newest first: the order of the Date column.
+    newest_first = F("published_at").desc(nulls_first=True)
+    posts = (
+        Post.objects.editable_by(request.user).select_related("author", "send").order_by(newest_first, "-updated_at")
+    )
     query = search.parse(request.GET.get("q", ""))
     if query.text:
         posts = search.search_posts(query, posts)  # drafts included: the desk shows the author's own
@@ -56,6 +63,8 @@ def post_send(request: SignedInRequest, pk: int) -> HttpResponse:
     show_addresses = request.user.has_perm("blog.manage_subscribers")
     failures = [_failure(item, show_addresses) for item in failed]
     context = {"post": post, "send": send, "counts": counts, "failures": failures}
+    if send is None:
+        context["audience"] = post_audience()
     return render(request, "blog/desk/send.html", context)
 
 
@@ -99,32 +108,110 @@ def _edit(request: SignedInRequest, post: Post) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         if action == "preview":
             preview_html = render_markdown(form.cleaned_data["body"])
+        elif action == "publish" and post.status != Post.Status.PUBLISHED:
+            post = form.save()  # kept; it goes live once the author confirms how
+            return redirect("blog:post_publish", pk=post.pk)
         else:
             try:
                 with transaction.atomic():
                     post = form.save()
-                    message = _apply_action(post, action, form.cleaned_data.get("publish_at"))
+                    message = _apply_action(post, action, form.cleaned_data)
                     refresh_preview.delay_on_commit(post.pk)
             except ValidationError as error:
                 form.add_error("publish_at", error)
             else:
                 messages.success(request, message)
                 return redirect("blog:post_edit", pk=post.pk)
-    context: dict[str, object] = {"form": form, "post": post, "preview_html": preview_html}
+    context: dict[str, object] = {"form": form, "post": post, "preview_html": preview_html, "audience": post_audience()}
     if post.pk:
         context["shares_by_network"] = share_counts(post)
     return render(request, "blog/desk/edit.html", context)
 
 
-def _apply_action(post: Post, action: str, publish_at: datetime | None) -> str:
-    if action == "publish":
-        if publish_post(post):
-            queue_send([post.pk])
-        return "Published."
+def _apply_action(post: Post, action: str, data: dict[str, Any]) -> str:
     if action == "schedule":
-        schedule_post(post, publish_at)
-        return "Scheduled."
+        Post.objects.filter(pk=post.pk).update(email_subscribers=data["email_subscribers"])
+        schedule_post(post, data["publish_at"])
+        return "Scheduled, to be e-mailed too." if data["email_subscribers"] else "Scheduled, for the web only."
     if action == "unpublish":
         unpublish_post(post)
         return "Moved back to drafts."
     return "Saved."
+
+
+# --- The editor's helpers (JavaScript) ----------------------------------------
+
+
+def _first_error(form) -> str:
+    return next(iter(form.errors.values()))[0]
+
+
+@author_required
+@require_POST
+def upload_image(request: SignedInRequest) -> JsonResponse:
+    """An image dropped on the editor: stored at once, answered with its Markdown."""
+    form = ImageUploadForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return JsonResponse({"error": _first_error(form)}, status=400)
+    image = form.save(commit=False)
+    image.uploaded_by = request.user
+    image.save()
+    return JsonResponse({"markdown": image.markdown, "url": image.image.url})
+
+
+@author_required
+@require_POST
+def live_preview(request: SignedInRequest) -> JsonResponse:
+    """The body as readers will see it, rendered by the site's own renderer."""
+    return JsonResponse({"html": render_markdown(request.POST.get("body", ""))})
+
+
+@author_required
+@require_POST
+def autosave_new(request: SignedInRequest) -> JsonResponse:
+    return _autosave(request, Post(author=request.user))
+
+
+@author_required
+@require_POST
+def autosave(request: SignedInRequest, pk: int) -> JsonResponse:
+    post = get_object_or_404(Post.objects.editable_by(request.user), pk=pk)
+    if post.status != Post.Status.DRAFT:
+        return JsonResponse(
+            {"error": "Only drafts save by themselves; press Update to change a live post."}, status=400
+        )
+    return _autosave(request, post)
+
+
+def _autosave(request: SignedInRequest, post: Post) -> JsonResponse:
+    """Keep a draft while its author types. A draft changed elsewhere since the
+    editor loaded it is not overwritten: the answer is 409 and says so."""
+    old_title = post.title
+    with transaction.atomic():
+        if post.pk:
+            post = Post.objects.select_for_update().get(pk=post.pk)
+        try:
+            check_version(post, request.POST.get("version", ""))
+        except ConflictError as conflict:
+            return JsonResponse({"error": str(conflict)}, status=409)
+        form = DraftForm(request.POST, instance=post)
+        if not form.is_valid():
+            return JsonResponse({"error": _first_error(form)}, status=400)
+        post = form.save(commit=False)
+        if post.pk and _slug_follows_title(post, old_title):
+            post.slug = ""  # made again from the new title by Post.save
+        post.save()
+    return JsonResponse({
+        "version": version_of(post),
+        "saved_at": timezone.localtime(post.updated_at).strftime("%H:%M:%S"),
+        "edit_url": reverse("blog:post_edit", args=[post.pk]),
+        "autosave_url": reverse("blog:post_autosave", args=[post.pk]),
+        "slug": post.slug,
+    })  # fmt: skip
+
+
+def _slug_follows_title(post: Post, old_title: str) -> bool:
+    """A never-published draft's slug was made from a title typed half-way;
+    it follows the title until the author sets one or the post goes out."""
+    old_base, new_base = slugify(old_title)[:180], slugify(post.title)[:180]
+    return post.published_at is None and old_base != new_base and post.slug.startswith(old_base or "post")

@@ -1,15 +1,18 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
 from django.urls import reverse
+from django.utils.csp import CSP
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.csp import csp_override
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts.requests import SignedInRequest
-from blog import engagement, pagecache, previews
-from blog.models import Post, Restack
+from blog import engagement, pagecache, previews, subscriptions
+from blog.models import Post, Restack, Share
 from blog.ratelimits import client_ip, rate_limit
 from blog.tasks import refresh_preview
 
@@ -41,6 +44,7 @@ def like(request: HttpRequest, slug: str) -> HttpResponse:
     if not request.user.is_authenticated:
         # Keep the click, sign in, come back with the like applied.
         engagement.remember_like_intent(request, post)
+        messages.info(request, f"Sign in to like “{post.title}”. New here? Sign up, and you come back to it, liked.")
         next_url = f"{post.get_absolute_url()}#engagement-{position}"
         login = f"{reverse('account_login')}?{urlencode({'next': next_url})}"
         return JsonResponse({"login": login}, status=401) if _wants_json(request) else redirect(login)
@@ -59,11 +63,30 @@ def like(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@rate_limit("like", "30/m", "You're liking very fast. Please wait a minute and try again.")
+def like_from_email(request: HttpRequest, slug: str, token: str) -> HttpResponse:
+    """The newsletter's like button. GET shows one button (mail scanners only
+    GET, so they like nothing); POST likes, for subscribers without an account too."""
+    post = get_object_or_404(Post.objects.published(), slug=slug)
+    try:
+        subscriber = subscriptions.subscriber_for_like_token(token, post)
+    except subscriptions.TokenError as error:
+        return render(request, "blog/subscriptions/link_error.html", {"error": error}, status=400)
+    context: dict[str, object] = {"post": post, "liked": False}
+    if request.method != "POST":
+        return render(request, "blog/engagement/like_from_email.html", context)
+    context.update(liked=True, like_count=engagement.like_as_subscriber(post, subscriber))
+    return _counted(request, render(request, "blog/engagement/like_from_email.html", context))
+
+
+@require_http_methods(["GET", "POST"])
 def share(request: HttpRequest, slug: str, network: str) -> HttpResponse:
     """A network link: count the share, then go to the network's share page.
 
     Copy-link and the Web Share API report by POST (204) from the page's script."""
     post = _visible_post(request, slug)
+    if network == Share.Network.MASTODON:
+        return _share_on_mastodon(request, post)
     if network in engagement.BEACON_NETWORKS and request.method == "POST":
         engagement.record_share(request, post, network)
         return _counted(request, HttpResponse(status=204))
@@ -78,6 +101,29 @@ def share(request: HttpRequest, slug: str, network: str) -> HttpResponse:
 def _counted(request: HttpRequest, response: HttpResponse) -> HttpResponse:
     """Signed-out pages may show counters a minute late, but not to the reader who just shared."""
     return response if request.user.is_authenticated else pagecache.saw_own_action(response)
+
+
+# The form on this page sends the reader on to their own Mastodon server, a
+# redirect that the site-wide `form-action 'self'` would block.
+@csp_override({**settings.SECURE_CSP, "form-action": [CSP.SELF, "https:"]})  # type: ignore[dict-item]
+def _share_on_mastodon(request: HttpRequest, post: Post) -> HttpResponse:
+    """GET asks for the reader's server (the page's script fills in the one
+    they used last); POST counts the share and goes to that server's share page.
+
+    POST with a CSRF token, so that the site cannot be used as a link that
+    redirects anywhere."""
+    instance, error = request.POST.get("instance", ""), None
+    if request.method == "POST":
+        try:
+            host = engagement.mastodon_instance(instance)
+        except engagement.EngagementError as exc:
+            error = str(exc)
+        else:
+            engagement.record_share(request, post, Share.Network.MASTODON)
+            url = engagement.shared_url(post, request.user)
+            return _counted(request, ShareRedirect(engagement.mastodon_target(host, post, url)))
+    context = {"post": post, "instance": instance, "error": error}
+    return render(request, "blog/engagement/mastodon.html", context, status=400 if error else 200)
 
 
 @login_required
@@ -114,7 +160,7 @@ def undo_restack(request: SignedInRequest, slug: str) -> HttpResponse:
     return redirect(post)
 
 
-@require_GET
+@require_safe
 def preview_image(request: HttpRequest, slug: str) -> HttpResponse | FileResponse:
     """The stored preview. One that is missing or out of date is drawn by the
     worker; meanwhile the old one, or the site's plain card, stands in."""

@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.requests import SignedInRequest
@@ -50,17 +51,25 @@ def queue(request: SignedInRequest) -> HttpResponse:
     return render(request, "blog/moderation/queue.html", context)
 
 
+def _back(request: SignedInRequest) -> HttpResponse:
+    """Back to the post page the action came from, else to the queue."""
+    next_url = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+        return redirect(next_url)
+    return redirect("blog:moderation_queue")
+
+
 def _act(request: SignedInRequest) -> HttpResponse:
     action = request.POST.get("action", "")
     ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
     comments = list(Comment.objects.filter(pk__in=ids).select_related("author"))
     if not comments:
         messages.error(request, "Select at least one comment.")
-        return redirect("blog:moderation_queue")
+        return _back(request)
     duration, ip_duration = request.POST.get("ban_days", "7"), request.POST.get("ip_ban_days", "")
     if action == moderation.Action.BAN and (duration not in BAN_DAYS or ip_duration not in IP_BAN_DAYS):
         messages.error(request, "Choose how long the ban lasts.")
-        return redirect("blog:moderation_queue")
+        return _back(request)
     try:
         notices = moderation.apply_action(
             request.user, comments, action, reason=request.POST.get("reason", ""), ban_days=BAN_DAYS.get(duration),
@@ -73,7 +82,7 @@ def _act(request: SignedInRequest) -> HttpResponse:
         count = len(comments)
         label = moderation.Action(action).label
         messages.success(request, f"{label}: {count} comment{'s' if count != 1 else ''}.")
-    return redirect("blog:moderation_queue")
+    return _back(request)
 
 
 @moderator_required

@@ -3,6 +3,7 @@ import logging
 from django.contrib.auth import get_user_model
 from django.core.paginator import Page, Paginator
 from django.db import connection
+from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
@@ -55,6 +56,7 @@ def post_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "sort": sort,
         "sorts": threads.SORTS,
         "form_token": moderation.form_token(),
+        "related": Post.objects.related_to(post),
         **engagement.post_engagement(post, request.user),
     }
     return render(request, "blog/posts/detail.html", context)
@@ -66,6 +68,17 @@ def _comments(request: HttpRequest, post: Post, sort: str) -> dict:
     after, comment = request.GET.get("after"), request.GET.get("comment")
     page = commentpages.page(post, request.user, sort, token, after, comment)
     return {"comment_page": page, "comment_count": page.comment_count}
+
+
+def tag_index(request: HttpRequest) -> HttpResponse:
+    """Every tag with published posts, most used first."""
+    published = Post.objects.published().values("pk")
+    tags = (
+        Tag.objects.filter(taggit_taggeditem_items__object_id__in=published)
+        .annotate(post_count=Count("taggit_taggeditem_items", distinct=True))
+        .order_by("-post_count", "name")
+    )
+    return render(request, "blog/posts/tag_index.html", {"tags": tags})
 
 
 @shared_listing

@@ -1,5 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -13,7 +14,8 @@ from blog import bans, subscriptions
 from blog.forms import ImportForm, PreferencesForm, SubscribeForm
 from blog.models import Subscriber
 from blog.ratelimits import client_ip, rate_limit
-from blog.tasks import send_confirmation
+from blog.tasks import send_confirmation, send_welcome
+from blog.views.desk import author_required
 
 
 @require_POST
@@ -42,7 +44,9 @@ def subscribe(request: HttpRequest) -> HttpResponse:
     )
     if pending is not None:
         send_confirmation.delay_on_commit(pending.pk)
-    if one_click_email and not honeypot:
+    if one_click_email and request.user.is_authenticated and not honeypot:
+        if (subscriber := subscriptions.subscriber_for_user(request.user)) is not None:
+            send_welcome.delay_on_commit(subscriber.pk)  # sent once at most, if the desk turned it on
         messages.success(request, f"Subscribed: new posts will go to {one_click_email}.")
         next_url = request.POST.get("next", "")
         return redirect(next_url if url_has_allowed_host_and_scheme(next_url, {request.get_host()}) else "blog:home")
@@ -60,7 +64,10 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
         subscriber = subscriptions.subscriber_for_confirm_token(token)
     except subscriptions.TokenError as error:
         return render(request, "blog/subscriptions/link_error.html", {"error": error}, status=400)
+    was_active = subscriber.status == Subscriber.Status.ACTIVE
     if request.method == "POST" and subscriptions.confirm(subscriber, ip=client_ip(request) or None):
+        if not was_active:
+            send_welcome.delay_on_commit(subscriber.pk)  # sent once at most, if the desk turned it on
         token = subscriptions.manage_token(subscriber)
         return render(request, "blog/subscriptions/confirmed.html", {"subscriber": subscriber, "token": token})
     return render(request, "blog/subscriptions/confirm.html", {"subscriber": subscriber})
@@ -114,15 +121,31 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def manage_subscribers(request: SignedInRequest) -> HttpResponse:
     """Import from CSV (with a dry run) and export; their own permission, since it is everyone's address."""
+    return _import_page(request, Subscriber.objects.all(), source="import", own=False)
+
+
+@author_required
+@require_http_methods(["GET", "POST"])
+def own_subscribers(request: SignedInRequest) -> HttpResponse:
+    """An author's own subscribers (from their posts' and profile's boxes, or imported by them)."""
+    mine = subscriptions.own_subscribers(request.user)
+    return _import_page(request, mine, source=subscriptions.import_source(request.user), own=True)
+
+
+def _import_page(
+    request: SignedInRequest, subscribers: QuerySet[Subscriber], *, source: str, own: bool
+) -> HttpResponse:
     form = ImportForm(request.POST or None, request.FILES or None)
     report = None
     if request.method == "POST" and form.is_valid():
-        report = subscriptions.import_subscribers(form.cleaned_data["text"], dry_run=form.cleaned_data["dry_run"])
+        text, dry_run = form.cleaned_data["text"], form.cleaned_data["dry_run"]
+        report = subscriptions.import_subscribers(text, dry_run=dry_run, source=source)
     context = {
         "form": form,
         "report": report,
-        "totals": subscriptions.status_totals(),
+        "totals": subscriptions.status_totals(subscribers),
         "dry_run": form.data.get("dry_run"),
+        "own": own,
     }
     return render(request, "blog/subscriptions/manage.html", context)
 
@@ -132,4 +155,12 @@ def manage_subscribers(request: SignedInRequest) -> HttpResponse:
 def export_subscribers(request: SignedInRequest) -> HttpResponse:
     response = HttpResponse(subscriptions.export_subscribers(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="subscribers.csv"'
+    return response
+
+
+@author_required
+def export_own_subscribers(request: SignedInRequest) -> HttpResponse:
+    mine = subscriptions.own_subscribers(request.user)
+    response = HttpResponse(subscriptions.export_subscribers(mine), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="my-subscribers.csv"'
     return response

@@ -21,6 +21,8 @@
     else {
       const button = form.querySelector('[data-shortcut="' + event.key + '"]');
       if (!button) return;
+      // A stray key must not delete or ban: those ask first.
+      if (button.dataset.confirm && !window.confirm(button.dataset.confirm)) return;
       if (!form.querySelector("input[name=ids]:checked")) items[current].querySelector("input[type=checkbox]").checked = true;
       button.click();
     }

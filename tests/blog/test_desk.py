@@ -48,8 +48,11 @@ def test_preview_renders_with_the_site_renderer_and_saves_nothing(client, ada) -
 
 def test_publish_puts_the_post_on_the_home_page_and_in_the_feed(client, ada) -> None:
     client.force_login(ada)
-    client.post("/write/new/", form(action="publish", tags="politics, economy"))
+    response = client.post("/write/new/", form(action="publish", tags="politics, economy"))
     post = Post.objects.get()
+    assert response.url == f"/write/{post.pk}/publish/" and not post.is_live  # saved; it asks first
+    client.post(response.url, {"delivery": "web"})
+    post.refresh_from_db()
     assert post.is_live
     assert post.get_absolute_url() in client.get("/").content.decode()
     assert "Reading the budget" in client.get("/feed/").content.decode()
@@ -115,6 +118,7 @@ def test_a_valid_cover_is_stored_and_shown(client, ada) -> None:
     client.force_login(ada)
     client.post("/write/new/", {**form(action="publish"), "cover": png()})
     post = Post.objects.get()
+    client.post(f"/write/{post.pk}/publish/", {"delivery": "web"})
     page = client.get(post.get_absolute_url()).content.decode()
     assert post.cover.url in page
     assert '<meta property="og:image" content="http://127.0.0.1:8000/p/reading-the-budget/preview.png' in page

@@ -201,9 +201,10 @@ def test_a_prepared_copy_is_the_newsletter_message_on_the_wire(ada, settings) ->
     prepared = emails.prepare_newsletter(rendered)
     for subscriber in make_subscribers(active=2)["active"]:
         message_id = f"<dispatch.delivery.{subscriber.pk}@127.0.0.1>"
-        links = emails.subscriber_links(subscriber)
+        links = emails.subscriber_links(subscriber, post)  # the like link is the subscriber's own too
         fast_wire = prepared.for_subscriber(subscriber.email, links, message_id)
-        slow_wire = emails.newsletter_message(rendered, subscriber, message_id).message(policy=policy.SMTP).as_bytes()
+        slow = emails.newsletter_message(rendered, subscriber, message_id, post)
+        slow_wire = slow.message(policy=policy.SMTP).as_bytes()
         fast, slow = (message_from_bytes(wire, policy=policy.default) for wire in (fast_wire, slow_wire))
         for header in ["Subject", "From", "To", "Message-ID", "Reply-To", "List-Unsubscribe",
                        "List-Unsubscribe-Post", "List-Id", "Precedence"]:  # fmt: skip

@@ -111,4 +111,44 @@ def test_the_desk_shows_subscriber_totals(client, ada) -> None:
     Subscriber.objects.create(email="b@example.com", status="pending")
     client.force_login(ada)
     page = client.get("/write/").content.decode()
-    assert "<strong>1</strong> subscribers" in page and "<strong>+1</strong> last 7 days" in page
+    assert "<strong>1</strong> subscriber<" in page and "<strong>+1</strong> last 7 days" in page
+
+
+# --- An author's own subscribers (issue 13) ----------------------------------------
+
+
+def test_an_author_exports_only_the_subscribers_they_brought(client, ada, bo) -> None:
+    mine = make_post(ada, "Ada's post")
+    theirs = make_post(bo, "Bo's post")
+    sources = {"post@example.com": f"post-top:{mine.slug}", "bottom@example.com": f"post-bottom:{mine.slug}",
+               "profile@example.com": "profile:ada", "bo@example.com": f"post-top:{theirs.slug}",
+               "home@example.com": "home"}  # fmt: skip
+    for email, source in sources.items():
+        Subscriber.objects.create(email=email, status="active", source=source)
+    client.force_login(ada)
+    assert 'href="/write/subscribers/mine/"' in client.get("/write/").content.decode()
+    rows = list(csv.DictReader(io.StringIO(client.get("/write/subscribers/mine/export.csv").content.decode())))
+    assert sorted(r["email"] for r in rows) == ["bottom@example.com", "post@example.com", "profile@example.com"]
+
+
+def test_an_author_imports_subscribers_who_count_as_theirs(client, ada) -> None:
+    client.force_login(ada)
+    page = client.post("/write/subscribers/mine/", {"file": upload("new@example.com,weekly\n")}).content.decode()
+    assert "Your subscribers" in page and "Imported 1 address" in page
+    assert Subscriber.objects.get().source == "import:ada"
+    assert "new@example.com" in client.get("/write/subscribers/mine/export.csv").content.decode()
+
+
+def test_an_authors_import_with_a_bad_row_imports_nothing(client, ada) -> None:
+    client.force_login(ada)
+    page = client.post("/write/subscribers/mine/", {"file": upload("good@example.com\nbad\n")}).content.decode()
+    assert "so nothing was imported" in page and not Subscriber.objects.exists()
+
+
+def test_readers_have_no_subscribers_page(client, rosa) -> None:
+    assert client.get("/write/subscribers/mine/").status_code == 302
+    client.force_login(rosa)
+    assert client.get("/write/subscribers/mine/").status_code == 403
+    assert client.get("/write/subscribers/mine/export.csv").status_code == 403
+    assert client.post("/write/subscribers/mine/", {"file": upload("a@example.com")}).status_code == 403
+    assert not Subscriber.objects.exists()

@@ -41,7 +41,9 @@ def test_author_previews_publishes_and_finds_the_post(live_server, page: Page) -
     assert not Post.objects.exists()
 
     page.get_by_role("button", name="Publish now").click()
-    expect(page.get_by_text("Published.")).to_be_visible()
+    page.get_by_label("Publish and e-mail it to 0 subscribers").check()
+    page.get_by_role("button", name="Publish", exact=True).click()
+    expect(page.get_by_text("Published, and on its way to 0 subscribers.")).to_be_visible()
 
     page.goto(live_server.url)
     expect(page.get_by_role("link", name="Why the bridge vote matters")).to_be_visible()

@@ -64,6 +64,7 @@ def seed_everything() -> None:
     send, _ = Send.objects.get_or_create(post=analysis, defaults={"status": Send.Status.DONE})
     active = Subscriber.objects.get(email="active@example.com")
     Delivery.objects.create(send=send, subscriber=active, status="sent", sent_at=now)
+    Like.objects.create(post=analysis, subscriber=active)  # liked from the e-mail, no account
     Delivery.objects.create(
         send=send, subscriber=Subscriber.objects.get(email="bounced@example.com"), status="failed", error="550"
     )
