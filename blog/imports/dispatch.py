@@ -351,7 +351,7 @@ class _Restore:
 
 def load(archive: SafeZip, importer: Importer) -> None:
     if not importer.takes_site_data:
-        raise ImportRefused("Only staff can restore a whole Dispatch export.")
+        raise ImportRefused("Only those who manage subscribers can restore a whole Dispatch export.")
     _manifest(archive)
     importer.total = 9
     _Restore(archive, importer).run()

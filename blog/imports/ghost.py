@@ -65,7 +65,9 @@ def load(raw: bytes, importer: Importer) -> None:
     members = data.get("members", []) if importer.takes_site_data else []
     importer.total = len(posts) + len(members)
     if not importer.takes_site_data and (data.get("members") or data.get("comments")):
-        importer.report.notes.append("Members and comments are imported by staff only; they were left out.")
+        importer.report.notes.append(
+            "Members and comments are imported only by those who manage subscribers; they were left out."
+        )
     users = {row["id"]: row for row in data.get("users", [])}
     tags = {row["id"]: row for row in data.get("tags", []) if row.get("visibility", "public") == "public"}
     post_tags: dict[str, list[str]] = {}

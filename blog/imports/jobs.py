@@ -20,10 +20,18 @@ from blog.models import ImportJob
 
 logger = logging.getLogger(__name__)
 RUNNING = (ImportJob.Status.CHECKING, ImportJob.Status.QUEUED, ImportJob.Status.RUNNING)
+# Progress is written every 50 rows and kept this long: a running job whose
+# progress expired lost its worker (a crash, a deploy), and its transaction
+# was rolled back, so the page says to upload again.
+PROGRESS_SECONDS = 2 * 3600
 
 
 def progress_key(job_id: int) -> str:
     return f"import-progress:{job_id}"
+
+
+def _set_progress(job_id: int, done: int, total: int) -> None:
+    cache.set(progress_key(job_id), (done, total), PROGRESS_SECONDS)
 
 
 def save_upload(upload: "UploadedFile[bytes]", user: User) -> ImportJob:
@@ -34,12 +42,14 @@ def save_upload(upload: "UploadedFile[bytes]", user: User) -> ImportJob:
     with path.open("wb") as file:
         for chunk in upload.chunks():
             file.write(chunk)
-    return ImportJob.objects.create(user=user, filename=(upload.name or "upload")[:255], path=str(path))
+    job = ImportJob.objects.create(user=user, filename=(upload.name or "upload")[:255], path=str(path))
+    _set_progress(job.pk, 0, 0)
+    return job
 
 
 def _run(job: ImportJob, *, dry_run: bool) -> Report:
     def progress(done: int, total: int) -> None:
-        cache.set(progress_key(job.pk), (done, total), 3600)
+        _set_progress(job.pk, done, total)
 
     try:
         return run_import(Path(job.path), user=job.user, dry_run=dry_run, progress=progress)
@@ -65,7 +75,10 @@ def perform_check(job_id: int) -> None:
 def start_import(job: ImportJob) -> bool:
     """Checked → queued, once: a second click queues nothing. The caller queues the task."""
     queued = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.CHECKED)
-    return bool(queued.update(status=ImportJob.Status.QUEUED))
+    if not queued.update(status=ImportJob.Status.QUEUED):
+        return False
+    _set_progress(job.pk, 0, 0)
+    return True
 
 
 def perform_import(job_id: int) -> None:
@@ -82,9 +95,11 @@ def perform_import(job_id: int) -> None:
 
 
 def job_progress(job: ImportJob) -> dict[str, Any]:
-    done, total = cache.get(progress_key(job.pk), (0, 0))
+    progress = cache.get(progress_key(job.pk))
+    done, total = progress or (0, 0)
     if job.status not in RUNNING:
         done = total = max(total, 1)
     percent = 100 * done // total if total else 0
+    stalled = job.status in RUNNING and progress is None
     return {"status": job.status, "status_label": job.get_status_display(), "done": done, "total": total,
-            "percent": percent}  # fmt: skip
+            "percent": percent, "stalled": stalled}  # fmt: skip

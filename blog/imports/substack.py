@@ -57,7 +57,9 @@ def load(archive: SafeZip, importer: Importer) -> None:
         _load_post(archive, importer, line, row)
         importer.step()
     if lists and not importer.takes_site_data:
-        importer.report.notes.append("Subscribers are imported by staff only; the e-mail list was left out.")
+        importer.report.notes.append(
+            "Subscribers are imported only by those who manage them; the e-mail list was left out."
+        )
         return
     label = f"imported from Substack {importer.now:%Y-%m-%d}"
     for name in lists:

@@ -87,7 +87,9 @@ def load(data: bytes, importer: Importer) -> None:
         importer.report.notes.append(f"{skipped} pages, attachments and menu items were left out; posts only.")
     importer.total = len(items)
     if not importer.takes_site_data:
-        importer.report.notes.append("Comments and other authors' bylines are imported by staff only.")
+        importer.report.notes.append(
+            "Comments and other authors' bylines are imported only by those who manage subscribers."
+        )
     for item in items:
         post = _load_post(item, wp, authors, attachments, importer)
         if post is not None and importer.takes_site_data:

@@ -46,7 +46,7 @@ def test_an_author_uploads_sees_the_dry_run_then_imports(client, upload, start, 
     assert response.status_code == 302 and response["Location"] == reverse("blog:import_job", args=[job.pk])
     page = client.get(response["Location"]).content.decode()
     assert "Dry run" in page and "posts: 6 would be created, 0 would be updated, 1 skipped" in page
-    assert "Subscribers are imported by staff only" in page
+    assert "Subscribers are imported only by those who manage them" in page
     assert "https://images.example.invalid/ferry-chart.png" not in page  # no download in a dry run
     assert not Post.objects.exists()
 
@@ -166,3 +166,12 @@ def test_starting_an_export_is_post_only_and_not_for_visitors(client, sam) -> No
     assert client.get(reverse("blog:export_start")).status_code == 405
     assert client.get(reverse("blog:export_download", args=[1])).status_code == 404
     assert not ExportJob.objects.exists()
+
+
+def test_an_import_whose_worker_stopped_says_so(client, ada, tmp_path) -> None:
+    job = ImportJob.objects.create(user=ada, filename="old.zip", path=str(tmp_path / "old.zip"), status="running")
+    client.force_login(ada)  # and no progress for two hours: it expired from the cache
+
+    page = client.get(reverse("blog:import_job", args=[job.pk])).content.decode()
+
+    assert "the worker running it has probably stopped" in page

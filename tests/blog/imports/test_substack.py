@@ -148,7 +148,7 @@ def test_an_author_imports_posts_into_their_own_byline_but_not_the_list(substack
 
     assert set(Post.objects.values_list("author__username", flat=True)) == {"ada"}
     assert not Subscriber.objects.exists()
-    assert "Subscribers are imported by staff only" in " ".join(report.notes)
+    assert "Subscribers are imported only by those who manage them" in " ".join(report.notes)
 
 
 def test_a_dry_run_reports_and_changes_nothing(substack_zip, sam, fake_images) -> None:

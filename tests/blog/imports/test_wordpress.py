@@ -86,7 +86,7 @@ def test_an_author_gets_every_post_and_no_comments(ada) -> None:
 
     assert set(Post.objects.values_list("author__username", flat=True)) == {"ada"}
     assert not Comment.objects.exists()
-    assert "Comments and other authors' bylines are imported by staff only." in report.notes
+    assert "Comments and other authors' bylines are imported only by those who manage subscribers." in report.notes
 
 
 @pytest.mark.parametrize(
