@@ -85,6 +85,12 @@ def test_a_like_survives_sign_up_and_verification(live_server, page: Page) -> No
 
 # --- Readers: time zone, Mastodon, tags, re-stacks ---------------------------------
 
+# The reader's Mastodon server, stood in for (every page a test visits is checked with axe).
+MASTODON_PAGE = (
+    '<!doctype html><html lang="en"><head><title>Mastodon</title></head>'
+    "<body><main><h1>New post</h1></main></body></html>"
+)
+
 
 def test_the_time_zone_defaults_to_the_browsers(live_server, browser: Browser) -> None:
     subscriber = Subscriber.objects.create(email="s@example.com", status="active")
@@ -99,7 +105,9 @@ def test_the_time_zone_defaults_to_the_browsers(live_server, browser: Browser) -
 
 def test_mastodon_share_remembers_the_server(live_server, page: Page) -> None:
     post = make_post(make_user("ada"), "Toot this")
-    page.context.route("https://fosstodon.org/**", lambda route: route.fulfill(body="<p>Mastodon compose</p>"))
+    page.context.route(
+        "https://fosstodon.org/**", lambda route: route.fulfill(body=MASTODON_PAGE, content_type="text/html")
+    )
     page.goto(live_server.url + post.get_absolute_url())
     page.locator("#engagement-top summary").click()
     with page.context.expect_page() as opened:
