@@ -102,7 +102,7 @@ def shell(env: dict[str, str], code: str) -> str:
 def prepare(env: dict[str, str]) -> str:
     """Migrate and seed; returns a session key of a signed-in commenter."""
     manage(env, "migrate", "--noinput")
-    manage(env, "seed_demo", "--verbosity", "0")
+    manage(env, "seed_demo", "--force", "--verbosity", "0")
     manage(env, "collectstatic", "--noinput")
     return shell(env, SEED_COMMENTS.replace("SLUG", COMMENTED_SLUG)).split()[-1]
 
