@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from blog import moderation
-from blog.models import Comment, Post, Subscriber
+from blog.models import Comment, ModerationSettings, Post, Subscriber
 from blog.publishing import publish_post
 from blog.tasks import queue_send
 
@@ -36,6 +36,13 @@ def grant(user: User, *perms: str) -> User:
         app_label, codename = perm.split(".")
         user.user_permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
     return User.objects.get(pk=user.pk)
+
+
+def relax_moderation(**rules: Any) -> ModerationSettings:
+    """Rules that let a test's comments through at once: no hold on a first
+    comment, no minimum time on the form (plus any `rules` given)."""
+    defaults = {"hold_first_comment": False, "min_seconds_to_submit": 0, **rules}
+    return ModerationSettings.objects.update_or_create(pk=1, defaults=defaults)[0]
 
 
 def make_post(author: User, title: str = "A published post", **fields: Any) -> Post:

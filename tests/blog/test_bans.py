@@ -7,7 +7,6 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.roles import MODERATORS
 from blog import comments, moderation
 from blog.models import (
     Ban,
@@ -21,21 +20,14 @@ from blog.models import (
     Restack,
     Subscriber,
 )
-from tests.factories import make_post, make_user
+from tests.factories import make_post, make_user, relax_moderation
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
 def rules() -> ModerationSettings:
-    return ModerationSettings.objects.update_or_create(
-        pk=1, defaults={"hold_first_comment": False, "min_seconds_to_submit": 0}
-    )[0]
-
-
-@pytest.fixture
-def milo(db) -> User:
-    return make_user("milo", role=MODERATORS)
+    return relax_moderation()
 
 
 @pytest.fixture

@@ -7,16 +7,15 @@ from django.utils import timezone
 
 from accounts.roles import MODERATORS
 from blog import moderation
-from blog.models import Comment, ModerationSettings, Post
-from tests.factories import make_post, make_user, say
+from blog.models import Comment, Post
+from tests.factories import make_post, make_user, relax_moderation, say
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
 def _rules():
-    relaxed = {"hold_first_comment": False, "min_seconds_to_submit": 0, "comments_per_minute": 100}
-    ModerationSettings.objects.update_or_create(pk=1, defaults=relaxed)
+    relax_moderation(comments_per_minute=100)
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from accounts.roles import MODERATORS
 from blog import delivery, emails, moderation
 from blog.models import ModerationSettings, Post, Subscriber
 from blog.tasks import send_moderation_digest
-from tests.factories import comment_as, make_post, make_subscribers, make_user, publish
+from tests.factories import comment_as, make_post, make_subscribers, make_user, publish, relax_moderation
 
 pytestmark = pytest.mark.django_db
 
@@ -39,8 +39,7 @@ def wire(settings, smtp_sink):
 
 @pytest.fixture(autouse=True)
 def _rules():
-    relaxed = {"hold_first_comment": False, "min_seconds_to_submit": 0}
-    ModerationSettings.objects.update_or_create(pk=1, defaults=relaxed)
+    relax_moderation()
 
 
 def assert_one_click_headers(raw_headers: bytes) -> None:

@@ -5,26 +5,19 @@ import pytest
 from accounts.roles import MODERATORS
 from blog import comments, moderation
 from blog.models import Ban, Comment, CommentRevision, Flag, ModerationLog, ModerationSettings, Post
-from tests.factories import make_post, make_user
+from tests.factories import make_post, make_user, relax_moderation
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
 def rules() -> ModerationSettings:
-    return ModerationSettings.objects.update_or_create(
-        pk=1, defaults={"hold_first_comment": False, "min_seconds_to_submit": 0}
-    )[0]
+    return relax_moderation()
 
 
 @pytest.fixture
 def post(ada) -> Post:
     return make_post(ada, "On the record")
-
-
-@pytest.fixture
-def milo(db):
-    return make_user("milo", role=MODERATORS)
 
 
 @pytest.fixture

@@ -5,17 +5,15 @@ from django.utils import timezone
 
 from accounts.models import User
 from blog import moderation
-from blog.models import Comment, Flag, ModerationLog, ModerationSettings, Post
-from tests.factories import comment_as, make_post, make_user
+from blog.models import Comment, Flag, ModerationLog, Post
+from tests.factories import comment_as, make_post, make_user, relax_moderation
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
 def _rules():
-    ModerationSettings.objects.update_or_create(
-        pk=1, defaults={"hold_first_comment": False, "min_seconds_to_submit": 0}
-    )
+    relax_moderation()
 
 
 def old_account(handle: str, days: int = 30) -> User:

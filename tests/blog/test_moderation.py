@@ -7,18 +7,14 @@ from django.utils import timezone
 
 from blog import comments, moderation
 from blog.models import Ban, Comment, ModerationLog, ModerationSettings, Post
-from tests.factories import make_post, make_user, say
+from tests.factories import make_post, make_user, relax_moderation, say
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def rules() -> ModerationSettings:
-    rules = ModerationSettings.load()
-    rules.hold_first_comment = False
-    rules.min_seconds_to_submit = 0
-    rules.save()
-    return rules
+    return relax_moderation()
 
 
 @pytest.fixture

@@ -2,16 +2,10 @@
 
 import pytest
 
-from accounts.roles import MODERATORS
 from blog.models import Ban, Comment, ModerationLog, Post
-from tests.factories import make_post, make_user
+from tests.factories import make_post
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def milo(db):
-    return make_user("milo", role=MODERATORS)
 
 
 @pytest.fixture

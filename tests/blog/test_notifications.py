@@ -8,16 +8,14 @@ from django.test import Client
 from blog import moderation
 from blog.models import Comment, ModerationSettings, Post
 from blog.notifications import Kind, Notice, notices_for, off_token
-from tests.factories import comment_as, make_post
+from tests.factories import comment_as, make_post, relax_moderation
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
 def _rules():
-    ModerationSettings.objects.update_or_create(
-        pk=1, defaults={"hold_first_comment": False, "min_seconds_to_submit": 0}
-    )
+    relax_moderation()
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from blog import comments, moderation, publishing
-from blog.models import Comment, ModerationSettings, Post, ReferralVisit
-from tests.factories import make_post
+from blog.models import Comment, Post, ReferralVisit
+from tests.factories import make_post, relax_moderation
 
 pytestmark = pytest.mark.django_db
 
@@ -21,8 +21,7 @@ PAGES = ["/p/argue-here/", "/", "/t/ports/", "/@ada/", "/archive/"]
 
 @pytest.fixture(autouse=True)
 def _rules():
-    relaxed = {"hold_first_comment": False, "min_seconds_to_submit": 0, "comments_per_minute": 100}
-    ModerationSettings.objects.update_or_create(pk=1, defaults=relaxed)
+    relax_moderation(comments_per_minute=100)
 
 
 @pytest.fixture
