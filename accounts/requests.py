@@ -1,9 +1,34 @@
-"""The request that views behind @login_required receive: its user is signed in."""
+"""The request that views behind @login_required receive (its user is signed
+in), and the decorator that lets only one role in."""
 
-from django.http import HttpRequest
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
 
 from accounts.models import User
+
+View = Callable[..., HttpResponse]
 
 
 class SignedInRequest(HttpRequest):
     user: User
+
+
+def role_required(role: str) -> Callable[[View], View]:
+    """Visitors go to log in; signed-in users without `role` (a User property
+    such as "is_author") get 403."""
+
+    def decorator(view: View) -> View:
+        @wraps(view)
+        def wrapper(request: SignedInRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not getattr(request.user, role):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return login_required(wrapper)
+
+    return decorator

@@ -1,9 +1,7 @@
-from functools import wraps
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.http import HttpResponse, JsonResponse
@@ -13,28 +11,17 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.views.decorators.http import require_POST
 
-from accounts.requests import SignedInRequest
+from accounts.requests import SignedInRequest, role_required
 from blog import delivery, search
 from blog.engagement import share_counts
 from blog.forms import ACTIONS, ConflictError, DraftForm, ImageUploadForm, PostForm, check_version, version_of
 from blog.models import Delivery, Post, Send
 from blog.publishing import schedule_post, unpublish_post
-from blog.ratelimits import View
 from blog.rendering import render_markdown
 from blog.subscriptions import audience_growth, post_audience
 from blog.tasks import refresh_preview, retry_failed_deliveries
 
-
-def author_required(view: View) -> View:
-    """Signed-in users who are not authors get 403, visitors go to log in."""
-
-    @wraps(view)
-    def wrapper(request: SignedInRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.is_author:
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return login_required(wrapper)
+author_required = role_required("is_author")
 
 
 @author_required

@@ -1,34 +1,21 @@
-from functools import wraps
-from typing import Any
-
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.requests import SignedInRequest
+from accounts.requests import SignedInRequest, role_required
 from blog import moderation, search
 from blog.forms import BanForm
 from blog.models import Ban, Comment, CommentRevision, ModerationLog
-from blog.ratelimits import View
 from blog.tasks import queue_notices
 
 BAN_DAYS = {"1": 1, "7": 7, "30": 30, "forever": None}
 IP_BAN_DAYS = {"": None, **moderation.IP_BAN_DAYS}
 
 
-def moderator_required(view: View) -> View:
-    @wraps(view)
-    def wrapper(request: SignedInRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.is_moderator:
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return login_required(wrapper)
+moderator_required = role_required("is_moderator")
 
 
 @moderator_required
