@@ -10,8 +10,10 @@ the reader's own ban says why, an address's ban says only that taking part
 from here is paused. Moderators' changes to bans are in blog/moderation.py.
 """
 
+from typing import Any
+
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Q
+from django.db.models import Exists, Model, Q, QuerySet, Subquery, Value
 
 from accounts.models import User
 from blog.models import Ban
@@ -20,30 +22,61 @@ from blog.models.comments import email_key
 ADDRESS_PAUSED = "Taking part from your network is paused for a while. Please try again later."
 
 
-def _matching(user: User | AnonymousUser, ip: str | None, email: str) -> list[Ban]:
-    """Active bans of this reader (by account, or their or the given address) and
-    of their IP address, in one query: every like and flag asks."""
+def _own(user: User | AnonymousUser, email: str) -> Q:
+    """The reader's own bans: by account, or by their or the given address."""
     keys = {email_key(address) for address in (email, getattr(user, "email", "")) if address} - {""}
     match = Q(email_key__in=keys) if keys else Q(pk__in=[])
     if user.is_authenticated:
         match |= Q(user=user)
+    return match
+
+
+def _address(ip: str) -> Q:
+    return Q(ip=ip, user__isnull=True, handle="", email_key="")
+
+
+def _matching(user: User | AnonymousUser, ip: str | None, email: str) -> list[Ban]:
+    """Active bans of this reader (by account, or their or the given address) and
+    of their IP address, in one query: every flag and comment asks."""
+    match = _own(user, email)
     if ip:
-        match |= Q(ip=ip, user__isnull=True, handle="", email_key="")
+        match |= _address(ip)
     return list(Ban.objects.active().filter(match).order_by("-created_at")[:20])
 
 
-def refusal(user: User | AnonymousUser, ip: str | None, *, email: str = "") -> str | None:
-    """Why this reader may not take part right now, or None.
-
-    The reason of a reader's own ban is theirs to read; an address's ban
+def _refusal(user: User | AnonymousUser, own_reason: str | None, address_banned: bool) -> str | None:
+    """The reason of a reader's own ban is theirs to read; an address's ban
     tells nobody anybody's reason, and does not hold back moderators."""
-    found = _matching(user, ip, email)
-    if own := next((ban for ban in found if not ban.is_ip_ban), None):
-        reason = own.reason.strip()
+    if own_reason is not None:
+        reason = own_reason.strip()
         return f"You can't take part here at the moment. {reason[:1].upper()}{reason[1:]}"
-    if any(ban.is_ip_ban for ban in found) and not user.has_perm("blog.moderate_comment"):
+    if address_banned and not user.has_perm("blog.moderate_comment"):
         return ADDRESS_PAUSED
     return None
+
+
+def refusal(user: User | AnonymousUser, ip: str | None, *, email: str = "") -> str | None:
+    """Why this reader may not take part right now, or None."""
+    found = _matching(user, ip, email)
+    own = next((ban for ban in found if not ban.is_ip_ban), None)
+    return _refusal(user, own.reason if own else None, any(ban.is_ip_ban for ban in found))
+
+
+def with_ban_state[M: Model](rows: QuerySet[M], user: User | AnonymousUser, ip: str | None) -> QuerySet[M]:
+    """Rows annotated with this reader's bans, asked inside the query that
+    loads them: a like asks no query of its own (see `refusal_of`)."""
+    active = Ban.objects.active()
+    own = active.filter(_own(user, "")).order_by("-created_at").values("reason")[:1]
+    annotations: dict[str, Any] = {
+        "own_ban_reason": Subquery(own),
+        "address_banned": Exists(active.filter(_address(ip))) if ip else Value(False),
+    }
+    return rows.annotate(**annotations)
+
+
+def refusal_of(row: Any, user: User | AnonymousUser) -> str | None:
+    """`refusal()` for a row annotated by `with_ban_state()` for this reader."""
+    return _refusal(user, row.own_ban_reason, row.address_banned)
 
 
 def profile_refusal(user: User, ip: str | None) -> str | None:

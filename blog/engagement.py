@@ -56,8 +56,11 @@ class EngagementError(Exception):
 # --- Likes -----------------------------------------------------------------
 
 
-def check_not_banned(user: User, ip: str | None) -> None:
-    if refusal := bans.refusal(user, ip):
+def check_not_banned(user: User, ip: str | None, post: Post | None = None) -> None:
+    """A post loaded by `with_like_state()` for this reader already holds the
+    answer; otherwise the bans are asked."""
+    refusal = bans.refusal_of(post, user) if hasattr(post, "own_ban_reason") else bans.refusal(user, ip)
+    if refusal:
         raise EngagementError(refusal)
 
 
@@ -68,7 +71,7 @@ def set_like(post: Post, user: User, liked: bool, *, ip: str | None = None) -> t
     The like row is written (or left, if a concurrent request wrote it
     first) and the counter moves by what that write changed, atomically: on
     PostgreSQL in one statement, elsewhere in one transaction of two."""
-    check_not_banned(user, ip)
+    check_not_banned(user, ip, post)
     if connection.vendor == "postgresql":
         sql = LIKE_ON_POSTGRESQL if liked else UNLIKE_ON_POSTGRESQL
         with connection.cursor() as cursor:
@@ -110,6 +113,12 @@ UPDATE blog_post SET like_count = like_count - (SELECT count(*) FROM removed) WH
 def liked_by(user: User) -> Exists:
     """Annotate posts with whether this reader likes them (in the same query)."""
     return Exists(Like.objects.filter(post=OuterRef("pk"), user=user))
+
+
+def with_like_state(posts: QuerySet[Post], user: User, ip: str | None) -> QuerySet[Post]:
+    """Posts as a like needs them: whether this reader likes each, and their
+    bans (blog.bans.with_ban_state), in the one query that loads the post."""
+    return bans.with_ban_state(posts.annotate(liked=liked_by(user)), user, ip)
 
 
 def with_reader_state(posts: QuerySet[Post], user: User | AnonymousUser) -> QuerySet[Post]:

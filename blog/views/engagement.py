@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
@@ -36,9 +37,10 @@ def _back_to(request: HttpRequest, post: Post, anchor: str) -> HttpResponse:
 @require_POST
 @rate_limit("like", "30/m", "You're liking very fast. Please wait a minute and try again.")
 def like(request: HttpRequest, slug: str) -> HttpResponse:
-    posts = Post.objects.visible_to(request.user).only("slug", "status", "published_at", "author_id")
+    ip = client_ip(request) or None
+    posts: QuerySet[Post] = Post.objects.visible_to(request.user).only("slug", "status", "published_at", "author_id")
     if request.user.is_authenticated:
-        posts = posts.annotate(liked=engagement.liked_by(request.user))
+        posts = engagement.with_like_state(posts, request.user, ip)
     post = get_object_or_404(posts, slug=slug)
     position = "bottom" if request.POST.get("position") == "bottom" else "top"
     if not request.user.is_authenticated:
@@ -51,7 +53,7 @@ def like(request: HttpRequest, slug: str) -> HttpResponse:
     wanted = request.POST.get("liked")
     liked = not engagement.has_liked(post, request.user) if wanted not in ("0", "1") else wanted == "1"
     try:
-        liked, count = engagement.set_like(post, request.user, liked, ip=client_ip(request) or None)
+        liked, count = engagement.set_like(post, request.user, liked, ip=ip)
     except engagement.EngagementError as error:
         if _wants_json(request):
             return JsonResponse({"error": str(error)}, status=403)

@@ -7,7 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from accounts.models import User
-from blog import comments, moderation
+from blog import bans, comments, moderation
 from blog.models import (
     Ban,
     Comment,
@@ -61,6 +61,50 @@ def test_a_banned_reader_cannot_like_a_post(client, troll, post) -> None:
     response = client.post(f"/p/{post.slug}/like/", {"liked": "1"}, HTTP_ACCEPT="application/json")
     assert response.status_code == 403 and "Harassment" in response.json()["error"]
     assert not Like.objects.exists()
+
+
+def like(client, post: Post, ip: str = "198.51.100.20"):
+    return client.post(f"/p/{post.slug}/like/", {"liked": "1"}, HTTP_ACCEPT="application/json", REMOTE_ADDR=ip)
+
+
+def test_a_reader_banned_by_address_cannot_like_from_another_account(client, post) -> None:
+    Ban.objects.create(email="t.roll@gmail.com", reason="sock puppets")
+    sock = make_user("sock")
+    User.objects.filter(pk=sock.pk).update(email="T.R.O.L.L+likes@googlemail.com")
+    client.force_login(User.objects.get(pk=sock.pk))
+    response = like(client, post)
+    assert response.status_code == 403
+    assert response.json()["error"] == "You can't take part here at the moment. Sock puppets"
+    assert not Like.objects.exists()
+
+
+def test_an_ip_ban_stops_likes_from_that_address_only_and_not_a_moderator(client, post, milo) -> None:
+    Ban.objects.create(ip="203.0.113.99", reason="flooding", until=timezone.now() + timedelta(days=1))
+    client.force_login(make_user("neighbour"))
+    response = like(client, post, ip="203.0.113.99")
+    assert response.status_code == 403 and response.json()["error"] == bans.ADDRESS_PAUSED
+    assert like(client, post, ip="198.51.100.7").json() == {"liked": True, "count": 1}
+    client.force_login(milo)
+    assert like(client, post, ip="203.0.113.99").json() == {"liked": True, "count": 2}
+
+
+def test_a_lifted_or_expired_ban_no_longer_stops_a_like(client, troll, post) -> None:
+    client.force_login(troll)
+    assert like(client, post).status_code == 403
+    Ban.objects.update(until=timezone.now() - timedelta(minutes=1))
+    assert like(client, post).json() == {"liked": True, "count": 1}
+
+
+@pytest.mark.parametrize("who", ["troll", "sock", "neighbour", "milo", "rosa"])
+def test_the_ban_asked_inside_the_post_query_agrees_with_refusal(post, troll, milo, who) -> None:
+    Ban.objects.create(ip="203.0.113.99", reason="flooding", until=timezone.now() + timedelta(days=1))
+    Ban.objects.create(email="sock@example.com", reason="a second account")
+    users = {"troll": troll, "milo": milo}
+    reader = users.get(who) or make_user(who)
+    ip = "203.0.113.99" if who in ("neighbour", "milo") else "198.51.100.1"
+    loaded = bans.with_ban_state(Post.objects.filter(pk=post.pk), reader, ip).get()
+    assert bans.refusal_of(loaded, reader) == bans.refusal(reader, ip)
+    assert (bans.refusal(reader, ip) is None) == (who in ("milo", "rosa"))
 
 
 def test_a_banned_reader_cannot_like_a_comment(client, troll, post, bo) -> None:
