@@ -13,7 +13,10 @@ from here is paused. Moderators' changes to bans are in blog/moderation.py.
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Exists, Model, Q, QuerySet, Subquery, Value
+from django.db import connection
+from django.db.models import BooleanField, CharField, Model, Q, QuerySet, Value
+from django.db.models.expressions import RawSQL
+from django.utils import timezone
 
 from accounts.models import User
 from blog.models import Ban
@@ -62,15 +65,30 @@ def refusal(user: User | AnonymousUser, ip: str | None, *, email: str = "") -> s
     return _refusal(user, own.reason if own else None, any(ban.is_ip_ban for ban in found))
 
 
-def with_ban_state[M: Model](rows: QuerySet[M], user: User | AnonymousUser, ip: str | None) -> QuerySet[M]:
-    """Rows annotated with this reader's bans, asked inside the query that
-    loads them: a like asks no query of its own (see `refusal_of`)."""
-    active = Ban.objects.active()
-    own = active.filter(_own(user, "")).order_by("-created_at").values("reason")[:1]
+# What `_own` and `_address` match, written out for the query that loads what
+# a reader likes: the ORM took longer to build these two subqueries (about
+# 5 ms) than PostgreSQL takes to run that whole query. A test holds them to
+# `refusal()`; a reader without an e-mail key passes NULL, which matches nothing.
+OWN_BAN_REASON = """SELECT reason FROM blog_ban
+WHERE lifted_at IS NULL AND (until IS NULL OR until > %s) AND (user_id = %s OR email_key = %s)
+ORDER BY created_at DESC LIMIT 1"""
+ADDRESS_BANNED = """EXISTS(SELECT 1 FROM blog_ban
+WHERE lifted_at IS NULL AND (until IS NULL OR until > %s) AND ip = %s
+AND user_id IS NULL AND handle = '' AND email_key = '')"""
+
+
+def with_ban_state[M: Model](rows: QuerySet[M], user: User, ip: str | None) -> QuerySet[M]:
+    """Rows annotated with this signed-in reader's bans, asked inside the query
+    that loads them: a like asks no query of its own (see `refusal_of`)."""
+    now = Ban._meta.get_field("until").get_db_prep_value(timezone.now(), connection)
+    own = [now, user.pk, email_key(user.email) or None]
     annotations: dict[str, Any] = {
-        "own_ban_reason": Subquery(own),
-        "address_banned": Exists(active.filter(_address(ip))) if ip else Value(False),
+        "own_ban_reason": RawSQL(OWN_BAN_REASON, own, output_field=CharField()),  # noqa: S611 - constant SQL
+        "address_banned": Value(False),
     }
+    if ip:
+        address = [now, Ban._meta.get_field("ip").get_db_prep_value(ip, connection)]
+        annotations["address_banned"] = RawSQL(ADDRESS_BANNED, address, output_field=BooleanField())  # noqa: S611
     return rows.annotate(**annotations)
 
 

@@ -1,7 +1,6 @@
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
@@ -34,22 +33,26 @@ def _back_to(request: HttpRequest, post: Post, anchor: str) -> HttpResponse:
     return HttpResponseRedirect(f"{post.get_absolute_url()}#{anchor}")
 
 
+def _sign_in_to_like(request: HttpRequest, slug: str, position: str) -> HttpResponse:
+    """Keep a visitor's click, sign in, come back with the like applied."""
+    post = get_object_or_404(Post.objects.published(), slug=slug)
+    engagement.remember_like_intent(request, post)
+    messages.info(request, f"Sign in to like “{post.title}”. New here? Sign up, and you come back to it, liked.")
+    next_url = f"{post.get_absolute_url()}#engagement-{position}"
+    login = f"{reverse('account_login')}?{urlencode({'next': next_url})}"
+    return JsonResponse({"login": login}, status=401) if _wants_json(request) else redirect(login)
+
+
 @require_POST
 @rate_limit("like", "30/m", "You're liking very fast. Please wait a minute and try again.")
 def like(request: HttpRequest, slug: str) -> HttpResponse:
-    ip = client_ip(request) or None
-    posts: QuerySet[Post] = Post.objects.visible_to(request.user).only("slug", "status", "published_at", "author_id")
-    if request.user.is_authenticated:
-        posts = engagement.with_like_state(posts, request.user, ip)
-    post = get_object_or_404(posts, slug=slug)
     position = "bottom" if request.POST.get("position") == "bottom" else "top"
     if not request.user.is_authenticated:
-        # Keep the click, sign in, come back with the like applied.
-        engagement.remember_like_intent(request, post)
-        messages.info(request, f"Sign in to like “{post.title}”. New here? Sign up, and you come back to it, liked.")
-        next_url = f"{post.get_absolute_url()}#engagement-{position}"
-        login = f"{reverse('account_login')}?{urlencode({'next': next_url})}"
-        return JsonResponse({"login": login}, status=401) if _wants_json(request) else redirect(login)
+        return _sign_in_to_like(request, slug, position)
+    ip = client_ip(request) or None
+    post = engagement.post_to_like(slug, request.user, ip)
+    if post is None:
+        raise Http404("No such post.")
     wanted = request.POST.get("liked")
     liked = not engagement.has_liked(post, request.user) if wanted not in ("0", "1") else wanted == "1"
     try:

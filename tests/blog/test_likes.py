@@ -1,10 +1,13 @@
+from datetime import timedelta
+
 import pytest
 from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from blog.models import Like, Post
-from tests.factories import make_post
+from tests.factories import grant, make_post
 
 pytestmark = pytest.mark.django_db
 
@@ -78,6 +81,25 @@ def test_drafts_cannot_be_liked_by_others(client, rosa, ada) -> None:
     client.force_login(rosa)
     assert client.post(f"/p/{draft.slug}/like/").status_code == 404
     assert not Like.objects.exists()
+
+
+def test_scheduled_posts_cannot_be_liked_by_others(client, rosa, ada) -> None:
+    later = make_post(ada, "Tomorrow", status=Post.Status.SCHEDULED)
+    Post.objects.filter(pk=later.pk).update(published_at=timezone.now() + timedelta(days=1))
+    client.force_login(rosa)
+    assert client.post(f"/p/{later.slug}/like/").status_code == 404
+    assert not Like.objects.exists()
+
+
+def test_an_author_and_an_editor_may_like_a_draft_they_can_see(client, ada, rosa) -> None:
+    draft = make_post(ada, "Not yet", status=Post.Status.DRAFT)
+    client.force_login(ada)
+    assert client.post(f"/p/{draft.slug}/like/", {"liked": "1"}, headers={"Accept": "application/json"}).json() == {
+        "liked": True, "count": 1,
+    }  # fmt: skip
+    client.force_login(grant(rosa, "blog.change_any_post"))
+    assert client.post(f"/p/{draft.slug}/like/", {"liked": "1"}).status_code == 302
+    assert count(draft) == 2
 
 
 def test_liking_is_rate_limited_with_a_readable_message(client, rosa, post) -> None:
