@@ -196,21 +196,33 @@ def _smtp_code(exc: Exception) -> int | None:
     return getattr(exc, "smtp_code", None)
 
 
+@dataclass(frozen=True)
+class Rendering:
+    """What every copy of one post (or one digest) is made from; `post` is None
+    for a digest, and `prepared` is its bytes for the fast path (emails.Prepared)."""
+
+    rendered: emails.Rendered
+    prepared: emails.Prepared | None
+    post: Post | None
+    links: emails.SubscriberLinks
+
+
 class _Renderer:
     """Renders each post once per batch, with the bytes its copies share; a digest for its one reader."""
 
     def __init__(self) -> None:
-        self.posts: dict[int, tuple[emails.Rendered, emails.Prepared, Post]] = {}
+        self.posts: dict[int, Rendering] = {}
 
-    def __call__(self, delivery: Delivery) -> tuple[emails.Rendered, emails.Prepared | None, Post | None]:
+    def __call__(self, delivery: Delivery) -> Rendering:
         if delivery.digest is not None:
-            return emails.render_digest(delivery.digest), None, None
+            return Rendering(emails.render_digest(delivery.digest), None, None, emails.SubscriberLinks())
         send = delivery.send
         assert send is not None, "a delivery carries a digest or belongs to a send"
         if send.post_id not in self.posts:
             post = Post.objects.select_related("author").get(pk=send.post_id)
             rendered = emails.render_post(post)
-            self.posts[send.post_id] = (rendered, emails.prepare_newsletter(rendered), post)
+            prepared = emails.prepare_newsletter(rendered)
+            self.posts[send.post_id] = Rendering(rendered, prepared, post, emails.SubscriberLinks(post))
         return self.posts[send.post_id]
 
 
@@ -225,16 +237,15 @@ class _Sender:
         self.smtp = smtp if isinstance(smtp, smtplib.SMTP) else None
         self.sender = connection.prep_address(settings.DEFAULT_FROM_EMAIL) if self.smtp else ""  # type: ignore[attr-defined]
 
-    def send(
-        self, delivery: Delivery, rendered: emails.Rendered, prepared: emails.Prepared | None, post: Post | None
-    ) -> None:
-        """`post` is the post a copy is of (None for a digest): its like link is the subscriber's own."""
+    def send(self, delivery: Delivery, rendering: Rendering) -> None:
+        """A post's copy has the subscriber's own like link; a digest's has none."""
         subscriber, message_id = delivery.subscriber, emails.message_id_for(delivery.pk)
-        if self.smtp is not None and prepared is not None and subscriber.email.isascii():
-            wire = prepared.for_subscriber(subscriber.email, emails.subscriber_links(subscriber, post), message_id)
+        if self.smtp is not None and rendering.prepared is not None and subscriber.email.isascii():
+            wire = rendering.prepared.for_subscriber(subscriber.email, rendering.links(subscriber), message_id)
             self.smtp.sendmail(self.sender, [subscriber.email], wire)
         else:
-            self.connection.send_messages([emails.newsletter_message(rendered, subscriber, message_id, post)])
+            message = emails.newsletter_message(rendering.rendered, subscriber, message_id, rendering.post)
+            self.connection.send_messages([message])
 
 
 @contextlib.contextmanager
@@ -292,7 +303,7 @@ def _send_batch(delivery_ids: list[int]) -> list[Retry]:
             if not claimed:
                 continue
             try:
-                sender.send(delivery, *render(delivery))
+                sender.send(delivery, render(delivery))
             except REFUSALS as exc:
                 retries += _handle_refusal(delivery, exc)
                 continue

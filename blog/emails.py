@@ -176,15 +176,40 @@ def render_digest(digest: Digest) -> Rendered:
     return Rendered(rendered.subject, text, html)
 
 
+_SIGNED_MARK = "SIGNEDPART"  # reversed as it is, then cut out: the signed part is each address's last
+
+
+class SubscriberLinks:
+    """Subscribers' own unsubscribe and preferences links, by placeholder; for
+    a post, also the link that likes it in one press.
+
+    A send builds one of these per post and batch: the addresses are reversed
+    once, and each subscriber's links only add their two signed tokens
+    (reversing them for every copy took a fifth of a worker's time per copy)."""
+
+    def __init__(self, post: Post | None = None) -> None:
+        self.post = post
+        self.unsubscribe = self._around_token("blog:unsubscribe")
+        self.preferences = self._around_token("blog:subscription_preferences")
+        self.like = self._around_token("blog:like_from_email", post.slug) if post is not None else None
+
+    @staticmethod
+    def _around_token(name: str, *args: str) -> tuple[str, str]:
+        """The address without its token, as (before, after): `token.join()` fills it in."""
+        before, after = absolute(reverse(name, args=[*args, _SIGNED_MARK])).rsplit(_SIGNED_MARK, 1)
+        return before, after
+
+    def __call__(self, subscriber: Subscriber) -> dict[str, str]:
+        token = manage_token(subscriber)
+        like = settings.SITE_URL + "/"
+        if self.post is not None and self.like is not None:
+            like = like_token(self.post, subscriber).join(self.like)
+        return {UNSUBSCRIBE: token.join(self.unsubscribe), PREFERENCES: token.join(self.preferences), LIKE: like}
+
+
 def subscriber_links(subscriber: Subscriber, post: Post | None = None) -> dict[str, str]:
-    """A subscriber's own unsubscribe and preferences links, by placeholder; for
-    a post, also the link that likes it in one press."""
-    token = manage_token(subscriber)
-    return {
-        UNSUBSCRIBE: absolute(reverse("blog:unsubscribe", args=[token])),
-        PREFERENCES: absolute(reverse("blog:subscription_preferences", args=[token])),
-        LIKE: like_url(post, subscriber) if post is not None else settings.SITE_URL + "/",
-    }
+    """One subscriber's links (see SubscriberLinks)."""
+    return SubscriberLinks(post)(subscriber)
 
 
 def newsletter_message(

@@ -10,12 +10,16 @@ from datetime import UTC, datetime
 from email import message_from_bytes, policy
 
 import pytest
+from django.conf import settings
 from django.core import mail
 from django.test import Client
+from django.urls import reverse
 
 from accounts.roles import MODERATORS
 from blog import delivery, emails, moderation
 from blog.models import ModerationSettings, Post, Subscriber
+from blog.site import absolute
+from blog.subscriptions import like_token, manage_token
 from blog.tasks import send_moderation_digest
 from tests.factories import comment_as, make_post, make_subscribers, make_user, publish, relax_moderation
 
@@ -212,3 +216,16 @@ def test_a_prepared_copy_is_the_newsletter_message_on_the_wire(ada, settings) ->
         slow_parts = [part.get_content() for part in slow.iter_parts()]
         assert fast_parts == slow_parts
         assert links[emails.UNSUBSCRIBE] in fast_parts[0] and links[emails.PREFERENCES] in fast_parts[1]
+
+
+def test_subscriber_links_are_the_reversed_addresses_with_each_subscribers_tokens(ada) -> None:
+    post = make_post(ada, "Links for everyone")
+    links = emails.SubscriberLinks(post)
+    for subscriber in make_subscribers(active=2)["active"]:
+        token = manage_token(subscriber)
+        assert links(subscriber) == {
+            emails.UNSUBSCRIBE: absolute(reverse("blog:unsubscribe", args=[token])),
+            emails.PREFERENCES: absolute(reverse("blog:subscription_preferences", args=[token])),
+            emails.LIKE: absolute(reverse("blog:like_from_email", args=[post.slug, like_token(post, subscriber)])),
+        }
+        assert emails.SubscriberLinks()(subscriber)[emails.LIKE] == settings.SITE_URL + "/"  # a digest's
