@@ -26,8 +26,8 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from accounts.models import User
-from blog import pagecache, threads
-from blog.models import Comment, CommentLike, Post
+from blog import pagecache, readers, threads
+from blog.models import Comment, Post
 from blog.models.comments import EDIT_WINDOW
 
 PAGE_THREADS = 50
@@ -134,14 +134,18 @@ def _reader(post: Post, user: User | AnonymousUser, csrf_token: str) -> Reader:
     return reader
 
 
-def reader_state(post: Post, user, csrf_token: str) -> tuple[Reader, list[Comment]]:
+def reader_state(
+    post: Post, user, csrf_token: str, known: readers.ReaderState | None = None
+) -> tuple[Reader, list[Comment]]:
     """The reader's likes on this post's comments and the held comments they may see:
-    their own, or for a moderator every one, to act on beside it (two indexed queries)."""
+    their own, or for a moderator every one, to act on beside it."""
     reader = _reader(post, user, csrf_token)
     if not user.is_authenticated:
         return reader, []
-    liked = CommentLike.objects.filter(user=user, comment__post=post).values_list("comment_id", flat=True)
-    reader.liked = set(liked)
+    known = known or readers.state(post, user)
+    reader.liked = known.liked_comments
+    if not (known.has_held or reader.is_moderator):
+        return reader, []
     held_here = Comment.objects.filter(post=post, status=Status.HELD)
     if not reader.is_moderator:
         held_here = held_here.filter(author=user)
@@ -234,12 +238,18 @@ def _page_bounds(tops: list[list[Entry]], after: str | None, comment: str | None
 
 
 def page(
-    post: Post, user: User | AnonymousUser, sort: str, csrf_token: str, after: str | None, comment: str | None
+    post: Post,
+    user: User | AnonymousUser,
+    sort: str,
+    csrf_token: str,
+    after: str | None,
+    comment: str | None,
+    known: readers.ReaderState | None = None,
 ) -> Page:
     """One page of threads: shared renderings, this reader's buttons and held comments."""
     shared = shared_threads(post, sort)
     tops = shared["threads"]
-    reader, held = reader_state(post, user, csrf_token)
+    reader, held = reader_state(post, user, csrf_token, known)
     start, end = _page_bounds(tops, after, comment)
     under: dict[int | None, list[str]] = {}
     for item in held:

@@ -223,15 +223,18 @@ def share_counts(post: Post) -> dict[str, int]:
 
 
 def post_engagement(post: Post, user: User | AnonymousUser) -> dict[str, object]:
-    """What the like/share/re-stack bars of a post page show."""
-    restacks = Restack.objects.filter(post=post).select_related("user").order_by("-created_at")[:RESTACKS_ON_POST]
+    """What the like/share/re-stack bars of a post page show this reader."""
     return {
         "liked": has_liked(post, user),
         "share_url": shared_url(post, user),
         "networks": [(network, Share.Network(network).label) for network in SHARE_NETWORKS],
-        "restacks": list(restacks),
         "restacked": has_restacked(post, user),
     }
+
+
+def recent_restacks(post: Post) -> list[Restack]:
+    """The re-stacks listed under a post, newest first."""
+    return list(Restack.objects.filter(post=post).select_related("user").order_by("-created_at")[:RESTACKS_ON_POST])
 
 
 def profile_activity(person: User, viewer: User | AnonymousUser) -> dict[str, object]:
