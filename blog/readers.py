@@ -5,7 +5,7 @@ whether they subscribe (and with which verified address they could), their
 likes on the post's comments, and whether they have comments held for
 moderation there. Built with the ORM these were five queries whose building
 cost ten times what PostgreSQL spent running them, so they are written out
-here. The rules are the ones of engagement.has_liked and has_restacked,
+here. The rules are the ones of engagement (likes, re-stacks),
 subscriptions.subscriber_for_user and verified_email, and commentpages (a
 reader's held comments); tests/blog/test_readers.py holds them to each other.
 """
@@ -54,7 +54,7 @@ WHERE comment.post_id = %(post)s AND liked.user_id = %(user)s
 
 def state(post: Post, user: User) -> ReaderState:
     tables = _tables()
-    params = {"post": post.pk, "user": user.pk, "email": user.email, "held": Comment.Status.HELD}
+    params: dict[str, int | str] = {"post": post.pk, "user": user.pk, "email": user.email, "held": Comment.Status.HELD}
     with connection.cursor() as cursor:
         cursor.execute(_STATE.format(**tables), params)
         liked, restacked, status, address, has_held = cursor.fetchone()

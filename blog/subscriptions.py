@@ -206,7 +206,7 @@ def box_state(user: User | AnonymousUser) -> dict[str, object]:
     status = mine.order_by(Case(When(user=user, then=0), default=1), "pk").values("status")[:1]
     address = EmailAddress.objects.filter(user=user, verified=True, primary=True).order_by("pk").values("email")[:1]
     state = User.objects.filter(pk=user.pk).values(subscriber_status=Subquery(status), verified_email=Subquery(address))
-    found: dict[str, Any] = state.first() or {}
+    found: dict[str, Any] = dict(state.first() or {})
     return {
         "subscribed": found.get("subscriber_status") == Subscriber.Status.ACTIVE,
         "verified_email": found.get("verified_email"),

@@ -78,7 +78,6 @@ def _reader(request: HttpRequest, post: Post, sort: str, token: str) -> dict[str
     """What differs from one reader to the next on a post's page."""
     user = request.user
     known = readers.state(post, user) if user.is_authenticated else readers.ReaderState()
-    post.liked, post.restacked = known.liked, known.restacked  # as engagement.with_reader_state annotates
     after, comment = request.GET.get("after"), request.GET.get("comment")
     comment_page = commentpages.page(post, user, sort, token, after, comment, known)
     account = {"user": user, "request": request, "csrf_token": token}
@@ -87,9 +86,11 @@ def _reader(request: HttpRequest, post: Post, sort: str, token: str) -> dict[str
         "comments_html": comment_page.html,
         "account_nav": render_to_string("includes/header.html#account", account),
         "form_token": moderation.form_token(),
+        "liked": known.liked,
+        "restacked": known.restacked,
         "subscribed": known.subscribed,
         "verified_email": known.verified_email,
-        **engagement.post_engagement(post, user),
+        **engagement.share_menu(post, user),
     }
 
 

@@ -15,7 +15,7 @@ def orm_state(post: Post, user) -> readers.ReaderState:
     comment_likes = CommentLike.objects.filter(user=user, comment__post=post).values_list("comment_id", flat=True)
     return readers.ReaderState(
         liked=engagement.has_liked(post, user),
-        restacked=engagement.has_restacked(post, user),
+        restacked=Restack.objects.filter(post=post, user=user).exists(),
         subscribed=box["subscribed"],
         verified_email=box["verified_email"],
         has_held=Comment.objects.filter(post=post, author=user, status=Comment.Status.HELD).exists(),
