@@ -7,8 +7,9 @@ string joins: the like/reply/edit/delete/flag/pin buttons with their state,
 and the reader's own comments awaiting moderation, right under the comment
 they answer. No template is rendered per comment per request.
 
-Pages hold PAGE_THREADS top-level threads with all their replies. The next
-page starts after a thread's key (`?after=<top-level comment id>`), so a page
+Pages hold whole threads (a top-level comment with all its replies), as
+many as fit in PAGE_COMMENTS comments, or one longer thread. The next page
+starts after a thread's key (`?after=<top-level comment id>`), so a page
 does not shift when new threads arrive before it; `?comment=<id>` opens the
 page that holds a comment, which is where a comment's permalink leads.
 """
@@ -26,11 +27,11 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from accounts.models import User
-from blog import pagecache, threads
-from blog.models import Comment, CommentLike, Post
+from blog import pagecache, readers, threads
+from blog.models import Comment, Post
 from blog.models.comments import EDIT_WINDOW
 
-PAGE_THREADS = 50
+PAGE_COMMENTS = 100
 # The id of the page's one form that the comments' like buttons submit (blog/comments/_like_form.html).
 LIKE_FORM = "comment-like-form"
 _SLOT = "\x00actions\x00"
@@ -134,14 +135,18 @@ def _reader(post: Post, user: User | AnonymousUser, csrf_token: str) -> Reader:
     return reader
 
 
-def reader_state(post: Post, user, csrf_token: str) -> tuple[Reader, list[Comment]]:
+def reader_state(
+    post: Post, user, csrf_token: str, known: readers.ReaderState | None = None
+) -> tuple[Reader, list[Comment]]:
     """The reader's likes on this post's comments and the held comments they may see:
-    their own, or for a moderator every one, to act on beside it (two indexed queries)."""
+    their own, or for a moderator every one, to act on beside it."""
     reader = _reader(post, user, csrf_token)
     if not user.is_authenticated:
         return reader, []
-    liked = CommentLike.objects.filter(user=user, comment__post=post).values_list("comment_id", flat=True)
-    reader.liked = set(liked)
+    known = known or readers.state(post, user)
+    reader.liked = known.liked_comments
+    if not (known.has_held or reader.is_moderator):
+        return reader, []
     held_here = Comment.objects.filter(post=post, status=Status.HELD)
     if not reader.is_moderator:
         held_here = held_here.filter(author=user)
@@ -223,23 +228,43 @@ def _likes_text(count: int) -> str:
 
 
 def _page_bounds(tops: list[list[Entry]], after: str | None, comment: str | None) -> tuple[int, int]:
-    keys = [thread[0].pk for thread in tops]
     start = 0
     if comment and comment.isdigit():
         found = next((i for i, thread in enumerate(tops) if any(e.pk == int(comment) for e in thread)), 0)
-        start = found - found % PAGE_THREADS
-    elif after and after.isdigit() and int(after) in keys:
-        start = keys.index(int(after)) + 1
-    return start, min(len(tops), start + PAGE_THREADS)
+        start = max(first for first in _page_starts(tops) if first <= found)
+    elif after and after.isdigit():
+        start = next((i + 1 for i, thread in enumerate(tops) if thread[0].pk == int(after)), 0)
+    return start, _page_end(tops, start)
+
+
+def _page_end(tops: list[list[Entry]], start: int) -> int:
+    end, size = start, 0
+    while end < len(tops) and (size == 0 or size + len(tops[end]) <= PAGE_COMMENTS):
+        size += len(tops[end])
+        end += 1
+    return end
+
+
+def _page_starts(tops: list[list[Entry]]) -> list[int]:
+    starts = [0]
+    while (end := _page_end(tops, starts[-1])) < len(tops):
+        starts.append(end)
+    return starts
 
 
 def page(
-    post: Post, user: User | AnonymousUser, sort: str, csrf_token: str, after: str | None, comment: str | None
+    post: Post,
+    user: User | AnonymousUser,
+    sort: str,
+    csrf_token: str,
+    after: str | None,
+    comment: str | None,
+    known: readers.ReaderState | None = None,
 ) -> Page:
     """One page of threads: shared renderings, this reader's buttons and held comments."""
     shared = shared_threads(post, sort)
     tops = shared["threads"]
-    reader, held = reader_state(post, user, csrf_token)
+    reader, held = reader_state(post, user, csrf_token, known)
     start, end = _page_bounds(tops, after, comment)
     under: dict[int | None, list[str]] = {}
     for item in held:

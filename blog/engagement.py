@@ -11,7 +11,7 @@ from urllib.parse import quote, urlencode
 
 from django.contrib.auth.models import AnonymousUser
 from django.db import connection, transaction
-from django.db.models import BooleanField, Count, Exists, F, OuterRef, QuerySet
+from django.db.models import BooleanField, Count, F, QuerySet
 from django.db.models.expressions import RawSQL
 from django.http import HttpRequest
 from django.utils import timezone
@@ -111,13 +111,8 @@ UPDATE blog_post SET like_count = like_count - (SELECT count(*) FROM removed) WH
 """
 
 
-def liked_by(user: User) -> Exists:
-    """Annotate posts with whether this reader likes them (in the same query)."""
-    return Exists(Like.objects.filter(post=OuterRef("pk"), user=user))
-
-
-# liked_by() written out for the post a like loads (blog_post unaliased):
-# the ORM took longer to build the Exists() than PostgreSQL to run it.
+# Whether this reader likes the post a like loads (blog_post unaliased),
+# written out: the ORM took longer to build an Exists() than PostgreSQL to run it.
 LIKED = "EXISTS(SELECT 1 FROM blog_like WHERE blog_like.post_id = blog_post.id AND blog_like.user_id = %s)"
 
 
@@ -132,22 +127,12 @@ def post_to_like(slug: str, user: User, ip: str | None) -> Post | None:
     """The post a signed-in reader likes, with their like and bans, in one
     query; None if there is none they may see. Published posts are nearly
     all that is liked, so only a draft or scheduled post asks `visible_to()`
-    (whose permission subquery took longer to build than to run)."""
+    (and with it the reader's permissions) in a query of its own."""
     posts = Post.objects.filter(slug=slug).order_by().only("slug", "status", "published_at", "author_id")
     post = next(iter(with_like_state(posts, user, ip)), None)  # the slug is unique
     if post is not None and not post.is_live and not Post.objects.visible_to(user).filter(pk=post.pk).exists():
         return None
     return post
-
-
-def with_reader_state(posts: QuerySet[Post], user: User | AnonymousUser) -> QuerySet[Post]:
-    """Posts with `liked` and `restacked` for a signed-in reader, in the same query."""
-    if not user.is_authenticated:
-        return posts
-    annotated: QuerySet[Post] = posts.annotate(
-        liked=liked_by(user), restacked=Exists(Restack.objects.filter(post=OuterRef("pk"), user=user))
-    )
-    return annotated
 
 
 def like_as_subscriber(post: Post, subscriber: Subscriber) -> int:
@@ -160,15 +145,9 @@ def like_as_subscriber(post: Post, subscriber: Subscriber) -> int:
 
 
 def has_liked(post: Post, user: User | AnonymousUser) -> bool:
-    if hasattr(post, "liked"):  # annotated with liked_by()
+    if hasattr(post, "liked"):  # annotated by with_like_state()
         return bool(post.liked)
     return user.is_authenticated and Like.objects.filter(post=post, user=user).exists()
-
-
-def has_restacked(post: Post, user: User | AnonymousUser) -> bool:
-    if hasattr(post, "restacked"):  # annotated with with_reader_state()
-        return bool(post.restacked)
-    return user.is_authenticated and Restack.objects.filter(post=post, user=user).exists()
 
 
 def remember_like_intent(request: HttpRequest, post: Post) -> None:
@@ -250,16 +229,17 @@ def share_counts(post: Post) -> dict[str, int]:
     return {Share.Network(row["network"]).label: row["n"] for row in rows}
 
 
-def post_engagement(post: Post, user: User | AnonymousUser) -> dict[str, object]:
-    """What the like/share/re-stack bars of a post page show."""
-    restacks = Restack.objects.filter(post=post).select_related("user").order_by("-created_at")[:RESTACKS_ON_POST]
+def share_menu(post: Post, user: User | AnonymousUser) -> dict[str, object]:
+    """What the share menus of a post page offer this reader."""
     return {
-        "liked": has_liked(post, user),
         "share_url": shared_url(post, user),
         "networks": [(network, Share.Network(network).label) for network in SHARE_NETWORKS],
-        "restacks": list(restacks),
-        "restacked": has_restacked(post, user),
     }
+
+
+def recent_restacks(post: Post) -> list[Restack]:
+    """The re-stacks listed under a post, newest first."""
+    return list(Restack.objects.filter(post=post).select_related("user").order_by("-created_at")[:RESTACKS_ON_POST])
 
 
 def profile_activity(person: User, viewer: User | AnonymousUser) -> dict[str, object]:

@@ -144,7 +144,7 @@ def test_a_like_and_an_unlike_cost_at_most_four_queries_with_session_and_ban_che
     here the test's own transaction turns the like's into savepoints, not counted."""
     client.force_login(rosa)
     for expected in (1, 0):
-        cache.clear()
+        cache.clear()  # nor are the reader's roles cached: a like of a published post asks none
         data = {"position": "top", "liked": str(expected)} if liked else {"position": "top"}
         with CaptureQueriesContext(connection) as queries:
             response = client.post(f"/p/{post.slug}/like/", data, headers={"Accept": "application/json"})
