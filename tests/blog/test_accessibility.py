@@ -9,7 +9,8 @@ from pathlib import Path
 from django.conf import settings
 from django.urls import reverse
 
-from blog.models import Comment
+from blog import emails
+from blog.models import Comment, Subscriber
 from tests.factories import make_post, relax_moderation
 
 
@@ -141,3 +142,11 @@ def test_a_refused_restack_note_ties_its_error_to_the_note(client, ada, rosa) ->
     response = client.post(reverse("blog:restack", args=[post.slug]), {"note": "x" * 501})
     assert response.status_code == 400
     assert_error_tied(response.text, "id_note", "Keep the note to 500 characters")
+
+
+def test_emails_follow_the_readers_colour_scheme(db) -> None:
+    message = emails.confirmation_message(Subscriber.objects.create(email="new@example.com"))
+    [(html, _mimetype)] = message.alternatives
+    assert '<meta name="color-scheme" content="light dark">' in html
+    dark = html[html.index("@media (prefers-color-scheme: dark)") :]
+    assert ".wrap" in dark and "!important" in dark  # beats the inlined light colours

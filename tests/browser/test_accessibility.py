@@ -200,12 +200,15 @@ def test_emails_pass_axe_contrast_and_structure(page: Page, site: dict, axe_audi
             ada, notifications.Kind.MODERATION, "moderation-digest", moderation_context
         ),
     }
-    for name, message in messages.items():
-        assert message is not None, name
-        [(html, _mimetype)] = message.alternatives
-        page.set_content(html)
-        axe_audit.check(page, name, WCAG_ONLY)  # contrast above all
-    assert len([url for url in axe_audit.checked if "e-mail" in url]) == len(messages)
+    for scheme, paper in (("light", "rgb(255, 253, 248)"), ("dark", "rgb(23, 23, 22)")):
+        page.emulate_media(color_scheme=scheme)
+        for name, message in messages.items():
+            assert message is not None, name
+            [(html, _mimetype)] = message.alternatives
+            page.set_content(html)
+            expect(page.locator(".wrap")).to_have_css("background-color", paper)  # the reader's colour scheme
+            axe_audit.check(page, f"{name}, {scheme}", WCAG_ONLY)  # contrast above all
+    assert len([url for url in axe_audit.checked if "e-mail" in url]) == 2 * len(messages)
 
 
 def test_the_audit_fails_on_a_new_violation(page: Page, axe_audit) -> None:
