@@ -150,3 +150,10 @@ def test_emails_follow_the_readers_colour_scheme(db) -> None:
     assert '<meta name="color-scheme" content="light dark">' in html
     dark = html[html.index("@media (prefers-color-scheme: dark)") :]
     assert ".wrap" in dark and "!important" in dark  # beats the inlined light colours
+
+
+def test_a_wrong_mastodon_server_ties_its_error_to_the_field(client, ada) -> None:
+    post = make_post(ada, "Worth it")
+    response = client.post(reverse("blog:share", args=[post.slug, "mastodon"]), {"instance": "not a server"})
+    assert response.status_code == 400
+    assert_error_tied(response.text, "id_instance", "Enter your Mastodon server")
