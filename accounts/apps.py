@@ -8,6 +8,7 @@ class AccountsConfig(AppConfig):
     def ready(self) -> None:
         from allauth.account.signals import user_signed_up
 
+        import accounts.backends  # noqa: F401  # connects the signals that keep cached permissions current
         from accounts.referrals import credit_signup
         from accounts.roles import sync_roles
 

@@ -26,11 +26,13 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from accounts.models import User
-from blog import pagecache, threads
-from blog.models import Comment, CommentLike, Post
+from blog import pagecache, readers, threads
+from blog.models import Comment, Post
 from blog.models.comments import EDIT_WINDOW
 
 PAGE_THREADS = 50
+# The id of the page's one form that the comments' like buttons submit (blog/comments/_like_form.html).
+LIKE_FORM = "comment-like-form"
 _SLOT = "\x00actions\x00"
 Status = Comment.Status
 
@@ -50,6 +52,7 @@ class Entry:
     url: str
     before: str = ""  # the rendering up to the buttons
     after: str = ""  # and from there to the end
+    signed_in: str = ""  # the buttons of a signed-in reader who neither wrote nor liked it
 
 
 @dataclass
@@ -64,6 +67,16 @@ class Reader:
     now: datetime = field(default_factory=timezone.now)
     is_moderator: bool = False
     post_url: str = ""
+    signed_in: bool = False
+
+    def sees_shared_buttons(self, entry: Entry) -> bool:
+        """Whether this reader's buttons under the comment are those of any signed-in reader."""
+        return (
+            self.signed_in
+            and not (self.is_moderator or self.is_post_author)
+            and entry.author_id != self.pk
+            and entry.pk not in self.liked
+        )
 
 
 @dataclass
@@ -87,11 +100,13 @@ def _entry(comment: Comment) -> Entry:
 
 def _render_shared(post: Post, sort: str) -> dict:
     comments = threads.thread(post, AnonymousUser(), sort)
+    anyone = Reader(pk=None, csrf_token="", is_post_author=False, comments_open=post.comments_open, signed_in=True)
     tops: list[list[Entry]] = []
     for comment in comments:
         html = render_to_string("blog/comments/_comment.html", {"comment": comment, "post": post, "slot": _SLOT})
         entry = _entry(comment)
         entry.before, _, entry.after = html.partition(_SLOT)
+        entry.signed_in = actions(entry, anyone)
         if comment.parent_id is None or not tops:
             tops.append([])
         tops[-1].append(entry)
@@ -100,7 +115,7 @@ def _render_shared(post: Post, sort: str) -> dict:
 
 def shared_threads(post: Post, sort: str) -> dict:
     """The post's public threads in order, each comment rendered without buttons."""
-    key = f"{threads.public_cache_key(post, sort)}:{pagecache.site_version()}:pages"
+    key = f"{threads.public_cache_key(post, sort)}:{pagecache.site_version()}:{post.comments_open}:pages"
     shared = pagecache.local_copy(key)
     if shared is None:
         shared = _render_shared(post, sort)
@@ -113,20 +128,24 @@ def shared_threads(post: Post, sort: str) -> dict:
 
 
 def _reader(post: Post, user: User | AnonymousUser, csrf_token: str) -> Reader:
-    reader = Reader(user.pk, csrf_token, post.author_id == user.pk, post.comments_open)
+    reader = Reader(user.pk, csrf_token, post.author_id == user.pk, post.comments_open, signed_in=user.is_authenticated)
     if user.is_authenticated and user.is_moderator:
         reader.is_moderator, reader.post_url = True, escape(post.get_absolute_url())
     return reader
 
 
-def reader_state(post: Post, user, csrf_token: str) -> tuple[Reader, list[Comment]]:
+def reader_state(
+    post: Post, user, csrf_token: str, known: readers.ReaderState | None = None
+) -> tuple[Reader, list[Comment]]:
     """The reader's likes on this post's comments and the held comments they may see:
-    their own, or for a moderator every one, to act on beside it (two indexed queries)."""
+    their own, or for a moderator every one, to act on beside it."""
     reader = _reader(post, user, csrf_token)
     if not user.is_authenticated:
         return reader, []
-    liked = CommentLike.objects.filter(user=user, comment__post=post).values_list("comment_id", flat=True)
-    reader.liked = set(liked)
+    known = known or readers.state(post, user)
+    reader.liked = known.liked_comments
+    if not (known.has_held or reader.is_moderator):
+        return reader, []
     held_here = Comment.objects.filter(post=post, status=Status.HELD)
     if not reader.is_moderator:
         held_here = held_here.filter(author=user)
@@ -145,22 +164,21 @@ def actions(entry: Entry, reader: Reader) -> str:
     entry was built) and the CSRF token (letters and digits)."""
     if entry.placeholder:
         return ""
-    if reader.pk is None:
+    if not reader.signed_in:
         return f'<p class="comment-actions muted">{_likes_text(entry.like_count)}</p>' if entry.like_count else ""
     token = f'<input type="hidden" name="csrfmiddlewaretoken" value="{reader.csrf_token}">'
     urls, pk = _urls(), entry.pk
     parts = ['<div class="comment-actions">']
-    if entry.approved:
+    if entry.approved:  # one form per page holds the CSRF token (LIKE_FORM), so this markup is the same for everyone
         liked = pk in reader.liked
         parts.append(
-            f'<form method="post" action="{urls["comment_like"] % pk}" class="inline">{token}<button type="submit" '
+            f'<button type="submit" form="{LIKE_FORM}" formaction="{urls["comment_like"] % pk}" '
             f'class="link{" is-liked" if liked else ""}" aria-pressed="{"true" if liked else "false"}" '
-            f'aria-label="Like, {_likes(entry.like_count)}">'
-            f"♥ {entry.like_count}</button></form>"
+            f'aria-label="Like, {_likes(entry.like_count)}">♥ {entry.like_count}</button>'
         )
         if reader.comments_open:
             parts.append(f'<a href="{entry.url}#reply" data-reply="{pk}">Reply</a>')
-    own = entry.author_id == reader.pk
+    own = reader.pk is not None and entry.author_id == reader.pk
     if own and reader.now - entry.created_at <= EDIT_WINDOW:
         parts.append(f'<a href="{urls["comment_edit"] % pk}">Edit</a>')
     if own:  # the link asks "are you sure?" before anything is deleted
@@ -220,12 +238,18 @@ def _page_bounds(tops: list[list[Entry]], after: str | None, comment: str | None
 
 
 def page(
-    post: Post, user: User | AnonymousUser, sort: str, csrf_token: str, after: str | None, comment: str | None
+    post: Post,
+    user: User | AnonymousUser,
+    sort: str,
+    csrf_token: str,
+    after: str | None,
+    comment: str | None,
+    known: readers.ReaderState | None = None,
 ) -> Page:
     """One page of threads: shared renderings, this reader's buttons and held comments."""
     shared = shared_threads(post, sort)
     tops = shared["threads"]
-    reader, held = reader_state(post, user, csrf_token)
+    reader, held = reader_state(post, user, csrf_token, known)
     start, end = _page_bounds(tops, after, comment)
     under: dict[int | None, list[str]] = {}
     for item in held:
@@ -234,11 +258,10 @@ def page(
                                                              "csrf_token": csrf_token})
         )  # fmt: skip
     pieces = under.pop(None, []) if start == 0 else []
-    shown = set()
     for thread in tops[start:end]:
         for entry in thread:
-            shown.add(entry.pk)
-            pieces += [entry.before, actions(entry, reader), entry.after, *under.pop(entry.pk, [])]
+            buttons = entry.signed_in if reader.sees_shared_buttons(entry) else actions(entry, reader)
+            pieces += [entry.before, buttons, entry.after, *under.pop(entry.pk, [])]
     if start == 0:  # held replies whose thread is not shown (a removed comment's, say)
         pieces += [html for parent, items in under.items() for html in items]
     next_after = tops[end - 1][0].pk if end < len(tops) else None

@@ -112,16 +112,6 @@ def liked_by(user: User) -> Exists:
     return Exists(Like.objects.filter(post=OuterRef("pk"), user=user))
 
 
-def with_reader_state(posts: QuerySet[Post], user: User | AnonymousUser) -> QuerySet[Post]:
-    """Posts with `liked` and `restacked` for a signed-in reader, in the same query."""
-    if not user.is_authenticated:
-        return posts
-    annotated: QuerySet[Post] = posts.annotate(
-        liked=liked_by(user), restacked=Exists(Restack.objects.filter(post=OuterRef("pk"), user=user))
-    )
-    return annotated
-
-
 def like_as_subscriber(post: Post, subscriber: Subscriber) -> int:
     """A like from the newsletter's button: the subscriber's account likes it
     if they have one, else the subscriber does. Returns the post's count."""
@@ -135,12 +125,6 @@ def has_liked(post: Post, user: User | AnonymousUser) -> bool:
     if hasattr(post, "liked"):  # annotated with liked_by()
         return bool(post.liked)
     return user.is_authenticated and Like.objects.filter(post=post, user=user).exists()
-
-
-def has_restacked(post: Post, user: User | AnonymousUser) -> bool:
-    if hasattr(post, "restacked"):  # annotated with with_reader_state()
-        return bool(post.restacked)
-    return user.is_authenticated and Restack.objects.filter(post=post, user=user).exists()
 
 
 def remember_like_intent(request: HttpRequest, post: Post) -> None:
@@ -222,16 +206,17 @@ def share_counts(post: Post) -> dict[str, int]:
     return {Share.Network(row["network"]).label: row["n"] for row in rows}
 
 
-def post_engagement(post: Post, user: User | AnonymousUser) -> dict[str, object]:
-    """What the like/share/re-stack bars of a post page show."""
-    restacks = Restack.objects.filter(post=post).select_related("user").order_by("-created_at")[:RESTACKS_ON_POST]
+def share_menu(post: Post, user: User | AnonymousUser) -> dict[str, object]:
+    """What the share menus of a post page offer this reader."""
     return {
-        "liked": has_liked(post, user),
         "share_url": shared_url(post, user),
         "networks": [(network, Share.Network(network).label) for network in SHARE_NETWORKS],
-        "restacks": list(restacks),
-        "restacked": has_restacked(post, user),
     }
+
+
+def recent_restacks(post: Post) -> list[Restack]:
+    """The re-stacks listed under a post, newest first."""
+    return list(Restack.objects.filter(post=post).select_related("user").order_by("-created_at")[:RESTACKS_ON_POST])
 
 
 def profile_activity(person: User, viewer: User | AnonymousUser) -> dict[str, object]:

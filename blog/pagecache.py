@@ -46,6 +46,7 @@ from django.http import HttpRequest, HttpResponse
 from django.middleware.csp import get_nonce
 from django.middleware.csrf import get_token
 from django.utils.cache import patch_vary_headers
+from django.utils.safestring import SafeString, mark_safe
 
 from accounts.models import User
 from blog.models import Post, Restack, SlugRedirect
@@ -60,9 +61,8 @@ RECENT_RENDERINGS = 64
 # How long a second request for a page being rendered waits for that rendering.
 RENDER_WAIT = 1.0
 
-_NONCE_MARK = "\x00csp-nonce\x00"
-_CSRF_MARK = "\x00csrf-token\x00"
-_MARKS = re.compile(f"({re.escape(_NONCE_MARK)}|{re.escape(_CSRF_MARK)})")
+_NONCE, _CSRF = "csp-nonce", "csrf-token"
+_MARKS = re.compile("\x00([a-z0-9_:-]+)\x00")
 _CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([A-Za-z0-9]+)"')
 
 View = Callable[..., HttpResponse]
@@ -114,13 +114,19 @@ def _body_key(rendering: str) -> str:
     return f"pagecache:body:{rendering}"
 
 
-def _cached(request: HttpRequest, scope: str, render: Callable[[], HttpResponse]) -> HttpResponse:
-    key, version_keys = _page_key(request), [_version_key(SITE), _version_key(scope)]
+def _cached(
+    request: HttpRequest,
+    scope: str,
+    render: Callable[[], HttpResponse],
+    key: str = "",
+    parts: dict[str, str] | None = None,
+) -> HttpResponse:
+    key, version_keys = key or _page_key(request), [_version_key(SITE), _version_key(scope)]
     found = cache.get_many([key, *version_keys])  # one round trip, a few bytes, on a hit
     versions = [found.get(k) for k in version_keys]
     page = found.get(key)
     if page and None not in versions and page["versions"] == versions and (body := _body(page["rendering"])):
-        return _serve(request, body)
+        return _serve(request, body, parts)
     # Read the versions before the database: a change committed after this
     # point bumps them, so what is rendered now is never served after it.
     current: list[str] = [v or _start_version(k) for k, v in zip(version_keys, versions, strict=True)]
@@ -128,11 +134,16 @@ def _cached(request: HttpRequest, scope: str, render: Callable[[], HttpResponse]
     if not cache.add(lock, 1, timeout=int(RENDER_WAIT * 10)):
         body = _wait_for(key, current)
         if body:
-            return _serve(request, body)
+            return _serve(request, body, parts)
     try:
         response = render()
-        if _storable(request, response):
-            _store(key, current, _template(request, response))
+        storable = _storable(request, response)
+        if storable or parts is not None:
+            body = _template(request, response)
+            if storable:
+                _store(key, current, body)
+            if parts is not None:  # the rendering is a shell: fill in this reader's parts
+                response = _serve(request, body, parts)
     finally:
         cache.delete(lock)
     response["X-Page-Cache"] = "miss"
@@ -167,15 +178,16 @@ def _storable(request: HttpRequest, response: HttpResponse) -> bool:
 
 
 def _template(request: HttpRequest, response: HttpResponse) -> dict:
-    """The response cut around this reader's nonce and CSRF token, which are left out."""
+    """The response cut at its marks, around this reader's nonce and CSRF token, which are left out."""
     html = response.content.decode(response.charset)
     nonce = get_nonce(request)
     if nonce:  # it was used while rendering
-        html = html.replace(str(nonce), _NONCE_MARK)
+        html = html.replace(str(nonce), mark(_NONCE))
     for token in set(_CSRF_INPUT.findall(html)):
-        html = html.replace(token, _CSRF_MARK)
-    pieces = [piece.encode(response.charset) for piece in _MARKS.split(html)]
-    return {"pieces": pieces, "content_type": response["Content-Type"]}
+        html = html.replace(token, mark(_CSRF))
+    pieces: list[Any] = _MARKS.split(html)  # odd pieces are the marks' names
+    pieces[::2] = [piece.encode(response.charset) for piece in pieces[::2]]
+    return {"pieces": pieces, "marks": set(pieces[1::2]), "content_type": response["Content-Type"]}
 
 
 def _store(key: str, versions: list[str], body: dict) -> None:
@@ -206,16 +218,42 @@ def keep_local_copy(key: str, value: Any) -> None:
         _recent.popitem(last=False)
 
 
-def _serve(request: HttpRequest, body: dict) -> HttpResponse:
-    pieces = body["pieces"]
-    if len(pieces) > 1:  # odd pieces are the marks
-        fill = {_NONCE_MARK: lambda: str(get_nonce(request)), _CSRF_MARK: lambda: get_token(request)}
-        values = {mark: fill[mark]().encode() for mark in {p.decode() for p in pieces[1::2]}}
-        pieces = [values[piece.decode()] if i % 2 else piece for i, piece in enumerate(pieces)]
+def _serve(request: HttpRequest, body: dict, parts: dict[str, str] | None = None) -> HttpResponse:
+    pieces, marks = body["pieces"], body["marks"]
+    if marks:  # odd pieces are the marks
+        values = dict(parts or {})
+        if _NONCE in marks:
+            values[_NONCE] = str(get_nonce(request))
+        if _CSRF in marks and _CSRF not in values:
+            values[_CSRF] = get_token(request)
+        encoded = {name: values[name].encode() for name in marks}
+        pieces = [encoded[piece] if i % 2 else piece for i, piece in enumerate(pieces)]
     response = HttpResponse(b"".join(pieces), content_type=body["content_type"])
     patch_vary_headers(response, ["Cookie"])  # a signed-in reader gets another page at this address
     response["X-Page-Cache"] = "hit"
     return response
+
+
+def mark(name: str) -> SafeString:
+    """Where a reader's own part goes in a shell (see reader_page)."""
+    return mark_safe(f"\x00{name}\x00")
+
+
+def reader_page(
+    request: HttpRequest,
+    scope: str,
+    variant: str,
+    render: Callable[[], HttpResponse],
+    parts: dict[str, str],
+    csrf_token: str,
+) -> HttpResponse:
+    """A signed-in reader's page: the shell that every reader of this `variant`
+    shares, rendered once per version with mark(name) where `parts[name]` goes,
+    and this reader's parts filled in. The caller renders with marks, not with
+    this reader's values, for everything in `parts`; `csrf_token` is the token
+    their parts carry, so the page carries one."""
+    key = f"{_page_key(request)}:{variant}"
+    return _cached(request, scope, render, key=key, parts={**parts, _CSRF: csrf_token})
 
 
 def site_version() -> str:

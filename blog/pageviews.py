@@ -121,8 +121,8 @@ def is_excluded_reader(request: HttpRequest, page: str) -> bool:
         return False
     if user.is_staff:
         return True
-    # One indexed lookup; asking whether the user is an author would cost two.
-    return page != HOME and Post.objects.filter(slug=page[5:], author_id=user.pk).exists()
+    # Roles come from the cache (accounts/backends.py): only authors cost a query.
+    return page != HOME and user.is_author and Post.objects.filter(slug=page[5:], author_id=user.pk).exists()
 
 
 def referrer_source(request: HttpRequest) -> str:

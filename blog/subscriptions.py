@@ -10,6 +10,7 @@ import io
 import re
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from allauth.account.models import EmailAddress
 from django.contrib.auth.models import AnonymousUser
@@ -17,7 +18,7 @@ from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.db.models import Count, QuerySet
+from django.db.models import Case, Count, Q, QuerySet, Subquery, When
 from django.utils import timezone
 
 from accounts.models import User
@@ -194,6 +195,22 @@ def verified_email(user: User | AnonymousUser) -> str | None:
         return None
     address = EmailAddress.objects.filter(user=user, verified=True, primary=True).first()
     return address.email if address else None
+
+
+def box_state(user: User | AnonymousUser) -> dict[str, object]:
+    """What the subscribe box shows a reader: subscribed, or a one-click subscribe
+    (subscriber_for_user and verified_email in one query)."""
+    if not user.is_authenticated:
+        return {"subscribed": False, "verified_email": None}
+    mine = Subscriber.objects.filter(Q(user=user) | Q(email__iexact=user.email))
+    status = mine.order_by(Case(When(user=user, then=0), default=1), "pk").values("status")[:1]
+    address = EmailAddress.objects.filter(user=user, verified=True, primary=True).order_by("pk").values("email")[:1]
+    state = User.objects.filter(pk=user.pk).values(subscriber_status=Subquery(status), verified_email=Subquery(address))
+    found: dict[str, Any] = dict(state.first() or {})
+    return {
+        "subscribed": found.get("subscriber_status") == Subscriber.Status.ACTIVE,
+        "verified_email": found.get("verified_email"),
+    }
 
 
 def subscriber_for_user(user: User) -> Subscriber | None:

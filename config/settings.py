@@ -124,7 +124,7 @@ if TESTING:
     # Hashing at full strength costs a quarter second a user; tests make hundreds.
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
+    "accounts.backends.CachedPermissionsBackend",
     "allauth.account.auth_backends.AuthenticationBackend",
 ]
 # Sessions are read from the cache (Redis in production) and written through

@@ -89,6 +89,9 @@ class Post(models.Model):
         SCHEDULED = "scheduled", "Scheduled"
         PUBLISHED = "published", "Published"
 
+    # What a post's page never shows: the source, and what search reads.
+    NOT_ON_PAGE = ("body", "body_text", "search_vector", "search_heading")
+
     title = models.CharField(max_length=200)
     subtitle = models.CharField(max_length=300, blank=True)
     slug = models.SlugField(max_length=200, unique=True)

@@ -5,7 +5,7 @@ from django.conf import settings
 from django.utils.safestring import SafeString, mark_safe
 
 from blog import commentpages, moderation, subscriptions
-from blog.models import Post, Subscriber
+from blog.models import Post
 from blog.site import absolute
 
 register = template.Library()
@@ -41,12 +41,7 @@ def subscribe_box(context: template.Context, source: str) -> dict:
     """The subscribe box: an e-mail field, or one click for a signed-in reader."""
     request = context["request"]
     if not hasattr(request, "_subscription_state"):
-        user = request.user
-        subscriber = subscriptions.subscriber_for_user(user) if user.is_authenticated else None
-        request._subscription_state = {
-            "subscribed": subscriber is not None and subscriber.status == Subscriber.Status.ACTIVE,
-            "verified_email": subscriptions.verified_email(user),
-        }
+        request._subscription_state = subscriptions.box_state(request.user)
     return {
         **request._subscription_state,
         "source": source,

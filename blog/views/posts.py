@@ -1,18 +1,22 @@
 import logging
+from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.paginator import Page, Paginator
 from django.db import connection
-from django.db.models import Count
+from django.db.models import Count, prefetch_related_objects
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.html import conditional_escape
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from taggit.models import Tag
 
-from blog import commentpages, engagement, moderation, pagecache, search, threads
+from blog import commentpages, engagement, moderation, pagecache, readers, search, threads
 from blog.models import Post, PostQuerySet, SlugRedirect
 from blog.ratelimits import allow, too_many_requests
 
@@ -36,10 +40,15 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "blog/posts/home.html", {"page": page})
 
 
+# On a post's page, what a signed-in reader's own values fill in (blog/pagecache.py:
+# reader_page); everything else they see is alike for readers in the same state.
+FILLED = ("account_nav", "comments_html", "share_url", "verified_email", "form_token")
+
+
 @shared_post
 def post_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    visible = Post.objects.visible_to(request.user).select_related("author").prefetch_related("tags")  # type: ignore[misc]  # taggit
-    post = engagement.with_reader_state(visible, request.user).filter(slug=slug).first()
+    visible = Post.objects.visible_to(request.user).select_related("author").defer(*Post.NOT_ON_PAGE)
+    post = visible.filter(slug=slug).first()
     if post is None:
         old = SlugRedirect.objects.filter(old_slug=slug, post__in=visible).select_related("post").first()
         if old is None:
@@ -49,25 +58,71 @@ def post_detail(request: HttpRequest, slug: str) -> HttpResponse:
         engagement.record_referral_visit(request, post, request.GET["ref"])
     sort = request.GET.get("sort", "")
     sort = sort if sort in threads.SORTS else "oldest"
+    token = get_token(request)
+    reader = _reader(request, post, sort, token)
+    if not _shares_shell(request, post):
+        return _render_post(request, post, sort, reader)
+    # The state that changes what else the page shows picks the shared rendering:
+    # counts included, so a reader's own like or share shows at once.
+    state = (reader["liked"], reader["restacked"], reader["subscribed"], bool(reader["verified_email"]))
+    variant = "reader:{}:{}:{}:{}:{}:{}:{}".format(*state, post.like_count, post.share_count, post.restack_count)
+    # Marked whatever this reader's values: others fill the same rendering (an address
+    # to subscribe with shows only if they have one, which `state` tells apart).
+    marks = {name: pagecache.mark(name) if reader[name] or name != "verified_email" else None for name in FILLED}
+    render_shell = lambda: _render_post(request, post, sort, {**reader, **marks})  # noqa: E731
+    values = {name: str(conditional_escape(reader[name])) for name in FILLED if marks[name]}
+    return pagecache.reader_page(request, pagecache.post_scope(slug), variant, render_shell, values, token)
+
+
+def _reader(request: HttpRequest, post: Post, sort: str, token: str) -> dict[str, Any]:
+    """What differs from one reader to the next on a post's page."""
+    user = request.user
+    known = readers.state(post, user) if user.is_authenticated else readers.ReaderState()
+    after, comment = request.GET.get("after"), request.GET.get("comment")
+    comment_page = commentpages.page(post, user, sort, token, after, comment, known)
+    account = {"user": user, "request": request, "csrf_token": token}
+    return {
+        "comment_page": comment_page,
+        "comments_html": comment_page.html,
+        "account_nav": render_to_string("includes/header.html#account", account),
+        "form_token": moderation.form_token(),
+        "liked": known.liked,
+        "restacked": known.restacked,
+        "subscribed": known.subscribed,
+        "verified_email": known.verified_email,
+        **engagement.share_menu(post, user),
+    }
+
+
+def _render_post(request: HttpRequest, post: Post, sort: str, reader: dict[str, Any]) -> HttpResponse:
+    prefetch_related_objects([post], "tags")
     context = {
         "post": post,
         "can_edit": post.is_editable_by(request.user),
-        **_comments(request, post, sort),
+        "comment_count": reader["comment_page"].comment_count,
         "sort": sort,
         "sorts": threads.SORTS,
-        "form_token": moderation.form_token(),
         "related": Post.objects.related_to(post),
-        **engagement.post_engagement(post, request.user),
+        "restacks": engagement.recent_restacks(post),
+        **reader,
     }
     return render(request, "blog/posts/detail.html", context)
 
 
-def _comments(request: HttpRequest, post: Post, sort: str) -> dict:
-    """One page of threads: rendered once per version, this reader's buttons added."""
-    token = get_token(request) if request.user.is_authenticated else ""
-    after, comment = request.GET.get("after"), request.GET.get("comment")
-    page = commentpages.page(post, request.user, sort, token, after, comment)
-    return {"comment_page": page, "comment_count": page.comment_count}
+def _shares_shell(request: HttpRequest, post: Post) -> bool:
+    """Whether this signed-in reader gets a rendering shared with other readers,
+    their own values filled in. The post's author, editors and moderators see
+    more than a reader and get theirs live, as does anyone with a message to
+    show or a referral to record."""
+    user = request.user
+    return (
+        user.is_authenticated
+        and post.is_live
+        and request.method == "GET"
+        and set(request.GET) <= {"sort", "after", "comment", *pagecache.CAMPAIGN_PARAMS}
+        and not len(messages.get_messages(request))
+        and not (post.author_id == user.pk or user.is_moderator or post.is_editable_by(user))
+    )
 
 
 def tag_index(request: HttpRequest) -> HttpResponse:

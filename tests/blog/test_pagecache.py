@@ -61,9 +61,8 @@ def test_signed_out_readers_share_one_rendering_and_it_costs_no_query(
 def test_a_signed_in_reader_never_gets_the_shared_rendering(client, rosa, post, path) -> None:
     Client().get(path)
     client.force_login(rosa)
-    response = client.get(path)
-    assert "X-Page-Cache" not in response
-    assert "@rosa" in response.content.decode()
+    html = client.get(path).content.decode()
+    assert ">@rosa</a>" in html and ">Sign in</a>" not in html
 
 
 def test_two_responses_never_share_a_nonce_or_a_csrf_token(post) -> None:
@@ -228,7 +227,7 @@ def test_a_reader_who_likes_sees_it_at_once_while_others_may_lag(client, post, r
 
 @pytest.mark.parametrize(
     ("path", "signed_out_first_load", "signed_in"),
-    [("/p/argue-here/", 5, 12), ("/", 3, 9), ("/t/ports/", 4, 7), ("/@ada/", 5, 11), ("/archive/", 1, 4)],
+    [("/p/argue-here/", 5, 4), ("/", 3, 5), ("/t/ports/", 4, 5), ("/@ada/", 5, 7), ("/archive/", 1, 2)],
 )
 def test_query_counts_of_every_shared_page_are_pinned(post, rosa, path, signed_out_first_load, signed_in) -> None:
     """Signed out: what a rendering costs (then nothing, see above); signed in: every load."""
