@@ -412,7 +412,7 @@ class _TsQueryReader:
         if token.group(0) == "(":
             part = self.either()
             self.at += 1  # ")"
-            return _Part(part.required()) if part.chain is None else part
+            return part
         if token.group(1) is None or token.group(2):  # a stray operator, or a prefix/weighted word
             return _Part()
         return _Part(chain=[re.sub(r"''|\\(.)", lambda m: m.group(1) or "'", token.group(1))])

@@ -3,6 +3,7 @@
 Runs on SQLite (the plain scan) in the fast loop and on PostgreSQL (the stored
 tsvector) when DATABASE_URL names it; the behaviour must be the same."""
 
+import random
 from io import StringIO
 
 import pytest
@@ -246,6 +247,27 @@ def test_postgresql_phrases_find_what_the_full_check_finds(client, ada, q, uses_
     found = search.search_posts(search.parse(q), Post.objects.published())
     assert sorted(p.title for p in found) == sorted(p.title for p in expected)
     assert ('"search_pairs" @@' in str(found.query)) is uses_pairs
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'")
+def test_postgresql_random_phrase_queries_find_what_the_full_check_finds(ada) -> None:
+    rng = random.Random(16)
+    words = ["harbour", "vote", "city", "council", "of", "the", "well-known", "ferry", "port", "not"]
+    for n in range(30):
+        make_post(ada, f"Post {n}", body=" ".join(rng.choices(words, k=30)))
+
+    def term() -> str:
+        return (
+            '"' + " ".join(rng.choices(words, k=rng.randint(2, 4))) + '"' if rng.random() < 0.6 else rng.choice(words)
+        )
+
+    for _ in range(100):
+        q = " ".join(rng.choice(["", "-", "OR "]) + term() for _ in range(rng.randint(1, 3))).removeprefix("OR ")
+        if not search.parse(q).is_searchable:  # only exclusions: the page asks for a word
+            continue
+        expected = Post.objects.filter(search_vector=search.SearchQuery(q, search_type="websearch", config="english"))
+        found = search.search_posts(search.parse(q), Post.objects.published())
+        assert sorted(p.pk for p in found) == sorted(p.pk for p in expected), q
 
 
 @pytest.mark.parametrize(
