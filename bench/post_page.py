@@ -91,6 +91,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=32, help="connections")
     parser.add_argument("--database-url", default=DATABASE_URL)
     parser.add_argument("--cache-url", default=CACHE_URL, help="shared cache; default: each worker's own memory")
+    parser.add_argument("--only", default="", help="run only the targets whose name contains this")
     return parser.parse_args()
 
 
@@ -160,6 +161,7 @@ def main() -> None:
             "500 comments, signed out": (commented, ""),
             "500 comments, signed in": (commented, session),
         }
+        targets = {name: target for name, target in targets.items() if args.only in name}
         sizes = {name: count_queries(env, path, who) for name, (path, who) in targets.items()}
         results = run(env, targets, args)
     finally:

@@ -7,8 +7,9 @@ string joins: the like/reply/edit/delete/flag/pin buttons with their state,
 and the reader's own comments awaiting moderation, right under the comment
 they answer. No template is rendered per comment per request.
 
-Pages hold PAGE_THREADS top-level threads with all their replies. The next
-page starts after a thread's key (`?after=<top-level comment id>`), so a page
+Pages hold whole threads (a top-level comment with all its replies), as
+many as fit in PAGE_COMMENTS comments, or one longer thread. The next page
+starts after a thread's key (`?after=<top-level comment id>`), so a page
 does not shift when new threads arrive before it; `?comment=<id>` opens the
 page that holds a comment, which is where a comment's permalink leads.
 """
@@ -30,7 +31,8 @@ from blog import pagecache, readers, threads
 from blog.models import Comment, Post
 from blog.models.comments import EDIT_WINDOW
 
-PAGE_THREADS = 50
+PAGE_COMMENTS = 100
+SHARED_TIMEOUT = 300
 # The id of the page's one form that the comments' like buttons submit (blog/comments/_like_form.html).
 LIKE_FORM = "comment-like-form"
 _SLOT = "\x00actions\x00"
@@ -113,13 +115,17 @@ def _render_shared(post: Post, sort: str) -> dict:
     return {"threads": tops, "count": threads.approved_count(comments)}
 
 
-def shared_threads(post: Post, sort: str) -> dict:
-    """The post's public threads in order, each comment rendered without buttons."""
-    key = f"{threads.public_cache_key(post, sort)}:{pagecache.site_version()}:{post.comments_open}:pages"
+def shared_threads(post: Post, sort: str, versions: list[str]) -> dict:
+    """The post's public threads in order, each comment rendered without buttons.
+
+    `versions` are the site's and the post page's (blog/pagecache.py), which every
+    change to the comments, the post or a name bumps. Links carry the slug and
+    the badge the author, so both are in the key too."""
+    key = f"comments:{post.pk}:{sort}:{post.slug}:{post.author_id}:{post.comments_open}:{':'.join(versions)}"
     shared = pagecache.local_copy(key)
     if shared is None:
         shared = _render_shared(post, sort)
-        cache.set(key, shared, threads.PUBLIC_TIMEOUT)
+        cache.set(key, shared, SHARED_TIMEOUT)
         pagecache.keep_local_copy(key, shared)
     return shared
 
@@ -227,14 +233,28 @@ def _likes_text(count: int) -> str:
 
 
 def _page_bounds(tops: list[list[Entry]], after: str | None, comment: str | None) -> tuple[int, int]:
-    keys = [thread[0].pk for thread in tops]
     start = 0
     if comment and comment.isdigit():
         found = next((i for i, thread in enumerate(tops) if any(e.pk == int(comment) for e in thread)), 0)
-        start = found - found % PAGE_THREADS
-    elif after and after.isdigit() and int(after) in keys:
-        start = keys.index(int(after)) + 1
-    return start, min(len(tops), start + PAGE_THREADS)
+        start = max(first for first in _page_starts(tops) if first <= found)
+    elif after and after.isdigit():
+        start = next((i + 1 for i, thread in enumerate(tops) if thread[0].pk == int(after)), 0)
+    return start, _page_end(tops, start)
+
+
+def _page_end(tops: list[list[Entry]], start: int) -> int:
+    end, size = start, 0
+    while end < len(tops) and (size == 0 or size + len(tops[end]) <= PAGE_COMMENTS):
+        size += len(tops[end])
+        end += 1
+    return end
+
+
+def _page_starts(tops: list[list[Entry]]) -> list[int]:
+    starts = [0]
+    while (end := _page_end(tops, starts[-1])) < len(tops):
+        starts.append(end)
+    return starts
 
 
 def page(
@@ -244,10 +264,11 @@ def page(
     csrf_token: str,
     after: str | None,
     comment: str | None,
+    versions: list[str],
     known: readers.ReaderState | None = None,
 ) -> Page:
     """One page of threads: shared renderings, this reader's buttons and held comments."""
-    shared = shared_threads(post, sort)
+    shared = shared_threads(post, sort, versions)
     tops = shared["threads"]
     reader, held = reader_state(post, user, csrf_token, known)
     start, end = _page_bounds(tops, after, comment)

@@ -8,7 +8,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from blog.commentpages import PAGE_THREADS
+from blog.commentpages import PAGE_COMMENTS
 from blog.models import Comment, CommentLike, Post
 from tests.factories import make_post
 
@@ -66,7 +66,7 @@ def test_five_hundred_comments_come_in_pages_each_exactly_once_with_replies_in_t
     if signed_in:
         client.force_login(rosa)
     pages = read_all_pages(client, "/p/busy/")
-    assert [len(page) for page in pages] == [50 * 4, 50 * 4, 25 * 4]
+    assert [len(page) for page in pages] == [PAGE_COMMENTS] * (500 // PAGE_COMMENTS)  # whole threads of four
     everything = [pk for page in pages for pk in page]
     assert sorted(everything) == sorted(c.pk for chain in chains for c in chain)
     for page in pages:
@@ -77,7 +77,7 @@ def test_five_hundred_comments_come_in_pages_each_exactly_once_with_replies_in_t
 
 
 def test_the_more_link_keeps_the_sort_order(client, post, rosa) -> None:
-    discuss(post, [rosa], threads=PAGE_THREADS + 5, depth=1)
+    discuss(post, [rosa], threads=PAGE_COMMENTS + 5, depth=1)
     html = client.get("/p/busy/?sort=newest").content.decode()
     assert more_link(html).startswith("?sort=newest&after=")
     second = shown(client.get("/p/busy/" + more_link(html)).content.decode())
