@@ -24,7 +24,8 @@ IMAGE_EXTENSIONS = ["jpg", "jpeg", "png", "webp", "gif"]
 # Written only by their own processes (F() updates, the preview renderer), so
 # that saving an edited post never puts back a stale value.
 SEPARATELY_WRITTEN = {
-    "like_count", "share_count", "restack_count", "preview_image", "preview_key", "search_vector", "search_heading",
+    "like_count", "share_count", "restack_count", "preview_image", "preview_key",
+    "search_vector", "search_heading", "search_pairs",
 }  # fmt: skip
 
 
@@ -114,10 +115,12 @@ class Post(models.Model):
     preview_key = models.CharField(max_length=64, blank=True, editable=False)
     # Search (blog/search.py): the body's words as plain text; on PostgreSQL a
     # weighted tsvector of title, subtitle, tags, body and author (GIN-indexed,
-    # for matching) and one of everything but the body (small, for ranking).
+    # for matching), one of everything but the body (small, for ranking), and
+    # hashes of its neighbouring words (GIN-indexed, for "exact phrases").
     body_text = models.TextField(editable=False, default="")
     search_vector = SearchVectorField(null=True, editable=False)
     search_heading = SearchVectorField(null=True, editable=False)
+    search_pairs = SearchVectorField(null=True, editable=False)
 
     objects = PostQuerySet.as_manager()
 

@@ -195,9 +195,9 @@ def search_posts(request: HttpRequest) -> HttpResponse:
     if not allow(request, "search", SEARCH_RATE):
         return too_many_requests(request, "That's a lot of searches from here. Please wait a minute and try again.")
     query = search.parse(request.GET.get("q", ""))
-    page, hits = None, list[search.Hit]()
+    page = None
     if query.is_searchable:
         posts = Post.objects.published().select_related("author")
-        page, hits = search.results_page(query, posts, request.GET.get("page"), POSTS_PER_PAGE)
-    context = {"query": query, "page": page, "hits": hits, "max_length": search.MAX_QUERY_LENGTH}
+        page = search.results_page(query, posts, request.GET.get("page"), POSTS_PER_PAGE)
+    context = {"query": query, "page": page, "hits": page.hits if page else [], "max_length": search.MAX_QUERY_LENGTH}
     return render(request, "blog/posts/search.html", context)
