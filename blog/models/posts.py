@@ -70,6 +70,7 @@ class PostQuerySet(models.QuerySet["Post"]):
 
         return (
             self.select_related("author")
+            .defer(*Post.NOT_ON_PAGE)
             .prefetch_related("tags")  # type: ignore[misc]  # taggit's manager has no types
             .annotate(comment_count=Count("comments", filter=counted_comments("comments__")))
             .order_by("-published_at", "-pk")
@@ -82,8 +83,8 @@ class Post(models.Model):
         SCHEDULED = "scheduled", "Scheduled"
         PUBLISHED = "published", "Published"
 
-    # What a post's page never shows: the source, and what search reads.
-    NOT_ON_PAGE = ("body", "body_text", "search_vector", "search_heading")
+    # What no page shows (the source, and what search reads): pages and listings leave it unloaded.
+    NOT_ON_PAGE = ("body", "body_text", "search_vector", "search_heading", "search_pairs")
 
     title = models.CharField(max_length=200)
     subtitle = models.CharField(max_length=300, blank=True)
