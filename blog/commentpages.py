@@ -32,6 +32,7 @@ from blog.models import Comment, Post
 from blog.models.comments import EDIT_WINDOW
 
 PAGE_COMMENTS = 100
+SHARED_TIMEOUT = 300
 # The id of the page's one form that the comments' like buttons submit (blog/comments/_like_form.html).
 LIKE_FORM = "comment-like-form"
 _SLOT = "\x00actions\x00"
@@ -114,13 +115,17 @@ def _render_shared(post: Post, sort: str) -> dict:
     return {"threads": tops, "count": threads.approved_count(comments)}
 
 
-def shared_threads(post: Post, sort: str) -> dict:
-    """The post's public threads in order, each comment rendered without buttons."""
-    key = f"{threads.public_cache_key(post, sort)}:{pagecache.site_version()}:{post.comments_open}:pages"
+def shared_threads(post: Post, sort: str, versions: list[str]) -> dict:
+    """The post's public threads in order, each comment rendered without buttons.
+
+    `versions` are the site's and the post page's (blog/pagecache.py), which every
+    change to the comments, the post or a name bumps. Links carry the slug and
+    the badge the author, so both are in the key too."""
+    key = f"comments:{post.pk}:{sort}:{post.slug}:{post.author_id}:{post.comments_open}:{':'.join(versions)}"
     shared = pagecache.local_copy(key)
     if shared is None:
         shared = _render_shared(post, sort)
-        cache.set(key, shared, threads.PUBLIC_TIMEOUT)
+        cache.set(key, shared, SHARED_TIMEOUT)
         pagecache.keep_local_copy(key, shared)
     return shared
 
@@ -259,10 +264,11 @@ def page(
     csrf_token: str,
     after: str | None,
     comment: str | None,
+    versions: list[str],
     known: readers.ReaderState | None = None,
 ) -> Page:
     """One page of threads: shared renderings, this reader's buttons and held comments."""
-    shared = shared_threads(post, sort)
+    shared = shared_threads(post, sort, versions)
     tops = shared["threads"]
     reader, held = reader_state(post, user, csrf_token, known)
     start, end = _page_bounds(tops, after, comment)

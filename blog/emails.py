@@ -41,6 +41,9 @@ PREFERENCES = "%%PREFERENCES_URL%%"
 LIKE = "%%LIKE_URL%%"
 ONE_CLICK = "List-Unsubscribe=One-Click"
 _RELATIVE_URL = re.compile(r'(src|href)="(/[^"]*|#[^"]*)"')
+# Styles go inline (mail clients drop <style> or parts of it); the dark-scheme
+# @media block cannot, so it stays in a <style> for the clients that honour it.
+INLINER = css_inline.CSSInliner(keep_at_rules=True)
 
 
 def absolutise(html: str, page_url: str) -> str:
@@ -97,7 +100,7 @@ def render_templates(subject: str, text: str, html: list[str], context: dict[str
     context = {**identity(), **context}
     subject_line = " ".join(render_to_string(subject, context).split())
     text_body = render_to_string(text, context)
-    html_body = css_inline.inline(select_template(html).render({**context, "text_body": text_body.strip()}))
+    html_body = INLINER.inline(select_template(html).render({**context, "text_body": text_body.strip()}))
     return Rendered(subject_line, text_body, html_body)
 
 

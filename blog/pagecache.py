@@ -122,14 +122,19 @@ def _cached(
     parts: dict[str, str] | None = None,
 ) -> HttpResponse:
     key, version_keys = key or _page_key(request), [_version_key(SITE), _version_key(scope)]
-    found = cache.get_many([key, *version_keys])  # one round trip, a few bytes, on a hit
-    versions = [found.get(k) for k in version_keys]
-    page = found.get(key)
+    read = _read_versions(request)
+    versions: list[str | None]
+    if scope in read:  # the view read them before the database (see versions())
+        versions, page = list(read[scope]), cache.get(key)
+    else:
+        found = cache.get_many([key, *version_keys])  # one round trip, a few bytes, on a hit
+        versions, page = [found.get(k) for k in version_keys], found.get(key)
     if page and None not in versions and page["versions"] == versions and (body := _body(page["rendering"])):
         return _serve(request, body, parts)
     # Read the versions before the database: a change committed after this
     # point bumps them, so what is rendered now is never served after it.
     current: list[str] = [v or _start_version(k) for k, v in zip(version_keys, versions, strict=True)]
+    read[scope] = current
     lock = f"{key}:rendering:{':'.join(current)}"
     if not cache.add(lock, 1, timeout=int(RENDER_WAIT * 10)):
         body = _wait_for(key, current)
@@ -148,6 +153,24 @@ def _cached(
         cache.delete(lock)
     response["X-Page-Cache"] = "miss"
     return response
+
+
+def versions(request: HttpRequest, scope: str) -> list[str]:
+    """The site's and `scope`'s versions, read once per request. A view that
+    renders for reader_page() reads them before the database, as the decorator
+    does, so that what it renders is never stored under a later version."""
+    read = _read_versions(request)
+    if scope not in read:
+        keys = [_version_key(SITE), _version_key(scope)]
+        found = cache.get_many(keys)
+        read[scope] = [found.get(key) or _start_version(key) for key in keys]
+    return read[scope]
+
+
+def _read_versions(request: HttpRequest) -> dict[str, list[str]]:
+    if not hasattr(request, "_page_versions"):
+        request._page_versions = {}  # type: ignore[attr-defined]
+    return request._page_versions  # type: ignore[attr-defined]
 
 
 def _start_version(key: str) -> str:

@@ -6,11 +6,8 @@ all see the same list, so its rendering is cached until the comments change."""
 
 from collections.abc import Callable
 from typing import Any
-from uuid import uuid4
 
 from django.contrib.auth.models import AnonymousUser
-from django.core.cache import cache
-from django.db import transaction
 from django.db.models import Q
 
 from accounts.models import User
@@ -88,24 +85,6 @@ def approved_count(comments: list[Comment]) -> int:
     return sum(1 for c in comments if c.is_counted)
 
 
-# Every change made through blog/comments.py and blog/moderation.py drops the post's version at
-# once; the timeout bounds what changes elsewhere (a commenter's new name).
-PUBLIC_TIMEOUT = 300
-
-
-def _version_key(post_id: int) -> str:
-    return f"comments:{post_id}:version"
-
-
 def changed(post_id: int) -> None:
     """The post's comments changed: signed-out readers get a fresh list once this commits."""
-    transaction.on_commit(lambda: cache.delete(_version_key(post_id)))
     pagecache.post_changed(post_id)
-
-
-def public_cache_key(post: Post, sort: str) -> str:
-    """Where the signed-out rendering of a post's comments is kept.
-
-    Links carry the slug and the badge the author, so both are in the key."""
-    version = cache.get_or_set(_version_key(post.pk), lambda: uuid4().hex, PUBLIC_TIMEOUT)
-    return f"comments:{post.pk}:{version}:{sort}:{post.slug}:{post.author_id}"

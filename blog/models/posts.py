@@ -24,7 +24,8 @@ IMAGE_EXTENSIONS = ["jpg", "jpeg", "png", "webp", "gif"]
 # Written only by their own processes (F() updates, the preview renderer), so
 # that saving an edited post never puts back a stale value.
 SEPARATELY_WRITTEN = {
-    "like_count", "share_count", "restack_count", "preview_image", "preview_key", "search_vector", "search_heading",
+    "like_count", "share_count", "restack_count", "preview_image", "preview_key",
+    "search_vector", "search_heading", "search_pairs",
 }  # fmt: skip
 
 
@@ -69,6 +70,7 @@ class PostQuerySet(models.QuerySet["Post"]):
 
         return (
             self.select_related("author")
+            .defer(*Post.NOT_ON_PAGE)
             .prefetch_related("tags")  # type: ignore[misc]  # taggit's manager has no types
             .annotate(comment_count=Count("comments", filter=counted_comments("comments__")))
             .order_by("-published_at", "-pk")
@@ -81,8 +83,8 @@ class Post(models.Model):
         SCHEDULED = "scheduled", "Scheduled"
         PUBLISHED = "published", "Published"
 
-    # What a post's page never shows: the source, and what search reads.
-    NOT_ON_PAGE = ("body", "body_text", "search_vector", "search_heading")
+    # What no page shows (the source, and what search reads): pages and listings leave it unloaded.
+    NOT_ON_PAGE = ("body", "body_text", "search_vector", "search_heading", "search_pairs")
 
     title = models.CharField(max_length=200)
     subtitle = models.CharField(max_length=300, blank=True)
@@ -114,10 +116,12 @@ class Post(models.Model):
     preview_key = models.CharField(max_length=64, blank=True, editable=False)
     # Search (blog/search.py): the body's words as plain text; on PostgreSQL a
     # weighted tsvector of title, subtitle, tags, body and author (GIN-indexed,
-    # for matching) and one of everything but the body (small, for ranking).
+    # for matching), one of everything but the body (small, for ranking), and
+    # hashes of its neighbouring words (GIN-indexed, for "exact phrases").
     body_text = models.TextField(editable=False, default="")
     search_vector = SearchVectorField(null=True, editable=False)
     search_heading = SearchVectorField(null=True, editable=False)
+    search_pairs = SearchVectorField(null=True, editable=False)
 
     objects = PostQuerySet.as_manager()
 

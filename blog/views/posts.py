@@ -47,6 +47,7 @@ FILLED = ("account_nav", "comments_html", "share_url", "verified_email", "form_t
 
 @shared_post
 def post_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    pagecache.versions(request, pagecache.post_scope(slug))  # before the database: see pagecache.versions
     visible = Post.objects.visible_to(request.user).select_related("author").defer(*Post.NOT_ON_PAGE)
     post = visible.filter(slug=slug).first()
     if post is None:
@@ -79,7 +80,8 @@ def _reader(request: HttpRequest, post: Post, sort: str, token: str) -> dict[str
     user = request.user
     known = readers.state(post, user) if user.is_authenticated else readers.ReaderState()
     after, comment = request.GET.get("after"), request.GET.get("comment")
-    comment_page = commentpages.page(post, user, sort, token, after, comment, known)
+    versions = pagecache.versions(request, pagecache.post_scope(post.slug))
+    comment_page = commentpages.page(post, user, sort, token, after, comment, versions, known)
     account = {"user": user, "request": request, "csrf_token": token}
     return {
         "comment_page": comment_page,
@@ -193,9 +195,9 @@ def search_posts(request: HttpRequest) -> HttpResponse:
     if not allow(request, "search", SEARCH_RATE):
         return too_many_requests(request, "That's a lot of searches from here. Please wait a minute and try again.")
     query = search.parse(request.GET.get("q", ""))
-    page, hits = None, list[search.Hit]()
+    page = None
     if query.is_searchable:
         posts = Post.objects.published().select_related("author")
-        page, hits = search.results_page(query, posts, request.GET.get("page"), POSTS_PER_PAGE)
-    context = {"query": query, "page": page, "hits": hits, "max_length": search.MAX_QUERY_LENGTH}
+        page = search.results_page(query, posts, request.GET.get("page"), POSTS_PER_PAGE)
+    context = {"query": query, "page": page, "hits": page.hits if page else [], "max_length": search.MAX_QUERY_LENGTH}
     return render(request, "blog/posts/search.html", context)

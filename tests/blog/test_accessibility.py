@@ -2,14 +2,16 @@
 nesting, the like buttons' names and states, errors tied to their fields.
 (axe-core runs on every page in tests/browser.)"""
 
+import re
 from html.parser import HTMLParser
 from pathlib import Path
 
 from django.conf import settings
 from django.urls import reverse
 
-from blog.models import Comment
-from tests.factories import make_post
+from blog import emails
+from blog.models import Comment, Subscriber
+from tests.factories import make_post, relax_moderation
 
 
 class ListDepths(HTMLParser):
@@ -97,3 +99,61 @@ def test_a_post_page_has_a_skip_link_to_the_article(client, ada) -> None:
 def test_motion_is_off_for_readers_who_ask() -> None:
     css = (Path(settings.BASE_DIR) / "static/css/site.css").read_text()
     assert "@media (prefers-reduced-motion: reduce)" in css
+
+
+def described_by(html: str, element_id: str) -> list[str]:
+    """The ids named by aria-describedby on the element with this id, and whether it is marked invalid."""
+    match = re.search(rf'<(?:textarea|input)[^>]*\bid="{element_id}"[^>]*>', html)
+    assert match, f"no field #{element_id}"
+    tag = match.group(0)
+    assert 'aria-invalid="true"' in tag, f"#{element_id} is not marked invalid: {tag}"
+    described = re.search(r'aria-describedby="([^"]*)"', tag)
+    return described.group(1).split() if described else []
+
+
+def assert_error_tied(html: str, field_id: str, message: str) -> None:
+    for error_id in described_by(html, field_id):
+        if re.search(rf'id="{error_id}"[^>]*>[^<]*{re.escape(message)}', html):
+            return
+    raise AssertionError(f"the error {message!r} is not tied to #{field_id}")
+
+
+def test_a_refused_comment_ties_its_error_to_the_kept_text(client, ada, rosa) -> None:
+    relax_moderation()
+    post = make_post(ada, "Talk")
+    client.force_login(rosa)
+    response = client.post(reverse("blog:comment_create", args=[post.slug]), {"body": "x" * 10_001})
+    assert response.status_code == 400
+    assert_error_tied(response.text, "comment-body", "Comments can be at most")
+
+
+def test_a_refused_comment_edit_ties_its_error_to_the_text(client, ada, rosa) -> None:
+    post = make_post(ada, "Talk")
+    comment = Comment.objects.create(post=post, author=rosa, body="Typo", body_html="<p>Typo</p>")
+    client.force_login(rosa)
+    response = client.post(reverse("blog:comment_edit", args=[comment.pk]), {"body": "x" * 10_001})
+    assert response.status_code == 400
+    assert_error_tied(response.text, "id_body", "Comments can be at most")
+
+
+def test_a_refused_restack_note_ties_its_error_to_the_note(client, ada, rosa) -> None:
+    post = make_post(ada, "Worth it")
+    client.force_login(rosa)
+    response = client.post(reverse("blog:restack", args=[post.slug]), {"note": "x" * 501})
+    assert response.status_code == 400
+    assert_error_tied(response.text, "id_note", "Keep the note to 500 characters")
+
+
+def test_emails_follow_the_readers_colour_scheme(db) -> None:
+    message = emails.confirmation_message(Subscriber.objects.create(email="new@example.com"))
+    [(html, _mimetype)] = message.alternatives
+    assert '<meta name="color-scheme" content="light dark">' in html
+    dark = html[html.index("@media (prefers-color-scheme: dark)") :]
+    assert ".wrap" in dark and "!important" in dark  # beats the inlined light colours
+
+
+def test_a_wrong_mastodon_server_ties_its_error_to_the_field(client, ada) -> None:
+    post = make_post(ada, "Worth it")
+    response = client.post(reverse("blog:share", args=[post.slug, "mastodon"]), {"instance": "not a server"})
+    assert response.status_code == 400
+    assert_error_tied(response.text, "id_instance", "Enter your Mastodon server")

@@ -3,6 +3,7 @@
 Runs on SQLite (the plain scan) in the fast loop and on PostgreSQL (the stored
 tsvector) when DATABASE_URL names it; the behaviour must be the same."""
 
+import random
 from io import StringIO
 
 import pytest
@@ -95,6 +96,14 @@ def test_results_are_paginated_and_keep_the_query(client, ada) -> None:
     assert 'href="?q=harbour&amp;page=2"' in first.text
     assert len(client.get(URL, {"q": "harbour", "page": "2"}).context["page"]) == 2
     assert len(client.get(URL, {"q": "harbour", "page": "nonsense"}).context["page"]) == 10
+
+
+def test_a_page_past_the_end_shows_the_last(client, ada) -> None:
+    for n in range(12):
+        make_post(ada, f"Harbour note {n}")
+    response = client.get(URL, {"q": "harbour", "page": "7"})
+    assert response.context["page"].number == 2
+    assert "Page 2 of 2" in response.text
 
 
 def test_the_header_has_a_search_box_that_works_without_javascript(client, ada) -> None:
@@ -201,9 +210,93 @@ def test_postgresql_stores_a_weighted_vector_with_a_gin_index(ada, settings) -> 
     assert "'harbour':1A" in heading
     assert "council" not in heading
     with connection.cursor() as cursor:
-        cursor.execute("SELECT indexdef FROM pg_indexes WHERE tablename = 'blog_post' AND indexdef LIKE '%gin%'")
-        [(indexdef,)] = cursor.fetchall()
-    assert "search_vector" in indexdef
+        cursor.execute(
+            "SELECT indexdef FROM pg_indexes WHERE tablename = 'blog_post' AND indexdef LIKE '%gin%' ORDER BY indexname"
+        )
+        [(pairs,), (vector,)] = cursor.fetchall()
+    assert "gin (search_vector)" in vector
+    assert "gin (search_pairs)" in pairs
+
+
+PHRASE_TEXTS = [
+    "The harbour vote was close.",
+    "The vote on the harbour was close.",
+    "Harbour of the vote; a well-known city council.",
+    "The city's council voted on the harbour, well known for it.",
+    "Votes, harbours, councils: the city council harbour vote.",
+]
+# Each query, and whether it can narrow the search with the word-pair index.
+PHRASE_QUERIES = [
+    ('"harbour vote"', True), ('"vote harbour"', True), ('"city council"', True), ('"council city"', True),
+    ('"well-known"', True), ("well-known", True), ('"well known"', True), ('"harbours vote"', True),
+    ('"city council harbour vote"', True), ('"the harbour vote" -"city council"', True),
+    ('"harbour of the vote"', False), ('"voted on the harbour"', False),  # stop words between: any word fits there
+    ('"harbour vote" OR council', False), ('-"harbour vote" OR "city council"', False),
+    ('harbour -"vote harbour"', False), ('"close" OR "council voted"', False), ('"no such phrase"', False),
+]  # fmt: skip
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'")
+@pytest.mark.parametrize(("q", "uses_pairs"), PHRASE_QUERIES)
+def test_postgresql_phrases_find_what_the_full_check_finds(client, ada, q, uses_pairs) -> None:
+    """The word-pair index only narrows the search: every post the plain
+    `search_vector @@ query` finds is still found, in every shape of query."""
+    for n, text in enumerate(PHRASE_TEXTS):
+        make_post(ada, f"Post {n}", body=text)
+    expected = Post.objects.filter(search_vector=search.SearchQuery(q, search_type="websearch", config="english"))
+    found = search.search_posts(search.parse(q), Post.objects.published())
+    assert sorted(p.title for p in found) == sorted(p.title for p in expected)
+    assert ('"search_pairs" @@' in str(found.query)) is uses_pairs
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'")
+def test_postgresql_random_phrase_queries_find_what_the_full_check_finds(ada) -> None:
+    rng = random.Random(16)
+    words = ["harbour", "vote", "city", "council", "of", "the", "well-known", "ferry", "port", "not"]
+    for n in range(30):
+        make_post(ada, f"Post {n}", body=" ".join(rng.choices(words, k=30)))
+
+    def term() -> str:
+        return (
+            '"' + " ".join(rng.choices(words, k=rng.randint(2, 4))) + '"' if rng.random() < 0.6 else rng.choice(words)
+        )
+
+    for _ in range(100):
+        q = " ".join(rng.choice(["", "-", "OR "]) + term() for _ in range(rng.randint(1, 3))).removeprefix("OR ")
+        if not search.parse(q).is_searchable:  # only exclusions: the page asks for a word
+            continue
+        expected = Post.objects.filter(search_vector=search.SearchQuery(q, search_type="websearch", config="english"))
+        found = search.search_posts(search.parse(q), Post.objects.published())
+        assert sorted(p.pk for p in found) == sorted(p.pk for p in expected), q
+
+
+@pytest.mark.parametrize(
+    ("ts_query", "pairs"),
+    [
+        ("'harbour' <-> 'vote'", ["harbour vote"]),
+        ("'a' <-> 'b' <-> 'c'", ["a b", "b c"]),
+        ("'a' <-> ( 'b' <-> 'c' )", ["a b", "b c"]),
+        ("'harbour' <3> 'vote'", []),  # stop words between: any words may stand there
+        ("'a' <-> 'b' <2> 'c'", ["a b"]),
+        ("'a' & 'b'", []),
+        ("'a' <-> 'b' & !( 'c' <-> 'd' )", ["a b"]),
+        ("'a' <-> 'b' | 'c'", []),  # "c" alone matches: no pair is needed
+        ("'a' <-> 'b' | 'c' <-> 'd'", ["a b|c d"]),
+        ("!'a' <-> 'b'", []),
+        ("'a':* <-> 'b'", []),
+        ("'o''neill' <-> 'back\\\\slash'", ["o'neill back\\slash"]),
+        ("", []),
+    ],
+)
+def test_required_pairs_asks_only_for_neighbours_every_match_has(ts_query, pairs) -> None:
+    def hashed(pair: str) -> str:
+        return f"'{search._pair_hash(*pair.split(' '))}'"
+
+    expected = " & ".join(
+        hashed(pair) if "|" not in pair else " | ".join(f"( {hashed(one)} )" for one in pair.split("|"))
+        for pair in pairs
+    )
+    assert search.required_pairs(ts_query) == (expected or None)
 
 
 @pytest.mark.skipif("connection.vendor != 'postgresql'")

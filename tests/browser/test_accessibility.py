@@ -7,8 +7,8 @@ from django.utils import timezone
 from playwright.sync_api import BrowserContext, Page, expect
 
 from accounts.roles import MODERATORS
-from blog import emails, subscriptions
-from blog.models import Comment, ModerationLog, ModerationSettings, Send, Subscriber
+from blog import emails, notifications, subscriptions
+from blog.models import Comment, Digest, ModerationLog, ModerationSettings, NewsletterSettings, Send, Subscriber
 from tests.browser.conftest import WCAG_ONLY
 from tests.browser.session import sign_in
 from tests.factories import make_post, make_user
@@ -74,16 +74,27 @@ def test_every_reader_page_passes_axe_signed_out(live_server, page: Page, site: 
     axe_audit.wait_for(page)
     axe_audit.check(page, "form errors")
 
+    page.goto(live_server.url + "/")
+    page.locator(".subscribe-form input[type=email]").first.fill("reader@example")
+    page.locator(".subscribe-form button").first.click()
+    expect(page.get_by_role("heading", name="Subscribe")).to_be_visible()
+    expect(page.locator("#id_email")).to_have_attribute("aria-invalid", "true")
+    axe_audit.wait_for(page)  # the subscribe form, with its error
+
 
 def test_every_page_passes_axe_signed_in(live_server, page: Page, site: dict, axe_audit) -> None:
     post = site["post"]
     sign_in(page, live_server.url, "ada@example.com")
     paths = [
-        "/", post.get_absolute_url(), "/search/?q=council", "/write/", "/write/?q=harbour", "/write/new/",
-        f"/write/{post.pk}/", f"/write/{post.pk}/send/", "/moderation/", "/moderation/?q=review",
-        "/moderation/log/", "/settings/subscription/", "/settings/profile/",
+        "/", post.get_absolute_url(), "/t/harbour/", "/@ada/", "/archive/", "/search/?q=council", "/write/",
+        "/write/?q=harbour", "/write/new/", f"/write/{post.pk}/", f"/write/{post.pk}/send/", "/moderation/",
+        "/moderation/?q=review", "/moderation/log/", "/settings/subscription/", "/settings/profile/",
     ]  # fmt: skip
     visit_all(page, live_server.url, paths, axe_audit)
+
+    page.goto(live_server.url + post.get_absolute_url())
+    page.locator("#engagement-top summary").click()
+    axe_audit.check(page, "share menu open, signed in")
 
     page.goto(f"{live_server.url}/write/new/")
     page.get_by_role("button", name="Save draft").click()
@@ -174,16 +185,30 @@ def test_pages_pass_axe_in_the_dark_colour_scheme(live_server, page: Page, site:
 
 def test_emails_pass_axe_contrast_and_structure(page: Page, site: dict, axe_audit) -> None:
     subscriber = Subscriber.objects.get(email="old@example.com")
-    rendered = emails.render_post(site["post"])
+    post, ada = site["post"], site["post"].author
+    digest = Digest.objects.create(subscriber=subscriber, period="weekly:2026-W48")
+    digest.posts.add(post)
+    reply = Comment.objects.get(body="Reply")
+    moderation_context = {"comments": [site["held"]], "queue_url": "http://testserver/moderation/"}
     messages = {
-        "post e-mail": emails.newsletter_message(rendered, subscriber, "<bench@example.com>"),
+        "post e-mail": emails.newsletter_message(emails.render_post(post), subscriber, "<a@example.com>", post),
+        "digest e-mail": emails.newsletter_message(emails.render_digest(digest), subscriber, "<b@example.com>"),
         "confirmation e-mail": emails.confirmation_message(Subscriber.objects.get(email="new@example.com")),
+        "welcome e-mail": emails.welcome_message(subscriber, NewsletterSettings.load()),
+        "reply e-mail": notifications.comment_message(notifications.Kind.REPLIES, reply, reply.reply_to.author),
+        "moderation e-mail": notifications.notification_message(
+            ada, notifications.Kind.MODERATION, "moderation-digest", moderation_context
+        ),
     }
-    for name, message in messages.items():
-        [(html, _mimetype)] = message.alternatives
-        page.set_content(html)
-        axe_audit.check(page, name, WCAG_ONLY)  # contrast above all
-    assert len([url for url in axe_audit.checked if "e-mail" in url]) == 2
+    for scheme, paper in (("light", "rgb(255, 253, 248)"), ("dark", "rgb(23, 23, 22)")):
+        page.emulate_media(color_scheme=scheme)
+        for name, message in messages.items():
+            assert message is not None, name
+            [(html, _mimetype)] = message.alternatives
+            page.set_content(html)
+            expect(page.locator(".wrap")).to_have_css("background-color", paper)  # the reader's colour scheme
+            axe_audit.check(page, f"{name}, {scheme}", WCAG_ONLY)  # contrast above all
+    assert len([url for url in axe_audit.checked if "e-mail" in url]) == 2 * len(messages)
 
 
 def test_the_audit_fails_on_a_new_violation(page: Page, axe_audit) -> None:

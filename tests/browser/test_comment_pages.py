@@ -1,6 +1,7 @@
 import pytest
 from playwright.sync_api import Browser, expect
 
+from blog.commentpages import PAGE_COMMENTS
 from blog.models import Comment
 from tests.factories import make_post, make_user
 
@@ -19,10 +20,11 @@ def test_more_comments_and_a_permalink_on_a_later_page_work_without_javascript(l
     page = browser.new_context(java_script_enabled=False).new_page()
 
     page.goto(live_server.url + post.get_absolute_url())
-    expect(page.get_by_text("Thread number 49", exact=True)).to_be_visible()
-    expect(page.get_by_text("Thread number 50", exact=True)).to_have_count(0)
+    last, next_first = f"Thread number {PAGE_COMMENTS - 1}", f"Thread number {PAGE_COMMENTS}"
+    expect(page.get_by_text(last, exact=True)).to_be_visible()
+    expect(page.get_by_text(next_first, exact=True)).to_have_count(0)
     page.get_by_role("link", name="More comments").click()
-    expect(page.get_by_text("Thread number 50", exact=True)).to_be_visible()
+    expect(page.get_by_text(next_first, exact=True)).to_be_visible()
     expect(page.get_by_text("Thread number 0", exact=True)).to_have_count(0)
 
     page.goto(live_server.url + reply.anchor_url)
