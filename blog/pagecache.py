@@ -25,6 +25,14 @@ The whole rule is here:
 
 It is a view decorator, not a middleware, so every middleware (sessions,
 CSRF, CSP, page-view counting) still runs for a cached page.
+
+Signed-in readers of a post (reader_page) get the same treatment with more
+marks: the view renders the page once per version and per reader state (their
+like, re-stack and subscription, and the post's counters, so what they did
+shows at once), with mark(name) where each reader's own values go (their
+account links, their comment buttons and held comments, their share link
+and address), and fills those in per request. The post's author, editors and
+moderators, and a reader with a message to show, get their page live.
 """
 
 import hashlib

@@ -3,7 +3,8 @@
 Every load of a post by a signed-in reader needs it: their like and re-stack,
 whether they subscribe (and with which verified address they could), their
 likes on the post's comments, and whether they have comments held for
-moderation there. Built with the ORM these were five queries whose building
+moderation there; and the post's counters, which change without a new
+version of its page (blog/pagecache.py). Built with the ORM these were five queries whose building
 cost ten times what PostgreSQL spent running them, so they are written out
 here. The rules are the ones of engagement (likes, re-stacks),
 subscriptions.subscriber_for_user and verified_email, and commentpages (a
@@ -27,12 +28,13 @@ class ReaderState:
     verified_email: str | None = None
     has_held: bool = False
     liked_comments: set[int] = field(default_factory=set)
+    counts: tuple[int, int, int] = (0, 0, 0)  # the post's likes, shares and re-stacks
 
 
 def _tables() -> dict[str, str]:
     models = {
         "like": Like, "restack": Restack, "subscriber": Subscriber, "address": EmailAddress,
-        "comment": Comment, "comment_like": CommentLike,
+        "comment": Comment, "comment_like": CommentLike, "post": Post,
     }  # fmt: skip
     return {name: connection.ops.quote_name(model._meta.db_table) for name, model in models.items()}
 
@@ -44,7 +46,9 @@ SELECT
   (SELECT status FROM {subscriber} WHERE user_id = %(user)s OR UPPER(email) = UPPER(%(email)s)
      ORDER BY CASE WHEN user_id = %(user)s THEN 0 ELSE 1 END, id LIMIT 1),
   (SELECT email FROM {address} WHERE user_id = %(user)s AND verified AND "primary" ORDER BY id LIMIT 1),
-  EXISTS (SELECT 1 FROM {comment} WHERE post_id = %(post)s AND author_id = %(user)s AND status = %(held)s)
+  EXISTS (SELECT 1 FROM {comment} WHERE post_id = %(post)s AND author_id = %(user)s AND status = %(held)s),
+  like_count, share_count, restack_count
+FROM {post} WHERE id = %(post)s
 """
 _COMMENT_LIKES = """
 SELECT liked.comment_id FROM {comment_like} liked JOIN {comment} comment ON comment.id = liked.comment_id
@@ -57,10 +61,10 @@ def state(post: Post, user: User) -> ReaderState:
     params: dict[str, int | str] = {"post": post.pk, "user": user.pk, "email": user.email, "held": Comment.Status.HELD}
     with connection.cursor() as cursor:
         cursor.execute(_STATE.format(**tables), params)
-        liked, restacked, status, address, has_held = cursor.fetchone()
+        liked, restacked, status, address, has_held, *counts = cursor.fetchone()
         cursor.execute(_COMMENT_LIKES.format(**tables), params)
         liked_comments = {row[0] for row in cursor.fetchall()}
     return ReaderState(
         liked=bool(liked), restacked=bool(restacked), subscribed=status == Subscriber.Status.ACTIVE,
-        verified_email=address, has_held=bool(has_held), liked_comments=liked_comments,
+        verified_email=address, has_held=bool(has_held), liked_comments=liked_comments, counts=tuple(counts),
     )  # fmt: skip

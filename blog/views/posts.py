@@ -1,4 +1,5 @@
 import logging
+from copy import copy
 from typing import Any
 
 from django.contrib import messages
@@ -47,14 +48,21 @@ FILLED = ("account_nav", "comments_html", "share_url", "verified_email", "form_t
 
 @shared_post
 def post_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    pagecache.versions(request, pagecache.post_scope(slug))  # before the database: see pagecache.versions
-    visible = Post.objects.visible_to(request.user).select_related("author").defer(*Post.NOT_ON_PAGE)
-    post = visible.filter(slug=slug).first()
-    if post is None:
-        old = SlugRedirect.objects.filter(old_slug=slug, post__in=visible).select_related("post").first()
-        if old is None:
-            raise Http404("No such post.")
-        return redirect(old.post, permanent=True)
+    versions = pagecache.versions(request, pagecache.post_scope(slug))  # before the database: see versions()
+    kept = f"post:{slug}:{':'.join(versions)}"
+    post = pagecache.local_copy(kept) if request.user.is_authenticated else None
+    if post is not None and post.is_live:  # a live post is for everyone; its counters come with the reader's state
+        post = copy(post)
+    else:
+        visible = Post.objects.visible_to(request.user).select_related("author").defer(*Post.NOT_ON_PAGE)
+        post = visible.filter(slug=slug).first()
+        if post is None:
+            old = SlugRedirect.objects.filter(old_slug=slug, post__in=visible).select_related("post").first()
+            if old is None:
+                raise Http404("No such post.")
+            return redirect(old.post, permanent=True)
+        if post.is_live:
+            pagecache.keep_local_copy(kept, copy(post))
     if "ref" in request.GET:
         engagement.record_referral_visit(request, post, request.GET["ref"])
     sort = request.GET.get("sort", "")
@@ -79,6 +87,8 @@ def _reader(request: HttpRequest, post: Post, sort: str, token: str) -> dict[str
     """What differs from one reader to the next on a post's page."""
     user = request.user
     known = readers.state(post, user) if user.is_authenticated else readers.ReaderState()
+    if user.is_authenticated:
+        post.like_count, post.share_count, post.restack_count = known.counts
     after, comment = request.GET.get("after"), request.GET.get("comment")
     versions = pagecache.versions(request, pagecache.post_scope(post.slug))
     comment_page = commentpages.page(post, user, sort, token, after, comment, versions, known)

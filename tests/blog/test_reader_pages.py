@@ -131,3 +131,17 @@ def test_a_moderator_who_loses_the_role_gets_the_readers_page_at_once(post, milo
     response = client.get(PATH)
     assert response["X-Page-Cache"] in {"hit", "miss"}
     assert "Moderate<span" not in response.content.decode()
+
+
+def test_an_edit_and_another_readers_like_show_on_the_next_load(
+    post, rosa, zed, django_capture_on_commit_callbacks
+) -> None:
+    client = signed_in(zed)
+    client.get(PATH)
+    with django_capture_on_commit_callbacks(execute=True):
+        post.title = "Argue elsewhere"
+        post.save()
+    signed_in(rosa).post(f"{PATH}like/", {"position": "top"})
+    html = client.get(PATH).content.decode()
+    assert "Argue elsewhere" in html
+    assert "data-like-count>1<" in html
