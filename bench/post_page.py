@@ -59,6 +59,7 @@ assert response.status_code == 200, response.status_code
 print(len(queries), len(response.content))
 """
 COMMENTED_SLUG = "bench-500-comments"
+CSRF_SECRET = "c" * 32  # a well-formed CSRF cookie (an unmasked secret)
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0"
 # 500 approved comments: 100 threads, each a root and replies four deep.
 SEED_COMMENTS = """
@@ -125,8 +126,8 @@ def count_queries(env: dict[str, str], path: str, session: str) -> tuple[int, in
 def page(path: str, session: str):
     # What a browser sends, so that page-view counting (blog/pageviews.py) runs as for a reader.
     headers = {"Host": "127.0.0.1", "User-Agent": BROWSER, "Accept": "text/html", "Accept-Language": "en"}
-    if session:
-        headers["Cookie"] = f"sessionid={session}"
+    if session:  # and the CSRF cookie the site set on their first page, as a browser keeps it
+        headers["Cookie"] = f"sessionid={session}; csrftoken={CSRF_SECRET}"
     return lambda _i: ("GET", path, None, headers)
 
 
