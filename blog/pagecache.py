@@ -57,6 +57,7 @@ from django.utils.cache import patch_vary_headers
 from django.utils.safestring import SafeString, mark_safe
 
 from accounts.models import User
+from blog import pageversions
 from blog.models import Post, Restack, SlugRedirect
 
 COUNTER_LAG = 60
@@ -130,14 +131,20 @@ def _cached(
     parts: dict[str, str] | None = None,
 ) -> HttpResponse:
     key, version_keys = key or _page_key(request), [_version_key(SITE), _version_key(scope)]
-    read = _read_versions(request)
+    read, since = _read_versions(request), pageversions.generation()
+    # The view read them before the database (see versions()), or this process knows them.
+    known = read.get(scope) or pageversions.known(version_keys)
     versions: list[str | None]
-    if scope in read:  # the view read them before the database (see versions())
-        versions, page = list(read[scope]), cache.get(key)
+    if known is not None:  # on a hit, often no round trip at all
+        versions, local = list(known), pageversions.page(key)
+        page = local or cache.get(key)
     else:
         found = cache.get_many([key, *version_keys])  # one round trip, a few bytes, on a hit
-        versions, page = [found.get(k) for k in version_keys], found.get(key)
-    if page and None not in versions and page["versions"] == versions and (body := _body(page["rendering"])):
+        versions, page, local = [found.get(k) for k in version_keys], found.get(key), None
+        pageversions.remember(since, {k: v for k, v in zip(version_keys, versions, strict=True) if v})
+    if page and _current(page, versions) and (body := _body(page["rendering"])):
+        if local is None:
+            pageversions.remember(since, {}, key, page)
         return _serve(request, body, parts)
     # Read the versions before the database: a change committed after this
     # point bumps them, so what is rendered now is never served after it.
@@ -163,15 +170,26 @@ def _cached(
     return response
 
 
+def _current(page: dict, versions: list[str | None]) -> bool:
+    """Stored under these versions, and within the counters' lag (a copy kept in
+    this process outlives its entry in the shared cache otherwise)."""
+    fresh = page.get("stored_at", 0) + COUNTER_LAG > time.time()
+    return fresh and None not in versions and page["versions"] == versions
+
+
 def versions(request: HttpRequest, scope: str) -> list[str]:
     """The site's and `scope`'s versions, read once per request. A view that
     renders for reader_page() reads them before the database, as the decorator
     does, so that what it renders is never stored under a later version."""
     read = _read_versions(request)
     if scope not in read:
-        keys = [_version_key(SITE), _version_key(scope)]
-        found = cache.get_many(keys)
-        read[scope] = [found.get(key) or _start_version(key) for key in keys]
+        keys, since = [_version_key(SITE), _version_key(scope)], pageversions.generation()
+        found = pageversions.known(keys)
+        if found is None:
+            stored = cache.get_many(keys)
+            found = [stored.get(key) or _start_version(key) for key in keys]
+            pageversions.remember(since, dict(zip(keys, found, strict=True)))
+        read[scope] = found
     return read[scope]
 
 
@@ -222,10 +240,12 @@ def _template(request: HttpRequest, response: HttpResponse) -> dict:
 
 
 def _store(key: str, versions: list[str], body: dict) -> None:
-    rendering = uuid4().hex
+    rendering, since = uuid4().hex, pageversions.generation()
+    page = {"versions": versions, "rendering": rendering, "stored_at": time.time()}
     cache.set(_body_key(rendering), body, COUNTER_LAG)
-    cache.set(key, {"versions": versions, "rendering": rendering}, COUNTER_LAG)
+    cache.set(key, page, COUNTER_LAG)
     keep_local_copy(_body_key(rendering), body)
+    pageversions.remember(since, {}, key, page)
 
 
 def _body(rendering: str) -> dict | None:
@@ -287,18 +307,19 @@ def reader_page(
     return _cached(request, scope, render, key=key, parts={**parts, _CSRF: csrf_token})
 
 
-def site_version() -> str:
-    """Changes with anything that shows on every page (a rename); other caches key on it too."""
-    return cache.get(_version_key(SITE)) or _start_version(_version_key(SITE))
-
-
 # --- What changes a page -----------------------------------------------------
 
 
 def changed(*scopes: str) -> None:
     """Drop the renderings of these scopes once the current transaction commits."""
     keys = [_version_key(scope) for scope in scopes]
-    transaction.on_commit(lambda: cache.set_many({key: uuid4().hex for key in keys}, timeout=None))
+
+    def bump() -> None:
+        new = {key: uuid4().hex for key in keys}
+        cache.set_many(new, timeout=None)
+        pageversions.publish(new)  # then every process knows, without asking Redis per page
+
+    transaction.on_commit(bump)
 
 
 def post_changed(post_id: int) -> None:

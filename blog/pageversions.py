@@ -1,0 +1,153 @@
+"""Each web process's copy of the page versions (blog/pagecache.py), kept
+current through Redis pub/sub, so that a page served from the cache needs no
+round trip to Redis at all.
+
+A change sets its new versions in Redis and then publishes them; every
+process listens on one channel from a thread of its own and applies what it
+hears. A process trusts its copy only while that thread is subscribed: on
+connecting it forgets everything it knew, and on losing the connection it
+stops trusting its copy until it has connected again, so a message missed
+in between can never leave a stale version behind. Versions read from Redis
+by a request are added only if nothing newer was heard meanwhile.
+
+Only with a Redis cache; with any other (tests, `make run`) every request
+asks the cache, as before.
+"""
+
+import json
+import logging
+import os
+import threading
+import time
+from collections import OrderedDict
+
+import redis
+from django.conf import settings
+
+CHANNEL = "pagecache:versions"
+RECONNECT_SECONDS = 1.0
+KEPT_PAGES = 1024
+log = logging.getLogger(__name__)
+
+
+class _Copy:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.versions: dict[str, str] = {}
+        self.pages: OrderedDict[str, dict] = OrderedDict()
+        self.generation = 0
+        self.listening = False
+        self.pid = 0
+        self.client: redis.Redis | None = None
+
+
+_copy = _Copy()
+
+
+def _redis_url() -> str | None:
+    cache = settings.CACHES["default"]
+    if not cache["BACKEND"].endswith("RedisCache"):
+        return None
+    location = cache["LOCATION"]
+    return location[0] if isinstance(location, list | tuple) else location
+
+
+def _start() -> bool:
+    """Start this process's listener if it has none (first use, or after a fork)."""
+    if _copy.pid == os.getpid():
+        return True
+    url = _redis_url()
+    if url is None:
+        return False
+    with _copy.lock:
+        if _copy.pid != os.getpid():
+            _copy.pid, _copy.listening = os.getpid(), False
+            _copy.versions.clear()
+            _copy.pages.clear()
+            _copy.client = redis.Redis.from_url(url)
+            threading.Thread(target=_listen, args=(url,), name="page-versions", daemon=True).start()
+    return True
+
+
+def _listen(url: str) -> None:
+    while True:
+        try:
+            pubsub = redis.Redis.from_url(url).pubsub()
+            pubsub.subscribe(CHANNEL)
+            for message in pubsub.listen():
+                if message["type"] == "subscribe":
+                    _forget(listening=True)
+                elif message["type"] == "message":
+                    heard = json.loads(message["data"])
+                    with _copy.lock:
+                        _copy.versions.update(heard)
+        except Exception:
+            log.warning("Page versions: lost the subscription; asking Redis until it is back", exc_info=True)
+        _forget(listening=False)
+        time.sleep(RECONNECT_SECONDS)
+
+
+def _forget(listening: bool) -> None:
+    with _copy.lock:
+        _copy.versions.clear()
+        _copy.pages.clear()
+        _copy.generation += 1
+        _copy.listening = listening
+
+
+# --- What pagecache asks -----------------------------------------------------
+
+
+def generation() -> int:
+    """Taken before reading Redis, given back to remember() with what was read."""
+    return _copy.generation
+
+
+def known(keys: list[str]) -> list[str] | None:
+    """The versions under `keys` if this process knows them all and may trust them."""
+    if not _start() or not _copy.listening:
+        return None
+    try:
+        return [_copy.versions[key] for key in keys]
+    except KeyError:
+        return None
+
+
+def page(key: str) -> dict | None:
+    return _copy.pages.get(key) if _copy.listening else None
+
+
+def remember(since: int, versions: dict[str, str], page_key: str = "", page: dict | None = None) -> None:
+    """Keep what a request read from Redis, unless the copy was reset since it began
+    reading; a version heard from the channel meanwhile is newer and stays."""
+    with _copy.lock:
+        if since != _copy.generation or not _copy.listening:
+            return
+        for key, value in versions.items():
+            _copy.versions.setdefault(key, value)
+        if page_key and page is not None:
+            _copy.pages[page_key] = page
+            _copy.pages.move_to_end(page_key)
+            while len(_copy.pages) > KEPT_PAGES:
+                _copy.pages.popitem(last=False)
+
+
+def publish(versions: dict[str, str]) -> None:
+    """Tell every process (this one at once) the versions a change has just set in Redis."""
+    if not _start():
+        return
+    with _copy.lock:
+        _copy.versions.update(versions)
+    try:
+        assert _copy.client is not None
+        _copy.client.publish(CHANNEL, json.dumps(versions))
+    except redis.RedisError:
+        # The other processes would keep old versions: make every copy start over.
+        log.exception("Page versions: could not publish a change")
+        _forget(listening=_copy.listening)
+        raise
+
+
+def forget() -> None:
+    """Drop this process's copy (tests empty the cache between them)."""
+    _forget(listening=_copy.listening)
