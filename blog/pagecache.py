@@ -18,7 +18,10 @@ The whole rule is here:
 - Versions: each page belongs to a scope (one post, or the listings) and to
   the site. A change bumps the affected versions when its transaction
   commits (the signal receivers below, publish_post, and threads.changed);
-  a stored page whose versions differ is never served. Counters (likes,
+  a stored page whose versions differ is never served. Each web process
+  keeps a copy of the versions and of which rendering serves a page,
+  current through Redis pub/sub (blog/pageversions.py), so a hit asks
+  Redis nothing; a process not subscribed asks Redis. Counters (likes,
   shares) do not bump versions: pages expire after COUNTER_LAG seconds, and
   a signed-out reader who shares gets a FRESH_COOKIE for as long, so they
   see their own action at once.
