@@ -1,5 +1,6 @@
 import os
 from concurrent.futures import ThreadPoolExecutor
+from types import SimpleNamespace
 
 import pytest
 from django.core.cache import caches
@@ -9,8 +10,10 @@ from blog import ratelimits
 
 
 @pytest.fixture(autouse=True)
-def _clear_cache():
+def _clear_cache(monkeypatch):
     caches["default"].clear()
+    # One fixed window, so a test never straddles a minute's end.
+    monkeypatch.setattr(ratelimits, "time", SimpleNamespace(time=lambda: 600.0))
 
 
 def test_it_allows_up_to_the_limit_then_refuses() -> None:
