@@ -12,6 +12,7 @@ reader's held comments); tests/blog/test_readers.py holds them to each other.
 """
 
 from dataclasses import dataclass, field
+from functools import cache
 
 from allauth.account.models import EmailAddress
 from django.db import connection
@@ -31,6 +32,7 @@ class ReaderState:
     counts: tuple[int, int, int] = (0, 0, 0)  # the post's likes, shares and re-stacks
 
 
+@cache
 def _tables() -> dict[str, str]:
     models = {
         "like": Like, "restack": Restack, "subscriber": Subscriber, "address": EmailAddress,

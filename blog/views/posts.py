@@ -68,7 +68,7 @@ def post_detail(request: HttpRequest, slug: str) -> HttpResponse:
     sort = request.GET.get("sort", "")
     sort = sort if sort in threads.SORTS else "oldest"
     token = get_token(request)
-    reader = _reader(request, post, sort, token)
+    reader = _reader(request, post, sort, token, versions)
     if not _shares_shell(request, post):
         return _render_post(request, post, sort, reader)
     # The state that changes what else the page shows picks the shared rendering:
@@ -83,14 +83,13 @@ def post_detail(request: HttpRequest, slug: str) -> HttpResponse:
     return pagecache.reader_page(request, pagecache.post_scope(slug), variant, render_shell, values, token)
 
 
-def _reader(request: HttpRequest, post: Post, sort: str, token: str) -> dict[str, Any]:
+def _reader(request: HttpRequest, post: Post, sort: str, token: str, versions: list[str]) -> dict[str, Any]:
     """What differs from one reader to the next on a post's page."""
     user = request.user
     known = readers.state(post, user) if user.is_authenticated else readers.ReaderState()
     if user.is_authenticated:
         post.like_count, post.share_count, post.restack_count = known.counts
     after, comment = request.GET.get("after"), request.GET.get("comment")
-    versions = pagecache.versions(request, pagecache.post_scope(post.slug))
     comment_page = commentpages.page(post, user, sort, token, after, comment, versions, known)
     account = {"user": user, "request": request, "csrf_token": token}
     return {
