@@ -8,7 +8,7 @@ class AccountsConfig(AppConfig):
     def ready(self) -> None:
         from allauth.account.signals import user_signed_up
 
-        import accounts.backends  # noqa: F401  # connects the signals that keep cached permissions current
+        import accounts.backends  # noqa: F401  # connects the signals that keep cached users and permissions current
         from accounts.referrals import credit_signup
         from accounts.roles import sync_roles
 

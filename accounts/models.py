@@ -2,19 +2,40 @@
 the switches of the notification e-mails."""
 
 import secrets
+from typing import ClassVar
 
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import AbstractUser, UserManager
 from django.contrib.auth.validators import ASCIIUsernameValidator
 from django.core.validators import FileExtensionValidator
-from django.db import models
+from django.db import models, transaction
 from django.db.models.functions import Lower
+from django.dispatch import Signal
 from django.urls import reverse
+
+# Sent with the ids of users changed by a bulk update, which sends no post_save:
+# copies of them kept elsewhere (accounts/backends.py) must not outlive it.
+users_updated = Signal()
 
 
 class HandleValidator(ASCIIUsernameValidator):
     # Handles appear in URLs (/@handle/), so only letters, digits, _ and -.
     regex = r"^[A-Za-z0-9_-]+\Z"
     message = "Use only letters, digits, underscores and hyphens."
+
+
+class UserQuerySet(models.QuerySet["User"]):
+    def update(self, **kwargs: object) -> int:
+        # The rows are locked first, so that the ids sent are those changed.
+        with transaction.atomic():
+            pks = list(self.select_for_update().values_list("pk", flat=True))
+            rows = super(UserQuerySet, self.filter(pk__in=pks)).update(**kwargs) if pks else 0
+        users_updated.send(sender=User, pks=pks)
+        return rows
+
+
+class Users(UserManager["User"]):
+    def get_queryset(self) -> UserQuerySet:
+        return UserQuerySet(self.model, using=self._db)
 
 
 class User(AbstractUser):
@@ -42,6 +63,8 @@ class User(AbstractUser):
         blank=True,
         validators=[FileExtensionValidator(["jpg", "jpeg", "png", "webp", "gif"])],
     )
+
+    objects: ClassVar[Users] = Users()
 
     class Meta:
         constraints = [

@@ -1,4 +1,4 @@
-"""A signed-in reader's own state on a post's page, in two short statements.
+"""A signed-in reader's own state on a post's page, in one statement.
 
 Every load of a post by a signed-in reader needs it: their like and re-stack,
 whether they subscribe (and with which verified address they could), their
@@ -33,14 +33,20 @@ class ReaderState:
 
 
 @cache
-def _tables() -> dict[str, str]:
+def _statement() -> str:
     models = {
         "like": Like, "restack": Restack, "subscriber": Subscriber, "address": EmailAddress,
         "comment": Comment, "comment_like": CommentLike, "post": Post,
     }  # fmt: skip
-    return {name: connection.ops.quote_name(model._meta.db_table) for name, model in models.items()}
+    tables = {name: connection.ops.quote_name(model._meta.db_table) for name, model in models.items()}
+    return _STATE.format(list=_LIST[connection.vendor], **tables)
 
 
+# The ids of the comments they liked come as one text, by an aggregate each backend spells its own way.
+_LIST = {
+    "postgresql": "string_agg(CAST(liked.comment_id AS text), ',')",
+    "sqlite": "group_concat(liked.comment_id, ',')",
+}
 _STATE = """
 SELECT
   EXISTS (SELECT 1 FROM {like} WHERE post_id = %(post)s AND user_id = %(user)s),
@@ -49,24 +55,20 @@ SELECT
      ORDER BY CASE WHEN user_id = %(user)s THEN 0 ELSE 1 END, id LIMIT 1),
   (SELECT email FROM {address} WHERE user_id = %(user)s AND verified AND "primary" ORDER BY id LIMIT 1),
   EXISTS (SELECT 1 FROM {comment} WHERE post_id = %(post)s AND author_id = %(user)s AND status = %(held)s),
+  (SELECT {list} FROM {comment_like} liked JOIN {comment} comment ON comment.id = liked.comment_id
+     WHERE comment.post_id = %(post)s AND liked.user_id = %(user)s),
   like_count, share_count, restack_count
 FROM {post} WHERE id = %(post)s
-"""
-_COMMENT_LIKES = """
-SELECT liked.comment_id FROM {comment_like} liked JOIN {comment} comment ON comment.id = liked.comment_id
-WHERE comment.post_id = %(post)s AND liked.user_id = %(user)s
 """
 
 
 def state(post: Post, user: User) -> ReaderState:
-    tables = _tables()
     params: dict[str, int | str] = {"post": post.pk, "user": user.pk, "email": user.email, "held": Comment.Status.HELD}
     with connection.cursor() as cursor:
-        cursor.execute(_STATE.format(**tables), params)
-        liked, restacked, status, address, has_held, *counts = cursor.fetchone()
-        cursor.execute(_COMMENT_LIKES.format(**tables), params)
-        liked_comments = {row[0] for row in cursor.fetchall()}
+        cursor.execute(_statement(), params)
+        liked, restacked, status, address, has_held, liked_comments, *counts = cursor.fetchone()
     return ReaderState(
         liked=bool(liked), restacked=bool(restacked), subscribed=status == Subscriber.Status.ACTIVE,
-        verified_email=address, has_held=bool(has_held), liked_comments=liked_comments, counts=tuple(counts),
+        verified_email=address, has_held=bool(has_held), counts=tuple(counts),
+        liked_comments={int(pk) for pk in liked_comments.split(",")} if liked_comments else set(),
     )  # fmt: skip

@@ -123,10 +123,8 @@ AUTH_PASSWORD_VALIDATORS = [
 if TESTING:
     # Hashing at full strength costs a quarter second a user; tests make hundreds.
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-AUTHENTICATION_BACKENDS = [
-    "accounts.backends.CachedPermissionsBackend",
-    "allauth.account.auth_backends.AuthenticationBackend",
-]
+# allauth's log-in by e-mail, with users and roles read from the shared cache.
+AUTHENTICATION_BACKENDS = ["accounts.backends.CachedAuthenticationBackend"]
 # Sessions are read from the cache (Redis in production) and written through
 # to the database, so a signed-in request costs no session query.
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"

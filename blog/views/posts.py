@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import conditional_escape
+from django.utils.safestring import mark_safe
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from taggit.models import Tag
@@ -91,11 +92,10 @@ def _reader(request: HttpRequest, post: Post, sort: str, token: str, versions: l
         post.like_count, post.share_count, post.restack_count = known.counts
     after, comment = request.GET.get("after"), request.GET.get("comment")
     comment_page = commentpages.page(post, user, sort, token, after, comment, versions, known)
-    account = {"user": user, "request": request, "csrf_token": token}
     return {
         "comment_page": comment_page,
         "comments_html": comment_page.html,
-        "account_nav": render_to_string("includes/header.html#account", account),
+        "account_nav": _account_nav(request, token),
         "form_token": moderation.form_token(),
         "liked": known.liked,
         "restacked": known.restacked,
@@ -103,6 +103,24 @@ def _reader(request: HttpRequest, post: Post, sort: str, token: str, versions: l
         "verified_email": known.verified_email,
         **engagement.share_menu(post, user),
     }
+
+
+# A signed-in reader's links in the header, kept in each process per handle and
+# role, the sign-out form's CSRF token filled in per request.
+_NAVS: dict[tuple[str, bool], str] = {}
+_NAV_CSRF = pagecache.mark("nav-csrf")
+
+
+def _account_nav(request: HttpRequest, token: str) -> str:
+    user = request.user
+    if not user.is_authenticated or user.is_moderator:  # a moderator's shows the queue, which moves by the minute
+        return render_to_string("includes/header.html#account", {"user": user, "request": request, "csrf_token": token})
+    key = (user.username, user.is_author)
+    if key not in _NAVS:
+        if len(_NAVS) >= 10_000:
+            _NAVS.clear()
+        _NAVS[key] = render_to_string("includes/header.html#account", {"user": user, "csrf_token": _NAV_CSRF})
+    return mark_safe(_NAVS[key].replace(_NAV_CSRF, token))
 
 
 def _render_post(request: HttpRequest, post: Post, sort: str, reader: dict[str, Any]) -> HttpResponse:

@@ -227,7 +227,7 @@ def test_a_reader_who_likes_sees_it_at_once_while_others_may_lag(client, post, r
 
 @pytest.mark.parametrize(
     ("path", "signed_out_first_load", "signed_in"),
-    [("/p/argue-here/", 5, 3), ("/", 3, 5), ("/t/ports/", 4, 5), ("/@ada/", 5, 7), ("/archive/", 1, 2)],
+    [("/p/argue-here/", 5, 1), ("/", 3, 4), ("/t/ports/", 4, 4), ("/@ada/", 5, 6), ("/archive/", 1, 1)],
 )
 def test_query_counts_of_every_shared_page_are_pinned(post, rosa, path, signed_out_first_load, signed_in) -> None:
     """Signed out: what a rendering costs (then nothing, see above); signed in: every load."""
@@ -236,7 +236,8 @@ def test_query_counts_of_every_shared_page_are_pinned(post, rosa, path, signed_o
     assert len(queries) == signed_out_first_load
     reader = Client()
     reader.force_login(rosa)
-    reader.get(path)
+    reader.get(path)  # a first post page gives the reader a referral code, a change to their row
+    reader.get(path)  # which this load reads back, once
     with CaptureQueriesContext(connection) as queries:
         reader.get(path)
     assert len(queries) == signed_in
