@@ -14,8 +14,7 @@ from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
 from django.db import connection
-from django.db.models import BooleanField, CharField, Model, Q, QuerySet, Value
-from django.db.models.expressions import RawSQL
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User
@@ -77,23 +76,20 @@ WHERE lifted_at IS NULL AND (until IS NULL OR until > %s) AND ip = %s
 AND user_id IS NULL AND handle = '' AND email_key = '')"""
 
 
-def with_ban_state[M: Model](rows: QuerySet[M], user: User, ip: str | None) -> QuerySet[M]:
-    """Rows annotated with this signed-in reader's bans, asked inside the query
-    that loads them: a like asks no query of its own (see `refusal_of`)."""
+def ban_state_columns(user: User, ip: str | None) -> tuple[str, list[Any]]:
+    """This signed-in reader's bans as two columns (own_ban_reason, address_banned)
+    to select in the statement that loads what they act on, with its parameters:
+    a like asks no query of its own (see `refusal_of`)."""
     now = Ban._meta.get_field("until").get_db_prep_value(timezone.now(), connection)
-    own = [now, user.pk, email_key(user.email) or None]
-    annotations: dict[str, Any] = {
-        "own_ban_reason": RawSQL(OWN_BAN_REASON, own, output_field=CharField()),  # noqa: S611 - constant SQL
-        "address_banned": Value(False),
-    }
-    if ip:
-        address = [now, Ban._meta.get_field("ip").get_db_prep_value(ip, connection)]
-        annotations["address_banned"] = RawSQL(ADDRESS_BANNED, address, output_field=BooleanField())  # noqa: S611
-    return rows.annotate(**annotations)
+    params: list[Any] = [now, user.pk, email_key(user.email) or None]
+    if not ip:
+        return f"({OWN_BAN_REASON}) AS own_ban_reason, FALSE AS address_banned", params
+    params += [now, Ban._meta.get_field("ip").get_db_prep_value(ip, connection)]
+    return f"({OWN_BAN_REASON}) AS own_ban_reason, {ADDRESS_BANNED} AS address_banned", params
 
 
 def refusal_of(row: Any, user: User | AnonymousUser) -> str | None:
-    """`refusal()` for a row annotated by `with_ban_state()` for this reader."""
+    """`refusal()` for a row loaded with `ban_state_columns()` for this reader."""
     return _refusal(user, row.own_ban_reason, row.address_banned)
 
 

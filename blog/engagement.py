@@ -11,8 +11,7 @@ from urllib.parse import quote, urlencode
 
 from django.contrib.auth.models import AnonymousUser
 from django.db import connection, transaction
-from django.db.models import BooleanField, Count, F, QuerySet
-from django.db.models.expressions import RawSQL
+from django.db.models import Count, F, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
@@ -58,7 +57,7 @@ class EngagementError(Exception):
 
 
 def check_not_banned(user: User, ip: str | None, post: Post | None = None) -> None:
-    """A post loaded by `with_like_state()` for this reader already holds the
+    """A post loaded by `post_to_like()` for this reader already holds the
     answer; otherwise the bans are asked."""
     refusal = bans.refusal_of(post, user) if hasattr(post, "own_ban_reason") else bans.refusal(user, ip)
     if refusal:
@@ -111,16 +110,11 @@ UPDATE blog_post SET like_count = like_count - (SELECT count(*) FROM removed) WH
 """
 
 
-# Whether this reader likes the post a like loads (blog_post unaliased),
-# written out: the ORM took longer to build an Exists() than PostgreSQL to run it.
-LIKED = "EXISTS(SELECT 1 FROM blog_like WHERE blog_like.post_id = blog_post.id AND blog_like.user_id = %s)"
-
-
-def with_like_state(posts: QuerySet[Post], user: User, ip: str | None) -> QuerySet[Post]:
-    """Posts as a like needs them: whether this reader likes each, and their
-    bans (blog.bans.with_ban_state), in the one query that loads the post."""
-    liked = RawSQL(LIKED, [user.pk], output_field=BooleanField())  # noqa: S611 - constant SQL
-    return bans.with_ban_state(posts.annotate(liked=liked), user, ip)
+# The post a like loads, with whether this reader likes it and their bans,
+# written out: the ORM took longer to build it than the database to run it.
+_POST_TO_LIKE = """SELECT id, slug, status, published_at, author_id,
+EXISTS(SELECT 1 FROM blog_like WHERE blog_like.post_id = blog_post.id AND blog_like.user_id = %s) AS liked, {bans}
+FROM blog_post WHERE slug = %s"""
 
 
 def post_to_like(slug: str, user: User, ip: str | None) -> Post | None:
@@ -128,8 +122,8 @@ def post_to_like(slug: str, user: User, ip: str | None) -> Post | None:
     query; None if there is none they may see. Published posts are nearly
     all that is liked, so only a draft or scheduled post asks `visible_to()`
     (and with it the reader's permissions) in a query of its own."""
-    posts = Post.objects.filter(slug=slug).order_by().only("slug", "status", "published_at", "author_id")
-    post = next(iter(with_like_state(posts, user, ip)), None)  # the slug is unique
+    ban_columns, ban_params = bans.ban_state_columns(user, ip)
+    post = next(iter(Post.objects.raw(_POST_TO_LIKE.format(bans=ban_columns), [user.pk, *ban_params, slug])), None)
     if post is not None and not post.is_live and not Post.objects.visible_to(user).filter(pk=post.pk).exists():
         return None
     return post
@@ -145,7 +139,7 @@ def like_as_subscriber(post: Post, subscriber: Subscriber) -> int:
 
 
 def has_liked(post: Post, user: User | AnonymousUser) -> bool:
-    if hasattr(post, "liked"):  # annotated by with_like_state()
+    if hasattr(post, "liked"):  # loaded by post_to_like()
         return bool(post.liked)
     return user.is_authenticated and Like.objects.filter(post=post, user=user).exists()
 

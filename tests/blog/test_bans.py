@@ -7,7 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from accounts.models import User
-from blog import bans, comments, moderation
+from blog import bans, comments, engagement, moderation
 from blog.models import (
     Ban,
     Comment,
@@ -102,7 +102,7 @@ def test_the_ban_asked_inside_the_post_query_agrees_with_refusal(post, troll, mi
     users = {"troll": troll, "milo": milo}
     reader = users.get(who) or make_user(who)
     ip = "203.0.113.99" if who in ("neighbour", "milo") else "198.51.100.1"
-    loaded = bans.with_ban_state(Post.objects.filter(pk=post.pk), reader, ip).get()
+    loaded = engagement.post_to_like(post.slug, reader, ip)
     assert bans.refusal_of(loaded, reader) == bans.refusal(reader, ip)
     assert (bans.refusal(reader, ip) is None) == (who in ("milo", "rosa"))
 
