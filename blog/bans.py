@@ -69,22 +69,22 @@ def refusal(user: User | AnonymousUser, ip: str | None, *, email: str = "") -> s
 # 5 ms) than PostgreSQL takes to run that whole query. A test holds them to
 # `refusal()`; a reader without an e-mail key passes NULL, which matches nothing.
 OWN_BAN_REASON = """SELECT reason FROM blog_ban
-WHERE lifted_at IS NULL AND (until IS NULL OR until > %s) AND (user_id = %s OR email_key = %s)
+WHERE lifted_at IS NULL AND (until IS NULL OR until > %(ban_now)s) AND (user_id = %(user)s OR email_key = %(ban_email)s)
 ORDER BY created_at DESC LIMIT 1"""
 ADDRESS_BANNED = """EXISTS(SELECT 1 FROM blog_ban
-WHERE lifted_at IS NULL AND (until IS NULL OR until > %s) AND ip = %s
+WHERE lifted_at IS NULL AND (until IS NULL OR until > %(ban_now)s) AND ip = %(ban_ip)s
 AND user_id IS NULL AND handle = '' AND email_key = '')"""
 
 
-def ban_state_columns(user: User, ip: str | None) -> tuple[str, list[Any]]:
+def ban_state_columns(user: User, ip: str | None) -> tuple[str, dict[str, Any]]:
     """This signed-in reader's bans as two columns (own_ban_reason, address_banned)
-    to select in the statement that loads what they act on, with its parameters:
-    a like asks no query of its own (see `refusal_of`)."""
+    to select in the statement that loads what they act on, with its named
+    parameters (`user` among them): a like asks no query of its own (see `refusal_of`)."""
     now = Ban._meta.get_field("until").get_db_prep_value(timezone.now(), connection)
-    params: list[Any] = [now, user.pk, email_key(user.email) or None]
+    params = {"ban_now": now, "user": user.pk, "ban_email": email_key(user.email) or None}
     if not ip:
         return f"({OWN_BAN_REASON}) AS own_ban_reason, FALSE AS address_banned", params
-    params += [now, Ban._meta.get_field("ip").get_db_prep_value(ip, connection)]
+    params["ban_ip"] = Ban._meta.get_field("ip").get_db_prep_value(ip, connection)
     return f"({OWN_BAN_REASON}) AS own_ban_reason, {ADDRESS_BANNED} AS address_banned", params
 
 

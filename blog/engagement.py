@@ -113,8 +113,8 @@ UPDATE blog_post SET like_count = like_count - (SELECT count(*) FROM removed) WH
 # The post a like loads, with whether this reader likes it and their bans,
 # written out: the ORM took longer to build it than the database to run it.
 _POST_TO_LIKE = """SELECT id, slug, status, published_at, author_id,
-EXISTS(SELECT 1 FROM blog_like WHERE blog_like.post_id = blog_post.id AND blog_like.user_id = %s) AS liked, {bans}
-FROM blog_post WHERE slug = %s"""
+EXISTS(SELECT 1 FROM blog_like WHERE blog_like.post_id = blog_post.id AND blog_like.user_id = %(user)s) AS liked, {bans}
+FROM blog_post WHERE slug = %(slug)s"""
 
 
 def post_to_like(slug: str, user: User, ip: str | None) -> Post | None:
@@ -123,10 +123,82 @@ def post_to_like(slug: str, user: User, ip: str | None) -> Post | None:
     all that is liked, so only a draft or scheduled post asks `visible_to()`
     (and with it the reader's permissions) in a query of its own."""
     ban_columns, ban_params = bans.ban_state_columns(user, ip)
-    post = next(iter(Post.objects.raw(_POST_TO_LIKE.format(bans=ban_columns), [user.pk, *ban_params, slug])), None)
+    post = next(iter(Post.objects.raw(_POST_TO_LIKE.format(bans=ban_columns), {**ban_params, "slug": slug})), None)
     if post is not None and not post.is_live and not Post.objects.visible_to(user).filter(pk=post.pk).exists():
         return None
     return post
+
+
+def like_post(slug: str, user: User, wanted: bool | None, ip: str | None) -> tuple[Post, bool, int] | None:
+    """Make this reader's like of the post at `slug` match `wanted` (None:
+    flip it); returns the post, the state and the count, or None if there is
+    no post they may see. Raises EngagementError if they may not like.
+
+    On PostgreSQL a live post is liked in one statement, its load and the
+    reader's bans included; the rest (drafts their authors try, a moderator
+    on a paused address) takes the steps below it, in three."""
+    if connection.vendor == "postgresql":
+        done = _like_in_one_statement(slug, user, wanted, ip)
+        if done is not None:
+            return done
+    post = post_to_like(slug, user, ip)
+    if post is None:
+        return None
+    liked, count = set_like(post, user, not has_liked(post, user) if wanted is None else wanted, ip=ip)
+    return post, liked, count
+
+
+# The like of a live post, with its load, the reader's bans and the count, as
+# one statement: the like is written only where no ban refuses it.
+LIKE_LIVE_POST_ON_POSTGRESQL = """
+WITH post AS (SELECT id, slug, status, published_at, author_id FROM blog_post WHERE slug = %(slug)s),
+refusal AS (SELECT {bans}),
+allowed AS (
+    SELECT post.id FROM post, refusal
+    WHERE post.status = %(published)s AND post.published_at <= %(now)s
+      AND refusal.own_ban_reason IS NULL AND NOT refusal.address_banned
+),
+wanted AS (
+    SELECT COALESCE(%(wanted)s, NOT EXISTS (
+        SELECT 1 FROM blog_like, allowed WHERE blog_like.post_id = allowed.id AND blog_like.user_id = %(user)s
+    )) AS liked
+),
+added AS (
+    INSERT INTO blog_like (post_id, user_id, created_at)
+    SELECT allowed.id, %(user)s, %(now)s FROM allowed, wanted WHERE wanted.liked
+    ON CONFLICT DO NOTHING RETURNING 1
+),
+removed AS (
+    DELETE FROM blog_like USING allowed, wanted
+    WHERE blog_like.post_id = allowed.id AND blog_like.user_id = %(user)s AND NOT wanted.liked RETURNING 1
+),
+counted AS (
+    UPDATE blog_post SET like_count = like_count + (SELECT count(*) FROM added) - (SELECT count(*) FROM removed)
+    FROM allowed WHERE blog_post.id = allowed.id RETURNING like_count
+)
+SELECT post.id, post.slug, post.status, post.published_at, post.author_id,
+       refusal.own_ban_reason, refusal.address_banned, (SELECT liked FROM wanted), (SELECT like_count FROM counted)
+FROM post, refusal
+"""
+
+
+def _like_in_one_statement(slug: str, user: User, wanted: bool | None, ip: str | None) -> tuple[Post, bool, int] | None:
+    ban_columns, params = bans.ban_state_columns(user, ip)
+    params |= {"slug": slug, "wanted": wanted, "now": timezone.now(), "published": Post.Status.PUBLISHED}
+    with connection.cursor() as cursor:
+        cursor.execute(LIKE_LIVE_POST_ON_POSTGRESQL.format(bans=ban_columns), params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    *fields, own_ban_reason, address_banned, liked, count = row
+    post = Post.from_db(connection.alias, ["id", "slug", "status", "published_at", "author_id"], fields)
+    if count is not None:
+        return post, liked, count
+    if not post.is_live:
+        return None
+    vars(post).update(own_ban_reason=own_ban_reason, address_banned=address_banned)
+    check_not_banned(user, ip, post)
+    return None  # a paused address, which does not hold this reader (a moderator) back
 
 
 def like_as_subscriber(post: Post, subscriber: Subscriber) -> int:

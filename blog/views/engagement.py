@@ -49,19 +49,17 @@ def like(request: HttpRequest, slug: str) -> HttpResponse:
     position = "bottom" if request.POST.get("position") == "bottom" else "top"
     if not request.user.is_authenticated:
         return _sign_in_to_like(request, slug, position)
-    ip = client_ip(request) or None
-    post = engagement.post_to_like(slug, request.user, ip)
-    if post is None:
-        raise Http404("No such post.")
-    wanted = request.POST.get("liked")
-    liked = not engagement.has_liked(post, request.user) if wanted not in ("0", "1") else wanted == "1"
+    wanted = {"1": True, "0": False}.get(request.POST.get("liked", ""))  # none: flip the reader's like
     try:
-        liked, count = engagement.set_like(post, request.user, liked, ip=ip)
+        found = engagement.like_post(slug, request.user, wanted, client_ip(request) or None)
     except engagement.EngagementError as error:
         if _wants_json(request):
             return JsonResponse({"error": str(error)}, status=403)
         messages.error(request, str(error))
-        return _back_to(request, post, f"engagement-{position}")
+        return HttpResponseRedirect(f"{reverse('blog:post_detail', args=[slug])}#engagement-{position}")
+    if found is None:
+        raise Http404("No such post.")
+    post, liked, count = found
     if _wants_json(request):
         return JsonResponse({"liked": liked, "count": count})
     return _back_to(request, post, f"engagement-{position}")
