@@ -72,6 +72,9 @@ SITE = "site"
 RECENT_RENDERINGS = 64
 # How long a second request for a page being rendered waits for that rendering.
 RENDER_WAIT = 1.0
+# This long before a rendering's lag runs out, one request renders the next
+# while every other is served the current one: no stall at the expiry.
+REFRESH_AHEAD = 10
 
 _NONCE, _CSRF = "csp-nonce", "csrf-token"
 _MARKS = re.compile("\x00([a-z0-9_:-]+)\x00")
@@ -79,6 +82,7 @@ _CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([A-Za-z0-9]+)"')
 
 View = Callable[..., HttpResponse]
 _recent: OrderedDict[str, Any] = OrderedDict()
+_refresh_asked: set[str] = set()  # renderings whose refresh this process has asked for
 
 
 def post_scope(slug: str) -> str:
@@ -140,22 +144,26 @@ def _cached(
     versions: list[str | None]
     if known is not None:  # on a hit, often no round trip at all
         versions, local = list(known), pageversions.page(key)
+        if local is not None and not _current(local, versions):
+            local = None  # out of date here; another process may have stored the next one
         page = local or cache.get(key)
     else:
         found = cache.get_many([key, *version_keys])  # one round trip, a few bytes, on a hit
         versions, page, local = [found.get(k) for k in version_keys], found.get(key), None
         pageversions.remember(since, {k: v for k, v in zip(version_keys, versions, strict=True) if v})
-    if page and _current(page, versions) and (body := _body(page["rendering"])):
+    serving = _body(page["rendering"]) if page and _current(page, versions) else None
+    if serving:
         if local is None:
             pageversions.remember(since, {}, key, page)
-        return _serve(request, body, parts)
+        if not _refreshes(page):
+            return _serve(request, serving, parts)
     # Read the versions before the database: a change committed after this
     # point bumps them, so what is rendered now is never served after it.
     current: list[str] = [v or _start_version(k) for k, v in zip(version_keys, versions, strict=True)]
     read[scope] = current
     lock = f"{key}:rendering:{':'.join(current)}"
     if not cache.add(lock, 1, timeout=int(RENDER_WAIT * 10)):
-        body = _wait_for(key, current)
+        body = serving or _wait_for(key, current)
         if body:
             return _serve(request, body, parts)
     try:
@@ -171,6 +179,17 @@ def _cached(
         cache.delete(lock)
     response["X-Page-Cache"] = "miss"
     return response
+
+
+def _refreshes(page: dict) -> bool:
+    """Whether this request renders the next copy of a page whose current one
+    nears the end of its lag: the first to ask, across processes."""
+    if page["stored_at"] + COUNTER_LAG - REFRESH_AHEAD > time.time() or page["rendering"] in _refresh_asked:
+        return False
+    if len(_refresh_asked) > 10_000:
+        _refresh_asked.clear()
+    _refresh_asked.add(page["rendering"])  # one round trip per process and rendering, not per request
+    return cache.add(f"pagecache:refresh:{page['rendering']}", 1, timeout=COUNTER_LAG)
 
 
 def _current(page: dict, versions: list[str | None]) -> bool:

@@ -2,15 +2,17 @@
 every change a reader would notice shows on the next load."""
 
 import re
+import time
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from blog import comments, moderation, publishing
+from blog import comments, moderation, pagecache, publishing
 from blog.models import Comment, Post, ReferralVisit
 from tests.factories import make_post, relax_moderation
 
@@ -241,3 +243,42 @@ def test_query_counts_of_every_shared_page_are_pinned(post, rosa, path, signed_o
     with CaptureQueriesContext(connection) as queries:
         reader.get(path)
     assert len(queries) == signed_in
+
+
+class Clock:
+    """pagecache's clock, moved by hand."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def time(self) -> float:
+        return self.now
+
+    def __getattr__(self, name: str):
+        return getattr(time, name)
+
+
+def test_a_rendering_is_renewed_before_its_lag_runs_out_and_counters_catch_up(post, monkeypatch) -> None:
+    clock = Clock()
+    monkeypatch.setattr(pagecache, "time", clock)
+    assert Client().get("/p/argue-here/")["X-Page-Cache"] == "miss"
+    Post.objects.filter(pk=post.pk).update(like_count=7)  # a counter moves without a new version
+    clock.now += pagecache.COUNTER_LAG - pagecache.REFRESH_AHEAD - 1
+    lagging = Client().get("/p/argue-here/")
+    assert lagging["X-Page-Cache"] == "hit" and "data-like-count>7<" not in lagging.content.decode()
+    clock.now += 2  # near the end of the lag: the next request renders the next copy
+    renewed = Client().get("/p/argue-here/")
+    assert renewed["X-Page-Cache"] == "miss" and "data-like-count>7<" in renewed.content.decode()
+    clock.now += pagecache.REFRESH_AHEAD  # past the first copy's end: the new one serves
+    after = Client().get("/p/argue-here/")
+    assert after["X-Page-Cache"] == "hit" and "data-like-count>7<" in after.content.decode()
+
+
+def test_while_one_process_renews_a_rendering_the_others_serve_the_current_one(post, monkeypatch) -> None:
+    clock = Clock()
+    monkeypatch.setattr(pagecache, "time", clock)
+    Client().get("/archive/")
+    clock.now += pagecache.COUNTER_LAG - pagecache.REFRESH_AHEAD + 1
+    monkeypatch.setattr(cache, "add", lambda *args, **kwargs: False)  # another process holds every lock
+    served = Client().get("/archive/")
+    assert served["X-Page-Cache"] == "hit" and "Argue here" in served.content.decode()
