@@ -173,9 +173,9 @@ def main() -> None:
     print(
         "each target alternates with the bare Django hello (bench/hello.py), five 1 s runs each; ratio = target / hello"
     )
-    print(HEADER + f" {'hello/s':>9} {'ratio':>7}")
+    print(HEADER + f" {'hello/s':>9} {'hello p99':>9} {'ratio':>7}")
     for result, floor in results:
-        print(result.row() + f" {floor.rate:>9.0f} {result.rate / floor.rate:>7.3f}")
+        print(result.row() + f" {floor.rate:>9.0f} {floor.p99:>9.1f} {result.rate / floor.rate:>7.3f}")
     for name, (queries, size) in sizes.items():
         print(f"{name}: {queries} SQL queries, {size // 1024} KB of HTML")
 
