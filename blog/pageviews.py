@@ -45,12 +45,13 @@ HOME = "home"
 # Sources that are not a host; a host always has a dot, so they never collide.
 DIRECT, EMAIL, SITE = "direct", "email", "site"
 SOURCE_LABELS = {DIRECT: "Direct", EMAIL: "E-mail", SITE: "This site"}
-# Crawlers, link previewers, feed fetchers, monitors and HTTP libraries.
+# Crawlers, link previewers, feed fetchers, monitors and HTTP libraries; matched
+# against the lowercased agent (a case-blind search of this alternation costs
+# more than ten times as much, on every page a reader loads).
 BOT_AGENTS = re.compile(
     r"bot|crawl|spider|slurp|preview|fetch|scan|monitor|check|archiver|facebookexternalhit|embedly|"
     r"whatsapp|telegram|slack|discord|skype|quora|pinterest|vkshare|w3c_validator|lighthouse|headless|"
-    r"phantomjs|curl|wget|python|java/|go-http|okhttp|axios|node-fetch|libwww|httpclient|feed|rss",
-    re.IGNORECASE,
+    r"phantomjs|curl|wget|python|java/|go-http|okhttp|axios|node-fetch|libwww|httpclient|feed|rss"
 )
 WEBMAIL_HOSTS = {"mail.google.com", "outlook.live.com", "outlook.office.com", "mail.yahoo.com", "mail.proton.me"}
 EMAIL_UTM = {"email", "e-mail", "newsletter", "mail"}
@@ -94,7 +95,7 @@ def is_browser(request: HttpRequest) -> bool:
     """A person's browser asking for a page: not a bot, previewer or prefetch,
     and sending the headers every browser sends."""
     agent = request.headers.get("User-Agent", "")
-    if not agent.startswith("Mozilla/") or BOT_AGENTS.search(agent):
+    if not agent.startswith("Mozilla/") or BOT_AGENTS.search(agent.lower()):
         return False
     if "text/html" not in request.headers.get("Accept", "") or not request.headers.get("Accept-Language"):
         return False

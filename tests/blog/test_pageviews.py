@@ -85,6 +85,7 @@ def test_the_home_page_is_counted_as_its_own_page(client, redis_server, post) ->
         {"HTTP_USER_AGENT": "Mozilla/5.0 (compatible; Discordbot/2.0)"},
         {"HTTP_USER_AGENT": "Slackbot-LinkExpanding 1.0"},
         {"HTTP_USER_AGENT": "Mozilla/5.0 HeadlessChrome/120.0"},
+        {"HTTP_USER_AGENT": "Mozilla/5.0 (compatible; AhrefsBot/7.0)"},
         {"HTTP_USER_AGENT": "curl/8.5.0"},
         {"HTTP_ACCEPT_LANGUAGE": ""},
         {"HTTP_ACCEPT": "*/*"},
