@@ -82,10 +82,11 @@ def ban_state_columns(user: User, ip: str | None) -> tuple[str, dict[str, Any]]:
     parameters (`user` among them): a like asks no query of its own (see `refusal_of`)."""
     now = Ban._meta.get_field("until").get_db_prep_value(timezone.now(), connection)
     params = {"ban_now": now, "user": user.pk, "ban_email": email_key(user.email) or None}
-    if not ip:
-        return f"({OWN_BAN_REASON}) AS own_ban_reason, FALSE AS address_banned", params
-    params["ban_ip"] = Ban._meta.get_field("ip").get_db_prep_value(ip, connection)
-    return f"({OWN_BAN_REASON}) AS own_ban_reason, {ADDRESS_BANNED} AS address_banned", params
+    address = "FALSE"
+    if ip:
+        params["ban_ip"] = Ban._meta.get_field("ip").get_db_prep_value(ip, connection)
+        address = ADDRESS_BANNED
+    return f"({OWN_BAN_REASON}) AS own_ban_reason, {address} AS address_banned", params
 
 
 def refusal_of(row: Any, user: User | AnonymousUser) -> str | None:
