@@ -1,0 +1,108 @@
+"""Defects a walk through the site found (issue 26, item 8), each as a reader,
+an author or a subscriber would meet it."""
+
+import feedparser
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from blog import delivery, emails
+from blog.models import NewsletterSettings, Post, Subscriber
+from blog.subscriptions import confirm_token
+from tests.blog.test_desk import png
+from tests.factories import make_post
+
+pytestmark = pytest.mark.django_db
+
+BODY_WITH_LINKS = (
+    "![A chart](/media/body/chart.png)\n\n"
+    "The council voted[^1], see [the archive](/archive/).\n\n"
+    "[^1]: Minutes, p. 4.\n"
+)
+
+
+# --- Feeds ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("url", ["/feed/", "/feed/atom/"])
+def test_feed_bodies_use_absolute_image_link_and_footnote_urls(client, ada, url) -> None:
+    post = make_post(ada, "Council", body=BODY_WITH_LINKS)
+    [entry] = feedparser.parse(client.get(url).content).entries
+    body = entry.content[0].value if "content" in entry else entry.summary
+    page = "http://127.0.0.1:8000" + post.get_absolute_url()
+    assert 'src="http://127.0.0.1:8000/media/body/chart.png"' in body
+    assert 'href="http://127.0.0.1:8000/archive/"' in body
+    assert f'href="{page}#md-fn:1"' in body
+    assert 'href="#' not in body and 'src="/' not in body and 'href="/' not in body
+    assert entry.author == ada.name
+
+
+# --- Excerpts ------------------------------------------------------------------------
+
+
+def test_an_excerpt_skips_an_opening_image(ada) -> None:
+    post = make_post(ada, "Pictured", body="![A harbour at dawn](/media/a.png)\n\nThe harbour opened at six.")
+    assert post.summary == "The harbour opened at six."
+
+
+def test_a_body_of_only_an_image_has_an_empty_excerpt(ada) -> None:
+    assert make_post(ada, "Only a picture", body="![A harbour](/media/a.png)").summary == ""
+
+
+# --- E-mails -------------------------------------------------------------------------
+
+
+def test_the_welcome_e_mail_links_to_the_site_absolutely(client, ada, django_capture_on_commit_callbacks) -> None:
+    NewsletterSettings.objects.update_or_create(
+        pk=1,
+        defaults={"welcome_enabled": True, "welcome_subject": "Hello",
+                  "welcome_body": "Start with [the archive](/archive/) or ![our logo](/media/logo.png)."},
+    )  # fmt: skip
+    pending = Subscriber.objects.create(email="new@example.com")
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/subscribe/confirm/{confirm_token(pending)}/")
+    [message] = mail.outbox
+    html = message.alternatives[0][0]
+    assert 'href="http://127.0.0.1:8000/archive/"' in html
+    assert 'src="http://127.0.0.1:8000/media/logo.png"' in html
+    assert 'href="/' not in html and 'src="/' not in html
+
+
+def test_the_newsletter_shows_the_post_cover(ada) -> None:
+    post = make_post(ada, "Harbour", cover=png(), cover_alt="The harbour at dawn")
+    html = emails.render_post(post).html
+    assert f'src="http://127.0.0.1:8000{post.cover.url}"' in html
+    assert 'alt="The harbour at dawn"' in html
+
+
+def test_the_newsletter_without_a_cover_has_no_empty_image(ada) -> None:
+    assert '<img class="cover"' not in emails.render_post(make_post(ada, "Plain")).html
+
+
+def test_a_draft_test_e_mail_has_no_dangling_byline(client, ada, django_capture_on_commit_callbacks) -> None:
+    draft = make_post(ada, "Unfinished", status=Post.Status.DRAFT)
+    client.force_login(ada)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/write/{draft.pk}/test-email/")
+    [message] = mail.outbox
+    assert f"{ada.name} ·" not in message.alternatives[0][0]
+    assert f"{ada.name}</p>" in message.alternatives[0][0]
+
+
+def test_the_digest_does_not_call_yesterdays_posts_today(ada) -> None:
+    make_post(ada, "Yesterday's post", published_at=timezone.now() - timezone.timedelta(hours=20))
+    subscriber = Subscriber.objects.create(
+        email="daily@example.com", status="active", frequency="daily", digest_hour=0,
+        confirmed_at=timezone.now() - timezone.timedelta(days=2),
+    )  # fmt: skip
+    [delivery_id] = delivery.create_due_digests()
+    rendered = emails.render_digest(delivery.Delivery.objects.get(pk=delivery_id).digest)
+    assert not rendered.subject.startswith("Today")
+    assert rendered.subject == "Your daily digest from Dispatch: Yesterday's post"
+    assert "Today on" not in rendered.html and "Today on" not in rendered.text
+    assert subscriber.digests.count() == 1
+
+
+def test_subjects_are_plain_text_not_html_escaped(ada) -> None:
+    post = make_post(ada, "Don't \"panic\" & <carry> on")
+    assert emails.render_post(post).subject == "Don't \"panic\" & <carry> on"
