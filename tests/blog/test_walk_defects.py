@@ -104,5 +104,39 @@ def test_the_digest_does_not_call_yesterdays_posts_today(ada) -> None:
 
 
 def test_subjects_are_plain_text_not_html_escaped(ada) -> None:
-    post = make_post(ada, "Don't \"panic\" & <carry> on")
-    assert emails.render_post(post).subject == "Don't \"panic\" & <carry> on"
+    post = make_post(ada, 'Don\'t "panic" & <carry> on')
+    assert emails.render_post(post).subject == 'Don\'t "panic" & <carry> on'
+
+
+# --- Comments and moderation ---------------------------------------------------------
+
+
+def test_a_flagged_comment_reaches_the_moderators_digest(client, ada, rosa, bo) -> None:
+    from accounts.roles import MODERATORS
+    from blog.tasks import send_moderation_digest
+    from tests.factories import comment_as, make_user, relax_moderation
+
+    milo = make_user("milo", role=MODERATORS)
+    relax_moderation()
+    comment = comment_as(rosa, make_post(ada, "Flagged here"), "A remark someone dislikes")
+    client.force_login(bo)
+    client.post(f"/comments/{comment.pk}/flag/", {"reason": "spam", "note": ""})
+    send_moderation_digest.delay()
+    [message] = mail.outbox
+    assert message.to == [milo.email]
+    assert message.subject == "1 comment waiting for moderation on Dispatch"
+    assert "A remark someone dislikes" in message.body and "flagged by 1 reader" in message.body
+
+
+def test_editing_after_the_window_says_so_not_that_a_comment_was_not_posted(client, ada, rosa) -> None:
+    from blog.models import Comment
+    from tests.factories import comment_as, relax_moderation
+
+    relax_moderation()
+    comment = comment_as(rosa, make_post(ada), "Said an hour ago")
+    Comment.objects.filter(pk=comment.pk).update(created_at=timezone.now() - timezone.timedelta(hours=1))
+    client.force_login(rosa)
+    response = client.get(f"/comments/{comment.pk}/edit/")
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "This comment can no longer be edited" in page and "was not posted" not in page
