@@ -71,6 +71,7 @@ urlpatterns = [
     path("write/preview/", desk.live_preview, name="live_preview"),
     path("write/<int:pk>/", desk.post_edit, name="post_edit"),
     path("write/<int:pk>/autosave/", desk.autosave, name="post_autosave"),
+    path("write/<int:pk>/unpublish/", desk.post_unpublish, name="post_unpublish"),
     path("write/<int:pk>/send/", desk.post_send, name="post_send"),
     path("write/<int:pk>/send/retry/", desk.retry_send, name="retry_send"),
     path("write/<int:pk>/send/start/", newsletter.email_post, name="email_post"),

@@ -280,7 +280,9 @@ def test_a_ban_change_needs_a_reason(client, troll, milo) -> None:
 def test_a_moderator_lifts_a_ban_and_it_is_logged(client, troll, milo, post) -> None:
     ban_row = Ban.objects.get()
     client.force_login(milo)
-    assert client.get(f"/moderation/bans/{ban_row.pk}/lift/").status_code == 405
+    question = client.get(f"/moderation/bans/{ban_row.pk}/lift/")
+    assert question.status_code == 200 and "Lift this ban?" in question.content.decode()
+    assert Ban.objects.get().lifted_at is None  # asking changed nothing
     client.post(f"/moderation/bans/{ban_row.pk}/lift/", {"reason": "apologised"})
     assert Ban.objects.get().lifted_at is not None
     assert ModerationLog.objects.get(action="ban-lifted").reason.endswith("apologised")
