@@ -189,6 +189,20 @@ def unsubscribe(subscriber: Subscriber) -> None:
     subscriber.refresh_from_db()
 
 
+def resubscribe(subscriber: Subscriber, *, ip: str | None = None) -> bool:
+    """Someone who unsubscribed asks again from a link sent to their own address
+    (that link is the proof of the mailbox a confirmation e-mail would ask for).
+    Bounced and complained addresses are never turned back on this way."""
+    if subscriber.status == Subscriber.Status.ACTIVE:
+        return True
+    if subscriber.status != Subscriber.Status.UNSUBSCRIBED:
+        return False
+    _activate(subscriber)
+    subscriber.confirmed_ip = ip
+    subscriber.save(update_fields=["confirmed_ip"])
+    return True
+
+
 def verified_email(user: User | AnonymousUser) -> str | None:
     """A signed-in reader's verified address: enough consent for a one-click subscribe."""
     if not user.is_authenticated:

@@ -32,6 +32,7 @@ urlpatterns = [
     path("subscribe/confirm/<str:token>/", subscriptions.confirm, name="subscription_confirm"),
     path("subscription/<str:token>/", subscriptions.preferences, name="subscription_preferences"),
     path("unsubscribe/<str:token>/", subscriptions.unsubscribe, name="unsubscribe"),
+    path("unsubscribe/<str:token>/undo/", subscriptions.resubscribe, name="resubscribe"),
     path("r/<str:token>/", clicks.click, name="click"),
     path("settings/subscription/", subscriptions.account_subscription, name="account_subscription"),
     path("write/subscribers/", subscriptions.manage_subscribers, name="manage_subscribers"),

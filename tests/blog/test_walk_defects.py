@@ -140,3 +140,40 @@ def test_editing_after_the_window_says_so_not_that_a_comment_was_not_posted(clie
     page = response.content.decode()
     assert response.status_code == 400
     assert "This comment can no longer be edited" in page and "was not posted" not in page
+
+
+# --- Subscriptions -------------------------------------------------------------------
+
+
+def test_an_unsubscribed_reader_opening_the_link_again_is_offered_to_come_back(client) -> None:
+    from blog.subscriptions import manage_token
+
+    subscriber = Subscriber.objects.create(email="grace@example.com", status="unsubscribed")
+    url = f"/unsubscribe/{manage_token(subscriber)}/"
+    page = client.get(url).content.decode()
+    assert "You're unsubscribed" in page and "Subscribe again" in page
+    assert '<button type="submit">Unsubscribe</button>' not in page
+    response = client.post(f"{url}undo/")
+    assert response.status_code == 302
+    subscriber.refresh_from_db()
+    assert subscriber.status == "active" and subscriber.unsubscribed_at is None
+    assert subscriber.confirmed_ip == "127.0.0.1"
+
+
+@pytest.mark.parametrize("status", ["bounced", "complained"])
+def test_a_suppressed_address_is_not_turned_back_on_from_the_link(client, status) -> None:
+    from blog.subscriptions import manage_token
+
+    subscriber = Subscriber.objects.create(email="grace@example.com", status=status)
+    response = client.post(f"/unsubscribe/{manage_token(subscriber)}/undo/")
+    assert response.status_code == 400 and "can&#x27;t be subscribed again" in response.content.decode()
+    assert Subscriber.objects.get().status == status
+
+
+def test_subscribing_again_needs_a_post_and_a_genuine_link(client) -> None:
+    from blog.subscriptions import manage_token
+
+    subscriber = Subscriber.objects.create(email="grace@example.com", status="unsubscribed")
+    assert client.get(f"/unsubscribe/{manage_token(subscriber)}/undo/").status_code == 405
+    assert client.post("/unsubscribe/forged-token/undo/").status_code == 400
+    assert Subscriber.objects.get().status == "unsubscribed"
