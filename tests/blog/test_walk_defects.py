@@ -177,3 +177,20 @@ def test_subscribing_again_needs_a_post_and_a_genuine_link(client) -> None:
     assert client.get(f"/unsubscribe/{manage_token(subscriber)}/undo/").status_code == 405
     assert client.post("/unsubscribe/forged-token/undo/").status_code == 400
     assert Subscriber.objects.get().status == "unsubscribed"
+
+
+def test_the_desk_figures_add_up(client, ada) -> None:
+    now = timezone.now()
+    for i in range(5):  # joined this month and stayed
+        Subscriber.objects.create(
+            email=f"stay{i}@example.com", status="active", confirmed_at=now - timezone.timedelta(days=3)
+        )
+    for i in range(2):  # joined this month and left again
+        Subscriber.objects.create(email=f"left{i}@example.com", status="unsubscribed",
+                                  confirmed_at=now - timezone.timedelta(days=20), unsubscribed_at=now)  # fmt: skip
+    Subscriber.objects.create(email="old@example.com", status="active", confirmed_at=now - timezone.timedelta(days=90))
+    client.force_login(ada)
+    page = " ".join(client.get("/write/").content.decode().split())
+    assert "<strong>6</strong> subscribers" in page
+    assert "<strong>+5</strong> joined in 7 days" in page
+    assert "<strong>+7</strong> joined, <strong>−2</strong> left in 30 days (net +5)" in page
