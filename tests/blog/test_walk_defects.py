@@ -194,3 +194,15 @@ def test_the_desk_figures_add_up(client, ada) -> None:
     assert "<strong>6</strong> subscribers" in page
     assert "<strong>+5</strong> joined in 7 days" in page
     assert "<strong>+7</strong> joined, <strong>−2</strong> left in 30 days (net +5)" in page
+
+
+# --- Search --------------------------------------------------------------------------
+
+
+def test_a_phrase_search_is_not_quoted_twice(client, ada) -> None:
+    make_post(ada, "Harbour", body="The harbour council met on Friday.")
+    page = client.get("/search/", {"q": '"harbour council"'}).content.decode()
+    assert "found for &quot;harbour council&quot;." in page
+    assert "“&quot;" not in page
+    plain = client.get("/search/", {"q": "harbour"}).content.decode()
+    assert "found for “harbour”." in plain
