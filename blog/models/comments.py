@@ -76,6 +76,7 @@ class Comment(models.Model):
     liked: bool
     placeholder: bool
     by_post_author: bool
+    by_moderator: bool
     editable: bool
     depth: int  # 0 for a thread's first comment; set with the two below by blog.threads
     opens_replies: bool

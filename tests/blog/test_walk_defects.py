@@ -193,7 +193,7 @@ def test_the_desk_figures_add_up(client, ada) -> None:
     page = " ".join(client.get("/write/").content.decode().split())
     assert "<strong>6</strong> subscribers" in page
     assert "<strong>+5</strong> joined in 7 days" in page
-    assert "<strong>+7</strong> joined, <strong>−2</strong> left in 30 days (net +5)" in page
+    assert "<strong>+7</strong> joined, <strong>−2</strong> left in 30 days (net +5)" in page  # noqa: RUF001 - a minus sign, as shown
 
 
 # --- Search --------------------------------------------------------------------------
@@ -206,3 +206,43 @@ def test_a_phrase_search_is_not_quoted_twice(client, ada) -> None:
     assert "“&quot;" not in page
     plain = client.get("/search/", {"q": "harbour"}).content.decode()
     assert "found for “harbour”." in plain
+
+
+# --- Post and profile pages ----------------------------------------------------------
+
+
+def test_an_author_is_not_offered_to_subscribe_on_their_own_post_or_profile(client, ada, rosa) -> None:
+    post = make_post(ada, "Mine")
+    client.force_login(ada)
+    assert "subscribe-box" not in client.get(post.get_absolute_url()).content.decode()
+    assert "subscribe-box" not in client.get(f"/@{ada.username}/").content.decode()
+    client.force_login(rosa)
+    assert "subscribe-box" in client.get(post.get_absolute_url()).content.decode()
+    assert "subscribe-box" in client.get(f"/@{ada.username}/").content.decode()
+
+
+def test_a_readers_profile_has_no_empty_posts_section(client, rosa) -> None:
+    page = client.get(f"/@{rosa.username}/").content.decode()
+    assert "No posts yet." not in page and 'aria-label="Posts by' not in page
+
+
+def test_an_author_without_posts_sees_their_empty_posts_section(client, ada) -> None:
+    client.force_login(ada)
+    assert "No posts yet." in client.get(f"/@{ada.username}/").content.decode()
+
+
+def test_a_moderators_comment_carries_a_badge(client, ada, rosa) -> None:
+    from accounts.roles import MODERATORS
+    from tests.factories import comment_as, make_user, relax_moderation
+
+    relax_moderation()
+    milo = make_user("milo", role=MODERATORS)
+    post = make_post(ada, "Discussed")
+    comment_as(milo, post, "Please keep it civil.")
+    comment_as(rosa, post, "Fair point.")
+    page = client.get(post.get_absolute_url()).content.decode()
+    chunks = page.split('<li class="comment')[1:]
+    [by_milo] = [chunk for chunk in chunks if "Please keep it civil." in chunk]
+    [by_rosa] = [chunk for chunk in chunks if "Fair point." in chunk]
+    assert '<span class="badge moderator-badge">Moderator</span>' in by_milo
+    assert "moderator-badge" not in by_rosa
