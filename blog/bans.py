@@ -10,12 +10,15 @@ the reader's own ban says why, an address's ban says only that taking part
 from here is paused. Moderators' changes to bans are in blog/moderation.py.
 """
 
+from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
 from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.timezone import localtime
 
 from accounts.models import User
 from blog.models import Ban
@@ -46,12 +49,15 @@ def _matching(user: User | AnonymousUser, ip: str | None, email: str) -> list[Ba
     return list(Ban.objects.active().filter(match).order_by("-created_at")[:20])
 
 
-def _refusal(user: User | AnonymousUser, own_reason: str | None, address_banned: bool) -> str | None:
-    """The reason of a reader's own ban is theirs to read; an address's ban
-    tells nobody anybody's reason, and does not hold back moderators."""
+def _refusal(
+    user: User | AnonymousUser, own_reason: str | None, address_banned: bool, until: datetime | None = None
+) -> str | None:
+    """The reason of a reader's own ban, and when it ends, are theirs to read;
+    an address's ban tells nobody anybody's reason, and does not hold back moderators."""
     if own_reason is not None:
         reason = own_reason.strip()
-        return f"You can't take part here at the moment. {reason[:1].upper()}{reason[1:]}"
+        when = f"until {date_format(localtime(until), 'j F Y, H:i T')}" if until else "at the moment"
+        return f"You can't take part here {when}. {reason[:1].upper()}{reason[1:]}"
     if address_banned and not user.has_perm("blog.moderate_comment"):
         return ADDRESS_PAUSED
     return None
@@ -61,7 +67,8 @@ def refusal(user: User | AnonymousUser, ip: str | None, *, email: str = "") -> s
     """Why this reader may not take part right now, or None."""
     found = _matching(user, ip, email)
     own = next((ban for ban in found if not ban.is_ip_ban), None)
-    return _refusal(user, own.reason if own else None, any(ban.is_ip_ban for ban in found))
+    until = own.until if own else None
+    return _refusal(user, own.reason if own else None, any(ban.is_ip_ban for ban in found), until)
 
 
 # What `_own` and `_address` match, written out for the query that loads what
@@ -90,7 +97,8 @@ def ban_state_columns(user: User, ip: str | None) -> tuple[str, dict[str, Any]]:
 
 
 def refusal_of(row: Any, user: User | AnonymousUser) -> str | None:
-    """`refusal()` for a row loaded with `ban_state_columns()` for this reader."""
+    """Whether `refusal()` refuses, for a row loaded with `ban_state_columns()`
+    for this reader (its message lacks the ban's end: ask `refusal()` for that)."""
     return _refusal(user, row.own_ban_reason, row.address_banned)
 
 

@@ -156,9 +156,11 @@ def reader_state(
     if not reader.is_moderator:
         held_here = held_here.filter(author=user)
     held = list(held_here.select_related("author"))
+    moderator_ids = threads.moderators_among({comment.author_id for comment in held})
     for comment in held:
         comment.post, comment.placeholder, comment.liked = post, False, False
         comment.by_post_author = comment.author_id == post.author_id
+        comment.by_moderator = comment.author_id in moderator_ids
     return reader, held
 
 

@@ -58,9 +58,11 @@ class EngagementError(Exception):
 
 def check_not_banned(user: User, ip: str | None, post: Post | None = None) -> None:
     """A post loaded by `post_to_like()` for this reader already holds the
-    answer; otherwise the bans are asked."""
-    refusal = bans.refusal_of(post, user) if hasattr(post, "own_ban_reason") else bans.refusal(user, ip)
-    if refusal:
+    answer when there is no ban; a refusal asks the bans again, for the whole
+    message (when the ban ends)."""
+    if hasattr(post, "own_ban_reason") and bans.refusal_of(post, user) is None:
+        return
+    if refusal := bans.refusal(user, ip):
         raise EngagementError(refusal)
 
 

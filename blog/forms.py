@@ -30,7 +30,7 @@ def check_version(post: Post, submitted: str) -> None:
         )
 
 
-ACTIONS = {"save", "preview", "schedule", "publish", "unpublish"}
+ACTIONS = {"save", "preview", "schedule", "publish"}
 
 
 class PostForm(forms.ModelForm):

@@ -128,6 +128,8 @@ def moderate(
         reasons.append(f"{links} links (more than {rules.max_links})")
     if rules.hold_first_comment and not Comment.objects.filter(author=author, status=Status.APPROVED).exists():
         reasons.append("first comment from this reader")
+    if editing is None and form_age is not None and form_age < rules.min_seconds_to_submit:
+        reasons.append(f"sent {form_age:.0f} s after the form was shown")
     return Decision(Status.HELD, reasons) if reasons else Decision(Status.APPROVED)
 
 
@@ -147,11 +149,12 @@ def moderate_note(*, author: User, note: str) -> Decision:
 
 def _form_problem(form_age: float | None, honeypot: str, rules: ModerationSettings) -> str | None:
     """Why the form must be sent again, if it must: its signed time is missing
-    or more than a day old, it came back faster than a person types, or the
-    hidden field was filled in (bots, and the odd browser autofill)."""
+    or more than a day old, or the hidden field was filled in (bots, and the
+    odd browser autofill). A form sent back quickly is held instead (see
+    `moderate`): a hurried person who pasted a prepared reply is no bot."""
     if form_age is None:
         return "This form was open for a long time. Your comment is below: please send it again."
-    if form_age < rules.min_seconds_to_submit or honeypot:
+    if honeypot:
         return "That was quick! Please check your comment below and send it again."
     return None
 
@@ -406,11 +409,14 @@ def moderation_digest(now: datetime | None = None) -> list[EmailMultiAlternative
     if since and now - since < MODERATION_DIGEST_EVERY:
         return []
     arrivals = ModerationLog.objects.filter(moderator=None, action__in=[Action.AUTO_HELD, Action.AUTO_HIDDEN])
+    # A reader's flag that does not hide the comment writes no log entry, but
+    # the comment waits in the queue all the same.
+    flags = Flag.objects.filter(status=Flag.Status.OPEN)
     if since:
-        arrivals = arrivals.filter(created_at__gt=since)
-    if not arrivals.exists():
+        arrivals, flags = arrivals.filter(created_at__gt=since), flags.filter(created_at__gt=since)
+    if not (arrivals.exists() or flags.exists()):
         return []
-    held = list(waiting().filter(status=Status.HELD)[:DIGEST_LIMIT])
+    held = list(waiting()[:DIGEST_LIMIT])
     if not held:
         return []  # arrivals were dealt with already: no empty digest
     ModerationSettings.objects.filter(pk=rules.pk).update(moderators_notified_at=now)

@@ -80,6 +80,12 @@ class Query:
     def terms(self) -> list[str]:
         return [term for group in self.groups for term in group]
 
+    @property
+    def quoted(self) -> str:
+        """The query as a sentence quotes it: a query that has quotes of its
+        own (a phrase) is not wrapped in a second pair."""
+        return self.text if '"' in self.text else f"“{self.text}”"
+
 
 def parse(raw: str) -> Query:
     """Read a query the way websearch_to_tsquery does; punctuation that means

@@ -189,6 +189,20 @@ def unsubscribe(subscriber: Subscriber) -> None:
     subscriber.refresh_from_db()
 
 
+def resubscribe(subscriber: Subscriber, *, ip: str | None = None) -> bool:
+    """Someone who unsubscribed asks again from a link sent to their own address
+    (that link is the proof of the mailbox a confirmation e-mail would ask for).
+    Bounced and complained addresses are never turned back on this way."""
+    if subscriber.status == Subscriber.Status.ACTIVE:
+        return True
+    if subscriber.status != Subscriber.Status.UNSUBSCRIBED:
+        return False
+    _activate(subscriber)
+    subscriber.confirmed_ip = ip
+    subscriber.save(update_fields=["confirmed_ip"])
+    return True
+
+
 def verified_email(user: User | AnonymousUser) -> str | None:
     """A signed-in reader's verified address: enough consent for a one-click subscribe."""
     if not user.is_authenticated:
@@ -218,15 +232,20 @@ def subscriber_for_user(user: User) -> Subscriber | None:
 
 
 def audience_growth() -> dict[str, int]:
-    """Subscriber totals for the writing desk."""
+    """Subscriber totals for the writing desk. "Joined" counts everyone who
+    confirmed in the window, whether they stayed or not, so that joined minus
+    left is the change in active subscribers over it."""
     now = timezone.now()
-    active = Subscriber.objects.active()
+    everyone = Subscriber.objects.all()
+    joined_30 = everyone.filter(confirmed_at__gte=now - timedelta(days=30)).count()
+    left_30 = everyone.filter(unsubscribed_at__gte=now - timedelta(days=30)).count()
     return {
-        "active": active.count(),
-        "pending": Subscriber.objects.filter(status=Subscriber.Status.PENDING).count(),
-        "new_7_days": active.filter(confirmed_at__gte=now - timedelta(days=7)).count(),
-        "new_30_days": active.filter(confirmed_at__gte=now - timedelta(days=30)).count(),
-        "left_30_days": Subscriber.objects.filter(unsubscribed_at__gte=now - timedelta(days=30)).count(),
+        "active": Subscriber.objects.active().count(),
+        "pending": everyone.filter(status=Subscriber.Status.PENDING).count(),
+        "joined_7_days": everyone.filter(confirmed_at__gte=now - timedelta(days=7)).count(),
+        "joined_30_days": joined_30,
+        "left_30_days": left_30,
+        "net_30_days": joined_30 - left_30,
     }
 
 

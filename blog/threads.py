@@ -39,11 +39,13 @@ def thread(post: Post, user: User | AnonymousUser, sort: str = "oldest", root_id
     if user.is_authenticated:
         liked = set(CommentLike.objects.filter(user=user, comment__post=post).values_list("comment_id", flat=True))
     children: dict[int | None, list[Comment]] = {}
+    moderator_ids = moderators_among({comment.author_id for comment in comments})
     for comment in comments:
         comment.post = post  # the links need the slug; no query per comment
         comment.liked = comment.pk in liked
         comment.placeholder = comment.is_placeholder
         comment.by_post_author = comment.author_id == post.author_id
+        comment.by_moderator = comment.author_id in moderator_ids
         comment.editable = user.is_authenticated and comment.is_editable_by(user)
         children.setdefault(comment.parent_id, []).append(comment)
 
@@ -67,6 +69,14 @@ def thread(post: Post, user: User | AnonymousUser, sort: str = "oldest", root_id
         walk(top, 0)
     nest(ordered)
     return ordered
+
+
+def moderators_among(user_ids: set[int]) -> set[int]:
+    """Which of these commenters moderate (their comments carry a badge), in one query."""
+    if not user_ids:
+        return set()
+    holders = User.objects.with_perm("blog.moderate_comment", backend="django.contrib.auth.backends.ModelBackend")
+    return set(holders.filter(pk__in=user_ids).values_list("pk", flat=True))
 
 
 def nest(ordered: list[Comment]) -> None:

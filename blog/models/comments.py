@@ -76,6 +76,7 @@ class Comment(models.Model):
     liked: bool
     placeholder: bool
     by_post_author: bool
+    by_moderator: bool
     editable: bool
     depth: int  # 0 for a thread's first comment; set with the two below by blog.threads
     opens_replies: bool
@@ -250,7 +251,7 @@ class ModerationSettings(models.Model):
     max_links = models.PositiveSmallIntegerField(default=2, help_text="Hold comments with more links than this.")
     hold_first_comment = models.BooleanField(default=True, help_text="Hold a reader's comments until one is approved.")
     min_seconds_to_submit = models.PositiveSmallIntegerField(
-        default=3, help_text="A form sent faster than this after it was shown is from a bot."
+        default=3, help_text="Hold for review a comment sent faster than this after its form was shown."
     )
     comments_per_minute = models.PositiveSmallIntegerField(default=5)
     comments_per_hour = models.PositiveSmallIntegerField(default=30)

@@ -26,8 +26,17 @@ def _comment(request: HttpRequest, pk: int) -> Comment:
     return comment
 
 
-def _refused(request: HttpRequest, post: Post, error: Refused, body: str = "", reply_to: str = "") -> HttpResponse:
-    context = {"post": post, "error": str(error), "body": body, "reply_to": reply_to,
+def _refused(
+    request: HttpRequest,
+    post: Post,
+    error: Refused,
+    body: str = "",
+    reply_to: str = "",
+    *,
+    heading: str = "Your comment was not posted",
+) -> HttpResponse:
+    """The refusal page; its heading names what was refused (posting, editing, deleting, ...)."""
+    context = {"post": post, "error": str(error), "body": body, "reply_to": reply_to, "heading": heading,
                "form_token": moderation.form_token()}  # fmt: skip
     return render(request, "blog/comments/refused.html", context, status=429 if error.rate_limited else 400)
 
@@ -69,7 +78,9 @@ def detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 def edit(request: SignedInRequest, pk: int) -> HttpResponse:
     comment = _comment(request, pk)
     if not comment.is_editable_by(request.user):
-        return _refused(request, comment.post, Refused(comments.EDIT_REFUSED))
+        return _refused(
+            request, comment.post, Refused(comments.EDIT_REFUSED), heading="This comment can no longer be edited"
+        )
     body = request.POST.get("body", comment.body)
     context = {"comment": comment, "body": body, "edit_minutes": EDIT_WINDOW_MINUTES}
     if request.method == "POST":
@@ -87,13 +98,18 @@ def delete(request: SignedInRequest, pk: int) -> HttpResponse:
     """GET asks "are you sure?"; POST deletes."""
     comment = _comment(request, pk)
     if comment.author_id != request.user.pk:
-        return _refused(request, comment.post, Refused("You can only delete your own comments."))
+        return _refused(
+            request,
+            comment.post,
+            Refused("You can only delete your own comments."),
+            heading="This comment was not deleted",
+        )
     if request.method == "GET":
         return render(request, "blog/comments/delete.html", {"comment": comment})
     try:
         comments.delete_own_comment(comment, request.user)
     except Refused as error:
-        return _refused(request, comment.post, error)
+        return _refused(request, comment.post, error, heading="This comment was not deleted")
     messages.success(request, "Your comment is deleted.")
     return redirect(f"{comment.post.get_absolute_url()}#comments")
 
@@ -107,7 +123,9 @@ def like(request: SignedInRequest, pk: int) -> HttpResponse:
     try:
         count = comments.toggle_comment_like(comment, request.user, ip=client_ip(request) or None)
     except Refused as error:
-        return _refused(request, comment.post, error)
+        if request.headers.get("Accept", "").startswith("application/json"):
+            return JsonResponse({"error": str(error)}, status=429 if error.rate_limited else 403)
+        return _refused(request, comment.post, error, heading="Your like was not counted")
     if request.headers.get("Accept", "").startswith("application/json"):
         return JsonResponse({"count": count})
     return redirect(comment.anchor_url)
@@ -141,7 +159,7 @@ def pin(request: SignedInRequest, pk: int) -> HttpResponse:
     try:
         comments.pin_comment(comment, request.user)
     except Refused as error:
-        return _refused(request, comment.post, error)
+        return _refused(request, comment.post, error, heading="This comment was not pinned")
     return redirect(comment.anchor_url)
 
 

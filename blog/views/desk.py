@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.requests import SignedInRequest, role_required
 from blog import delivery, search
@@ -120,10 +120,19 @@ def _apply_action(post: Post, action: str, data: dict[str, Any]) -> str:
         Post.objects.filter(pk=post.pk).update(email_subscribers=data["email_subscribers"])
         schedule_post(post, data["publish_at"])
         return "Scheduled, to be e-mailed too." if data["email_subscribers"] else "Scheduled, for the web only."
-    if action == "unpublish":
-        unpublish_post(post)
-        return "Moved back to drafts."
     return "Saved."
+
+
+@author_required
+@require_http_methods(["GET", "POST"])
+def post_unpublish(request: SignedInRequest, pk: int) -> HttpResponse:
+    """GET asks "are you sure?" and says what happens; POST moves the post back to drafts."""
+    post = get_object_or_404(Post.objects.editable_by(request.user).exclude(status=Post.Status.DRAFT), pk=pk)
+    if request.method == "GET":
+        return render(request, "blog/desk/unpublish.html", {"post": post})
+    unpublish_post(post)
+    messages.success(request, "Moved back to drafts.")
+    return redirect("blog:post_edit", pk=post.pk)
 
 
 # --- The editor's helpers (JavaScript) ----------------------------------------

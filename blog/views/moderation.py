@@ -3,7 +3,7 @@ from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
 from accounts.requests import SignedInRequest, role_required
 from blog import moderation, search
@@ -113,9 +113,12 @@ def ban_edit(request: SignedInRequest, pk: int) -> HttpResponse:
 
 
 @moderator_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def ban_lift(request: SignedInRequest, pk: int) -> HttpResponse:
+    """GET asks "are you sure?" (with an optional reason for the log); POST lifts the ban."""
     ban = get_object_or_404(Ban.objects.active(), pk=pk)
+    if request.method == "GET":
+        return render(request, "blog/moderation/ban_lift.html", {"ban": ban})
     moderation.lift_ban(request.user, ban, reason=request.POST.get("reason", "").strip())
     messages.success(request, f"Lifted the {ban}.")
     return redirect("blog:moderation_bans")

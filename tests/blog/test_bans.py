@@ -67,6 +67,18 @@ def like(client, post: Post, ip: str = "198.51.100.20"):
     return client.post(f"/p/{post.slug}/like/", {"liked": "1"}, HTTP_ACCEPT="application/json", REMOTE_ADDR=ip)
 
 
+def test_a_timed_ban_tells_the_reader_when_it_ends(client, troll, post) -> None:
+    until = Ban.objects.get().until
+    client.force_login(troll)
+    response = like(client, post)
+    expected = until.astimezone(timezone.get_current_timezone()).strftime("%-d %B %Y, %H:%M")
+    assert response.status_code == 403
+    assert response.json()["error"].startswith(f"You can't take part here until {expected}")
+    assert response.json()["error"].endswith("Harassment")
+    comment = client.post(f"/p/{post.slug}/comments/new/", {"body": "Again", "ts": moderation.form_token()})
+    assert comment.status_code == 400 and f"until {expected}" in comment.content.decode()
+
+
 def test_a_reader_banned_by_address_cannot_like_from_another_account(client, post) -> None:
     Ban.objects.create(email="t.roll@gmail.com", reason="sock puppets")
     sock = make_user("sock")
@@ -103,7 +115,8 @@ def test_the_ban_asked_inside_the_post_query_agrees_with_refusal(post, troll, mi
     reader = users.get(who) or make_user(who)
     ip = "203.0.113.99" if who in ("neighbour", "milo") else "198.51.100.1"
     loaded = engagement.post_to_like(post.slug, reader, ip)
-    assert bans.refusal_of(loaded, reader) == bans.refusal(reader, ip)
+    # The row answers whether there is a ban; the message (with its end) comes from refusal().
+    assert (bans.refusal_of(loaded, reader) is None) == (bans.refusal(reader, ip) is None)
     assert (bans.refusal(reader, ip) is None) == (who in ("milo", "rosa"))
 
 
@@ -280,7 +293,9 @@ def test_a_ban_change_needs_a_reason(client, troll, milo) -> None:
 def test_a_moderator_lifts_a_ban_and_it_is_logged(client, troll, milo, post) -> None:
     ban_row = Ban.objects.get()
     client.force_login(milo)
-    assert client.get(f"/moderation/bans/{ban_row.pk}/lift/").status_code == 405
+    question = client.get(f"/moderation/bans/{ban_row.pk}/lift/")
+    assert question.status_code == 200 and "Lift this ban?" in question.content.decode()
+    assert Ban.objects.get().lifted_at is None  # asking changed nothing
     client.post(f"/moderation/bans/{ban_row.pk}/lift/", {"reason": "apologised"})
     assert Ban.objects.get().lifted_at is not None
     assert ModerationLog.objects.get(action="ban-lifted").reason.endswith("apologised")

@@ -65,15 +65,22 @@ def test_schedule_then_unpublish(client, ada) -> None:
     client.post("/write/new/", form(action="schedule", publish_at=future()))
     post = Post.objects.get()
     assert post.status == Post.Status.SCHEDULED and post.published_at > timezone.now()
-    client.post(f"/write/{post.pk}/", form(action="unpublish"))
+    client.post(f"/write/{post.pk}/unpublish/")
     post.refresh_from_db()
     assert (post.status, post.published_at) == (Post.Status.DRAFT, None)
 
 
-def test_unpublishing_a_live_post_hides_it(client, ada) -> None:
+def test_unpublishing_a_live_post_asks_first_then_hides_it(client, ada) -> None:
     post = make_post(ada)
     client.force_login(ada)
-    client.post(f"/write/{post.pk}/", form(title=post.title, action="unpublish"))
+    editor = client.get(f"/write/{post.pk}/").content.decode()
+    assert f'href="/write/{post.pk}/unpublish/"' in editor
+    question = client.get(f"/write/{post.pk}/unpublish/")
+    assert question.status_code == 200 and "Unpublish “A published post”?" in question.content.decode()
+    assert Post.objects.get(pk=post.pk).status == Post.Status.PUBLISHED  # asking changed nothing
+    client.post(f"/write/{post.pk}/", form(title=post.title, action="unpublish"))  # the old button: just a save
+    assert Post.objects.get(pk=post.pk).status == Post.Status.PUBLISHED
+    client.post(f"/write/{post.pk}/unpublish/")
     client.logout()
     assert client.get(post.get_absolute_url()).status_code == 404
 
@@ -165,6 +172,14 @@ def test_a_repeated_title_gets_a_unique_slug(client, ada) -> None:
     assert Post.objects.filter(slug="same-words-2").exists()
 
 
+def test_unpublishing_is_for_signed_in_authors_only(client, ada, rosa) -> None:
+    post = make_post(ada)
+    assert client.post(f"/write/{post.pk}/unpublish/").status_code == 302  # to the log-in page
+    client.force_login(rosa)
+    assert client.post(f"/write/{post.pk}/unpublish/").status_code == 403
+    assert Post.objects.get(pk=post.pk).status == Post.Status.PUBLISHED
+
+
 def test_an_old_slug_of_a_draft_does_not_reveal_it(client, ada) -> None:
     post = make_post(ada, "Secret plan", status=Post.Status.DRAFT)
     post.set_slug("renamed-plan")
@@ -192,6 +207,8 @@ def test_an_author_cannot_touch_another_authors_post(client, ada, bo) -> None:
     client.force_login(ada)
     assert client.get(f"/write/{post.pk}/").status_code == 404
     assert client.post(f"/write/{post.pk}/", form(title="Hijacked", action="unpublish")).status_code == 404
+    assert client.get(f"/write/{post.pk}/unpublish/").status_code == 404
+    assert client.post(f"/write/{post.pk}/unpublish/").status_code == 404
     post.refresh_from_db()
     assert (post.title, post.status) == ("Bo's post", Post.Status.PUBLISHED)
     assert "Bo&#x27;s post" not in client.get("/write/").content.decode()

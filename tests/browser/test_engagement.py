@@ -69,3 +69,23 @@ def test_a_restack_with_a_note_shows_on_the_profile(live_server, page: Page) -> 
     feed = page.locator(".restack-feed")
     expect(feed.locator("strong")).to_have_text("second")
     expect(feed.get_by_role("link", name="Worth passing on")).to_be_visible()
+
+
+def test_a_refused_like_says_why_beside_the_button(live_server, page: Page) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from blog.models import Ban
+
+    post = make_post(make_user("ada"), "Not for trolls")
+    troll = make_user("troll")
+    Ban.objects.create(user=troll, email=troll.email, reason="harassment", until=timezone.now() + timedelta(days=3))
+    sign_in(page, live_server.url, "troll@example.com")
+    page.goto(live_server.url + post.get_absolute_url())
+    bars(page)[1].click()
+    alert = page.locator("#engagement-bottom [role=alert]")
+    expect(alert).to_contain_text("You can't take part here until")
+    expect(alert).to_contain_text("Harassment")
+    expect(bars(page)[1].locator("[data-like-count]")).to_have_text("0")
+    assert not Like.objects.exists()
