@@ -56,6 +56,14 @@ class PostAdmin(admin.ModelAdmin):
     actions = ["publish", "unpublish"]
     formfield_overrides = {models.ImageField: {"form_class": UploadedImageField}}
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Post]:
+        # view_post in the admin is not every draft: the site's rule decides whose.
+        return super().get_queryset(request).visible_to(request.user)
+
+    def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        allowed = super().has_view_permission(request, obj)
+        return allowed and (not isinstance(obj, Post) or self.get_queryset(request).filter(pk=obj.pk).exists())
+
     def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         # The admin's change_post is every post; the desk's rule decides whose.
         allowed = super().has_change_permission(request, obj)
