@@ -33,27 +33,16 @@ from django.urls import reverse
 from blog import clicks
 from blog.models import Digest, NewsletterSettings, Post, Subscriber
 from blog.rendering import plain_text, render_markdown
-from blog.site import absolute, hostname, identity
+from blog.site import absolute, absolutise, hostname, identity
 from blog.subscriptions import confirm_token, like_token, manage_token
 
 UNSUBSCRIBE = "%%UNSUBSCRIBE_URL%%"
 PREFERENCES = "%%PREFERENCES_URL%%"
 LIKE = "%%LIKE_URL%%"
 ONE_CLICK = "List-Unsubscribe=One-Click"
-_RELATIVE_URL = re.compile(r'(src|href)="(/[^"]*|#[^"]*)"')
 # Styles go inline (mail clients drop <style> or parts of it); the dark-scheme
 # @media block cannot, so it stays in a <style> for the clients that honour it.
 INLINER = css_inline.CSSInliner(keep_at_rules=True)
-
-
-def absolutise(html: str, page_url: str) -> str:
-    """Images and links in an e-mail must name the site: /media/x -> https://site/media/x."""
-
-    def fix(match: re.Match[str]) -> str:
-        attribute, url = match.groups()
-        return f'{attribute}="{page_url + url if url.startswith("#") else absolute(url)}"'
-
-    return _RELATIVE_URL.sub(fix, html)
 
 
 class Message(EmailMultiAlternatives):
@@ -147,7 +136,7 @@ def render_post(post: Post) -> Rendered:
     as URLs), not its Markdown source."""
     url = absolute(post.get_absolute_url())
     context = {
-        "post": post, "post_url": url, "like_url": LIKE,
+        "post": post, "post_url": url, "like_url": LIKE, "cover_url": absolute(post.cover.url) if post.cover else "",
         "body_html": absolutise(post.body_html, url), "body_text": plain_text(post.body_html, settings.SITE_URL),
     }  # fmt: skip
     rendered = render("post", _newsletter_context(context))
@@ -322,7 +311,7 @@ def welcome_message(subscriber: Subscriber, settings_row: NewsletterSettings) ->
     links = subscriber_links(subscriber)
     subject = settings_row.welcome_subject.replace("{site}", settings.SITE_NAME)
     body = settings_row.welcome_body.replace("{site}", settings.SITE_NAME)
-    body_html = render_markdown(body)
+    body_html = absolutise(render_markdown(body), settings.SITE_URL + "/")
     context = {"subject": subject, "body_html": body_html, "body_text": plain_text(body_html, settings.SITE_URL)}
     return compose(render("welcome", _newsletter_context(context)).with_links(links), subscriber.email,
                    unsubscribe_url=links[UNSUBSCRIBE])  # fmt: skip

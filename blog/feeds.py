@@ -11,6 +11,7 @@ from taggit.models import Tag
 
 from accounts.models import User
 from blog.models import Post, PostQuerySet
+from blog.site import absolute, absolutise
 
 
 class PostItems:
@@ -20,7 +21,9 @@ class PostItems:
         return item.title
 
     def item_description(self, item: Post) -> str:
-        return item.body_html
+        # Feed readers show the body away from the site: its images, links and
+        # footnote anchors must carry the site's address.
+        return absolutise(item.body_html, absolute(item.get_absolute_url()))
 
     def item_author_name(self, item: Post) -> str:
         return item.author.name

@@ -179,15 +179,16 @@ def render_markdown(source: str, *, comment: bool = False) -> str:
 
 
 def excerpt_from_html(html: str, limit: int = 280) -> str:
-    """Plain text of the first paragraph, cut at a word boundary."""
-    start = html.find("<p>")
-    end = html.find("</p>", start)
-    if start == -1:
-        return ""
-    # The HTML is already sanitised: stripping tags is enough, and cheap.
-    # Footnote markers (<sup>1</sup>) would read as stray digits.
-    paragraph = FOOTNOTE_REF.sub("", html[start:end])
-    text = " ".join(html_lib.unescape(strip_tags(paragraph)).split())
+    """Plain text of the first paragraph that has words (a body may open with
+    an image in a paragraph of its own), cut at a word boundary."""
+    text, start = "", html.find("<p>")
+    while start != -1 and not text:
+        end = html.find("</p>", start)
+        # The HTML is already sanitised: stripping tags is enough, and cheap.
+        # Footnote markers (<sup>1</sup>) would read as stray digits.
+        paragraph = FOOTNOTE_REF.sub("", html[start : end if end != -1 else len(html)])
+        text = " ".join(html_lib.unescape(strip_tags(paragraph)).split())
+        start = html.find("<p>", end) if end != -1 else -1
     if len(text) <= limit:
         return text
     return text[:limit].rsplit(" ", 1)[0] + "…"

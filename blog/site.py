@@ -3,6 +3,7 @@
 `absolute` is the one way to turn a path into a URL that works outside the
 site (e-mail, feeds, social cards, share links)."""
 
+import re
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -14,6 +15,20 @@ def absolute(path: str) -> str:
     if path.startswith(("http://", "https://", "mailto:")):
         return path
     return f"{settings.SITE_URL}{path}"
+
+
+_RELATIVE_URL = re.compile(r'(src|href)="(/[^"]*|#[^"]*)"')
+
+
+def absolutise(html: str, page_url: str) -> str:
+    """Images and links in HTML read away from the site (e-mail, feeds) must name it:
+    /media/x -> https://site/media/x, and #fn:1 -> the page's own URL#fn:1."""
+
+    def fix(match: re.Match[str]) -> str:
+        attribute, url = match.groups()
+        return f'{attribute}="{page_url + url if url.startswith("#") else absolute(url)}"'
+
+    return _RELATIVE_URL.sub(fix, html)
 
 
 def hostname() -> str:

@@ -221,7 +221,7 @@ def test_daily_digest_at_the_chosen_hour_with_the_new_posts(ada) -> None:
     delivery.send_deliveries([delivery_id])
     [message] = mail.outbox
     assert message.to == [reader.email]
-    assert message.subject == "Today on Dispatch: Fresh"
+    assert message.subject == "Your daily digest from Dispatch: Fresh"
     assert "List-Unsubscribe" in message.extra_headers
 
 

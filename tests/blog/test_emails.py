@@ -74,7 +74,7 @@ def test_the_digest_has_unfolded_one_click_headers(wire, ada) -> None:
     make_post(ada, "Fresh", published_at=datetime(2026, 11, 25, 6, tzinfo=UTC))
     delivery.send_deliveries(delivery.create_due_digests(now=now))
     [received] = wire.messages
-    assert received["Subject"] == "Today on Dispatch: Fresh"
+    assert received["Subject"] == "Your daily digest from Dispatch: Fresh"
     assert_one_click_headers(received.raw_headers)
 
 
