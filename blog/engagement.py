@@ -201,11 +201,16 @@ def _like_in_one_statement(slug: str, user: User, wanted: bool | None, ip: str |
     return None  # a paused address, which does not hold this reader (a moderator) back
 
 
-def like_as_subscriber(post: Post, subscriber: Subscriber) -> int:
+def like_as_subscriber(post: Post, subscriber: Subscriber, *, ip: str | None = None) -> int:
     """A like from the newsletter's button: the subscriber's account likes it
-    if they have one, else the subscriber does. Returns the post's count."""
+    if they have one, else the subscriber does. Returns the post's count.
+
+    Either way the bans are asked; a subscriber without an account by their
+    address. Raises EngagementError if one refuses."""
     if subscriber.user is not None:
-        return set_like(post, subscriber.user, True)[1]
+        return set_like(post, subscriber.user, True, ip=ip)[1]
+    if refusal := bans.refusal(AnonymousUser(), ip, email=subscriber.email):
+        raise EngagementError(refusal)
     counters.add_counted(Like, post, "like_count", post=post, subscriber=subscriber)
     return counters.current(post, "like_count")
 

@@ -78,7 +78,11 @@ def like_from_email(request: HttpRequest, slug: str, token: str) -> HttpResponse
     context: dict[str, object] = {"post": post, "liked": False}
     if request.method != "POST":
         return render(request, "blog/engagement/like_from_email.html", context)
-    context.update(liked=True, like_count=engagement.like_as_subscriber(post, subscriber))
+    try:
+        count = engagement.like_as_subscriber(post, subscriber, ip=client_ip(request) or None)
+    except engagement.EngagementError as error:
+        return render(request, "blog/engagement/like_from_email.html", {**context, "error": error}, status=403)
+    context.update(liked=True, like_count=count)
     return _counted(request, render(request, "blog/engagement/like_from_email.html", context))
 
 
