@@ -7,7 +7,7 @@ however many requests arrive at once."""
 import re
 from datetime import date
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 from django.contrib.auth.models import AnonymousUser
 from django.db import connection, transaction
@@ -270,6 +270,18 @@ def mastodon_instance(text: str) -> str:
 
 def mastodon_target(instance: str, post: Post, url: str) -> str:
     return MASTODON_TARGET.format(instance=instance, text=quote(post.title, safe=""), url=quote(url, safe=""))
+
+
+def from_this_site(request: HttpRequest) -> bool:
+    """Whether a GET of a share link came from this site's own page. Another
+    site can point an image or a link at it, and each of its visitors would
+    count; browsers say where a request came from (Sec-Fetch-Site), older ones
+    send a Referer. Neither: not counted (the reader is still sent on)."""
+    fetch_site = request.headers.get("Sec-Fetch-Site")
+    if fetch_site is not None:
+        return fetch_site == "same-origin"
+    referer = request.headers.get("Referer", "")
+    return bool(referer) and urlsplit(referer).netloc == request.get_host()
 
 
 def record_share(request: HttpRequest, post: Post, network: str) -> bool:

@@ -88,7 +88,8 @@ def like_from_email(request: HttpRequest, slug: str, token: str) -> HttpResponse
 
 @require_http_methods(["GET", "POST"])
 def share(request: HttpRequest, slug: str, network: str) -> HttpResponse:
-    """A network link: count the share, then go to the network's share page.
+    """A network link: count the share (once per visitor, network and day, and
+    only from this site's own page), then go to the network's share page.
 
     Copy-link and the Web Share API report by POST (204) from the page's script."""
     post = _visible_post(request, slug)
@@ -99,6 +100,8 @@ def share(request: HttpRequest, slug: str, network: str) -> HttpResponse:
         return _counted(request, HttpResponse(status=204))
     if network not in engagement.SHARE_TARGETS or request.method != "GET":
         raise Http404("Unknown network.")
+    if not engagement.from_this_site(request):  # another site's page pointing here counts nothing
+        return ShareRedirect(engagement.share_target(network, post, engagement.shared_url(post, request.user)))
     engagement.record_share(request, post, network)
     url = engagement.shared_url(post, request.user)
     target = engagement.share_target(network, post, url)
