@@ -320,18 +320,41 @@ def share_menu(post: Post, user: User | AnonymousUser) -> dict[str, object]:
     }
 
 
-def recent_restacks(post: Post) -> list[Restack]:
-    """The re-stacks listed under a post, newest first."""
-    return list(Restack.objects.filter(post=post).select_related("user").order_by("-created_at")[:RESTACKS_ON_POST])
+def recent_restacks(post: Post, viewer: User | AnonymousUser) -> list[Restack]:
+    """The re-stacks listed under a post, newest first, their held notes kept
+    from whoever may not read them."""
+    restacks = Restack.objects.filter(post=post).select_related("user").order_by("-created_at")[:RESTACKS_ON_POST]
+    return held_notes_hidden(list(restacks), viewer)
+
+
+def held_notes_hidden(restacks: list[Restack], viewer: User | AnonymousUser) -> list[Restack]:
+    """A note held for moderation is read by its writer and the moderators
+    only: for anyone else it is taken out here, before any template (and any
+    rendering shared between readers) sees it."""
+    moderator = viewer.is_authenticated and viewer.is_moderator
+    for item in restacks:
+        if item.note_held and not (moderator or item.user_id == viewer.pk):
+            item.note, item.note_html = "", ""
+    return restacks
+
+
+def has_held_note(post: Post, user: User) -> bool:
+    """Whether this reader's re-stack of the post waits with a held note: their
+    page shows it, so it is theirs alone, never a rendering shared with others."""
+    return Restack.objects.filter(post=post, user=user, note_held=True).exclude(note_html="").exists()
 
 
 def profile_activity(person: User, viewer: User | AnonymousUser) -> dict[str, object]:
-    """A profile's re-stack feed (public) and liked posts (shown to the owner only)."""
+    """A profile's re-stack feed (public, held notes for their writer and the
+    moderators only) and liked posts (shown to the owner only)."""
     published = Post.objects.published()
-    restacks = (
-        Restack.objects.filter(user=person, post__in=published)
-        .select_related("post__author")
-        .order_by("-created_at")[:30]
+    restacks = held_notes_hidden(
+        list(
+            Restack.objects.filter(user=person, post__in=published)
+            .select_related("post__author")
+            .order_by("-created_at")[:30]
+        ),
+        viewer,
     )
     liked: QuerySet[Post] | list[Post] = []
     if viewer.pk == person.pk:
