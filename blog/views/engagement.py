@@ -160,6 +160,7 @@ def restack(request: SignedInRequest, slug: str) -> HttpResponse:
 
 @login_required
 @require_POST
+@rate_limit("restack", "10/m", "You're re-stacking very fast. Please wait a minute.")
 def undo_restack(request: SignedInRequest, slug: str) -> HttpResponse:
     post = _visible_post(request, slug)
     if engagement.undo_restack(post, request.user):
