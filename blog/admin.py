@@ -59,7 +59,7 @@ class PostAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Post]:
         # view_post in the admin is not every draft: the site's rule decides whose.
-        return super().get_queryset(request).visible_to(request.user)
+        return super().get_queryset(request) & Post.objects.visible_to(request.user)
 
     def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         allowed = super().has_view_permission(request, obj)

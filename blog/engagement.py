@@ -338,9 +338,11 @@ def held_notes_hidden(restacks: list[Restack], viewer: User | AnonymousUser) -> 
     return restacks
 
 
-def has_held_note(post: Post, user: User) -> bool:
+def has_held_note(post: Post, user: User | AnonymousUser) -> bool:
     """Whether this reader's re-stack of the post waits with a held note: their
     page shows it, so it is theirs alone, never a rendering shared with others."""
+    if not isinstance(user, User):
+        return False
     return Restack.objects.filter(post=post, user=user, note_held=True).exclude(note_html="").exists()
 
 
