@@ -16,7 +16,9 @@ def edit_profile(request: SignedInRequest) -> HttpResponse:
         changes_public = any(name in form.changed_data for name in guards.PUBLIC_FIELDS)
         refusal = guards.profile_refusal(request.user, client_ip(request) or None) if changes_public else None
         if refusal is None:
-            form.save()
+            # Only what changed is written, so that the page caches renew only what shows it.
+            if form.changed_data:
+                form.save(commit=False).save(update_fields=form.changed_data)
             messages.success(request, "Profile saved.")
             return redirect(request.user)
         form.add_error(None, refusal)

@@ -12,6 +12,7 @@ from blog.models import (
     Ban,
     Comment,
     CommentRevision,
+    ConsentEvent,
     LegacyPath,
     ModerationLog,
     ModerationSettings,
@@ -55,6 +56,14 @@ class PostAdmin(admin.ModelAdmin):
     inlines = [SlugRedirectInline, LegacyPathInline]
     actions = ["publish", "unpublish"]
     formfield_overrides = {models.ImageField: {"form_class": UploadedImageField}}
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Post]:
+        # view_post in the admin is not every draft: the site's rule decides whose.
+        return super().get_queryset(request) & Post.objects.visible_to(request.user)
+
+    def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        allowed = super().has_view_permission(request, obj)
+        return allowed and (not isinstance(obj, Post) or self.get_queryset(request).filter(pk=obj.pk).exists())
 
     def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         # The admin's change_post is every post; the desk's rule decides whose.
@@ -193,6 +202,22 @@ class ModerationLogAdmin(admin.ModelAdmin):
         return False
 
 
+class ConsentEventInline(admin.TabularInline):
+    """Each request and confirmation after the first, kept as evidence; never edited."""
+
+    model = ConsentEvent
+    extra = 0
+    fields = ("created_at", "kind", "source", "ip")
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Subscriber | None = None) -> bool:
+        return False
+
+    def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return request.user.has_perm("blog.view_subscriber")  # part of the subscriber's record
+
+
 @admin.register(Subscriber)
 class SubscriberAdmin(admin.ModelAdmin):
     list_display = ("email", "status", "frequency", "source", "created_at", "confirmed_at")
@@ -201,6 +226,7 @@ class SubscriberAdmin(admin.ModelAdmin):
     readonly_fields = (
         "consent_ip", "source", "created_at", "confirmation_sent_at", "confirmed_at", "confirmed_ip", "unsubscribed_at",
     )  # fmt: skip
+    inlines = [ConsentEventInline]
 
 
 @admin.register(Restack)

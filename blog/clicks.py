@@ -6,19 +6,37 @@ sends the reader only to an address that was signed, so it can never be used
 to send anyone anywhere else, and a changed token is refused. With
 NEWSLETTER_CLICK_COUNTING off, links are left as they are. No open-tracking
 pixel: mail clients fetch images by themselves, so open rates mislead.
+
+A token never expires (an e-mail in an archive keeps working), so it only
+redirects while it can have come from a real newsletter: its post is live and
+went out to subscribers (a send, or a digest). A test e-mail's links, a
+draft's or an unpublished post's, lead nowhere: a signed address on this
+site's domain must not become a permanent open redirect.
+
+A click counts once per visitor, post, link and day. The visitor is a keyed
+hash of the address, the link and the day, under a random salt that lives in
+the shared cache for two days and is never written down, so no address is
+kept and yesterday's hashes cannot be linked to anyone.
 """
 
+import hashlib
 import re
+import secrets
 from collections.abc import Callable
+from datetime import date
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core import signing
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.http import HttpRequest
 from django.urls import reverse
+from django.utils import timezone
 
-from blog.models import LinkClick, Post
+from blog.models import Digest, LinkClick, Post, Send
+from blog.ratelimits import client_ip
 from blog.site import absolute
 
 CLICK_SALT = "dispatch.newsletter.click"
@@ -96,6 +114,30 @@ def _rewrite(html: str, text: str, post_for: Callable[[str], Post | None]) -> tu
         return match.group(1) + swap(url).replace("&", "&amp;") + match.group(3)
 
     return _HTML_LINK.sub(swap_html, html), _TEXT_LINK.sub(lambda match: swap(match.group(0)), text)
+
+
+def went_out(post_id: int) -> bool:
+    """Whether this post's links can have reached subscribers: it is live and
+    was sent, on its own or in a digest. Test e-mails and drafts never were."""
+    live = Post.objects.published().filter(pk=post_id)
+    sent = Send.objects.filter(post_id=post_id).exists() or Digest.objects.filter(posts=post_id).exists()
+    return sent and live.exists()
+
+
+def _daily_salt(day: date) -> str:
+    """A random salt for the day, shared by every process through the cache and
+    forgotten after two days (never derived from a key that outlives it)."""
+    key = f"clicks:salt:{day.isoformat()}"
+    cache.add(key, secrets.token_hex(16), timeout=2 * 86400)
+    return cache.get(key) or ""
+
+
+def first_click_today(request: HttpRequest, post_id: int, url: str) -> bool:
+    """True the first time today this visitor (their address) follows this link."""
+    day = timezone.localdate()
+    salt = _daily_salt(day)
+    visitor = hashlib.sha256(f"{salt}|{client_ip(request)}|{post_id}|{url}".encode()).hexdigest()
+    return bool(salt) and cache.add(f"clicks:seen:{day.isoformat()}:{visitor}", 1, timeout=86400 + 3600)
 
 
 def record_click(post_id: int, url: str) -> None:

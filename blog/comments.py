@@ -146,7 +146,7 @@ def toggle_comment_like(comment: Comment, user: User, *, ip: str | None = None) 
     with transaction.atomic():
         if not counters.remove_counted(CommentLike, comment, "like_count", comment=comment, user=user):
             counters.add_counted(CommentLike, comment, "like_count", comment=comment, user=user)
-    threads.changed(comment.post_id)
+    threads.likes_changed(comment.post_id)
     return counters.current(comment, "like_count")
 
 

@@ -7,7 +7,7 @@ however many requests arrive at once."""
 import re
 from datetime import date
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 from django.contrib.auth.models import AnonymousUser
 from django.db import connection, transaction
@@ -203,11 +203,16 @@ def _like_in_one_statement(slug: str, user: User, wanted: bool | None, ip: str |
     return None  # a paused address, which does not hold this reader (a moderator) back
 
 
-def like_as_subscriber(post: Post, subscriber: Subscriber) -> int:
+def like_as_subscriber(post: Post, subscriber: Subscriber, *, ip: str | None = None) -> int:
     """A like from the newsletter's button: the subscriber's account likes it
-    if they have one, else the subscriber does. Returns the post's count."""
+    if they have one, else the subscriber does. Returns the post's count.
+
+    Either way the bans are asked; a subscriber without an account by their
+    address. Raises EngagementError if one refuses."""
     if subscriber.user is not None:
-        return set_like(post, subscriber.user, True)[1]
+        return set_like(post, subscriber.user, True, ip=ip)[1]
+    if refusal := bans.refusal(AnonymousUser(), ip, email=subscriber.email):
+        raise EngagementError(refusal)
     counters.add_counted(Like, post, "like_count", post=post, subscriber=subscriber)
     return counters.current(post, "like_count")
 
@@ -269,6 +274,18 @@ def mastodon_target(instance: str, post: Post, url: str) -> str:
     return MASTODON_TARGET.format(instance=instance, text=quote(post.title, safe=""), url=quote(url, safe=""))
 
 
+def from_this_site(request: HttpRequest) -> bool:
+    """Whether a GET of a share link came from this site's own page. Another
+    site can point an image or a link at it, and each of its visitors would
+    count; browsers say where a request came from (Sec-Fetch-Site), older ones
+    send a Referer. Neither: not counted (the reader is still sent on)."""
+    fetch_site = request.headers.get("Sec-Fetch-Site")
+    if fetch_site is not None:
+        return fetch_site == "same-origin"
+    referer = request.headers.get("Referer", "")
+    return bool(referer) and urlsplit(referer).netloc == request.get_host()
+
+
 def record_share(request: HttpRequest, post: Post, network: str) -> bool:
     """Count a share once per visitor, network and day; True if it was new."""
     today = timezone.localdate()
@@ -305,18 +322,43 @@ def share_menu(post: Post, user: User | AnonymousUser) -> dict[str, object]:
     }
 
 
-def recent_restacks(post: Post) -> list[Restack]:
-    """The re-stacks listed under a post, newest first."""
-    return list(Restack.objects.filter(post=post).select_related("user").order_by("-created_at")[:RESTACKS_ON_POST])
+def recent_restacks(post: Post, viewer: User | AnonymousUser) -> list[Restack]:
+    """The re-stacks listed under a post, newest first, their held notes kept
+    from whoever may not read them."""
+    restacks = Restack.objects.filter(post=post).select_related("user").order_by("-created_at")[:RESTACKS_ON_POST]
+    return held_notes_hidden(list(restacks), viewer)
+
+
+def held_notes_hidden(restacks: list[Restack], viewer: User | AnonymousUser) -> list[Restack]:
+    """A note held for moderation is read by its writer and the moderators
+    only: for anyone else it is taken out here, before any template (and any
+    rendering shared between readers) sees it."""
+    moderator = viewer.is_authenticated and viewer.is_moderator
+    for item in restacks:
+        if item.note_held and not (moderator or item.user_id == viewer.pk):
+            item.note, item.note_html = "", ""
+    return restacks
+
+
+def has_held_note(post: Post, user: User | AnonymousUser) -> bool:
+    """Whether this reader's re-stack of the post waits with a held note: their
+    page shows it, so it is theirs alone, never a rendering shared with others."""
+    if not isinstance(user, User):
+        return False
+    return Restack.objects.filter(post=post, user=user, note_held=True).exclude(note_html="").exists()
 
 
 def profile_activity(person: User, viewer: User | AnonymousUser) -> dict[str, object]:
-    """A profile's re-stack feed (public) and liked posts (shown to the owner only)."""
+    """A profile's re-stack feed (public, held notes for their writer and the
+    moderators only) and liked posts (shown to the owner only)."""
     published = Post.objects.published()
-    restacks = (
-        Restack.objects.filter(user=person, post__in=published)
-        .select_related("post__author")
-        .order_by("-created_at")[:30]
+    restacks = held_notes_hidden(
+        list(
+            Restack.objects.filter(user=person, post__in=published)
+            .select_related("post__author")
+            .order_by("-created_at")[:30]
+        ),
+        viewer,
     )
     liked: QuerySet[Post] | list[Post] = []
     if viewer.pk == person.pk:

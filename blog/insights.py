@@ -20,13 +20,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
+from blog import referrers
 from blog.engagement import share_counts
 from blog.models import Delivery, LinkClick, PageViewDay, Post, ReferrerDay, Subscriber
-from blog.pageviews import source_label
 
 PERIODS = (7, 30, 90)
 DEFAULT_PERIOD = 30
 TOP = 10
+POST_REFERRERS = 50
 # The subscribe boxes on a post page record these as the subscriber's source.
 POST_SOURCES = ("post-top:", "post-bottom:")
 
@@ -185,15 +186,17 @@ def top_posts_by_subscribers(user: Reader, events: Events) -> Table:
 
 
 def top_referrers(user: Reader, start: date) -> Table:
-    rows = (
-        _own(ReferrerDay.objects.filter(day__gte=start), user)
-        .values_list("source")
-        .annotate(total=Sum("views"))
-        .order_by("-total", "source")[:TOP]
-    )
     table = Table("referrers", "Top referrers", ["Source", "Views"])
-    table.rows = [[source_label(source), total] for source, total in rows]
+    table.rows = _referrer_rows(_own(ReferrerDay.objects.filter(day__gte=start), user), TOP)
     return table
+
+
+def _referrer_rows(days: QuerySet[ReferrerDay], top: int) -> list[list[Any]]:
+    """Sources normalised and capped (blog/referrers.py), in two queries however many there are."""
+    grouped = days.values_list("source").annotate(total=Sum("views")).order_by("-total", "source")
+    total = days.aggregate(total=Sum("views"))["total"] or 0
+    rows = referrers.capped(grouped[: referrers.READ_AT_MOST], total, top)
+    return [[referrers.label(source), views] for source, views in rows]
 
 
 # --- E-mail ----------------------------------------------------------------
@@ -289,14 +292,8 @@ def post_daily_views(post: Post, today: date) -> Table:
 
 
 def post_referrers(post: Post) -> Table:
-    rows = (
-        ReferrerDay.objects.filter(post=post)
-        .values_list("source")
-        .annotate(total=Sum("views"))
-        .order_by("-total", "source")
-    )
     table = Table("referrers", "Referrers", ["Source", "Views"])
-    table.rows = [[source_label(source), total] for source, total in rows]
+    table.rows = _referrer_rows(ReferrerDay.objects.filter(post=post), POST_REFERRERS)
     return table
 
 

@@ -379,9 +379,20 @@ def _renamed_post(sender: type, instance: SlugRedirect, **kwargs: Any) -> None:
     changed(post_scope(instance.old_slug))  # the old address now redirects
 
 
+# What of a person other pages show: their name and avatar on every page they
+# wrote or commented on; their bio on their profile, a listing. Their e-mail
+# switches show nowhere.
+SHOWN_EVERYWHERE = frozenset({"username", "display_name", "avatar", "is_active"})
+SHOWN_ON_PROFILE = frozenset({"bio"})
+
+
 @receiver(post_save, sender=User, dispatch_uid="pagecache.user")
 def _user_saved(sender: type, instance: User, created: bool, update_fields: frozenset | None, **kwargs: Any) -> None:
-    """A new name shows on every page the person wrote or commented on."""
-    if created or update_fields == frozenset({"last_login"}):
+    """Bump what shows what changed; a save that does not say which fields
+    changed (the admin's, say) may have changed the name."""
+    if created:
         return
-    changed(SITE)
+    if update_fields is None or update_fields & SHOWN_EVERYWHERE:
+        changed(SITE)
+    elif update_fields & SHOWN_ON_PROFILE:
+        changed(LISTINGS)

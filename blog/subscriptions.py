@@ -1,7 +1,8 @@
 """Who is subscribed: double opt-in, preferences, unsubscribing, import and export.
 
 The subscribe answer is the same whatever the address's state, so the form
-never tells anyone who subscribes. Links in emails carry signed tokens: the
+never tells anyone who subscribes. A subscriber keeps the source and consent
+of their first request; every request and confirmation is a ConsentEvent. Links in emails carry signed tokens: the
 confirmation link expires after seven days; preference and unsubscribe links
 keep working for as long as the subscriber exists."""
 
@@ -22,7 +23,7 @@ from django.db.models import Case, Count, Q, QuerySet, Subquery, When
 from django.utils import timezone
 
 from accounts.models import User
-from blog.models import Post, Subscriber
+from blog.models import ConsentEvent, Post, Subscriber
 from blog.spreadsheets import safe_row
 
 CONFIRM_SALT = "dispatch.subscriber.confirm"
@@ -120,8 +121,10 @@ def request_subscription(
                     )
             except IntegrityError:  # a concurrent request created it first
                 return None
+        # The row keeps the first source and consent; this request is kept beside it.
+        ConsentEvent.objects.create(subscriber=subscriber, kind=ConsentEvent.Kind.REQUESTED, source=source, ip=ip)
         if verified_user is not None:
-            _activate(subscriber, user=verified_user, source=source, ip=ip)
+            _activate(subscriber, user=verified_user, ip=ip)
             return None  # active at once: no confirmation e-mail
         if subscriber.status in (Subscriber.Status.ACTIVE, Subscriber.Status.COMPLAINED):
             return None
@@ -129,21 +132,23 @@ def request_subscription(
         if subscriber.status == Subscriber.Status.PENDING and recently:
             return None
         subscriber.status = Subscriber.Status.PENDING
-        subscriber.source, subscriber.consent_ip = source, ip
         subscriber.confirmation_sent_at = now
-        subscriber.save(update_fields=["status", "source", "consent_ip", "confirmation_sent_at"])
+        subscriber.save(update_fields=["status", "confirmation_sent_at"])
     return subscriber
 
 
-def _activate(subscriber: Subscriber, *, user: User | None = None, source: str = "", ip: str | None = None) -> None:
+def _activate(subscriber: Subscriber, *, user: User | None = None, ip: str | None = None) -> None:
+    """Active now, the confirmation kept as a consent event. A reader's
+    verified address links their account to it (unless another one is)."""
     subscriber.status = Subscriber.Status.ACTIVE
     subscriber.confirmed_at = timezone.now()
     subscriber.unsubscribed_at = None
     fields = ["status", "confirmed_at", "unsubscribed_at"]
-    if user is not None:
-        subscriber.user, subscriber.source, subscriber.consent_ip = user, source, ip
-        fields += ["user", "source", "consent_ip"]
+    if user is not None and subscriber.user_id in (None, user.pk):
+        subscriber.user = user
+        fields.append("user")
     subscriber.save(update_fields=fields)
+    ConsentEvent.objects.create(subscriber=subscriber, kind=ConsentEvent.Kind.CONFIRMED, ip=ip)
 
 
 def confirm(subscriber: Subscriber, *, ip: str | None = None) -> bool:
@@ -154,7 +159,7 @@ def confirm(subscriber: Subscriber, *, ip: str | None = None) -> bool:
         return True
     if subscriber.status != Subscriber.Status.PENDING:
         return False
-    _activate(subscriber)
+    _activate(subscriber, ip=ip)
     subscriber.confirmed_ip = ip
     subscriber.save(update_fields=["confirmed_ip"])
     return True
@@ -253,12 +258,17 @@ def audience_growth() -> dict[str, int]:
 
 
 def own_subscribers(author: User) -> QuerySet[Subscriber]:
-    """The subscribers an author brought: from the subscribe boxes of their
-    posts and profile, or imported by them. Authors see only these; the whole
-    list takes the blog.manage_subscribers permission."""
+    """The subscribers an author brought: who first subscribed from the boxes
+    of their posts and profile and confirmed it, or whom they imported.
+    Authors see only these; the whole list takes blog.manage_subscribers.
+
+    Anyone can send the form with an author's source and any address, so an
+    address that never confirmed is nobody's: otherwise an author could type
+    addresses into their own form and learn from their list which were new."""
     slugs = Post.objects.filter(author=author).values_list("slug", flat=True)
     sources = [f"{box}:{slug}" for slug in slugs for box in ("post-top", "post-bottom")]
-    return Subscriber.objects.filter(source__in=[*sources, f"profile:{author.username}", import_source(author)])
+    boxes = Q(source__in=[*sources, f"profile:{author.username}"], confirmed_at__isnull=False)
+    return Subscriber.objects.filter(boxes | Q(source=import_source(author)))
 
 
 def import_source(author: User) -> str:

@@ -98,3 +98,11 @@ def approved_count(comments: list[Comment]) -> int:
 def changed(post_id: int) -> None:
     """The post's comments changed: signed-out readers get a fresh list once this commits."""
     pagecache.post_changed(post_id)
+
+
+def likes_changed(post_id: int) -> None:
+    """A comment's likes changed: they show on the post's page only, not in the
+    listings (which count comments, not their likes)."""
+    slug = Post.objects.filter(pk=post_id).values_list("slug", flat=True).first()
+    if slug:
+        pagecache.changed(pagecache.post_scope(slug))

@@ -13,13 +13,14 @@ from blog.models.engagement import Like, ReferralVisit, Restack, Share
 from blog.models.imports import ExportJob, ImportJob, LegacyPath, SourceRecord
 from blog.models.insights import LinkClick, PageViewDay, ReferrerDay
 from blog.models.posts import Post, PostImage, PostQuerySet, SlugRedirect
-from blog.models.subscriptions import Delivery, Digest, NewsletterSettings, Send, Subscriber
+from blog.models.subscriptions import ConsentEvent, Delivery, Digest, NewsletterSettings, Send, Subscriber
 
 __all__ = [
     "Ban",
     "Comment",
     "CommentLike",
     "CommentRevision",
+    "ConsentEvent",
     "Delivery",
     "Digest",
     "ExportJob",

@@ -73,6 +73,31 @@ class Subscriber(models.Model):
         return self.email
 
 
+class ConsentEvent(models.Model):
+    """Every request to subscribe and every confirmation, as it came.
+
+    The subscriber row keeps the first source and consent address, which
+    nobody's later request may rewrite (a form on another author's page would
+    otherwise move the address to that author's list); these rows keep each
+    later one beside it, for the evidence."""
+
+    class Kind(models.TextChoices):
+        REQUESTED = "requested", "Asked to subscribe"
+        CONFIRMED = "confirmed", "Confirmed"
+
+    subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="consent_events")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    source = models.CharField(max_length=120, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["subscriber", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} from {self.source or 'unknown'}"
+
+
 class Send(models.Model):
     """One post going out to its each-post subscribers."""
 

@@ -18,7 +18,11 @@ def click(request: HttpRequest, token: str) -> HttpResponse:
         return render(request, "blog/subscriptions/link_error.html", {"error": error}, status=400)
     if not Post.objects.filter(pk=post_id).exists():
         return render(request, "blog/subscriptions/link_error.html", {"error": "This link is not valid."}, status=400)
-    # Mail scanners and link previewers fetch links too; only browsers count.
-    if settings.NEWSLETTER_CLICK_COUNTING and pageviews.is_browser(request):
+    if not clicks.went_out(post_id):
+        inactive = "This link is not active: its post is not published, or was never sent to subscribers."
+        return render(request, "blog/subscriptions/link_error.html", {"error": inactive}, status=404)
+    # Mail scanners and link previewers fetch links too; only browsers count, once a day each.
+    counting = settings.NEWSLETTER_CLICK_COUNTING and pageviews.is_browser(request)
+    if counting and clicks.first_click_today(request, post_id, url):
         clicks.record_click(post_id, url)
     return HttpResponseRedirect(clicks.destination(url))

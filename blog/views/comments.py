@@ -10,7 +10,7 @@ from blog import comments, moderation, notifications, threads
 from blog.models import Comment, Flag, Post
 from blog.models.comments import EDIT_WINDOW_MINUTES
 from blog.moderation import CommentRefused as Refused
-from blog.ratelimits import client_ip
+from blog.ratelimits import client_ip, rate_limit
 from blog.tasks import queue_notices
 
 
@@ -116,6 +116,7 @@ def delete(request: SignedInRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@rate_limit("comment-like", "30/m", "You're liking comments very fast. Please wait a minute and try again.")
 def like(request: SignedInRequest, pk: int) -> HttpResponse:
     comment = _comment(request, pk)
     if comment.status != Comment.Status.APPROVED or comment.is_deleted:

@@ -78,13 +78,18 @@ def like_from_email(request: HttpRequest, slug: str, token: str) -> HttpResponse
     context: dict[str, object] = {"post": post, "liked": False}
     if request.method != "POST":
         return render(request, "blog/engagement/like_from_email.html", context)
-    context.update(liked=True, like_count=engagement.like_as_subscriber(post, subscriber))
+    try:
+        count = engagement.like_as_subscriber(post, subscriber, ip=client_ip(request) or None)
+    except engagement.EngagementError as error:
+        return render(request, "blog/engagement/like_from_email.html", {**context, "error": error}, status=403)
+    context.update(liked=True, like_count=count)
     return _counted(request, render(request, "blog/engagement/like_from_email.html", context))
 
 
 @require_http_methods(["GET", "POST"])
 def share(request: HttpRequest, slug: str, network: str) -> HttpResponse:
-    """A network link: count the share, then go to the network's share page.
+    """A network link: count the share (once per visitor, network and day, and
+    only from this site's own page), then go to the network's share page.
 
     Copy-link and the Web Share API report by POST (204) from the page's script."""
     post = _visible_post(request, slug)
@@ -95,6 +100,8 @@ def share(request: HttpRequest, slug: str, network: str) -> HttpResponse:
         return _counted(request, HttpResponse(status=204))
     if network not in engagement.SHARE_TARGETS or request.method != "GET":
         raise Http404("Unknown network.")
+    if not engagement.from_this_site(request):  # another site's page pointing here counts nothing
+        return ShareRedirect(engagement.share_target(network, post, engagement.shared_url(post, request.user)))
     engagement.record_share(request, post, network)
     url = engagement.shared_url(post, request.user)
     target = engagement.share_target(network, post, url)
@@ -153,6 +160,7 @@ def restack(request: SignedInRequest, slug: str) -> HttpResponse:
 
 @login_required
 @require_POST
+@rate_limit("restack", "10/m", "You're re-stacking very fast. Please wait a minute.")
 def undo_restack(request: SignedInRequest, slug: str) -> HttpResponse:
     post = _visible_post(request, slug)
     if engagement.undo_restack(post, request.user):

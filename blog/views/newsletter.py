@@ -2,6 +2,7 @@
 older web-only post, a test e-mail to the author, and the welcome e-mail."""
 
 from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
@@ -72,9 +73,11 @@ def test_email(request: SignedInRequest, pk: int) -> HttpResponse:
 
 
 @author_required
+@permission_required("blog.manage_subscribers", raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def welcome(request: SignedInRequest) -> HttpResponse:
-    """The welcome e-mail new subscribers get once they confirm; off unless turned on."""
+    """The welcome e-mail new subscribers get once they confirm; off unless turned on.
+    It speaks for the whole publication, so it is for those who manage subscribers."""
     form = WelcomeForm(request.POST if request.method == "POST" else None, instance=NewsletterSettings.load())
     if request.method == "POST" and form.is_valid():
         form.save()

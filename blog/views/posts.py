@@ -70,7 +70,7 @@ def post_detail(request: HttpRequest, slug: str) -> HttpResponse:
     sort = sort if sort in threads.SORTS else "oldest"
     token = get_token(request)
     reader = _reader(request, post, sort, token, versions)
-    if not _shares_shell(request, post):
+    if not _shares_shell(request, post) or (reader["restacked"] and engagement.has_held_note(post, request.user)):
         return _render_post(request, post, sort, reader)
     # The state that changes what else the page shows picks the shared rendering:
     # counts included, so a reader's own like or share shows at once.
@@ -132,7 +132,7 @@ def _render_post(request: HttpRequest, post: Post, sort: str, reader: dict[str, 
         "sort": sort,
         "sorts": threads.SORTS,
         "related": Post.objects.related_to(post),
-        "restacks": engagement.recent_restacks(post),
+        "restacks": engagement.recent_restacks(post, request.user),
         **reader,
     }
     return render(request, "blog/posts/detail.html", context)

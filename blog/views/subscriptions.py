@@ -1,5 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -29,15 +30,16 @@ def subscribe(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return render(request, "blog/subscriptions/subscribe_error.html", {"form": form}, status=400)
     email, honeypot = form.cleaned_data["email"], form.cleaned_data["website"]
-    if refusal := bans.refusal(request.user, client_ip(request) or None, email=email):
-        if not request.user.is_authenticated:
-            return redirect("blog:subscribe_done")  # the usual answer: the form tells nobody about an address
-        messages.error(request, refusal)
+    ip = client_ip(request) or None
+    if user is not None and (refusal := bans.refusal(user, ip)):
+        messages.error(request, refusal)  # their own ban (or their network's): theirs to read
         return redirect("blog:home")
+    if bans.refusal(AnonymousUser(), ip, email=email):
+        return redirect("blog:subscribe_done")  # the usual answer: the form tells nobody about an address
     pending = subscriptions.request_subscription(
         email,
         source=subscriptions.known_source(form.cleaned_data["source"]),
-        ip=client_ip(request) or None,
+        ip=ip,
         referred_by=referrer_for(request),
         verified_user=user if one_click_email and one_click_email.lower() == email.lower() else None,
         honeypot=honeypot,

@@ -2,7 +2,7 @@ import pytest
 from django.core import mail, signing
 
 from blog import clicks
-from blog.models import LinkClick, Post
+from blog.models import LinkClick, Post, Send
 from tests.blog.test_pageviews import BROWSER
 from tests.factories import make_post, make_subscribers, publish
 
@@ -13,7 +13,10 @@ REPORT = "https://example.org/report.pdf?page=4&lang=en"
 
 @pytest.fixture
 def post(ada) -> Post:
-    return make_post(ada, "Linked")
+    """A post that went out to subscribers: its links redirect."""
+    post = make_post(ada, "Linked")
+    Send.objects.create(post=post)
+    return post
 
 
 def path_of(url: str) -> str:
@@ -23,8 +26,8 @@ def path_of(url: str) -> str:
 def test_a_click_is_counted_per_post_and_link_and_sent_on(client, post) -> None:
     link = clicks.click_url(post, REPORT)
     assert link.startswith("http://127.0.0.1:8000/r/")
-    for _ in range(2):
-        response = client.get(path_of(link), **BROWSER)
+    for address in ["198.51.100.1", "198.51.100.2"]:
+        response = client.get(path_of(link), REMOTE_ADDR=address, **BROWSER)
         assert response.status_code == 302 and response.url == REPORT
     client.get(path_of(clicks.click_url(post, "https://example.org/other")), **BROWSER)
     assert dict(LinkClick.objects.filter(post=post).values_list("url", "clicks")) == {

@@ -15,7 +15,7 @@ from blog.models import Delivery, Like, NewsletterSettings, Post, Send, Subscrib
 from blog.subscriptions import confirm_token, like_token
 from blog.tasks import publish_due_posts, send_deliveries
 from tests.blog.test_emails import LONG_SITE, assert_one_click_headers
-from tests.factories import make_post
+from tests.factories import grant, make_post
 
 pytestmark = pytest.mark.django_db
 
@@ -210,8 +210,8 @@ def test_no_welcome_e_mail_unless_the_desk_turns_it_on(client, run) -> None:
     assert not mail.outbox
 
 
-def test_an_author_writes_the_welcome_and_new_subscribers_get_it_once(client, ada, run) -> None:
-    client.force_login(ada)
+def test_a_subscriber_manager_writes_the_welcome_and_new_subscribers_get_it_once(client, ada, run) -> None:
+    client.force_login(grant(ada, "blog.manage_subscribers"))
     body = "Glad you are here. Start with [the archive](/archive/)."
     client.post(
         "/write/welcome/", {"welcome_enabled": "on", "welcome_subject": "Hello from {site}", "welcome_body": body}
@@ -228,7 +228,7 @@ def test_an_author_writes_the_welcome_and_new_subscribers_get_it_once(client, ad
 
 
 def test_the_welcome_form_refuses_an_empty_subject(client, ada) -> None:
-    client.force_login(ada)
+    client.force_login(grant(ada, "blog.manage_subscribers"))
     response = client.post("/write/welcome/", {"welcome_enabled": "on", "welcome_subject": "", "welcome_body": "x"})
     assert response.status_code == 400 and "This field is required." in response.content.decode()
     assert not NewsletterSettings.load().welcome_enabled

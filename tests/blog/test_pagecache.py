@@ -213,7 +213,7 @@ def test_a_new_restack_shows_at_once(client, post, rosa, commit) -> None:
 
 def test_a_signed_out_reader_who_shares_sees_the_count_at_once(client, post) -> None:
     loads("/p/argue-here/")
-    client.get("/p/argue-here/share/x/")
+    client.get("/p/argue-here/share/x/", HTTP_SEC_FETCH_SITE="same-origin")
     response = client.get("/p/argue-here/")
     assert "X-Page-Cache" not in response
     assert 'Share <span class="muted">· 1</span>' in response.content.decode()

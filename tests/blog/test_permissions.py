@@ -50,7 +50,8 @@ def test_admin_publish_actions_need_the_editor_permission(client, bo) -> None:
     client.post("/admin/blog/post/", {"action": "publish", "_selected_action": [post.pk]})
     assert Post.objects.get(pk=post.pk).status == Post.Status.DRAFT
     # change_post in the admin is not every author's post either.
-    assert client.post(f"/admin/blog/post/{post.pk}/change/", {"title": "Hijacked"}).status_code == 403
+    assert client.post(f"/admin/blog/post/{post.pk}/change/", {"title": "Hijacked"}).status_code in (302, 403)
+    assert Post.objects.get(pk=post.pk).title == "Bo's draft"
     client.force_login(grant(staff, "blog.change_any_post"))
     client.post("/admin/blog/post/", {"action": "publish", "_selected_action": [post.pk]})
     assert Post.objects.get(pk=post.pk).status == Post.Status.PUBLISHED

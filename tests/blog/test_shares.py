@@ -7,6 +7,7 @@ from blog.models import Post, ReferralVisit, Share
 from tests.factories import make_post
 
 pytestmark = pytest.mark.django_db
+SAME_SITE = {"HTTP_SEC_FETCH_SITE": "same-origin"}  # a click on the post's own page
 
 NETWORKS = {
     "x": "https://x.com/intent/post",
@@ -28,7 +29,7 @@ def post(ada) -> Post:
 
 @pytest.mark.parametrize(("network", "target"), NETWORKS.items())
 def test_each_network_link_counts_and_redirects(client, post, network, target) -> None:
-    response = client.get(f"/p/{post.slug}/share/{network}/")
+    response = client.get(f"/p/{post.slug}/share/{network}/", **SAME_SITE)
     assert response.status_code == 302
     assert response.url.startswith(target)
     assert "pass-it-on" in response.url
@@ -45,8 +46,8 @@ def test_the_post_page_offers_every_network_without_third_party_scripts(client, 
 
 def test_reloading_a_share_link_is_one_share_a_day(client, post) -> None:
     for _ in range(3):
-        client.get(f"/p/{post.slug}/share/x/", REMOTE_ADDR="203.0.113.5")
-    client.get(f"/p/{post.slug}/share/x/", REMOTE_ADDR="198.51.100.7")
+        client.get(f"/p/{post.slug}/share/x/", **SAME_SITE, REMOTE_ADDR="203.0.113.5")
+    client.get(f"/p/{post.slug}/share/x/", **SAME_SITE, REMOTE_ADDR="198.51.100.7")
     assert Share.objects.count() == 2
     assert Post.objects.get(pk=post.pk).share_count == 2
     assert not Share.objects.filter(visitor_hash__contains="203.0.113.5").exists()
@@ -100,8 +101,8 @@ def test_a_made_up_referral_code_credits_no_one(client, post, django_capture_on_
 
 
 def test_authors_see_shares_per_network(client, ada, post) -> None:
-    client.get(f"/p/{post.slug}/share/x/")
-    client.get(f"/p/{post.slug}/share/reddit/")
+    client.get(f"/p/{post.slug}/share/x/", **SAME_SITE)
+    client.get(f"/p/{post.slug}/share/reddit/", **SAME_SITE)
     client.force_login(ada)
     page = client.get(f"/write/{post.pk}/").content.decode()
     assert "<td>X</td>" in page and "<td>Reddit</td>" in page

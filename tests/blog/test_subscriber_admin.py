@@ -3,6 +3,7 @@ import io
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
 from blog import delivery
 from blog.models import Delivery, Subscriber
@@ -124,7 +125,7 @@ def test_an_author_exports_only_the_subscribers_they_brought(client, ada, bo) ->
                "profile@example.com": "profile:ada", "bo@example.com": f"post-top:{theirs.slug}",
                "home@example.com": "home"}  # fmt: skip
     for email, source in sources.items():
-        Subscriber.objects.create(email=email, status="active", source=source)
+        Subscriber.objects.create(email=email, status="active", source=source, confirmed_at=timezone.now())
     client.force_login(ada)
     assert 'href="/write/subscribers/mine/"' in client.get("/write/").content.decode()
     rows = list(csv.DictReader(io.StringIO(client.get("/write/subscribers/mine/export.csv").content.decode())))

@@ -10,7 +10,7 @@ from accounts.roles import AUTHORS
 from blog.models import Like, NewsletterSettings, Post, Subscriber
 from blog.subscriptions import like_token
 from tests.browser.session import sign_in
-from tests.factories import make_post, make_user
+from tests.factories import grant, make_post, make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -43,8 +43,8 @@ def test_an_author_tests_publishes_on_the_web_then_emails_it(live_server, page: 
     assert sorted(m.to[0] for m in mail.outbox[1:]) == ["s0@example.com", "s1@example.com"]
 
 
-def test_an_author_turns_on_the_welcome_email(live_server, page: Page) -> None:
-    make_user("ada", role=AUTHORS)
+def test_a_subscriber_manager_turns_on_the_welcome_email(live_server, page: Page) -> None:
+    grant(make_user("ada", role=AUTHORS), "blog.manage_subscribers")
     sign_in(page, live_server.url, "ada@example.com")
     page.get_by_role("link", name="Write").click()
     page.get_by_role("link", name="Welcome e-mail").click()
