@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('blog', '0014_search_word_pairs'),
+        ('blog', '0015_comment_speed_hold'),
     ]
 
     operations = [
