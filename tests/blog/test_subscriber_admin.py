@@ -112,7 +112,7 @@ def test_the_desk_shows_subscriber_totals(client, ada) -> None:
     Subscriber.objects.create(email="b@example.com", status="pending")
     client.force_login(ada)
     page = client.get("/write/").content.decode()
-    assert "<strong>1</strong> subscriber<" in page and "<strong>+1</strong> last 7 days" in page
+    assert "<strong>1</strong> subscriber<" in page and "<strong>+1</strong> joined in 7 days" in page
 
 
 # --- An author's own subscribers (issue 13) ----------------------------------------
