@@ -123,14 +123,14 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
 
 @require_POST
 def resubscribe(request: HttpRequest, token: str) -> HttpResponse:
-    """ "Subscribe again" on the unsubscribed page, from the reader's own e-mail link."""
+    """The unsubscribed page's "Subscribe again", from the reader's own e-mail link."""
     try:
         subscriber = subscriptions.subscriber_for_manage_token(token)
     except subscriptions.TokenError as error:
         return render(request, "blog/subscriptions/link_error.html", {"error": error}, status=400)
     if not subscriptions.resubscribe(subscriber, ip=client_ip(request) or None):
-        error = "This address can't be subscribed again from here. Use the subscribe form on any page."
-        return render(request, "blog/subscriptions/link_error.html", {"error": error}, status=400)
+        refusal = "This address can't be subscribed again from here. Use the subscribe form on any page."
+        return render(request, "blog/subscriptions/link_error.html", {"error": refusal}, status=400)
     messages.success(request, f"Welcome back. {subscriber.email} is subscribed again.")
     return redirect("blog:subscription_preferences", token=token)
 
