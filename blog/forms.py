@@ -7,6 +7,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.utils import timezone
 from django.utils.text import slugify
 
+from accounts import timezones
 from accounts.images import COVER_MAX_SIDE, UploadedImageField
 from blog.models import NewsletterSettings, Post, PostImage, SlugRedirect, Subscriber
 from blog.publishing import check_publication_time
@@ -187,6 +188,7 @@ class SubscribeForm(forms.Form):
 
 
 class PreferencesForm(forms.ModelForm):
+    timezone = forms.ChoiceField(choices=timezones.choices, label="Time zone")
     digest_hour = forms.TypedChoiceField(
         choices=[(h, f"{h:02d}:00") for h in range(24)], coerce=int, label="Digest time"
     )

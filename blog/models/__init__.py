@@ -11,8 +11,9 @@ from blog.models.comments import (
 )
 from blog.models.engagement import Like, ReferralVisit, Restack, Share
 from blog.models.imports import ExportJob, ImportJob, LegacyPath, SourceRecord
-from blog.models.insights import LinkClick, PageViewDay, ReferrerDay
+from blog.models.insights import DailyVisitor, LinkClick, PageViewDay, ReferrerDay
 from blog.models.posts import Post, PostImage, PostQuerySet, SlugRedirect
+from blog.models.revisions import PostRevision
 from blog.models.subscriptions import Delivery, Digest, NewsletterSettings, Send, Subscriber
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "Comment",
     "CommentLike",
     "CommentRevision",
+    "DailyVisitor",
     "Delivery",
     "Digest",
     "ExportJob",
@@ -35,6 +37,7 @@ __all__ = [
     "Post",
     "PostImage",
     "PostQuerySet",
+    "PostRevision",
     "ReferralVisit",
     "ReferrerDay",
     "Restack",
