@@ -24,7 +24,7 @@ class ConflictError(Exception):
 
 def check_version(post: Post, submitted: str) -> None:
     if post.pk and submitted and submitted != version_of(post):
-        changed = timezone.localtime(post.updated_at).strftime("%H:%M:%S")
+        changed = timezone.localtime(post.updated_at).strftime("%H:%M:%S %Z")
         raise ConflictError(
             f"This post was changed elsewhere (at {changed}) after you opened it, so your text was not saved. "
             "Copy what you wrote, reload the page, and put your changes back."
@@ -58,7 +58,6 @@ class PostForm(forms.ModelForm):
     publish_at = forms.DateTimeField(
         required=False,
         label="Schedule for",
-        help_text="Your local time zone is UTC unless set.",
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
 
@@ -82,6 +81,10 @@ class PostForm(forms.ModelForm):
             self.initial.setdefault("publish_at", self.instance.published_at)
         self.initial.setdefault("version", version_of(self.instance))
         self.initial.setdefault("email_subscribers", self.instance.email_subscribers)
+        zone = timezone.get_current_timezone_name()
+        self.fields["publish_at"].help_text = (
+            f"In your time zone, {zone} ({timezones.abbreviation(zone)}); change it in your settings."
+        )
 
     def clean_title(self) -> str:
         title = self.cleaned_data["title"].strip()
@@ -153,6 +156,10 @@ class DraftForm(forms.ModelForm):
         model = Post
         fields = ["title", "subtitle", "body", "excerpt"]
         error_messages = {"title": {"required": "Give the post a title; then it saves by itself."}}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["body"].required = False  # a title alone is worth keeping: it saves from the first keystroke
 
     def clean_title(self) -> str:
         title = self.cleaned_data["title"].strip()

@@ -50,6 +50,7 @@ from uuid import uuid4
 from django.conf import settings
 from django.contrib.messages.storage.cookie import CookieStorage
 from django.core.cache import cache
+from django.utils import timezone
 from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
@@ -123,7 +124,9 @@ def _version_key(scope: str) -> str:
 
 
 def _page_key(request: HttpRequest) -> str:
-    return "pagecache:page:" + hashlib.sha256(request.get_full_path().encode()).hexdigest()
+    # Times on a page are in the reader's zone (accounts/middleware.py), so a rendering is per zone.
+    page = f"{request.get_full_path()}|{timezone.get_current_timezone_name()}"
+    return "pagecache:page:" + hashlib.sha256(page.encode()).hexdigest()
 
 
 def _body_key(rendering: str) -> str:

@@ -12,6 +12,7 @@ from blog.views import (
     moderation,
     newsletter,
     posts,
+    revisions,
     subscriptions,
     transfers,
 )
@@ -71,6 +72,10 @@ urlpatterns = [
     path("write/preview/", desk.live_preview, name="live_preview"),
     path("write/<int:pk>/", desk.post_edit, name="post_edit"),
     path("write/<int:pk>/autosave/", desk.autosave, name="post_autosave"),
+    path("write/<int:pk>/revisions/", revisions.revision_list, name="post_revisions"),
+    path("write/<int:pk>/revisions/<int:revision_pk>/", revisions.revision_detail, name="post_revision"),
+    path("write/<int:pk>/revisions/<int:revision_pk>/restore/", revisions.revision_restore, name="revision_restore"),
+    path("write/<int:pk>/revisions/unsaved/discard/", revisions.pending_discard, name="pending_discard"),
     path("write/<int:pk>/send/", desk.post_send, name="post_send"),
     path("write/<int:pk>/send/retry/", desk.retry_send, name="retry_send"),
     path("write/<int:pk>/send/start/", newsletter.email_post, name="email_post"),
