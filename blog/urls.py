@@ -4,6 +4,7 @@ from django.urls import path
 from blog.feeds import AuthorFeed, LatestPostsAtomFeed, LatestPostsFeed, TagFeed
 from blog.sitemaps import SITEMAPS
 from blog.views import (
+    account,
     clicks,
     comments,
     desk,
@@ -35,6 +36,10 @@ urlpatterns = [
     path("unsubscribe/<str:token>/", subscriptions.unsubscribe, name="unsubscribe"),
     path("r/<str:token>/", clicks.click, name="click"),
     path("settings/subscription/", subscriptions.account_subscription, name="account_subscription"),
+    path("settings/notifications/", account.notifications, name="notifications"),
+    path("settings/data/", account.your_data, name="your_data"),
+    path("settings/delete/", account.delete_account, name="delete_account"),
+    path("settings/delete/confirm/", account.delete_account_confirm, name="delete_account_confirm"),
     path("write/subscribers/", subscriptions.manage_subscribers, name="manage_subscribers"),
     path("write/subscribers/export.csv", subscriptions.export_subscribers, name="export_subscribers"),
     path("write/subscribers/mine/", subscriptions.own_subscribers, name="own_subscribers"),
