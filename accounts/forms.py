@@ -53,7 +53,13 @@ class NotificationsForm(forms.ModelForm):
 
 
 class BrowserTimeZoneForm(forms.Form):
-    time_zone = forms.ChoiceField(choices=timezones.choices, error_messages={"invalid_choice": "Unknown time zone."})
+    time_zone = forms.CharField(max_length=64)
+
+    def clean_time_zone(self) -> str:
+        zone = timezones.canonical(self.cleaned_data["time_zone"])
+        if zone is None:
+            raise forms.ValidationError("Unknown time zone.")
+        return zone
 
 
 class DeleteAccountForm(forms.Form):

@@ -33,6 +33,29 @@ def time_zones() -> list[str]:
     return sorted((listed & available) | {"UTC"})
 
 
+@cache
+def _links() -> dict[str, str]:
+    """Old name -> current name, from the tz database's own link lines ("L Asia/Kolkata Asia/Calcutta")."""
+    for directory in zoneinfo.TZPATH:
+        path = Path(directory) / "tzdata.zi"
+        if path.exists():
+            lines = path.read_text(encoding="utf-8").splitlines()
+            return {parts[2]: parts[1] for line in lines if (parts := line.split()) and parts[0] == "L"}
+    return {}
+
+
+def canonical(name: str) -> str | None:
+    """The listed name for a zone a browser reports: browsers (ICU) still say
+    Asia/Calcutta and Europe/Kiev. None for a name that is no zone at all."""
+    for _ in range(3):  # a link may point at another link
+        if is_known(name):
+            return name
+        if name not in _links():
+            return None
+        name = _links()[name]
+    return None
+
+
 def choices() -> list[tuple[str, str]]:
     return [(name, name.replace("_", " ")) for name in time_zones()]
 
