@@ -38,7 +38,7 @@ CONSEQUENCES = [
     "Your newsletter subscription stops and its address and consent record are erased.",
     "Your profile page, name, handle, e-mail addresses, avatar, password and two-factor devices are erased, "
     "and you are signed out everywhere.",
-    "This cannot be undone. Download your data first if you want to keep a copy.",
+    "This cannot be undone.",
 ]
 DELETED_NAME = "Deleted reader"
 
