@@ -82,9 +82,9 @@ class PostForm(forms.ModelForm):
         self.initial.setdefault("version", version_of(self.instance))
         self.initial.setdefault("email_subscribers", self.instance.email_subscribers)
         zone = timezone.get_current_timezone_name()
-        self.fields["publish_at"].help_text = (
-            f"In your time zone, {zone} ({timezones.abbreviation(zone)}); change it in your settings."
-        )
+        self.fields[
+            "publish_at"
+        ].help_text = f"In your time zone, {zone} ({timezones.abbreviation(zone)}); change it in your settings."
 
     def clean_title(self) -> str:
         title = self.cleaned_data["title"].strip()

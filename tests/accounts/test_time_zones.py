@@ -80,8 +80,10 @@ def test_times_are_shown_in_the_readers_zone_and_labelled(client, ada) -> None:
 def test_a_schedule_is_read_in_the_authors_zone(client, ada) -> None:
     User.objects.filter(pk=ada.pk).update(time_zone="Europe/Berlin")
     client.force_login(User.objects.get(pk=ada.pk))
-    local = (timezone.now() + timedelta(days=3)).astimezone(timezones.zone_of("Europe/Berlin")).replace(
-        hour=9, minute=0, second=0, microsecond=0
+    local = (
+        (timezone.now() + timedelta(days=3))
+        .astimezone(timezones.zone_of("Europe/Berlin"))
+        .replace(hour=9, minute=0, second=0, microsecond=0)
     )
     editor = client.get("/write/new/").content.decode()
     assert "In your time zone, Europe/Berlin (CE" in editor  # CET or CEST
@@ -89,4 +91,3 @@ def test_a_schedule_is_read_in_the_authors_zone(client, ada) -> None:
     post = Post.objects.get()
     assert post.status == "scheduled" and post.published_at == local
     assert post.published_at.astimezone(UTC).hour in (7, 8)  # 09:00 in Berlin
-

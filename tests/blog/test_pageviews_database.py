@@ -72,7 +72,6 @@ def test_the_counting_mode_is_named(settings) -> None:
     assert pageviews.counting() == ""
 
 
-
 def test_with_redis_too_rotating_the_user_agent_is_one_visitor(client, settings, post) -> None:
     import fakeredis
 
