@@ -192,7 +192,9 @@ def _autosave_aside(request: SignedInRequest, post: Post) -> JsonResponse:
         "version": version_of(post), "saved_at": saved_at, "slug": post.slug,
         "edit_url": reverse("blog:post_edit", args=[post.pk]),
         "autosave_url": reverse("blog:post_autosave", args=[post.pk]),
-        "message": f"Changes kept at {saved_at}; readers see them once you press Update.",
+        "message": f"Changes kept at {saved_at}; " + (
+            "readers see them once you press Update." if post.is_live else "they go into the post once you save it."
+        ),
     })  # fmt: skip
 
 

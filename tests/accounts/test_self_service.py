@@ -159,6 +159,12 @@ def test_one_page_holds_every_email_switch(client, rosa, rosas_things) -> None:
     assert (subscriber.frequency, subscriber.digest_hour, subscriber.timezone) == ("weekly", 7, "Europe/Berlin")
 
 
+def test_notifications_need_a_signed_in_reader(client, rosa) -> None:
+    response = client.post("/settings/notifications/", {"email_on_replies": ""})
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+    assert User.objects.get(pk=rosa.pk).email_on_replies is True
+
+
 def test_bad_notification_input_saves_nothing(client, rosa, rosas_things) -> None:
     client.force_login(rosa)
     data = {"newsletter-frequency": "hourly", "newsletter-digest_hour": "7", "newsletter-digest_weekday": "4",

@@ -1,5 +1,7 @@
 """No lost work in the editor: live posts' autosave, revisions compared and restored."""
 
+from datetime import timedelta
+
 import pytest
 from django.utils import timezone
 
@@ -134,9 +136,11 @@ def test_a_revision_of_another_post_is_not_found(client, ada, live) -> None:
     assert Post.objects.get(pk=live.pk).body == live.body
 
 
-def test_the_editor_warns_before_leaving_with_unsaved_changes(client, ada) -> None:
+
+def test_a_scheduled_posts_autosave_waits_too(client, ada) -> None:
+    post = make_post(ada, "Later", status=Post.Status.SCHEDULED, published_at=timezone.now() + timedelta(days=1))
     client.force_login(ada)
-    page = client.get("/write/new/").content.decode()
-    assert "js/editor.js" in page
-    script = client.get("/static/js/editor.js")
-    assert b"beforeunload" in b"".join(script.streaming_content)
+    message = autosave(client, post, body="Edited while waiting")["message"]
+    assert "once you save it" in message
+    assert Post.objects.get(pk=post.pk).body == post.body
+    assert "press <strong>Save draft</strong>" in client.get(f"/write/{post.pk}/").content.decode()

@@ -149,3 +149,15 @@ def test_a_live_posts_edits_are_kept_aside_compared_and_restored(live_server, br
     page.get_by_role("button", name="Restore this revision").click()
     expect(page.get_by_text("Restored the version of")).to_be_visible()
     assert Post.objects.get(pk=post.pk).body == "The first version."
+
+
+def test_a_new_post_saves_itself_from_the_first_keystroke_of_a_title(live_server, browser: Browser) -> None:
+    make_user("ada", role=AUTHORS)
+    page = browser.new_context().new_page()
+    sign_in(page, live_server.url, "ada@example.com")
+    page.goto(f"{live_server.url}/write/new/")
+    page.get_by_label("Title", exact=True).press("H")
+    expect(page.get_by_text("Draft saved at")).to_be_visible(timeout=10_000)
+    post = Post.objects.get()
+    assert (post.title, post.status) == ("H", "draft")
+    expect(page).to_have_url(f"{live_server.url}/write/{post.pk}/")
