@@ -136,7 +136,6 @@ def test_a_revision_of_another_post_is_not_found(client, ada, live) -> None:
     assert Post.objects.get(pk=live.pk).body == live.body
 
 
-
 def test_a_scheduled_posts_autosave_waits_too(client, ada) -> None:
     post = make_post(ada, "Later", status=Post.Status.SCHEDULED, published_at=timezone.now() + timedelta(days=1))
     client.force_login(ada)
