@@ -9,7 +9,7 @@ from accounts import timezones
 from accounts.models import User
 from blog.models import Comment, Post
 from tests.blog.test_desk import form
-from tests.factories import make_post
+from tests.factories import make_post, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -91,3 +91,17 @@ def test_a_schedule_is_read_in_the_authors_zone(client, ada) -> None:
     post = Post.objects.get()
     assert post.status == "scheduled" and post.published_at == local
     assert post.published_at.astimezone(UTC).hour in (7, 8)  # 09:00 in Berlin
+
+
+def test_a_cached_page_never_shows_one_readers_zone_to_another(client, ada, rosa) -> None:
+    when = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+    post = make_post(ada, "Dated", published_at=when)
+    Comment.objects.create(post=post, author=ada, body="Hi", body_html="<p>Hi</p>", created_at=when)
+    User.objects.filter(pk=rosa.pk).update(time_zone="Asia/Kolkata")
+    tom = make_user("tom", time_zone="America/New_York")
+    seen = {}
+    for reader in (User.objects.get(pk=rosa.pk), tom, User.objects.get(pk=rosa.pk)):
+        client.force_login(reader)
+        seen.setdefault(reader.username, []).append(client.get(post.get_absolute_url()).content.decode())
+    assert all("20 Nov 2026, 14:30 IST" in page for page in seen["rosa"])
+    assert "20 Nov 2026, 04:00 EST" in seen["tom"][0] and "IST" not in seen["tom"][0]
