@@ -58,6 +58,9 @@ class User(AbstractUser):
     email_on_comments = models.BooleanField("e-mail me new comments on my posts", default=True)
     email_on_replies = models.BooleanField("e-mail me replies to my comments", default=True)
     email_on_moderation = models.BooleanField("e-mail me comments waiting for moderation", default=True)
+    # Empty until the browser's zone is taken on the first visit; then the
+    # reader's to change. Every time shown to them and every schedule uses it.
+    time_zone = models.CharField(max_length=64, blank=True, help_text="Times on this site are shown in it.")
     avatar = models.ImageField(
         upload_to="avatars/",
         blank=True,

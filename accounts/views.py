@@ -1,11 +1,13 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
-from accounts import guards
+from accounts import guards, timezones
 from accounts.client_ip import client_ip
-from accounts.forms import ProfileForm
+from accounts.forms import BrowserTimeZoneForm, ProfileForm
+from accounts.models import User
 from accounts.requests import SignedInRequest
 
 
@@ -23,4 +25,18 @@ def edit_profile(request: SignedInRequest) -> HttpResponse:
             return redirect(request.user)
         form.add_error(None, refusal)
     status = 400 if form.errors else 200
-    return render(request, "accounts/edit_profile.html", {"form": form}, status=status)
+    context = {"form": form, "zone_abbreviation": timezones.abbreviation(request.user.time_zone)}
+    return render(request, "accounts/edit_profile.html", context, status=status)
+
+
+@login_required
+@require_POST
+def browser_time_zone(request: SignedInRequest) -> JsonResponse:
+    """The browser's zone, sent by static/js/account-timezone.js on the first
+    visit: taken only while the account has none, never over the reader's choice."""
+    form = BrowserTimeZoneForm(request.POST)
+    if not form.is_valid():
+        return JsonResponse({"error": "Unknown time zone."}, status=400)
+    zone = form.cleaned_data["time_zone"]
+    taken = User.objects.filter(pk=request.user.pk, time_zone="").update(time_zone=zone)
+    return JsonResponse({"time_zone": zone if taken else request.user.time_zone, "taken": bool(taken)})

@@ -120,8 +120,10 @@ def shared_threads(post: Post, sort: str, versions: list[str]) -> dict:
 
     `versions` are the site's and the post page's (blog/pagecache.py), which every
     change to the comments, the post or a name bumps. Links carry the slug and
-    the badge the author, so both are in the key too."""
-    key = f"comments:{post.pk}:{sort}:{post.slug}:{post.author_id}:{post.comments_open}:{':'.join(versions)}"
+    the badge the author, so both are in the key too, and the times are in the
+    reader's time zone, so that is."""
+    zone = timezone.get_current_timezone_name()
+    key = f"comments:{post.pk}:{sort}:{post.slug}:{post.author_id}:{post.comments_open}:{zone}:{':'.join(versions)}"
     shared = pagecache.local_copy(key)
     if shared is None:
         shared = _render_shared(post, sort)

@@ -7,6 +7,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.utils import timezone
 from django.utils.text import slugify
 
+from accounts import timezones
 from accounts.images import COVER_MAX_SIDE, UploadedImageField
 from blog.models import NewsletterSettings, Post, PostImage, SlugRedirect, Subscriber
 from blog.publishing import check_publication_time
@@ -23,7 +24,7 @@ class ConflictError(Exception):
 
 def check_version(post: Post, submitted: str) -> None:
     if post.pk and submitted and submitted != version_of(post):
-        changed = timezone.localtime(post.updated_at).strftime("%H:%M:%S")
+        changed = timezone.localtime(post.updated_at).strftime("%H:%M:%S %Z")
         raise ConflictError(
             f"This post was changed elsewhere (at {changed}) after you opened it, so your text was not saved. "
             "Copy what you wrote, reload the page, and put your changes back."
@@ -57,7 +58,6 @@ class PostForm(forms.ModelForm):
     publish_at = forms.DateTimeField(
         required=False,
         label="Schedule for",
-        help_text="Your local time zone is UTC unless set.",
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
 
@@ -81,6 +81,10 @@ class PostForm(forms.ModelForm):
             self.initial.setdefault("publish_at", self.instance.published_at)
         self.initial.setdefault("version", version_of(self.instance))
         self.initial.setdefault("email_subscribers", self.instance.email_subscribers)
+        zone = timezone.get_current_timezone_name()
+        self.fields[
+            "publish_at"
+        ].help_text = f"In your time zone, {zone} ({timezones.abbreviation(zone)}); change it in your settings."
 
     def clean_title(self) -> str:
         title = self.cleaned_data["title"].strip()
@@ -153,6 +157,10 @@ class DraftForm(forms.ModelForm):
         fields = ["title", "subtitle", "body", "excerpt"]
         error_messages = {"title": {"required": "Give the post a title; then it saves by itself."}}
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["body"].required = False  # a title alone is worth keeping: it saves from the first keystroke
+
     def clean_title(self) -> str:
         title = self.cleaned_data["title"].strip()
         if not title:
@@ -173,6 +181,13 @@ class BanForm(forms.Form):
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        zone = timezone.get_current_timezone_name()
+        self.fields[
+            "until"
+        ].help_text = f"In your time zone, {zone} ({timezones.abbreviation(zone)}). Empty for a permanent ban."
+
     def clean_reason(self) -> str:
         reason = self.cleaned_data["reason"].strip()
         if not reason:
@@ -187,6 +202,7 @@ class SubscribeForm(forms.Form):
 
 
 class PreferencesForm(forms.ModelForm):
+    timezone = forms.ChoiceField(choices=timezones.choices, label="Time zone")
     digest_hour = forms.TypedChoiceField(
         choices=[(h, f"{h:02d}:00") for h in range(24)], coerce=int, label="Digest time"
     )

@@ -293,8 +293,8 @@ def change_ban(moderator: User, ban: Ban, *, reason: str, until: datetime | None
     """A moderator corrects a ban's reason or end; logged with both ends."""
     if not reason.strip():
         raise CommentRefused("A ban needs a reason.")
-    before = ban.until.strftime("%Y-%m-%d %H:%M") if ban.until else "permanent"
-    after = until.strftime("%Y-%m-%d %H:%M") if until else "permanent"
+    before = ban.until.strftime("%Y-%m-%d %H:%M %Z") if ban.until else "permanent"
+    after = until.strftime("%Y-%m-%d %H:%M %Z") if until else "permanent"
     with transaction.atomic():
         Ban.objects.filter(pk=ban.pk).update(reason=reason.strip(), until=until)
         log(moderator, None, Action.BAN_CHANGED, f"{ban}: {reason.strip()}", before, after, subject=ban.user)

@@ -56,6 +56,7 @@ from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csp import get_nonce
 from django.middleware.csrf import get_token
+from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.safestring import SafeString, mark_safe
 
@@ -123,7 +124,9 @@ def _version_key(scope: str) -> str:
 
 
 def _page_key(request: HttpRequest) -> str:
-    return "pagecache:page:" + hashlib.sha256(request.get_full_path().encode()).hexdigest()
+    # Times on a page are in the reader's zone (accounts/middleware.py), so a rendering is per zone.
+    page = f"{request.get_full_path()}|{timezone.get_current_timezone_name()}"
+    return "pagecache:page:" + hashlib.sha256(page.encode()).hexdigest()
 
 
 def _body_key(rendering: str) -> str:

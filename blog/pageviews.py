@@ -3,9 +3,14 @@
 Each counted view costs at most one pipelined round trip to Redis: a running total per
 page and day (HINCRBY), the visitor's daily hash into a HyperLogLog (PFADD,
 which keeps no hashes, only an estimate of how many there were, within
-about 1%) and its source (HINCRBY). The visitor hash mixes IP, user
-agent, page and a salt derived from the secret key and the date, so it
-changes every day and differs between pages, and it is never written down.
+about 1%) and its source (HINCRBY). The visitor hash mixes the address,
+the page and a salt derived from the secret key and the date, so it changes
+every day and differs between pages. It leaves out the user agent: one
+address sending 25 agents is one visitor, not 25.
+
+Without a Redis (the embedded default: SQLite, no servers) views are counted
+in the database instead, inline: the same daily rows, and each page's
+visitor hashes of today and yesterday in DailyVisitor, deleted after that.
 
 Views are handed to a background thread that sends whatever has queued up
 in one pipeline, so a busy server makes fewer round trips than views and the
@@ -15,6 +20,8 @@ A beat task folds the day's totals into PageViewDay and ReferrerDay rows
 every minute. Redis holds running totals, not increments, so a fold copies
 absolute numbers and running it twice changes nothing. If Redis is down the
 view is not counted and the page is served as usual.
+
+The contract is docs/insights.md.
 """
 
 import atexit
@@ -31,12 +38,13 @@ from urllib.parse import urlsplit
 
 import redis
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
+from django.db.models import F
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
-from blog.models import PageViewDay, Post, ReferrerDay, SlugRedirect
+from blog.models import DailyVisitor, PageViewDay, Post, ReferrerDay, SlugRedirect
 from blog.ratelimits import client_ip
 
 log = logging.getLogger(__name__)
@@ -66,6 +74,13 @@ SEND_INTERVAL_SECONDS = 0.5
 
 _client: redis.Redis | None = None
 _paused_until = 0.0
+
+
+def counting() -> str:
+    """Where views are counted: "redis", "database", or "" when counting is off."""
+    if not settings.PAGEVIEWS_ENABLED:
+        return ""
+    return "redis" if settings.PAGEVIEWS_REDIS_URL else "database"
 
 
 def client() -> redis.Redis | None:
@@ -152,8 +167,9 @@ def daily_salt(day: date) -> str:
 
 
 def visitor_hash(request: HttpRequest, page: str, day: date) -> str:
-    agent = request.headers.get("User-Agent", "")
-    value = f"{client_ip(request)}|{agent}|{page}"
+    """The address and the page, keyed by the day's salt. Not the user agent,
+    which any script can change on every request."""
+    value = f"{client_ip(request)}|{page}"
     return salted_hmac(daily_salt(day), value, algorithm="sha256").hexdigest()[:32]
 
 
@@ -188,10 +204,13 @@ def count_view(request: HttpRequest, response: HttpResponse) -> bool:
     page = page_for(request, response)
     if page is None or not is_browser(request) or is_excluded_reader(request, page):
         return False
-    if client() is None or time.monotonic() < _paused_until:
+    where = counting()
+    if not where or (where == "redis" and (client() is None or time.monotonic() < _paused_until)):
         return False
     day = timezone.localdate()
     view = View(day, page, visitor_hash(request, page, day), referrer_source(request))
+    if where == "database":
+        return record_views([view])
     if settings.PAGEVIEWS_IN_BACKGROUND:
         _sender.put(view)
         return True
@@ -274,6 +293,47 @@ flush = _sender.flush
 atexit.register(flush)
 
 
+# --- Counting in the database (no Redis) -----------------------------------
+
+_purged_before: date | None = None
+
+
+def record_views(views: list[View]) -> bool:
+    """Add views straight to the daily rows: the default install has no Redis.
+
+    A visitor is new when their hash is not yet among the page's DailyVisitor
+    rows of the day; rows older than yesterday are deleted once a day."""
+    posts = posts_by_page(sorted({view.page for view in views}))
+    for view in views:
+        if view.page not in posts:  # a post unpublished since the page was served
+            continue
+        post_id = posts[view.page]
+        _, new = DailyVisitor.objects.get_or_create(day=view.day, page=view.page, visitor=view.visitor)
+        _add(PageViewDay, {"post_id": post_id, "day": view.day}, views=1, visitors=int(new))
+        _add(ReferrerDay, {"post_id": post_id, "day": view.day, "source": view.source}, views=1)
+    _purge_old_visitors(max(view.day for view in views) - timedelta(days=1) if views else None)
+    return True
+
+
+def _add(model: type[models.Model], keys: dict[str, object], **amounts: int) -> None:
+    """Add to a daily row's counters, creating the row on its first view."""
+    rows = model._default_manager.filter(**keys)
+    if rows.update(**{name: F(name) + n for name, n in amounts.items()}):
+        return
+    try:
+        with transaction.atomic():
+            model._default_manager.create(**keys, **amounts)
+    except IntegrityError:  # created by a concurrent view in between
+        rows.update(**{name: F(name) + n for name, n in amounts.items()})
+
+
+def _purge_old_visitors(before: date | None) -> None:
+    global _purged_before
+    if before is not None and before != _purged_before:
+        DailyVisitor.objects.filter(day__lt=before).delete()
+        _purged_before = before
+
+
 # --- Folding into the database ---------------------------------------------
 
 
@@ -317,6 +377,7 @@ def posts_by_page(pages: list[str]) -> dict[str, int | None]:
 
 def fold(days: list[date] | None = None) -> int:
     """Copy Redis's totals for today and yesterday into daily rows; returns rows written."""
+    DailyVisitor.objects.filter(day__lt=timezone.localdate() - timedelta(days=1)).delete()
     redis_client = client()
     if redis_client is None:
         return 0

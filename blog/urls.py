@@ -4,6 +4,7 @@ from django.urls import path
 from blog.feeds import AuthorFeed, LatestPostsAtomFeed, LatestPostsFeed, TagFeed
 from blog.sitemaps import SITEMAPS
 from blog.views import (
+    account,
     clicks,
     comments,
     desk,
@@ -12,6 +13,7 @@ from blog.views import (
     moderation,
     newsletter,
     posts,
+    revisions,
     subscriptions,
     transfers,
 )
@@ -35,6 +37,10 @@ urlpatterns = [
     path("unsubscribe/<str:token>/undo/", subscriptions.resubscribe, name="resubscribe"),
     path("r/<str:token>/", clicks.click, name="click"),
     path("settings/subscription/", subscriptions.account_subscription, name="account_subscription"),
+    path("settings/notifications/", account.notifications, name="notifications"),
+    path("settings/data/", account.your_data, name="your_data"),
+    path("settings/delete/", account.delete_account, name="delete_account"),
+    path("settings/delete/confirm/", account.delete_account_confirm, name="delete_account_confirm"),
     path("write/subscribers/", subscriptions.manage_subscribers, name="manage_subscribers"),
     path("write/subscribers/export.csv", subscriptions.export_subscribers, name="export_subscribers"),
     path("write/subscribers/mine/", subscriptions.own_subscribers, name="own_subscribers"),
@@ -73,6 +79,10 @@ urlpatterns = [
     path("write/<int:pk>/", desk.post_edit, name="post_edit"),
     path("write/<int:pk>/autosave/", desk.autosave, name="post_autosave"),
     path("write/<int:pk>/unpublish/", desk.post_unpublish, name="post_unpublish"),
+    path("write/<int:pk>/revisions/", revisions.revision_list, name="post_revisions"),
+    path("write/<int:pk>/revisions/<int:revision_pk>/", revisions.revision_detail, name="post_revision"),
+    path("write/<int:pk>/revisions/<int:revision_pk>/restore/", revisions.revision_restore, name="revision_restore"),
+    path("write/<int:pk>/revisions/unsaved/discard/", revisions.pending_discard, name="pending_discard"),
     path("write/<int:pk>/send/", desk.post_send, name="post_send"),
     path("write/<int:pk>/send/retry/", desk.retry_send, name="retry_send"),
     path("write/<int:pk>/send/start/", newsletter.email_post, name="email_post"),

@@ -66,6 +66,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.middleware.TimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "blog.middleware.LegacyRedirectMiddleware",
@@ -156,6 +157,9 @@ MFA_TOTP_ISSUER = SITE_NAME
 MFA_REQUIRED_FOR_STAFF = env.bool("MFA_REQUIRED_FOR_STAFF", default=not DEBUG and not TESTING)
 
 LANGUAGE_CODE = "en-us"
+# allauth's pages in sentence case, in the site's words (locale/en/LC_MESSAGES/django.po).
+LOCALE_PATHS = [BASE_DIR / "locale"]
+# The site's default zone: for visitors, and for accounts until their browser's zone is known.
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True

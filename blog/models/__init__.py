@@ -11,8 +11,9 @@ from blog.models.comments import (
 )
 from blog.models.engagement import Like, ReferralVisit, Restack, Share
 from blog.models.imports import ExportJob, ImportJob, LegacyPath, SourceRecord
-from blog.models.insights import LinkClick, PageViewDay, ReferrerDay
+from blog.models.insights import DailyVisitor, LinkClick, PageViewDay, ReferrerDay
 from blog.models.posts import Post, PostImage, PostQuerySet, SlugRedirect
+from blog.models.revisions import PostRevision
 from blog.models.subscriptions import ConsentEvent, Delivery, Digest, NewsletterSettings, Send, Subscriber
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "CommentLike",
     "CommentRevision",
     "ConsentEvent",
+    "DailyVisitor",
     "Delivery",
     "Digest",
     "ExportJob",
@@ -36,6 +38,7 @@ __all__ = [
     "Post",
     "PostImage",
     "PostQuerySet",
+    "PostRevision",
     "ReferralVisit",
     "ReferrerDay",
     "Restack",

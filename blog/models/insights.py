@@ -28,6 +28,23 @@ class PageViewDay(models.Model):
         return f"{self.post or 'home'} on {self.day}: {self.views}"
 
 
+class DailyVisitor(models.Model):
+    """A visitor's hash for one page and day, kept only where no Redis counts
+    visitors (blog/pageviews.py, the database path): it says whether a view is
+    the visitor's first of the day. The hash is an HMAC of the address and the
+    page under a salt that changes every day; rows older than yesterday are deleted."""
+
+    day = models.DateField()
+    page = models.CharField(max_length=210)
+    visitor = models.CharField(max_length=32)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["day", "page", "visitor"], name="one_daily_visitor")]
+
+    def __str__(self) -> str:
+        return f"{self.page} on {self.day}"
+
+
 class ReferrerDay(models.Model):
     """Where the views of one page on one day came from: a host, `utm:<source>`,
     or one of SOURCES below."""

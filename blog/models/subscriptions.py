@@ -1,16 +1,12 @@
 """Newsletter subscribers, and the rows that make delivery exactly-once:
 one Send per post, one Digest per subscriber and period, one Delivery per e-mail."""
 
-import zoneinfo
-
 from django.conf import settings
 from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models.functions import Lower
 
 from blog.models.posts import Post
-
-TIMEZONES = sorted(zoneinfo.available_timezones())
 
 
 class SubscriberQuerySet(models.QuerySet["Subscriber"]):
@@ -48,7 +44,8 @@ class Subscriber(models.Model):
     frequency = models.CharField(max_length=6, choices=Frequency.choices, default=Frequency.EACH_POST)
     digest_hour = models.PositiveSmallIntegerField(default=8, validators=[MaxValueValidator(23)])
     digest_weekday = models.PositiveSmallIntegerField(choices=Weekday.choices, default=Weekday.MONDAY)
-    timezone = models.CharField(max_length=64, default="UTC", choices=[(name, name) for name in TIMEZONES])
+    # One of accounts.timezones (the forms offer those; the list follows the system's tz database).
+    timezone = models.CharField(max_length=64, default="UTC")
     # Consent evidence: when, where and from which address they asked, and when they confirmed.
     source = models.CharField(max_length=120, blank=True)
     consent_ip = models.GenericIPAddressField(null=True, blank=True)

@@ -1,3 +1,4 @@
+from datetime import datetime
 from typing import Any
 
 from django.contrib import messages
@@ -12,10 +13,11 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.requests import SignedInRequest, role_required
-from blog import delivery, search
+from blog import delivery, revisions, search
 from blog.engagement import share_counts
 from blog.forms import ACTIONS, ConflictError, DraftForm, ImageUploadForm, PostForm, check_version, version_of
 from blog.models import Delivery, Post, Send
+from blog.models.revisions import REVISED_FIELDS
 from blog.publishing import schedule_post, unpublish_post
 from blog.rendering import render_markdown
 from blog.subscriptions import audience_growth, post_audience
@@ -90,26 +92,33 @@ def _edit(request: SignedInRequest, post: Post) -> HttpResponse:
     action = request.POST.get("action", "save")
     if action not in ACTIONS:
         action = "save"
-    form = PostForm(request.POST or None, request.FILES or None, instance=post, action=action)
+    pending = revisions.pending(post)
+    initial = pending.text() if pending and request.method != "POST" else None
+    form = PostForm(request.POST or None, request.FILES or None, instance=post, action=action, initial=initial)
     preview_html = None
     if request.method == "POST" and form.is_valid():
         if action == "preview":
             preview_html = render_markdown(form.cleaned_data["body"])
         elif action == "publish" and post.status != Post.Status.PUBLISHED:
             post = form.save()  # kept; it goes live once the author confirms how
+            revisions.updated_by_hand(post, request.user)
             return redirect("blog:post_publish", pk=post.pk)
         else:
             try:
                 with transaction.atomic():
                     post = form.save()
                     message = _apply_action(post, action, form.cleaned_data)
+                    revisions.updated_by_hand(post, request.user)
                     refresh_preview.delay_on_commit(post.pk)
             except ValidationError as error:
                 form.add_error("publish_at", error)
             else:
                 messages.success(request, message)
                 return redirect("blog:post_edit", pk=post.pk)
-    context: dict[str, object] = {"form": form, "post": post, "preview_html": preview_html, "audience": post_audience()}
+    context: dict[str, object] = {
+        "form": form, "post": post, "preview_html": preview_html, "audience": post_audience(),
+        "pending": pending, "zone": timezone.get_current_timezone_name(),
+    }  # fmt: skip
     if post.pk:
         context["shares_by_network"] = share_counts(post)
     return render(request, "blog/desk/edit.html", context)
@@ -173,10 +182,34 @@ def autosave_new(request: SignedInRequest) -> JsonResponse:
 def autosave(request: SignedInRequest, pk: int) -> JsonResponse:
     post = get_object_or_404(Post.objects.editable_by(request.user), pk=pk)
     if post.status != Post.Status.DRAFT:
-        return JsonResponse(
-            {"error": "Only drafts save by themselves; press Update to change a live post."}, status=400
-        )
+        return _autosave_aside(request, post)
     return _autosave(request, post)
+
+
+def _autosave_aside(request: SignedInRequest, post: Post) -> JsonResponse:
+    """A live or scheduled post's edits go into a revision, not onto the site."""
+    try:
+        check_version(post, request.POST.get("version", ""))
+    except ConflictError as conflict:
+        return JsonResponse({"error": str(conflict)}, status=409)
+    form = DraftForm(request.POST, instance=Post(author=post.author))
+    if not form.is_valid():
+        return JsonResponse({"error": _first_error(form)}, status=400)
+    kept = revisions.keep_pending(post, request.user, {name: form.cleaned_data[name] for name in REVISED_FIELDS})
+    saved_at = _clock(kept.created_at)
+    return JsonResponse({
+        "version": version_of(post), "saved_at": saved_at, "slug": post.slug,
+        "edit_url": reverse("blog:post_edit", args=[post.pk]),
+        "autosave_url": reverse("blog:post_autosave", args=[post.pk]),
+        "message": f"Changes kept at {saved_at}; " + (
+            "readers see them once you press Update." if post.is_live else "they go into the post once you save it."
+        ),
+    })  # fmt: skip
+
+
+def _clock(moment: datetime) -> str:
+    """A time of day in the reader's zone, labelled with it: "14:03:09 CET"."""
+    return timezone.localtime(moment).strftime("%H:%M:%S %Z")
 
 
 def _autosave(request: SignedInRequest, post: Post) -> JsonResponse:
@@ -197,9 +230,12 @@ def _autosave(request: SignedInRequest, post: Post) -> JsonResponse:
         if post.pk and _slug_follows_title(post, old_title):
             post.slug = ""  # made again from the new title by Post.save
         post.save()
+        revisions.checkpoint(post, request.user)
+    saved_at = _clock(post.updated_at)
     return JsonResponse({
         "version": version_of(post),
-        "saved_at": timezone.localtime(post.updated_at).strftime("%H:%M:%S"),
+        "saved_at": saved_at,
+        "message": f"Draft saved at {saved_at}.",
         "edit_url": reverse("blog:post_edit", args=[post.pk]),
         "autosave_url": reverse("blog:post_autosave", args=[post.pk]),
         "slug": post.slug,

@@ -4,7 +4,7 @@ from datetime import date
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
-from blog import charts, insights
+from blog import charts, insights, pageviews
 from blog.insights import Table
 from blog.models import Post
 from blog.spreadsheets import safe_row
@@ -51,6 +51,7 @@ def overview(request: HttpRequest) -> HttpResponse:
     daily, subscribers = tables["daily"], tables["subscribers"]
     context = {
         "days": days,
+        "counting": pageviews.counting(),
         "periods": insights.PERIODS,
         "tables": tables,
         "views_chart": charts.line_chart(

@@ -1,6 +1,8 @@
 // The writing desk's editor, with JavaScript on: a live preview beside the
-// body, drafts saved while typing (a conflict is reported, never overwritten),
-// and images dropped on the body uploaded and inserted as Markdown.
+// body, drafts saved while typing (a conflict is reported, never overwritten;
+// a live post's edits are kept aside until Update), a warning before leaving
+// with changes saved nowhere, and images dropped on the body uploaded and
+// inserted as Markdown.
 // Without JavaScript the form's Preview button, file field and Save still work.
 (function () {
   "use strict";
@@ -47,6 +49,27 @@
     refreshPreview();
   }
 
+  // --- Unsaved changes ---------------------------------------------------------
+  // Typing makes the form "dirty" until an autosave keeps it or the form is sent;
+  // fields autosave leaves out (slug, tags, cover, ...) stay dirty until it is sent.
+  let dirty = false;
+  let otherChanged = false;
+  let typedSince = 0;
+  function noteChange(event) {
+    if (fields.indexOf(event.target.name) === -1) otherChanged = true;
+    else { dirty = true; typedSince += 1; }
+  }
+  form.addEventListener("input", noteChange);
+  form.addEventListener("change", function (event) {
+    if (fields.indexOf(event.target.name) === -1) otherChanged = true;
+  });
+  form.addEventListener("submit", function () { dirty = false; otherChanged = false; });
+  window.addEventListener("beforeunload", function (event) {
+    if (!dirty && !otherChanged) return;
+    event.preventDefault();
+    event.returnValue = "";  // browsers show their own wording
+  });
+
   // --- Autosave ----------------------------------------------------------------
   const slugField = form.querySelector("input[name=slug]");
   let knownSlug = slugField ? slugField.value : "";
@@ -66,6 +89,7 @@
       if (field) data.append(name, field.value);
     });
     data.append("version", version.value);
+    const typedAtStart = typedSince;
     saving = true;
     say("Saving…");
     post(form.dataset.autosaveUrl, data).then(function (result) {
@@ -80,7 +104,8 @@
           form.action = result.data.edit_url;
           history.replaceState(null, "", result.data.edit_url);
         }
-        say("Draft saved at " + result.data.saved_at + ".");
+        if (typedSince === typedAtStart) dirty = false;  // nothing typed while it was on its way
+        say(result.data.message || "Draft saved at " + result.data.saved_at + ".");
       } else if (result.status === 409) {
         conflicted = true;
         say(result.data.error, true);

@@ -151,8 +151,8 @@ def test_a_banned_reader_cannot_change_name_bio_or_avatar(client, troll) -> None
 
 def test_a_banned_reader_can_still_turn_off_notification_emails(client, troll) -> None:
     client.force_login(troll)
-    client.post("/settings/profile/", {"display_name": "", "bio": "", "email_on_comments": ""})
-    assert User.objects.get(pk=troll.pk).email_on_comments is False
+    client.post("/settings/notifications/", {"email_on_replies": ""})
+    assert User.objects.get(pk=troll.pk).email_on_replies is False
 
 
 def test_a_banned_reader_cannot_subscribe(client, troll, django_capture_on_commit_callbacks) -> None:

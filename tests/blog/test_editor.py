@@ -142,12 +142,13 @@ def test_saving_by_hand_over_a_newer_version_is_a_conflict_too(client, ada) -> N
     assert Post.objects.get(pk=post.pk).body == "Original"
 
 
-def test_autosave_leaves_live_posts_alone(client, ada) -> None:
+def test_autosave_of_a_live_post_keeps_the_edit_aside_not_live(client, ada) -> None:
     post = make_post(ada, "Live")
     client.force_login(ada)
     response = client.post(f"/write/{post.pk}/autosave/", {"title": "Live", "body": "Draft change"})
-    assert response.status_code == 400 and "Only drafts" in response.json()["error"]
+    assert response.status_code == 200 and "once you press Update" in response.json()["message"]
     assert Post.objects.get(pk=post.pk).body == post.body
+    assert "Draft change" not in client.get(post.get_absolute_url()).content.decode()
 
 
 def test_autosave_needs_a_title(client, ada) -> None:
@@ -175,7 +176,7 @@ def test_the_editor_form_names_its_helpers(client, ada) -> None:
     client.force_login(ada)
     assert 'data-autosave-url="/write/new/autosave/"' in client.get("/write/new/").content.decode()
     assert f'data-autosave-url="/write/{draft.pk}/autosave/"' in client.get(f"/write/{draft.pk}/").content.decode()
-    assert "data-autosave-url" not in client.get(f"/write/{live.pk}/").content.decode()
+    assert f'data-autosave-url="/write/{live.pk}/autosave/"' in client.get(f"/write/{live.pk}/").content.decode()
 
 
 # --- Live preview ----------------------------------------------------------------

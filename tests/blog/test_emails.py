@@ -150,7 +150,7 @@ def test_the_verification_email_names_the_site_and_has_an_html_part(
              "password2": "a-long-pass-phrase"},
         )  # fmt: skip
     [message] = mail.outbox
-    assert message.subject == "[The Ledger] Please Confirm Your Email Address"
+    assert message.subject == "[The Ledger] Please confirm your email address"
     assert "Hello from The Ledger!" in message.body and "Hello from !" not in message.body
     assert "on ledger.example" in message.body
     link = re.search(r"https://ledger\.example/accounts/confirm-email/\S+/", message.body).group(0)
