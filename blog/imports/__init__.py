@@ -56,12 +56,16 @@ def run_import(
     dry_run: bool = False,
     progress: Progress | None = None,
     site_data: bool | None = None,
+    operator: bool = False,
 ) -> Report:
     """Import the export at `path` as `user`, whose byline posts get when the export names no author.
 
     `site_data` (subscribers, comments, other bylines) defaults to those who manage subscribers,
-    or no user: the command line."""
-    site_data = (user is None or user.has_perm("blog.manage_subscribers")) if site_data is None else site_data
+    or no user: the command line. `operator` is the command line given an author: trusted like
+    no user at all (docs/security.md, "Imports and restores")."""
+    operator = operator or user is None
+    if site_data is None:
+        site_data = operator or (user is not None and user.has_perm("blog.manage_subscribers"))
     report = Report(dry_run=dry_run)
     archive = None
     importer = None
@@ -73,7 +77,13 @@ def run_import(
         # perhaps beside other threads) leaves the model fields alone.
         with transaction.atomic(), nullcontext() if dry_run else given_timestamps():
             importer = Importer(
-                report.source, report, user, dry_run=dry_run, progress=progress or _no_progress, site_data=site_data
+                report.source,
+                report,
+                user,
+                dry_run=dry_run,
+                progress=progress or _no_progress,
+                site_data=site_data,
+                operator=operator,
             )
             load(importer)
             importer.finish()

@@ -28,7 +28,7 @@ class Command(BaseCommand):
             user = User.objects.filter(username__iexact=author).first()
             if user is None:
                 raise CommandError(f"No account with the handle “{author}”.")
-        report = run_import(file, user=user, dry_run=dry_run, progress=self.progress_bar, site_data=True)
+        report = run_import(file, user=user, dry_run=dry_run, progress=self.progress_bar, site_data=True, operator=True)
         self.stderr.write("")
         self.print_report(report)
         if report.refused:
