@@ -185,6 +185,9 @@ MAX_IMAGE_PIXELS = env.int("MAX_IMAGE_PIXELS", default=40_000_000)
 # Uploaded imports and finished exports: private, never served like MEDIA_ROOT.
 PRIVATE_ROOT = Path(env.str("PRIVATE_ROOT", default=str(VAR_DIR / "private")))
 IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=500 * 1024 * 1024)
+# Imported images are fetched only from public addresses (blog/imports/media.py). Tests that serve
+# images from a server of their own on loopback name its network here; production leaves it empty.
+IMPORT_FETCH_ALLOWED_NETWORKS: list[str] = []
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 

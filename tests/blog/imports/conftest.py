@@ -46,7 +46,7 @@ def fake_images(monkeypatch) -> list[str]:
     def fetch(url: str) -> tuple[bytes, str]:
         asked.append(url)
         if ".invalid" in url:
-            raise media.ImageFailed("Name or service not known")
+            raise media.ImageFailed("could not fetch")
         return TINY_PNG, "image/png"
 
     monkeypatch.setattr(media, "fetch", fetch)

@@ -32,7 +32,7 @@ def test_an_author_uploads_sees_the_dry_run_then_imports(client, upload, start, 
     assert Post.objects.filter(author=ada).count() == 6
     page = client.get(response["Location"]).content.decode()
     assert "posts: 6 were created" in page
-    assert "ferry-chart.png: Name or service not known" in page
+    assert "could not fetch https://images.example.invalid/ferry-chart.png" in page
     assert client.get(reverse("blog:import_job", args=[job.pk]) + "?format=json").json()["percent"] == 100
     assert not Path(job.path).exists()
     assert mail.outbox == []

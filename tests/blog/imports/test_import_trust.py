@@ -143,4 +143,3 @@ def test_a_superuser_on_the_desk_links_people_by_address(client, upload, start, 
 
     assert Post.objects.filter(author=rosa).count() == 3
     assert not User.objects.get(pk=rosa.pk).groups.exists()
-

@@ -146,4 +146,3 @@ def test_a_dry_run_of_a_restore_writes_no_media(hostile_export, settings) -> Non
     call_command("import_publication", str(hostile_export), "--dry-run", stdout=StringIO(), stderr=StringIO())
 
     assert not Path(settings.MEDIA_ROOT).exists() or not any(Path(settings.MEDIA_ROOT).rglob("*.png"))
-
