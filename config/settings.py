@@ -185,6 +185,10 @@ MAX_IMAGE_PIXELS = env.int("MAX_IMAGE_PIXELS", default=40_000_000)
 # Uploaded imports and finished exports: private, never served like MEDIA_ROOT.
 PRIVATE_ROOT = Path(env.str("PRIVATE_ROOT", default=str(VAR_DIR / "private")))
 IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=500 * 1024 * 1024)
+# What one file of an import may unpack to: parsed whole (Ghost's JSON, WordPress's XML, a CSV of posts),
+# about thirty times that in memory; read a row at a time (Substack's e-mail list). See docs/imports.md.
+IMPORT_MAX_DOCUMENT_BYTES = env.int("IMPORT_MAX_DOCUMENT_BYTES", default=8 * 1024 * 1024)
+IMPORT_MAX_STREAMED_BYTES = env.int("IMPORT_MAX_STREAMED_BYTES", default=64 * 1024 * 1024)
 # Imported images are fetched only from public addresses (blog/imports/media.py). Tests that serve
 # images from a server of their own on loopback name its network here; production leaves it empty.
 IMPORT_FETCH_ALLOWED_NETWORKS: list[str] = []

@@ -13,7 +13,7 @@ from django.db import transaction
 
 from accounts.models import User
 from blog.imports import dispatch, ghost, substack, wordpress
-from blog.imports.archive import ImportRefused, SafeZip, check_size, sniff
+from blog.imports.archive import ImportRefused, SafeZip, check_document_size, check_size, sniff
 from blog.imports.steps import Importer, Progress, Report, given_timestamps
 
 __all__ = ["ImportRefused", "Report", "run_import"]
@@ -30,6 +30,7 @@ def _no_progress(done: int, total: int) -> None:
 def _loader(path: Path, archive: SafeZip | None, trust_accounts: bool) -> tuple[str, Callable[[Importer], None]]:
     """The source's name and the function that loads it, from the file's content."""
     if archive is None:
+        check_document_size(path)
         kind = sniff(path)
         if kind == "xml":
             return "wordpress", lambda importer: wordpress.load(path.read_bytes(), importer)

@@ -62,6 +62,7 @@ from blog.rendering import render_markdown
 FORMAT = "dispatch-export"
 VERSIONS = {1}
 BATCH = 2000
+MAX_LINE_CHARS = 1024**2  # one row; the longest, a comment, is 10,000 characters
 # Keys of exported rows that name another object; each kind's `extra` resolves them.
 RESOLVED_BY_EXTRA = {"post", "comment", "referrer", "day", "id", "send", "digest", "subscriber"}
 # What a file may say about an account only when the command line trusts it.
@@ -101,7 +102,11 @@ def rows(archive: SafeZip, kind: str) -> Iterator[Row]:
     if name not in archive.names:
         return
     with io.TextIOWrapper(archive.open(name), encoding="utf-8") as text:
-        for number, line in enumerate(text, start=1):
+        number = 0
+        while line := text.readline(MAX_LINE_CHARS + 1):
+            number += 1
+            if len(line) > MAX_LINE_CHARS:
+                raise ImportRefused(f"{name} line {number} is longer than any row of an export; refused.")
             line = line.strip().rstrip(",")
             if line in ("[", "]", ""):
                 continue

@@ -31,6 +31,7 @@ MAX_IMAGE_BYTES = 15 * 1024**2
 TIMEOUT_SECONDS = 10  # any one connect or read
 TOTAL_SECONDS = 30  # one image, redirects included
 MAX_REDIRECTS = 4
+MAX_IMAGES = 2000  # per import: each may take TOTAL_SECONDS, and an export could name millions
 REDIRECTS = {301, 302, 303, 307, 308}
 EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "image/gif": ".gif", "image/webp": ".webp"}
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -174,6 +175,10 @@ class ImageCopier:
                 self.failures.append(f"{url}: not a full web address (relative to the old site?); {otherwise}")
             return ""
         self.count += 1
+        if self.count > MAX_IMAGES:
+            if self.count == MAX_IMAGES + 1:
+                self.failures.append(f"An import copies at most {MAX_IMAGES} images; the others keep their addresses.")
+            return ""
         digest = hashlib.sha256(url.encode()).hexdigest()[:24]
         for extension in EXTENSIONS.values():
             if default_storage.exists(f"imports/{digest}{extension}"):

@@ -30,6 +30,7 @@ from blog.models.comments import MAX_LEVEL
 from blog.rendering import render_markdown
 
 Progress = Callable[[int, int], None]
+MAX_LISTED_PROBLEMS = 500
 
 
 @dataclass
@@ -185,7 +186,11 @@ class Importer:
             self.progress(self.done, self.total)
 
     def problem(self, message: str) -> None:
-        self.report.problems.append(message)
+        """Listed up to MAX_LISTED_PROBLEMS: a file of a million bad rows must not make a report as large."""
+        if len(self.report.problems) < MAX_LISTED_PROBLEMS:
+            self.report.problems.append(message)
+        elif len(self.report.problems) == MAX_LISTED_PROBLEMS:
+            self.report.problems.append("More rows could not be taken; only the first ones are listed.")
 
     def past(self, when: datetime | None, what: str) -> datetime | None:
         """The date, unless it lies in the future (then reported, and None)."""
