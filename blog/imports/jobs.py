@@ -101,7 +101,8 @@ def _finish(job: ImportJob, report: Report) -> None:
         job.status = ImportJob.Status.FAILED if report.refused else ImportJob.Status.DONE
         job.finished_at = timezone.now()
     job.save(update_fields=["dry_run_report", "report", "status", "finished_at"])
-    cache.delete(progress_key(job.pk))
+    if report.dry_run:
+        cache.delete(progress_key(job.pk))  # the import's own bar starts at nothing
     if job.status != ImportJob.Status.CHECKED:
         Path(job.path).unlink(missing_ok=True)
 
