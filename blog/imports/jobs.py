@@ -80,9 +80,14 @@ def _claim(job_id: int, waiting: tuple[str, ...], running: str) -> bool:
     started = ImportJob.objects.filter(pk=job_id, status__in=waiting, attempts__lt=MAX_ATTEMPTS)
     if started.update(status=running, attempts=F("attempts") + 1):
         return True
-    dead = ImportJob.objects.filter(pk=job_id, status=running, attempts__gte=MAX_ATTEMPTS).first()
-    if dead is not None:
-        _finish(dead, Report(dry_run=running == ImportJob.Status.CHECKING, refused=DIED_TWICE))
+    with transaction.atomic():
+        # Locked, so that a run still going on (which holds the row) is not taken for a dead one.
+        dead = ImportJob.objects.select_for_update(skip_locked=True).filter(
+            pk=job_id, status=running, attempts__gte=MAX_ATTEMPTS
+        )
+        job = dead.first()
+        if job is not None:
+            _finish(job, Report(dry_run=running == ImportJob.Status.CHECKING, refused=DIED_TWICE))
     return False
 
 
