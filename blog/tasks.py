@@ -151,5 +151,11 @@ def import_publication(job_id: int) -> None:
 
 
 @shared_task(base=DjangoTask)
+def expire_import_uploads() -> None:
+    """Uploads checked but never imported do not stay on disk (IMPORT_UPLOAD_HOURS)."""
+    jobs.expire_uploads()
+
+
+@shared_task(base=DjangoTask)
 def export_publication(job_id: int) -> None:
     exports.perform_export(job_id)

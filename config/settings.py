@@ -189,6 +189,16 @@ MAX_IMAGE_PIXELS = env.int("MAX_IMAGE_PIXELS", default=40_000_000)
 # Uploaded imports and finished exports: private, never served like MEDIA_ROOT.
 PRIVATE_ROOT = Path(env.str("PRIVATE_ROOT", default=str(VAR_DIR / "private")))
 IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=500 * 1024 * 1024)
+# What one file of an import may unpack to: parsed whole (Ghost's JSON, WordPress's XML, a CSV of posts),
+# about thirty times that in memory; read a row at a time (Substack's e-mail list). See docs/imports.md.
+IMPORT_MAX_DOCUMENT_BYTES = env.int("IMPORT_MAX_DOCUMENT_BYTES", default=8 * 1024 * 1024)
+IMPORT_MAX_STREAMED_BYTES = env.int("IMPORT_MAX_STREAMED_BYTES", default=64 * 1024 * 1024)
+# An upload checked but not imported is deleted after this long; each account may upload this often.
+IMPORT_UPLOAD_HOURS = env.int("IMPORT_UPLOAD_HOURS", default=24)
+IMPORT_UPLOAD_RATE = env.str("IMPORT_UPLOAD_RATE", default="6/h")
+# Imported images are fetched only from public addresses (blog/imports/media.py). Tests that serve
+# images from a server of their own on loopback name its network here; production leaves it empty.
+IMPORT_FETCH_ALLOWED_NETWORKS: list[str] = []
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 
@@ -243,12 +253,19 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_WORKER_CONCURRENCY = env.int("CELERY_WORKER_CONCURRENCY", default=2)
+# Imports run on a queue of their own, for workers with a memory limit per child (docs/deployment.md):
+# an export is a stranger's file, and one that takes its worker down must not stall the e-mail.
+CELERY_TASK_ROUTES = {
+    "blog.tasks.check_import": {"queue": "imports"},
+    "blog.tasks.import_publication": {"queue": "imports"},
+}
 CELERY_BEAT_SCHEDULE = {
     "publish-due-posts": {"task": "blog.tasks.publish_due_posts", "schedule": crontab()},
     "send-due-digests": {"task": "blog.tasks.send_due_digests", "schedule": crontab(minute=1)},
     "requeue-stuck-deliveries": {"task": "blog.tasks.requeue_stuck_deliveries", "schedule": crontab()},
     "fold-page-views": {"task": "blog.tasks.fold_page_views", "schedule": crontab()},
     "moderation-digest": {"task": "blog.tasks.send_moderation_digest", "schedule": crontab(minute="*/5")},
+    "expire-import-uploads": {"task": "blog.tasks.expire_import_uploads", "schedule": crontab(minute=7)},
 }
 
 # Security. Production is HTTPS behind a proxy; every switch can be turned off

@@ -2,7 +2,8 @@ from allauth.account.decorators import secure_admin_login
 from django.conf import settings
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path, re_path
-from django.views.static import serve
+
+from blog.views.media import serve_media
 
 # The admin signs in through allauth's log-in, which is rate-limited; its own
 # form would let a password be guessed without limit.
@@ -15,5 +16,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("", include("blog.urls")),
 ]
 if settings.SERVE_MEDIA:
-    # Uploaded covers and avatars; a front proxy can serve MEDIA_ROOT instead.
-    urlpatterns += [re_path(r"^media/(?P<path>.+)$", serve, {"document_root": settings.MEDIA_ROOT})]
+    # Uploaded covers, avatars and restored files; a front proxy can serve MEDIA_ROOT instead.
+    urlpatterns += [re_path(r"^media/(?P<path>.+)$", serve_media)]

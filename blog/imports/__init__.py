@@ -13,7 +13,7 @@ from django.db import transaction
 
 from accounts.models import User
 from blog.imports import dispatch, ghost, substack, wordpress
-from blog.imports.archive import ImportRefused, SafeZip, check_size, sniff
+from blog.imports.archive import ImportRefused, SafeZip, check_document_size, check_size, sniff
 from blog.imports.steps import Importer, Progress, Report, given_timestamps
 
 __all__ = ["ImportRefused", "Report", "run_import"]
@@ -27,15 +27,16 @@ def _no_progress(done: int, total: int) -> None:
     pass
 
 
-def _loader(path: Path, archive: SafeZip | None) -> tuple[str, Callable[[Importer], None]]:
+def _loader(path: Path, archive: SafeZip | None, trust_accounts: bool) -> tuple[str, Callable[[Importer], None]]:
     """The source's name and the function that loads it, from the file's content."""
     if archive is None:
+        check_document_size(path)
         kind = sniff(path)
         if kind == "xml":
             return "wordpress", lambda importer: wordpress.load(path.read_bytes(), importer)
         return "ghost", lambda importer: ghost.load(path.read_bytes(), importer)
     if dispatch.matches(archive):
-        return "dispatch", lambda importer: dispatch.load(archive, importer)
+        return "dispatch", lambda importer: dispatch.load(archive, importer, trust_accounts=trust_accounts)
     if substack.matches(archive):
         return "substack", lambda importer: substack.load(archive, importer)
     inner = [name for name in archive.names if name.endswith((".json", ".xml"))]
@@ -56,24 +57,36 @@ def run_import(
     dry_run: bool = False,
     progress: Progress | None = None,
     site_data: bool | None = None,
+    operator: bool = False,
+    trust_accounts: bool = False,
 ) -> Report:
     """Import the export at `path` as `user`, whose byline posts get when the export names no author.
 
     `site_data` (subscribers, comments, other bylines) defaults to those who manage subscribers,
-    or no user: the command line."""
-    site_data = (user is None or user.has_perm("blog.manage_subscribers")) if site_data is None else site_data
+    or no user: the command line. `operator` is the command line given an author: trusted like
+    no user at all (docs/security.md, "Imports and restores"). `trust_accounts` (the command
+    line only) restores a Dispatch export's staff and superuser flags, groups and passwords."""
+    operator = operator or user is None
+    if site_data is None:
+        site_data = operator or (user is not None and user.has_perm("blog.manage_subscribers"))
     report = Report(dry_run=dry_run)
     archive = None
     importer = None
     try:
         check_size(path)
         archive = SafeZip(path) if sniff(path) == "zip" else None
-        report.source, load = _loader(path, archive)
+        report.source, load = _loader(path, archive, trust_accounts)
         # Dates matter only when rows are kept; a dry run (in a web process,
         # perhaps beside other threads) leaves the model fields alone.
         with transaction.atomic(), nullcontext() if dry_run else given_timestamps():
             importer = Importer(
-                report.source, report, user, dry_run=dry_run, progress=progress or _no_progress, site_data=site_data
+                report.source,
+                report,
+                user,
+                dry_run=dry_run,
+                progress=progress or _no_progress,
+                site_data=site_data,
+                operator=operator,
             )
             load(importer)
             importer.finish()

@@ -2,21 +2,33 @@
 
 Rows keep their dates, statuses, counters and links; people are matched by
 handle, posts by slug, subscribers by e-mail. Nothing is sent: restored
-sends and deliveries are history, written as they were."""
+sends and deliveries are history, written as they were.
+
+A file is not trusted with power (docs/security.md, "Imports and restores"):
+restoring takes a superuser or the command line; the accounts it creates get
+no staff or superuser flag, no group and no password from it unless the
+command line says the file is the operator's own (`trust_accounts`); accounts
+that exist are left as they are; and media are only images (drawn again),
+PDFs and audio."""
 
 import io
 import json
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
+from pathlib import PurePosixPath
 from typing import Any
 
 from allauth.account.models import EmailAddress
+from django import forms
 from django.contrib.auth.models import Group
+from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db.models import Model, Q
 from django.utils.dateparse import parse_date, parse_datetime
 from taggit.models import Tag
 
+from accounts.images import COVER_MAX_SIDE, reencode
 from accounts.models import User
 from blog.imports.archive import ImportRefused, SafeZip
 from blog.imports.steps import Importer
@@ -50,8 +62,21 @@ from blog.rendering import render_markdown
 FORMAT = "dispatch-export"
 VERSIONS = {1}
 BATCH = 2000
+MAX_LINE_CHARS = 1024**2  # one row; the longest, a comment, is 10,000 characters
 # Keys of exported rows that name another object; each kind's `extra` resolves them.
 RESOLVED_BY_EXTRA = {"post", "comment", "referrer", "day", "id", "send", "digest", "subscriber"}
+# What a file may say about an account only when the command line trusts it.
+PRIVILEGES = {"is_staff", "is_superuser", "password", "groups", "user_permissions"}
+IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".gif", ".webp"}
+# The other files a post may link, each known by its first bytes.
+DOCUMENT_SIGNATURES: dict[str, Callable[[bytes], bool]] = {
+    ".pdf": lambda head: head.startswith(b"%PDF-"),
+    ".mp3": lambda head: head.startswith(b"ID3") or head[:2] in (b"\xff\xfb", b"\xff\xf3", b"\xff\xf2"),
+    ".m4a": lambda head: head[4:8] == b"ftyp",
+    ".ogg": lambda head: head.startswith(b"OggS"),
+    ".opus": lambda head: head.startswith(b"OggS"),
+    ".wav": lambda head: head.startswith(b"RIFF") and head[8:12] == b"WAVE",
+}
 Row = dict[str, Any]
 
 
@@ -77,7 +102,11 @@ def rows(archive: SafeZip, kind: str) -> Iterator[Row]:
     if name not in archive.names:
         return
     with io.TextIOWrapper(archive.open(name), encoding="utf-8") as text:
-        for number, line in enumerate(text, start=1):
+        number = 0
+        while line := text.readline(MAX_LINE_CHARS + 1):
+            number += 1
+            if len(line) > MAX_LINE_CHARS:
+                raise ImportRefused(f"{name} line {number} is longer than any row of an export; refused.")
             line = line.strip().rstrip(",")
             if line in ("[", "]", ""):
                 continue
@@ -103,9 +132,10 @@ def _day(value: str | None) -> date | None:
 
 
 class _Restore:
-    def __init__(self, archive: SafeZip, importer: Importer) -> None:
+    def __init__(self, archive: SafeZip, importer: Importer, *, trust_accounts: bool) -> None:
         self.archive = archive
         self.importer = importer
+        self.trust_accounts = trust_accounts
         self.users: dict[str, int] = {}
         self.posts: dict[str, int] = {}
         self.comments: dict[int, int] = {}
@@ -134,23 +164,30 @@ class _Restore:
             same = Q(username__iexact=row["username"]) | Q(email__iexact=row["email"])
             user = User.objects.filter(same).order_by("pk").first()  # e.g. the account made to restore with
             if user is None:
-                fields = {k: v for k, v in row.items() if k not in ("addresses", "groups", "referred_by", "password")}
-                fields.update(date_joined=_when(row["date_joined"]), last_login=_when(row["last_login"]))
-                user = User(**fields)
-                user.password = row.get("password") or ""
-                if not user.password:
-                    user.set_unusable_password()
-                user.save()
-                self.importer.report.count("people", "created")
-                for address in row["addresses"]:
-                    EmailAddress.objects.create(user=user, **address)
+                user = self._new_user(row)
+                if self.trust_accounts:
+                    user.groups.add(*[groups[name] for name in row["groups"] if name in groups])
             else:
-                self.importer.report.count("people", "skipped")
-            user.groups.add(*[groups[name] for name in row["groups"] if name in groups])
+                self.importer.report.count("people", "skipped")  # as it is: no flag, group or password from the file
             self.users[row["username"]] = user.pk
         for row in rows(self.archive, "users"):
             if row["referred_by"]:
                 User.objects.filter(pk=self.users[row["username"]]).update(referred_by=self.user(row["referred_by"]))
+
+    def _new_user(self, row: Row) -> User:
+        fields = {k: v for k, v in row.items() if k not in {"addresses", "referred_by", *PRIVILEGES}}
+        fields.update(date_joined=_when(row["date_joined"]), last_login=_when(row["last_login"]))
+        if self.trust_accounts:
+            fields.update(is_staff=bool(row.get("is_staff")), is_superuser=bool(row.get("is_superuser")))
+        user = User(**fields)
+        user.password = (row.get("password") or "") if self.trust_accounts else ""
+        if not user.password:
+            user.set_unusable_password()
+        user.save()
+        self.importer.report.count("people", "created")
+        for address in row["addresses"]:
+            EmailAddress.objects.create(user=user, **address)
+        return user
 
     def restore_posts(self) -> None:
         for row in rows(self.archive, "tags"):
@@ -328,16 +365,37 @@ class _Restore:
             )
 
     def restore_media(self) -> None:
-        """Files are not part of the transaction: a dry run writes none, a refused restore takes its own back."""
+        """Images (drawn again), PDFs and audio; anything else (an .html, a .js, an .svg) would be served
+        from the site's own origin, so it is left out. Files are not part of the transaction: a dry
+        run writes none, a refused restore takes its own back."""
         names = [name for name in self.archive.names if name.startswith("media/")]
-        self.importer.report.count("media files", "created", len(names))
-        if self.importer.dry_run:
-            return
         for name in names:
+            data = self._media_file(name)
+            if data is None:
+                self.importer.report.count("media files", "skipped")
+                continue
+            self.importer.report.count("media files", "created")
             target = name.removeprefix("media/")
-            if not default_storage.exists(target):
-                with self.archive.open(name) as file:
-                    self.importer.images.written.append(default_storage.save(target, file))
+            if not self.importer.dry_run and not default_storage.exists(target):
+                self.importer.images.written.append(default_storage.save(target, ContentFile(data)))
+
+    def _media_file(self, name: str) -> bytes | None:
+        """What is stored of a file of the export's media/, or None (and a line in the report)."""
+        extension = PurePosixPath(name).suffix.lower()
+        if extension not in IMAGE_EXTENSIONS and extension not in DOCUMENT_SIGNATURES:
+            self.importer.problem(f"{name} is not an image, PDF or audio file; left out.")
+            return None
+        data = self.archive.read(name)
+        if extension in DOCUMENT_SIGNATURES:
+            if DOCUMENT_SIGNATURES[extension](data[:16]):
+                return data
+            self.importer.problem(f"{name} is not the {extension[1:].upper()} file its name says; left out.")
+            return None
+        try:
+            return bytes(reencode(SimpleUploadedFile(name, data), max_side=COVER_MAX_SIDE).read())
+        except forms.ValidationError as error:
+            self.importer.problem(f"{name}: {error.messages[0]} Left out.")
+            return None
 
     def restore_records(self) -> None:
         for row in rows(self.archive, "source_records"):
@@ -349,9 +407,12 @@ class _Restore:
                 )  # fmt: skip
 
 
-def load(archive: SafeZip, importer: Importer) -> None:
-    if not importer.takes_site_data:
-        raise ImportRefused("Only those who manage subscribers can restore a whole Dispatch export.")
+def load(archive: SafeZip, importer: Importer, *, trust_accounts: bool = False) -> None:
+    """`trust_accounts`: the command line's word that the file is the operator's own export."""
+    if not (importer.operator or (importer.user is not None and importer.user.is_superuser)):
+        raise ImportRefused(
+            "Restoring a whole Dispatch export takes a superuser (or manage.py import_publication on the server)."
+        )
     _manifest(archive)
     importer.total = 9
-    _Restore(archive, importer).run()
+    _Restore(archive, importer, trust_accounts=trust_accounts and importer.operator).run()

@@ -1,16 +1,26 @@
 """Imports started on the writing desk. The upload is kept privately; the
 dry run and then the import run in a worker (a list of 100,000 would outlast
 a request), each reporting progress in the cache for the progress bar: the
-import's own transaction hides its rows from the database until the end."""
+import's own transaction hides its rows from the database until the end.
+
+A run whose worker dies (out of memory, say) is delivered again, since tasks
+are acknowledged late; each start is counted first, and a job that stopped
+its worker twice fails with a message instead of taking workers down for
+ever. While a run goes on it holds its job's row, so a second delivery of
+the same task waits for it and then finds nothing left to do. An upload
+checked but never imported is deleted after IMPORT_UPLOAD_HOURS."""
 
 import logging
 import uuid
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
 from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import User
@@ -24,6 +34,12 @@ RUNNING = (ImportJob.Status.CHECKING, ImportJob.Status.QUEUED, ImportJob.Status.
 # progress expired lost its worker (a crash, a deploy), and its transaction
 # was rolled back, so the page says to upload again.
 PROGRESS_SECONDS = 2 * 3600
+MAX_ATTEMPTS = 2
+DIED_TWICE = (
+    "the worker reading this file stopped twice (it may be too large or damaged for this server), "
+    "so it was not tried again."
+)
+EXPIRED = "the upload waited unused for {hours} hours and was deleted; upload the file again to import it."
 
 
 def progress_key(job_id: int) -> str:
@@ -58,40 +74,88 @@ def _run(job: ImportJob, *, dry_run: bool) -> Report:
         return Report(dry_run=dry_run, refused=f"an unexpected error stopped it ({type(error).__name__}).")
 
 
+def _claim(job_id: int, waiting: tuple[str, ...], running: str) -> bool:
+    """Count one more start of the job, committed before it runs; False when there is nothing to run,
+    or when two starts already died with their worker (the job then fails)."""
+    started = ImportJob.objects.filter(pk=job_id, status__in=waiting, attempts__lt=MAX_ATTEMPTS)
+    if started.update(status=running, attempts=F("attempts") + 1):
+        return True
+    with transaction.atomic():
+        # Locked, so that a run still going on (which holds the row) is not taken for a dead one.
+        dead = ImportJob.objects.select_for_update(skip_locked=True).filter(
+            pk=job_id, status=running, attempts__gte=MAX_ATTEMPTS
+        )
+        job = dead.first()
+        if job is not None:
+            _finish(job, Report(dry_run=running == ImportJob.Status.CHECKING, refused=DIED_TWICE))
+    return False
+
+
+def _held(job_id: int, running: str) -> ImportJob | None:
+    """The job, locked for this run (inside a transaction); None if another delivery is running it."""
+    job = ImportJob.objects.select_for_update(skip_locked=True).select_related("user").filter(pk=job_id).first()
+    return job if job is not None and job.status == running else None
+
+
+def _finish(job: ImportJob, report: Report) -> None:
+    if report.dry_run:
+        job.dry_run_report = report.as_dict()
+        job.status = ImportJob.Status.FAILED if report.refused else ImportJob.Status.CHECKED
+    else:
+        job.report = report.as_dict()
+        job.status = ImportJob.Status.FAILED if report.refused else ImportJob.Status.DONE
+        job.finished_at = timezone.now()
+    job.save(update_fields=["dry_run_report", "report", "status", "finished_at"])
+    if report.dry_run:
+        cache.delete(progress_key(job.pk))  # the import's own bar starts at nothing
+    if job.status != ImportJob.Status.CHECKED:
+        Path(job.path).unlink(missing_ok=True)
+
+
 def perform_check(job_id: int) -> None:
     """The dry run; a file that cannot be imported at all is not kept."""
-    job = ImportJob.objects.select_related("user").filter(pk=job_id, status=ImportJob.Status.CHECKING).first()
-    if job is None:
+    if not _claim(job_id, (ImportJob.Status.CHECKING,), ImportJob.Status.CHECKING):
         return
-    report = _run(job, dry_run=True)
-    job.dry_run_report = report.as_dict()
-    job.status = ImportJob.Status.FAILED if report.refused else ImportJob.Status.CHECKED
-    job.save(update_fields=["dry_run_report", "status"])
-    cache.delete(progress_key(job.pk))
-    if report.refused:
-        Path(job.path).unlink(missing_ok=True)
+    with transaction.atomic():
+        job = _held(job_id, ImportJob.Status.CHECKING)
+        if job is not None:
+            _finish(job, _run(job, dry_run=True))
 
 
 def start_import(job: ImportJob) -> bool:
     """Checked → queued, once: a second click queues nothing. The caller queues the task."""
     queued = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.CHECKED)
-    if not queued.update(status=ImportJob.Status.QUEUED):
+    if not queued.update(status=ImportJob.Status.QUEUED, attempts=0):
         return False
     _set_progress(job.pk, 0, 0)
     return True
 
 
 def perform_import(job_id: int) -> None:
-    """The import; a redelivered task finds the job no longer queued and stops."""
-    if not ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.QUEUED).update(status=ImportJob.Status.RUNNING):
+    """The import; a delivery that finds the job done, or running elsewhere, stops."""
+    waiting = (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING)
+    if not _claim(job_id, waiting, ImportJob.Status.RUNNING):
         return
-    job = ImportJob.objects.select_related("user").get(pk=job_id)
-    report = _run(job, dry_run=False)
-    job.report = report.as_dict()
-    job.status = ImportJob.Status.FAILED if report.refused else ImportJob.Status.DONE
-    job.finished_at = timezone.now()
-    job.save(update_fields=["report", "status", "finished_at"])
-    Path(job.path).unlink(missing_ok=True)
+    with transaction.atomic():
+        job = _held(job_id, ImportJob.Status.RUNNING)
+        if job is not None:
+            _finish(job, _run(job, dry_run=False))
+
+
+def expire_uploads() -> int:
+    """Delete the files of uploads checked but not imported within IMPORT_UPLOAD_HOURS; how many."""
+    hours = settings.IMPORT_UPLOAD_HOURS
+    stale = ImportJob.objects.filter(
+        status=ImportJob.Status.CHECKED, created_at__lt=timezone.now() - timedelta(hours=hours)
+    )
+    expired = 0
+    for job in stale:
+        if ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.CHECKED).update(
+            status=ImportJob.Status.FAILED, report=Report(refused=EXPIRED.format(hours=hours)).as_dict()
+        ):
+            Path(job.path).unlink(missing_ok=True)
+            expired += 1
+    return expired
 
 
 def job_progress(job: ImportJob) -> dict[str, Any]:

@@ -1,42 +1,151 @@
 """Images of imported posts: copied into media when their URL answers, else left where they are.
 
 A copy is drawn again like an upload (accounts.images): capped in pixels
-before decoding, turned upright, scaled down, with no EXIF."""
+before decoding, turned upright, scaled down, with no EXIF.
+
+The URLs come from an uploaded file, so fetching them must not become a way
+into the worker's network (docs/security.md, "Imports and restores"). Each
+hop's host is resolved and every address it names must be a public one: not
+loopback, private, shared, link-local (where cloud metadata answers, at
+169.254.169.254), multicast, reserved or unspecified. The connection goes to
+the very address checked, so a name that resolves elsewhere a moment later
+gains nothing; redirects are followed here, a few at most, each checked
+again; size and total time are capped. Every failure reads "could not
+fetch": the network's own error would tell a port scanner what answers."""
 
 import hashlib
-import urllib.request
-from urllib.error import URLError
-from urllib.parse import urlsplit
+import http.client
+import ipaddress
+import socket
+import time
+from urllib.parse import urljoin, urlsplit
 
 from django import forms
+from django.conf import settings
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from accounts.images import COVER_MAX_SIDE, reencode
 
 MAX_IMAGE_BYTES = 15 * 1024**2
-TIMEOUT_SECONDS = 10
+TIMEOUT_SECONDS = 10  # any one connect or read
+TOTAL_SECONDS = 30  # one image, redirects included
+MAX_REDIRECTS = 4
+MAX_IMAGES = 2000  # per import: each may take TOTAL_SECONDS, and an export could name millions
+REDIRECTS = {301, 302, 303, 307, 308}
 EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "image/gif": ".gif", "image/webp": ".webp"}
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 class ImageFailed(Exception):
     pass
 
 
+def is_public(address: Address) -> bool:
+    """An address on the open internet; IPv4 inside IPv6 (mapped, 6to4, Teredo) is judged as IPv4."""
+    if isinstance(address, ipaddress.IPv6Address):
+        inner = address.ipv4_mapped or address.sixtofour or (address.teredo[1] if address.teredo else None)
+        if inner is not None:
+            return is_public(inner)
+    if any(address in ipaddress.ip_network(net) for net in settings.IMPORT_FETCH_ALLOWED_NETWORKS):
+        return True  # tests only: a server of their own on loopback
+    special = (address.is_private or address.is_loopback or address.is_link_local or address.is_multicast
+               or address.is_reserved or address.is_unspecified)  # fmt: skip
+    return address.is_global and not special
+
+
+def _addresses(host: str, port: int) -> list[str]:
+    """Every address `host` resolves to, if all are public; one that is not refuses the host."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as error:
+        raise ImageFailed("could not fetch") from error
+    addresses = [str(info[4][0]) for info in infos]
+    if not addresses or not all(is_public(ipaddress.ip_address(a.split("%")[0])) for a in addresses):
+        raise ImageFailed("could not fetch")
+    return addresses
+
+
+class _PinnedHTTP(http.client.HTTPConnection):
+    """HTTP to the address that was checked, whatever the name resolves to now."""
+
+    def __init__(self, host: str, port: int, address: str, timeout: float) -> None:
+        super().__init__(host, port, timeout=timeout)
+        self.address = address
+
+    def connect(self) -> None:
+        self.sock = socket.create_connection((self.address, self.port), self.timeout)
+
+
+class _PinnedHTTPS(http.client.HTTPSConnection):
+    """HTTPS to the address that was checked; the certificate is checked against the name."""
+
+    def __init__(self, host: str, port: int, address: str, timeout: float) -> None:
+        super().__init__(host, port, timeout=timeout)
+        self.address = address
+
+    def connect(self) -> None:
+        sock = socket.create_connection((self.address, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)  # type: ignore[attr-defined]
+
+
+def _open(url: str, deadline: float) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ImageFailed("could not fetch")
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    address = _addresses(parts.hostname, port)[0]
+    timeout = max(0.1, min(TIMEOUT_SECONDS, deadline - time.monotonic()))
+    kind = _PinnedHTTPS if parts.scheme == "https" else _PinnedHTTP
+    connection = kind(parts.hostname, port, address, timeout)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    try:
+        connection.request("GET", target, headers={"User-Agent": "Dispatch importer", "Accept": "image/*"})
+        return connection, connection.getresponse()
+    except BaseException:
+        connection.close()
+        raise
+
+
+def _body(response: http.client.HTTPResponse, deadline: float) -> bytes:
+    """The body, at most MAX_IMAGE_BYTES, read before the deadline however slowly the server sends it."""
+    declared = response.getheader("Content-Length", "")
+    if declared.isdigit() and int(declared) > MAX_IMAGE_BYTES:
+        raise ImageFailed("it is larger than 15 MB")
+    chunks, size = [], 0
+    while chunk := response.read1(64 * 1024):
+        size += len(chunk)
+        if size > MAX_IMAGE_BYTES:
+            raise ImageFailed("it is larger than 15 MB")
+        if time.monotonic() > deadline:
+            raise ImageFailed("could not fetch")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 def fetch(url: str) -> tuple[bytes, str]:
     """The image's bytes and content type; ImageFailed with a short reason otherwise."""
-    request = urllib.request.Request(url, headers={"User-Agent": "Dispatch importer"})  # noqa: S310 - http(s) only
-    try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310
-            content_type = response.headers.get_content_type()
-            data = response.read(MAX_IMAGE_BYTES + 1)
-    except (URLError, OSError, ValueError) as error:
-        raise ImageFailed(str(getattr(error, "reason", error))) from error
-    if content_type not in EXTENSIONS:
-        raise ImageFailed(f"not an image ({content_type})")
-    if len(data) > MAX_IMAGE_BYTES:
-        raise ImageFailed("larger than 15 MB")
-    return data, content_type
+    deadline = time.monotonic() + TOTAL_SECONDS
+    for _ in range(MAX_REDIRECTS + 1):
+        try:
+            connection, response = _open(url, deadline)
+        except (OSError, http.client.HTTPException, ValueError) as error:
+            raise ImageFailed("could not fetch") from error
+        try:
+            if response.status in REDIRECTS and response.getheader("Location"):
+                url = urljoin(url, response.getheader("Location", ""))
+                continue
+            content_type = (response.getheader("Content-Type") or "").split(";")[0].strip().lower()
+            if response.status != 200:
+                raise ImageFailed("could not fetch")
+            if content_type not in EXTENSIONS:
+                raise ImageFailed("it is not an image")
+            return _body(response, deadline), content_type
+        except (OSError, http.client.HTTPException) as error:
+            raise ImageFailed("could not fetch") from error
+        finally:
+            connection.close()
+    raise ImageFailed("could not fetch")  # too many redirects
 
 
 class ImageCopier:
@@ -66,6 +175,10 @@ class ImageCopier:
                 self.failures.append(f"{url}: not a full web address (relative to the old site?); {otherwise}")
             return ""
         self.count += 1
+        if self.count > MAX_IMAGES:
+            if self.count == MAX_IMAGES + 1:
+                self.failures.append(f"An import copies at most {MAX_IMAGES} images; the others keep their addresses.")
+            return ""
         digest = hashlib.sha256(url.encode()).hexdigest()[:24]
         for extension in EXTENSIONS.values():
             if default_storage.exists(f"imports/{digest}{extension}"):
@@ -75,7 +188,8 @@ class ImageCopier:
         try:
             data, content_type = fetch(url)
         except ImageFailed as error:
-            self.failures.append(f"{url}: {error}; {otherwise}")
+            reason = "" if str(error) == "could not fetch" else f": {error}"
+            self.failures.append(f"could not fetch {url}{reason}; {otherwise}")
             return ""
         try:
             image = reencode(SimpleUploadedFile(f"{digest}{EXTENSIONS[content_type]}", data), max_side=COVER_MAX_SIDE)

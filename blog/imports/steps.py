@@ -15,7 +15,6 @@ from datetime import datetime
 from typing import Any
 
 from django.apps import apps
-from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import models
@@ -23,7 +22,6 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts.models import User
-from accounts.roles import AUTHORS
 from blog import threads
 from blog.imports.conversion import html_to_markdown
 from blog.imports.media import ImageCopier
@@ -32,6 +30,7 @@ from blog.models.comments import MAX_LEVEL
 from blog.rendering import render_markdown
 
 Progress = Callable[[int, int], None]
+MAX_LISTED_PROBLEMS = 500
 
 
 @dataclass
@@ -134,22 +133,36 @@ class CommentData:
 
 
 class Importer:
-    """One import run: the shared writes, with the report and the progress bar."""
+    """One import run: the shared writes, with the report and the progress bar.
+
+    `user` is who imports (None: the command line). What they may touch is
+    what they may do on the site (docs/security.md, "Imports and restores"):
+    earlier imports' posts only if they may edit them, existing accounts only
+    if they manage accounts; the command line (`operator`) may do all."""
 
     def __init__(
-        self, source: str, report: Report, user: User | None, *, dry_run: bool, progress: Progress, site_data: bool
+        self,
+        source: str,
+        report: Report,
+        user: User | None,
+        *,
+        dry_run: bool,
+        progress: Progress,
+        site_data: bool,
+        operator: bool = False,
     ) -> None:
         self.source = source
         self.site_data = site_data
         self.report = report
         self.user = user
+        self.operator = operator or user is None
         self.dry_run = dry_run
         self.progress = progress
         self.images = ImageCopier(dry_run=dry_run, failures=report.image_failures)
         self.now = timezone.now()
         self.total = 0
         self.done = 0
-        self._records: dict[str, dict[str, SourceRecord]] = {}
+        self._records: dict[str, dict[str, list[SourceRecord]]] = {}
         self._users: dict[str, User] = {}
         self._commented: set[int] = set()
 
@@ -173,7 +186,11 @@ class Importer:
             self.progress(self.done, self.total)
 
     def problem(self, message: str) -> None:
-        self.report.problems.append(message)
+        """Listed up to MAX_LISTED_PROBLEMS: a file of a million bad rows must not make a report as large."""
+        if len(self.report.problems) < MAX_LISTED_PROBLEMS:
+            self.report.problems.append(message)
+        elif len(self.report.problems) == MAX_LISTED_PROBLEMS:
+            self.report.problems.append("More rows could not be taken; only the first ones are listed.")
 
     def past(self, when: datetime | None, what: str) -> datetime | None:
         """The date, unless it lies in the future (then reported, and None)."""
@@ -182,37 +199,85 @@ class Importer:
             return None
         return when
 
+    @property
+    def manages_accounts(self) -> bool:
+        """May link the export's people to existing accounts by e-mail: the command line, or whoever may
+        change accounts in the admin (superusers), who could give those accounts any address anyway."""
+        return self.operator or (self.user is not None and self.user.has_perm("accounts.change_user"))
+
+    def editable_posts(self) -> models.QuerySet[Post]:
+        return Post.objects.all() if self.operator or self.user is None else Post.objects.editable_by(self.user)
+
     # --- Earlier runs -------------------------------------------------------
 
-    def record(self, kind: str, source_id: str) -> SourceRecord | None:
+    def records(self, kind: str, source_id: str) -> list[SourceRecord]:
+        """Every earlier run's record of this source id, whoever imported it."""
         if kind not in self._records:
-            rows = SourceRecord.objects.filter(source=self.source, kind=kind)
-            self._records[kind] = {row.source_id: row for row in rows}
-        return self._records[kind].get(source_id)
+            self._records[kind] = {}
+            for row in SourceRecord.objects.filter(source=self.source, kind=kind).order_by("pk"):
+                self._records[kind].setdefault(row.source_id, []).append(row)
+        return self._records[kind].get(source_id, [])
+
+    def earlier_post(self, source_id: str) -> tuple[SourceRecord | None, Post | None]:
+        """The post an earlier run made of this source id, if this importer may edit it.
+
+        Another author's post with the same id is not theirs to change: the import
+        makes a new post, counted as created like any unknown id, so that a dry run
+        tells nobody which ids others imported. A post deleted since is not brought
+        back, which only those who may edit every post can know is the case."""
+        records = self.records("post", source_id)
+        posts = self.editable_posts().in_bulk([row.object_id for row in records])
+        for row in records:
+            if row.object_id in posts:
+                return row, posts[row.object_id]
+        everything = self.operator or (self.user is not None and self.user.has_perm("blog.change_any_post"))
+        gone = next((row for row in records if row.object_id not in posts), None)
+        return (gone, None) if everything else (None, None)
+
+    def earlier_comment(self, source_id: str, post: Post) -> Comment | None:
+        """The comment an earlier run made of this source id on this same post."""
+        ids = [row.object_id for row in self.records("comment", source_id)]
+        return Comment.objects.filter(pk__in=ids, post=post).first() if ids else None
 
     def remember(self, kind: str, source_id: str, object_id: int, digest: str) -> None:
         row, _ = SourceRecord.objects.update_or_create(
             source=self.source,
             kind=kind,
             source_id=source_id,
-            defaults={"object_id": object_id, "digest": digest},
+            object_id=object_id,
+            defaults={"digest": digest},
         )
-        self._records.setdefault(kind, {})[source_id] = row
+        known = self._records.setdefault(kind, {}).setdefault(source_id, [])
+        known[:] = [other for other in known if other.object_id != object_id] + [row]
 
     # --- People -------------------------------------------------------------
 
     def person(self, email: str, name: str, handle: str = "", *, author: bool = False) -> User:
-        """The account for an author or commenter of the export: matched by e-mail, else created
-        without a password (they can set one with a reset link)."""
+        """The account for an author (`author`) or commenter of the export.
+
+        Matched by e-mail only for an importer who manages accounts, or to an
+        account an import made that nobody has claimed; otherwise the person gets
+        an account of their own, without a password (a reset link claims it).
+        An import grants no role: an author's account bylines posts, nothing more."""
         email = email.strip() or f"{slugify(handle or name) or 'someone'}@imported.invalid"
         key = email.lower()
         if key not in self._users:
-            user = User.objects.filter(email__iexact=email).first() or self._new_user(email, name, handle)
-            self._users[key] = user
-        user = self._users[key]
-        if author and not user.is_staff and not user.has_perm("blog.add_post"):
-            user.groups.add(Group.objects.get(name=AUTHORS))
-        return user
+            user = User.objects.filter(email__iexact=email).first()
+            if user is not None and not (self.manages_accounts or self._unclaimed(user)):
+                # Someone's real account: the importer gets a look-alike of their own, never the account.
+                email = f"{hashlib.sha256(key.encode()).hexdigest()[:20]}@imported.invalid"
+                user = User.objects.filter(email__iexact=email).first()
+            self._users[key] = user or self._new_user(email, name, handle)
+        return self._users[key]
+
+    @staticmethod
+    def _unclaimed(user: User) -> bool:
+        """Made by an import and never used: no password, never signed in, no role."""
+        return (
+            user.last_login is None
+            and not user.has_usable_password()
+            and not (user.is_staff or user.is_superuser or user.groups.exists())
+        )
 
     def _new_user(self, email: str, name: str, handle: str) -> User:
         base = (slugify(handle or name or email.split("@")[0]) or "reader")[:24]
@@ -239,8 +304,7 @@ class Importer:
             return None
         digest = digest_of(data.title, data.subtitle, data.html, data.markdown, data.status, data.published_at,
                            sorted(data.tags), data.excerpt, data.cover_url)  # fmt: skip
-        record = self.record("post", data.source_id)
-        post = Post.objects.filter(pk=record.object_id).first() if record else None
+        record, post = self.earlier_post(data.source_id)
         if record and post is None:
             self.report.count("posts", "skipped")  # deleted here since; not brought back
             return None
@@ -273,9 +337,20 @@ class Importer:
         if post.status == Post.Status.PUBLISHED:
             Send.objects.get_or_create(post=post, defaults={"status": Send.Status.DONE})
         for path in data.legacy_paths:
-            LegacyPath.objects.update_or_create(path=path, defaults={"post": post})
+            self._keep_old_address(path, post)
         self.remember("post", data.source_id, post.pk, digest)
         return post
+
+    def _keep_old_address(self, path: str, post: Post) -> None:
+        """The old address leads here, unless it leads to a post this importer may not edit."""
+        existing = LegacyPath.objects.filter(path=path).first()
+        if existing is None:
+            LegacyPath.objects.create(path=path, post=post)
+        elif existing.post_id != post.pk and self.editable_posts().filter(pk=existing.post_id).exists():
+            existing.post = post
+            existing.save(update_fields=["post"])
+        elif existing.post_id != post.pk:
+            self.problem(f"The old address {path} leads to another post; it still does (“{post.title}” is not there).")
 
     def _status(self, data: PostData) -> tuple[str, datetime | None]:
         if data.status != Post.Status.PUBLISHED:
@@ -363,14 +438,13 @@ class Importer:
     # --- Comments -----------------------------------------------------------
 
     def save_comment(self, data: CommentData) -> Comment | None:
-        record = self.record("comment", data.source_id)
-        if record:
+        earlier = self.earlier_comment(data.source_id, data.post)
+        if earlier:
             self.report.count("comments", "skipped")
-            return Comment.objects.filter(pk=record.object_id).first()
+            return earlier
         reply_to = None
         if data.reply_to_source_id:
-            parent_record = self.record("comment", data.reply_to_source_id)
-            reply_to = Comment.objects.filter(pk=parent_record.object_id).first() if parent_record else None
+            reply_to = self.earlier_comment(data.reply_to_source_id, data.post)
             if reply_to is None:
                 self.problem(f"Comment {data.source_id} answers a comment that is not in the export; shown on its own.")
         body = html_to_markdown(data.html).strip() or "(empty)"

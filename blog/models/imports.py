@@ -8,7 +8,9 @@ class SourceRecord(models.Model):
     """Which Dispatch row an item of an imported export became.
 
     Re-running an import finds its earlier rows here (nothing is created
-    twice), and `digest` tells whether the export changed that item since."""
+    twice), and `digest` tells whether the export changed that item since.
+    One source id may have a record per post: two authors importing the same
+    id each get their own post (blog/imports/steps.py)."""
 
     source = models.CharField(max_length=20)  # substack, ghost, wordpress
     kind = models.CharField(max_length=20)  # post, comment, user
@@ -18,7 +20,11 @@ class SourceRecord(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["source", "kind", "source_id"], name="one_record_per_source_id")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "kind", "source_id", "object_id"], name="one_record_per_source_id_and_object"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.source} {self.kind} {self.source_id} -> {self.object_id}"
@@ -51,6 +57,9 @@ class ImportJob(models.Model):
     path = models.CharField(max_length=500)  # under PRIVATE_ROOT, never under MEDIA_ROOT
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.CHECKING)
     dry_run_report = models.JSONField(default=dict)
+    # Runs started (the check, then the import): a run whose worker died is
+    # delivered again, and a job that stopped its worker twice fails (jobs.py).
+    attempts = models.PositiveSmallIntegerField(default=0)
     report = models.JSONField(default=dict)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -3,6 +3,7 @@
 Exporting everything hands over every post, account and subscriber's address:
 it takes explicit permissions (EXPORT_PERMISSIONS), never the staff flag alone."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.db.models import QuerySet
@@ -16,6 +17,7 @@ from blog.forms import PublicationImportForm
 from blog.imports import jobs
 from blog.imports.steps import Report
 from blog.models import ExportJob, ImportJob
+from blog.ratelimits import allow, too_many_requests
 from blog.tasks import check_import, export_publication, import_publication
 from blog.views.desk import author_required
 
@@ -30,6 +32,9 @@ def _own_jobs(request: SignedInRequest) -> QuerySet[ImportJob]:
 @author_required
 def import_upload(request: SignedInRequest) -> HttpResponse:
     """Upload an export; its dry run's report comes back before anything is imported."""
+    if request.method == "POST" and not allow(request, "import-upload", settings.IMPORT_UPLOAD_RATE):
+        # Each upload may be IMPORT_MAX_BYTES on disk and a worker's time: a few an hour is plenty.
+        return too_many_requests(request, "That is a lot of imports. Please wait an hour before the next upload.")
     form = PublicationImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         job = jobs.save_upload(form.cleaned_data["file"], request.user)

@@ -1,5 +1,8 @@
 """A desk import through the real worker: dry run, import, progress in Redis, nobody e-mailed."""
 
+import os
+import signal
+import subprocess
 import time
 import zipfile
 from pathlib import Path
@@ -65,3 +68,41 @@ def test_a_desk_import_runs_in_the_worker_and_mails_nobody(
     assert cache.get(f"import-progress:{job.pk}") == (3002, 3002)  # the worker wrote it to the shared cache
     time.sleep(1)
     assert smtp_sink.messages == []
+
+
+def pool_children(worker) -> list[int]:
+    """The pids of the worker's pool processes (the parent stays, as after an out-of-memory kill)."""
+    found = subprocess.run(["pgrep", "-P", str(worker.process.pid)], capture_output=True, text=True, check=False)
+    return [int(pid) for pid in found.stdout.split()]
+
+
+def kill_while_checking(worker, job: ImportJob, attempt: int) -> None:
+    """Wait until the dry run's `attempt`-th start is reading rows, then kill the pool process running it."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        job.refresh_from_db()
+        progress = cache.get(f"import-progress:{job.pk}") or (0, 0)
+        if job.attempts == attempt and progress[0] > 0:
+            for pid in pool_children(worker):
+                os.kill(pid, signal.SIGKILL)
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"the dry run never got going (attempts {job.attempts})")
+
+
+def test_a_file_whose_worker_dies_twice_fails_instead_of_coming_back(
+    celery_worker_process, client, tmp_path, settings, require_service
+) -> None:
+    require_service("Redis cache", settings.CACHES["default"]["BACKEND"].endswith("RedisCache"), "set CACHE_URL")
+    settings.PRIVATE_ROOT = tmp_path / "private"
+    client.force_login(grant(make_user("sam", is_staff=True, role=EDITORS), "blog.manage_subscribers"))
+    export = small_substack_export(tmp_path / "export.zip", 200_000)  # a dry run of some seconds
+    client.post(reverse("blog:import_upload"), {"file": SimpleUploadedFile("export.zip", export.read_bytes())})
+    job = ImportJob.objects.get()
+
+    kill_while_checking(celery_worker_process, job, attempt=1)
+    kill_while_checking(celery_worker_process, job, attempt=2)
+
+    wait_for(job, ImportJob.Status.FAILED)
+    assert "stopped twice" in job.dry_run_report["refused"]
+    assert job.attempts == 2 and not Path(job.path).exists()

@@ -19,8 +19,16 @@ class Command(BaseCommand):
         parser.add_argument(
             "--author", help="Handle of the account for posts whose export names no author (default: the first staff)."
         )
+        parser.add_argument(
+            "--trust-accounts",
+            action="store_true",
+            help="Restoring a Dispatch export you made yourself: give the accounts it creates their staff and "
+            "superuser flags, groups and password hashes from the file (never done otherwise).",
+        )
 
-    def handle(self, *args, file: Path, dry_run: bool, author: str | None, **options) -> None:
+    def handle(
+        self, *args, file: Path, dry_run: bool, author: str | None, trust_accounts: bool = False, **options
+    ) -> None:
         if not file.is_file():
             raise CommandError(f"No such file: {file}")
         user = None
@@ -28,7 +36,15 @@ class Command(BaseCommand):
             user = User.objects.filter(username__iexact=author).first()
             if user is None:
                 raise CommandError(f"No account with the handle “{author}”.")
-        report = run_import(file, user=user, dry_run=dry_run, progress=self.progress_bar, site_data=True)
+        report = run_import(
+            file,
+            user=user,
+            dry_run=dry_run,
+            progress=self.progress_bar,
+            site_data=True,
+            operator=True,
+            trust_accounts=trust_accounts,
+        )
         self.stderr.write("")
         self.print_report(report)
         if report.refused:

@@ -1,7 +1,11 @@
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.http import HttpResponse
+from django.urls import reverse
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 
@@ -42,7 +46,7 @@ def fake_images(monkeypatch) -> list[str]:
     def fetch(url: str) -> tuple[bytes, str]:
         asked.append(url)
         if ".invalid" in url:
-            raise media.ImageFailed("Name or service not known")
+            raise media.ImageFailed("could not fetch")
         return TINY_PNG, "image/png"
 
     monkeypatch.setattr(media, "fetch", fetch)
@@ -52,3 +56,25 @@ def fake_images(monkeypatch) -> list[str]:
 @pytest.fixture(autouse=True)
 def _private_root(settings, tmp_path) -> None:
     settings.PRIVATE_ROOT = tmp_path / "private"
+
+
+@pytest.fixture
+def start(client, django_capture_on_commit_callbacks) -> Callable[[int], HttpResponse]:
+    """POST "Import"; the queued task runs (eagerly) as the request's transaction commits."""
+
+    def post(job_pk: int) -> HttpResponse:
+        with django_capture_on_commit_callbacks(execute=True):
+            return client.post(reverse("blog:import_run", args=[job_pk]))
+
+    return post
+
+
+@pytest.fixture
+def upload(client, django_capture_on_commit_callbacks) -> Callable[..., HttpResponse]:
+    """POST a file; its dry run runs (eagerly) as the request's transaction commits."""
+
+    def post(path: Path, name: str = "substack-export.zip") -> HttpResponse:
+        with django_capture_on_commit_callbacks(execute=True):
+            return client.post(reverse("blog:import_upload"), {"file": SimpleUploadedFile(name, path.read_bytes())})
+
+    return post

@@ -61,7 +61,7 @@ def test_images_that_do_not_answer_keep_their_address_and_are_reported(substack_
     ferry = Post.objects.get(slug="ten-years-of-the-ferry")
     assert "https://images.example.invalid/ferry-chart.png" in ferry.body
     assert report.image_failures == [
-        "https://images.example.invalid/ferry-chart.png: Name or service not known; the post keeps the remote address"
+        "could not fetch https://images.example.invalid/ferry-chart.png; the post keeps the remote address"
     ]
 
 

@@ -18,7 +18,7 @@ def test_it_imports_posts_drafts_authors_and_tags(sam) -> None:
     bridge = Post.objects.get(slug="the-bridge-vote")
     assert bridge.author.email == "tess@harbournotes.example.com"
     assert bridge.author.display_name == "Tess Marlow"
-    assert bridge.author.has_perm("blog.add_post") and not bridge.author.has_usable_password()
+    assert not bridge.author.has_perm("blog.add_post") and not bridge.author.has_usable_password()  # no role
     assert Post.objects.get(slug="budget-in-one-table").author.username == "dan"
     assert bridge.published_at.isoformat() == "2025-03-04T09:00:00+00:00"
     assert sorted(bridge.tags.names()) == ["Budget", "Politics"]
