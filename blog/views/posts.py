@@ -68,7 +68,8 @@ def post_detail(request: HttpRequest, slug: str) -> HttpResponse:
         engagement.record_referral_visit(request, post, request.GET["ref"])
     sort = request.GET.get("sort", "")
     sort = sort if sort in threads.SORTS else "oldest"
-    token = get_token(request)
+    # Signed out: no token, no cookie, so the page is the same for everyone (blog/origins.py).
+    token = get_token(request) if request.user.is_authenticated else ""
     reader = _reader(request, post, sort, token, versions)
     if not _shares_shell(request, post):
         return _render_post(request, post, sort, reader)

@@ -12,7 +12,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.test import Client
 
-from blog import pagecache, pageversions
+from blog import pagecache
+from blog.pagecache import pubsub as pageversions
 from blog.models import Post
 from tests.factories import make_post
 

@@ -20,7 +20,7 @@ The whole rule is here:
   commits (the signal receivers below, publish_post, and threads.changed);
   a stored page whose versions differ is never served. Each web process
   keeps a copy of the versions and of which rendering serves a page,
-  current through Redis pub/sub (blog/pageversions.py), so a hit asks
+  current through Redis pub/sub (blog/pubsub.py), so a hit asks
   Redis nothing; a process not subscribed asks Redis. Counters (likes,
   shares) do not bump versions: pages expire after COUNTER_LAG seconds, and
   a signed-out reader who shares gets a FRESH_COOKIE for as long, so they
@@ -52,7 +52,7 @@ from django.contrib.messages.storage.cookie import CookieStorage
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
-from django.dispatch import receiver
+from django.dispatch import Signal, receiver
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csp import get_nonce
 from django.middleware.csrf import get_token
@@ -60,7 +60,7 @@ from django.utils.cache import patch_vary_headers
 from django.utils.safestring import SafeString, mark_safe
 
 from accounts.models import User
-from blog import pageversions
+from blog.pagecache import http, pubsub, purgers
 from blog.models import Post, Restack, SlugRedirect
 
 COUNTER_LAG = 60
@@ -99,8 +99,12 @@ def shared_page(scope: Callable[..., str], params: frozenset[str] = frozenset())
         @wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if not _shareable(request, params):
-                return view(request, *args, **kwargs)
-            return _cached(request, scope(**kwargs), lambda: view(request, *args, **kwargs))
+                return http.private(view(request, *args, **kwargs))
+            page_scope = scope(**kwargs)
+            response = _cached(request, page_scope, lambda: view(request, *args, **kwargs))
+            if not _storable(request, response):
+                return http.private(response)
+            return http.shared(request, response, [page_scope, SITE])
 
         return wrapper
 
@@ -138,23 +142,23 @@ def _cached(
     parts: dict[str, str] | None = None,
 ) -> HttpResponse:
     key, version_keys = key or _page_key(request), [_version_key(SITE), _version_key(scope)]
-    read, since = _read_versions(request), pageversions.generation()
+    read, since = _read_versions(request), pubsub.generation()
     # The view read them before the database (see versions()), or this process knows them.
-    known = read.get(scope) or pageversions.known(version_keys)
+    known = read.get(scope) or pubsub.known(version_keys)
     versions: list[str | None]
     if known is not None:  # on a hit, often no round trip at all
-        versions, local = list(known), pageversions.page(key)
+        versions, local = list(known), pubsub.page(key)
         if local is not None and not _current(local, versions):
             local = None  # out of date here; another process may have stored the next one
         page = local or cache.get(key)
     else:
         found = cache.get_many([key, *version_keys])  # one round trip, a few bytes, on a hit
         versions, page, local = [found.get(k) for k in version_keys], found.get(key), None
-        pageversions.remember(since, {k: v for k, v in zip(version_keys, versions, strict=True) if v})
+        pubsub.remember(since, {k: v for k, v in zip(version_keys, versions, strict=True) if v})
     serving = _body(page["rendering"]) if page and _current(page, versions) else None
     if serving:
         if local is None:
-            pageversions.remember(since, {}, key, page)
+            pubsub.remember(since, {}, key, page)
         if not _refreshes(page):
             return _serve(request, serving, parts)
     # Read the versions before the database: a change committed after this
@@ -205,12 +209,12 @@ def versions(request: HttpRequest, scope: str) -> list[str]:
     does, so that what it renders is never stored under a later version."""
     read = _read_versions(request)
     if scope not in read:
-        keys, since = [_version_key(SITE), _version_key(scope)], pageversions.generation()
-        found = pageversions.known(keys)
+        keys, since = [_version_key(SITE), _version_key(scope)], pubsub.generation()
+        found = pubsub.known(keys)
         if found is None:
             stored = cache.get_many(keys)
             found = [stored.get(key) or _start_version(key) for key in keys]
-            pageversions.remember(since, dict(zip(keys, found, strict=True)))
+            pubsub.remember(since, dict(zip(keys, found, strict=True)))
         read[scope] = found
     return read[scope]
 
@@ -262,12 +266,12 @@ def _template(request: HttpRequest, response: HttpResponse) -> dict:
 
 
 def _store(key: str, versions: list[str], body: dict) -> None:
-    rendering, since = uuid4().hex, pageversions.generation()
+    rendering, since = uuid4().hex, pubsub.generation()
     page = {"versions": versions, "rendering": rendering, "stored_at": time.time()}
     cache.set(_body_key(rendering), body, COUNTER_LAG)
     cache.set(key, page, COUNTER_LAG)
     keep_local_copy(_body_key(rendering), body)
-    pageversions.remember(since, {}, key, page)
+    pubsub.remember(since, {}, key, page)
 
 
 def _body(rendering: str) -> dict | None:
@@ -332,16 +336,33 @@ def reader_page(
 # --- What changes a page -----------------------------------------------------
 
 
+pages_changed = Signal()  # sent after commit with `keys`, the surrogate keys to purge (blog/tasks.py)
+
+
 def changed(*scopes: str) -> None:
-    """Drop the renderings of these scopes once the current transaction commits."""
+    """Drop the renderings of these scopes once the current transaction commits,
+    here and, when one is configured, in the shared cache in front.
+
+    Robust hooks: a Redis or broker failure is logged, and the hooks queued
+    after this one in the same transaction (a newsletter's send, comment
+    notices) still run. A version left unbumped by a failure ages out within
+    COUNTER_LAG."""
     keys = [_version_key(scope) for scope in scopes]
 
     def bump() -> None:
         new = {key: uuid4().hex for key in keys}
         cache.set_many(new, timeout=None)
-        pageversions.publish(new)  # then every process knows, without asking Redis per page
+        pubsub.publish(new)  # then every process knows, without asking Redis per page
 
-    transaction.on_commit(bump)
+    transaction.on_commit(bump, robust=True)
+    if purgers.is_configured():
+        surrogate_keys = sorted({http.surrogate_key(scope) for scope in scopes})
+        transaction.on_commit(lambda: pages_changed.send(sender=None, keys=surrogate_keys), robust=True)
+
+
+def site_changed() -> None:
+    """Something every page shows changed (a setting, a name): every page goes."""
+    changed(SITE)
 
 
 def post_changed(post_id: int) -> None:
@@ -366,7 +387,7 @@ def _post_tagged(sender: type, instance: object, **kwargs: Any) -> None:
     if isinstance(instance, Post):
         changed(post_scope(instance.slug), LISTINGS)
     else:
-        changed(SITE)
+        site_changed()
 
 
 @receiver([post_save, post_delete], sender=Restack, dispatch_uid="pagecache.restack")
@@ -384,4 +405,4 @@ def _user_saved(sender: type, instance: User, created: bool, update_fields: froz
     """A new name shows on every page the person wrote or commented on."""
     if created or update_fields == frozenset({"last_login"}):
         return
-    changed(SITE)
+    site_changed()
