@@ -22,7 +22,7 @@ backend dispatch {
     .connect_timeout = 2s;
     .first_byte_timeout = 30s;
     .probe = {
-        .url = "/healthz/";
+        .url = "/healthz";
         .interval = 2s;
         .timeout = 1s;
         .window = 3;
