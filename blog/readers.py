@@ -47,11 +47,12 @@ _LIST = {
     "postgresql": "string_agg(CAST(liked.comment_id AS text), ',')",
     "sqlite": "group_concat(liked.comment_id, ',')",
 }
+# LOWER(email), as the unique index on subscribers is: UPPER() would scan the table.
 _STATE = """
 SELECT
   EXISTS (SELECT 1 FROM {like} WHERE post_id = %(post)s AND user_id = %(user)s),
   EXISTS (SELECT 1 FROM {restack} WHERE post_id = %(post)s AND user_id = %(user)s),
-  (SELECT status FROM {subscriber} WHERE user_id = %(user)s OR UPPER(email) = UPPER(%(email)s)
+  (SELECT status FROM {subscriber} WHERE user_id = %(user)s OR LOWER(email) = LOWER(%(email)s)
      ORDER BY CASE WHEN user_id = %(user)s THEN 0 ELSE 1 END, id LIMIT 1),
   (SELECT email FROM {address} WHERE user_id = %(user)s AND verified AND "primary" ORDER BY id LIMIT 1),
   EXISTS (SELECT 1 FROM {comment} WHERE post_id = %(post)s AND author_id = %(user)s AND status = %(held)s),

@@ -117,6 +117,8 @@ PAGE_CACHE_PURGER = env.str("PAGE_CACHE_PURGER", default="")
 if PAGE_CACHE_PURGER not in ("", "varnish", "fastly", "cloudflare"):
     raise ImproperlyConfigured("PAGE_CACHE_PURGER must be empty, varnish, fastly or cloudflare.")
 PAGE_CACHE_PURGE_URLS = env.list("PAGE_CACHE_PURGE_URLS", default=[])
+if any(not url.startswith(("http://", "https://")) for url in PAGE_CACHE_PURGE_URLS):
+    raise ImproperlyConfigured("PAGE_CACHE_PURGE_URLS must be http:// or https:// addresses.")
 if PAGE_CACHE_PURGER and not PAGE_CACHE_PURGE_URLS:
     raise ImproperlyConfigured("PAGE_CACHE_PURGE_URLS must name where purges go when PAGE_CACHE_PURGER is set.")
 PAGE_CACHE_PURGE_TOKEN = env.str("PAGE_CACHE_PURGE_TOKEN", default="")

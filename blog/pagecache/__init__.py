@@ -60,8 +60,8 @@ from django.utils.cache import patch_vary_headers
 from django.utils.safestring import SafeString, mark_safe
 
 from accounts.models import User
-from blog.pagecache import http, pubsub, purgers
 from blog.models import Post, Restack, SlugRedirect
+from blog.pagecache import http, pubsub, purgers
 
 COUNTER_LAG = 60
 FRESH_COOKIE = "fresh"

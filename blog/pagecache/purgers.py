@@ -21,31 +21,31 @@ class PurgeFailed(Exception):
     pass
 
 
-def _send(request: urllib.request.Request) -> None:
+def _send(url: str, method: str, headers: dict[str, str], data: bytes | None = None) -> None:
+    # http(s) only: settings refuse any other scheme in PAGE_CACHE_PURGE_URLS.
+    request = urllib.request.Request(url, data=data, method=method, headers=headers)  # noqa: S310
     try:
         with urllib.request.urlopen(request, timeout=settings.PAGE_CACHE_PURGE_TIMEOUT) as response:  # noqa: S310
             if response.status >= 300:
-                raise PurgeFailed(f"{request.full_url} answered {response.status}")
+                raise PurgeFailed(f"{url} answered {response.status}")
     except OSError as error:  # URLError and HTTPError are OSErrors
-        raise PurgeFailed(f"{request.get_method()} {request.full_url}: {error}") from error
+        raise PurgeFailed(f"{method} {url}: {error}") from error
 
 
 def varnish(url: str, keys: list[str]) -> None:
     """A PURGE whose `xkey-purge` header names the keys (space-separated: commas purged nothing on Varnish 6)."""
-    _send(urllib.request.Request(url, method="PURGE", headers={"xkey-purge": " ".join(keys)}))
+    _send(url, "PURGE", {"xkey-purge": " ".join(keys)})
 
 
 def fastly(url: str, keys: list[str]) -> None:
     """Fastly's purge by surrogate key: POST /service/<id>/purge with the keys in a header."""
-    headers = {"Surrogate-Key": " ".join(keys), "Fastly-Key": settings.PAGE_CACHE_PURGE_TOKEN}
-    _send(urllib.request.Request(url, method="POST", headers=headers))
+    _send(url, "POST", {"Surrogate-Key": " ".join(keys), "Fastly-Key": settings.PAGE_CACHE_PURGE_TOKEN})
 
 
 def cloudflare(url: str, keys: list[str]) -> None:
     """Cloudflare's purge by cache tag: POST /zones/<id>/purge_cache {"tags": [...]}."""
     headers = {"Authorization": f"Bearer {settings.PAGE_CACHE_PURGE_TOKEN}", "Content-Type": "application/json"}
-    body = json.dumps({"tags": keys}).encode()
-    _send(urllib.request.Request(url, data=body, method="POST", headers=headers))
+    _send(url, "POST", headers, json.dumps({"tags": keys}).encode())
 
 
 PURGERS: dict[str, Callable[[str, list[str]], None]] = {"varnish": varnish, "fastly": fastly, "cloudflare": cloudflare}

@@ -3,7 +3,6 @@ from copy import copy
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.core.paginator import Page, Paginator
 from django.db import connection
 from django.db.models import Count, prefetch_related_objects
@@ -18,6 +17,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from taggit.models import Tag
 
+from accounts.models import User
 from blog import commentpages, engagement, moderation, pagecache, readers, search, threads
 from blog.models import Post, PostQuerySet, SlugRedirect
 from blog.ratelimits import allow, too_many_requests
@@ -175,7 +175,7 @@ def tag_posts(request: HttpRequest, slug: str) -> HttpResponse:
 
 @shared_listing
 def profile(request: HttpRequest, handle: str) -> HttpResponse:
-    person = get_object_or_404(get_user_model(), username__iexact=handle, is_active=True)
+    person = get_object_or_404(User.objects.with_handle(handle), is_active=True)
     if person.username != handle:
         return redirect(person, permanent=True)
     page = _page(request, Post.objects.published().filter(author=person).for_listing())

@@ -280,7 +280,9 @@ def test_without_script_the_image_counts_the_view_and_the_campaign_tag(client, r
 def test_the_beacon_of_an_unknown_or_unpublished_post_counts_nothing(client, redis_server, ada) -> None:
     draft = make_post(ada, "Draft", status=Post.Status.DRAFT)
     for slug in ("no-such-post", draft.slug):
-        response = client.get(f"/p/{slug}/seen.gif", REMOTE_ADDR="203.0.113.5", **{**BROWSER, "HTTP_ACCEPT": IMAGE_ACCEPT})
+        response = client.get(
+            f"/p/{slug}/seen.gif", REMOTE_ADDR="203.0.113.5", **{**BROWSER, "HTTP_ACCEPT": IMAGE_ACCEPT}
+        )
         assert response.status_code == 200
     assert redis_server.keys() == []
 

@@ -3,8 +3,8 @@ against a local HTTP stand-in that records what each purger sends."""
 
 import json
 import threading
-from email.message import Message
 from collections.abc import Iterator
+from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest

@@ -13,8 +13,8 @@ from django.core.cache import cache
 from django.test import Client
 
 from blog import pagecache
-from blog.pagecache import pubsub as pageversions
 from blog.models import Post
+from blog.pagecache import pubsub as pageversions
 from tests.factories import make_post
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]

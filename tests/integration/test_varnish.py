@@ -19,9 +19,9 @@ from django.core.signals import request_started
 from django.test import Client
 from django.utils import timezone
 
+from accounts.roles import AUTHORS
 from blog import moderation, pageviews, publishing
 from blog.models import Comment, PageViewDay, Post
-from accounts.roles import AUTHORS
 from tests.conftest import require
 from tests.factories import make_post, make_user
 
@@ -92,8 +92,12 @@ class Varnish:
 @pytest.fixture
 def varnish(live_server, settings) -> Iterator[Varnish]:
     require("varnish", bool(shutil.which("varnishd")), "apt-get install -y varnish varnish-modules")
-    require("xkey", Path("/usr/lib/x86_64-linux-gnu/varnish/vmods/libvmod_xkey.so").exists() or bool(
-        list(Path("/usr/lib").glob("*/varnish/vmods/libvmod_xkey.so"))), "apt-get install -y varnish-modules")
+    require(
+        "xkey",
+        Path("/usr/lib/x86_64-linux-gnu/varnish/vmods/libvmod_xkey.so").exists()
+        or bool(list(Path("/usr/lib").glob("*/varnish/vmods/libvmod_xkey.so"))),
+        "apt-get install -y varnish-modules",
+    )
     port = int(live_server.url.rsplit(":", 1)[1])
     workdir = Path(tempfile.mkdtemp(prefix="dispatch-varnish-"))
     workdir.chmod(0o755)  # varnishd's own users read the VCL and write their working directory in it
