@@ -153,7 +153,7 @@ def _cached(
         page = local or cache.get(key)
     else:
         found = cache.get_many([key, *version_keys])  # one round trip, a few bytes, on a hit
-        versions, page, local = [found.get(k) for k in version_keys], found.get(key), None
+        versions, page, local = [_text(found.get(k)) for k in version_keys], found.get(key), None
         pubsub.remember(since, {k: v for k, v in zip(version_keys, versions, strict=True) if v})
     serving = _body(page["rendering"]) if page and _current(page, versions) else None
     if serving:
@@ -166,7 +166,8 @@ def _cached(
     current: list[str] = [v or _start_version(k) for k, v in zip(version_keys, versions, strict=True)]
     read[scope] = current
     lock = f"{key}:rendering:{':'.join(current)}"
-    if not cache.add(lock, 1, timeout=int(RENDER_WAIT * 10)):
+    took_lock = cache.add(lock, 1, timeout=int(RENDER_WAIT * 10))
+    if not took_lock:
         body = serving or _wait_for(key, current)
         if body:
             return _serve(request, body, parts)
@@ -178,11 +179,26 @@ def _cached(
             if storable:
                 _store(key, current, body)
             if parts is not None:  # the rendering is a shell: fill in this reader's parts
-                response = _serve(request, body, parts)
+                response = _keeping_headers(response, _serve(request, body, parts))
     finally:
-        cache.delete(lock)
+        if took_lock:  # never another worker's, who is still rendering
+            cache.delete(lock)
     response["X-Page-Cache"] = "miss"
     return response
+
+
+def _keeping_headers(rendered: HttpResponse, served: HttpResponse) -> HttpResponse:
+    """The view's own headers and cookies on the filled-in shell."""
+    for header, value in rendered.items():
+        if header not in ("Content-Type", "Content-Length"):
+            served[header] = value
+    served.cookies = rendered.cookies
+    return served
+
+
+def _text(version: object) -> str | None:
+    """Versions are counters in the cache (see changed()), compared as text."""
+    return None if version is None else str(version)
 
 
 def _refreshes(page: dict) -> bool:
@@ -213,7 +229,7 @@ def versions(request: HttpRequest, scope: str) -> list[str]:
         found = pubsub.known(keys)
         if found is None:
             stored = cache.get_many(keys)
-            found = [stored.get(key) or _start_version(key) for key in keys]
+            found = [_text(stored.get(key)) or _start_version(key) for key in keys]
             pubsub.remember(since, dict(zip(keys, found, strict=True)))
         read[scope] = found
     return read[scope]
@@ -226,8 +242,14 @@ def _read_versions(request: HttpRequest) -> dict[str, list[str]]:
 
 
 def _start_version(key: str) -> str:
-    cache.add(key, uuid4().hex, timeout=None)
-    return cache.get(key)
+    cache.add(key, _first_version(), timeout=None)
+    return str(cache.get(key))
+
+
+def _first_version() -> int:
+    """Counters start at the time in microseconds: after the cache lost them (a
+    restart, a flush) new versions are still above any a process may remember."""
+    return time.time_ns() // 1000
 
 
 def _wait_for(key: str, versions: list[str]) -> dict | None:
@@ -279,18 +301,21 @@ def _body(rendering: str) -> dict | None:
 
 
 def local_copy(key: str) -> Any:
-    """A value that never changes under its key (a rendering, a versioned list),
-    from this process's memory, else from the shared cache (then kept)."""
-    value = _recent.get(key)
-    if value is None:
-        value = cache.get(key)
-        if value is not None:
-            keep_local_copy(key, value)
+    """A value that never changes under its key (a rendering, a versioned list, a
+    post's row), from this process's memory for COUNTER_LAG seconds at most (so a
+    missed version cannot keep it forever), else from the shared cache (then kept)."""
+    kept = _recent.get(key)
+    if kept is not None and kept[0] > time.time():
+        return kept[1]
+    value = cache.get(key)
+    if value is not None:
+        keep_local_copy(key, value)
     return value
 
 
 def keep_local_copy(key: str, value: Any) -> None:
-    _recent[key] = value
+    _recent[key] = (time.time() + COUNTER_LAG, value)
+    _recent.move_to_end(key)
     while len(_recent) > RECENT_RENDERINGS:
         _recent.popitem(last=False)
 
@@ -350,14 +375,19 @@ def changed(*scopes: str) -> None:
     keys = [_version_key(scope) for scope in scopes]
 
     def bump() -> None:
-        new = {key: uuid4().hex for key in keys}
-        cache.set_many(new, timeout=None)
+        new = {key: _next_version(key) for key in keys}
         pubsub.publish(new)  # then every process knows, without asking Redis per page
 
     transaction.on_commit(bump, robust=True)
     if purgers.is_configured():
         surrogate_keys = sorted({http.surrogate_key(scope) for scope in scopes})
         transaction.on_commit(lambda: pages_changed.send(sender=None, keys=surrogate_keys), robust=True)
+
+
+def _next_version(key: str) -> str:
+    """A counter, so that a process that hears two changes out of order keeps the later (pubsub)."""
+    cache.add(key, _first_version(), timeout=None)
+    return str(cache.incr(key))
 
 
 def site_changed() -> None:
