@@ -1,4 +1,4 @@
-"""Each web process's copy of the page versions (blog/pagecache.py), kept
+"""Each web process's copy of the page versions (blog/pagecache/), kept
 current through Redis pub/sub, so that a page served from the cache needs no
 round trip to Redis at all.
 
@@ -7,10 +7,11 @@ process listens on one channel from a thread of its own and applies what it
 hears, if newer than what it has (versions are counters, so two changes
 published out of order leave every process on the later). An idle
 subscription is pinged; one that stops answering is dropped. A process
-trusts its copy only while that thread is subscribed: on connecting it forgets everything it knew, and on losing the connection it
-stops trusting its copy until it has connected again, so a message missed
-in between can never leave a stale version behind. Versions read from Redis
-by a request are added only if nothing newer was heard meanwhile.
+trusts its copy only while that thread is subscribed: on connecting it
+forgets everything it knew, and on losing the connection it stops trusting
+its copy until it has connected again, so a message missed in between can
+never leave a stale version behind. Versions read from Redis by a request
+are added only if nothing newer was heard meanwhile.
 
 Only with a Redis cache; with any other (tests, `make run`) every request
 asks the cache, as before.
