@@ -54,8 +54,6 @@ from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import Signal, receiver
 from django.http import HttpRequest, HttpResponse
-from django.middleware.csp import get_nonce
-from django.middleware.csrf import get_token
 from django.utils.cache import patch_vary_headers
 from django.utils.safestring import SafeString, mark_safe
 
@@ -76,7 +74,7 @@ RENDER_WAIT = 1.0
 # while every other is served the current one: no stall at the expiry.
 REFRESH_AHEAD = 10
 
-_NONCE, _CSRF = "csp-nonce", "csrf-token"
+_CSRF = "csrf-token"
 _MARKS = re.compile("\x00([a-z0-9_:-]+)\x00")
 _CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([A-Za-z0-9]+)"')
 
@@ -275,11 +273,10 @@ def _storable(request: HttpRequest, response: HttpResponse) -> bool:
 
 
 def _template(request: HttpRequest, response: HttpResponse) -> dict:
-    """The response cut at its marks, around this reader's nonce and CSRF token, which are left out."""
+    """The response cut at its marks. A shell's CSRF token (signed in: its forms
+    carry one) is the rendering reader's, so it is left out too; signed-out
+    pages carry no token and no nonce at all (blog/origins.py)."""
     html = response.content.decode(response.charset)
-    nonce = get_nonce(request)
-    if nonce:  # it was used while rendering
-        html = html.replace(str(nonce), mark(_NONCE))
     for token in set(_CSRF_INPUT.findall(html)):
         html = html.replace(token, mark(_CSRF))
     pieces: list[Any] = _MARKS.split(html)  # odd pieces are the marks' names
@@ -324,10 +321,6 @@ def _serve(request: HttpRequest, body: dict, parts: dict[str, str] | None = None
     pieces, marks = body["pieces"], body["marks"]
     if marks:  # odd pieces are the marks
         values = dict(parts or {})
-        if _NONCE in marks:
-            values[_NONCE] = str(get_nonce(request))
-        if _CSRF in marks and _CSRF not in values:
-            values[_CSRF] = get_token(request)
         encoded = {name: values[name].encode() for name in marks}
         pieces = [encoded[piece] if i % 2 else piece for i, piece in enumerate(pieces)]
     response = HttpResponse(b"".join(pieces), content_type=body["content_type"])
