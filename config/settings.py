@@ -103,8 +103,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.boo
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
-if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
-    CACHES["default"]["BACKEND"] = "config.cache.RedisCache"  # the same, without a new client per call
 
 # What a shared cache in front (Varnish, a CDN) may keep of a signed-out page, and
 # how it is told that a page changed (docs/caching.md). PAGE_CACHE_PURGER is one
