@@ -4,7 +4,7 @@ Every load of a post by a signed-in reader needs it: their like and re-stack,
 whether they subscribe (and with which verified address they could), their
 likes on the post's comments, and whether they have comments held for
 moderation there; and the post's counters, which change without a new
-version of its page (blog/pagecache.py). Built with the ORM these were five queries whose building
+version of its page (blog/pagecache/). Built with the ORM these were five queries whose building
 cost ten times what PostgreSQL spent running them, so they are written out
 here. The rules are the ones of engagement (likes, re-stacks),
 subscriptions.subscriber_for_user and verified_email, and commentpages (a

@@ -1,41 +1,20 @@
-"""Signed-out pages, rendered once per version and shared through the cache.
+"""Signed-out pages, rendered once per version and shared through the cache;
+and every change that makes a page go, here and in a shared cache in front.
 
-The whole rule is here:
-
-- Served from the cache: a GET of a post, the home page, a tag, an author's
-  page or the archive by a reader who sends no session cookie (so signed
-  out, with no pending like, referral or message of their own), no
-  "acted" cookie, and only the query parameters the page knows, plus
-  campaign tags (utm_*), which differ per link, not per reader. `?ref=`
-  is never one of them, so a referral visit always reaches the view; other
-  parameters (fbclid, say) are rendered live and not stored.
-- Stored: 200 HTML responses of those requests. Signed-out readers see only
-  live posts and approved comments, so no draft, scheduled post or held
-  comment can be stored.
-- Filled in per request: the CSP nonce and the CSRF token. The stored copy
-  holds markers instead, so nothing about the reader who caused the render
-  reaches another.
-- Versions: each page belongs to a scope (one post, or the listings) and to
-  the site. A change bumps the affected versions when its transaction
-  commits (the signal receivers below, publish_post, and threads.changed);
-  a stored page whose versions differ is never served. Each web process
-  keeps a copy of the versions and of which rendering serves a page,
-  current through Redis pub/sub (blog/pubsub.py), so a hit asks
-  Redis nothing; a process not subscribed asks Redis. Counters (likes,
-  shares) do not bump versions: pages expire after COUNTER_LAG seconds, and
-  a signed-out reader who shares gets a FRESH_COOKIE for as long, so they
-  see their own action at once.
+The rules (what is served from here, what is stored, the versions, what each
+change bumps and purges, how long a counter may lag) are docs/caching.md.
 
 It is a view decorator, not a middleware, so every middleware (sessions,
-CSRF, CSP, page-view counting) still runs for a cached page.
+CSRF, CSP) still runs for a cached page; it also sets the headers a shared
+cache reads (http.py).
 
-Signed-in readers of a post (reader_page) get the same treatment with more
-marks: the view renders the page once per version and per reader state (their
-like, re-stack and subscription, and the post's counters, so what they did
-shows at once), with mark(name) where each reader's own values go (their
-account links, their comment buttons and held comments, their share link
-and address), and fills those in per request. The post's author, editors and
-moderators, and a reader with a message to show, get their page live.
+Signed-in readers of a post (reader_page) get one rendering per version and
+per reader state (their like, re-stack and subscription, and the post's
+counters), with mark(name) where each reader's own values go (their account
+links, their comment buttons and held comments, their share link and
+address, their form token), filled in per request. The post's author,
+editors and moderators, and a reader with a message to show, get their page
+live.
 """
 
 import hashlib

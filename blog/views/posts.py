@@ -25,7 +25,7 @@ from blog.ratelimits import allow, too_many_requests
 POSTS_PER_PAGE = 10
 SEARCH_RATE = "30/m"
 logger = logging.getLogger(__name__)
-# Signed-out readers share one rendering of these pages (blog/pagecache.py).
+# Signed-out readers share one rendering of these pages (blog/pagecache/).
 shared_listing = pagecache.shared_page(lambda **kwargs: pagecache.LISTINGS, params=frozenset({"page"}))
 shared_post = pagecache.shared_page(
     lambda slug: pagecache.post_scope(slug), params=frozenset({"sort", "after", "comment"})
@@ -42,7 +42,7 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "blog/posts/home.html", {"page": page})
 
 
-# On a post's page, what a signed-in reader's own values fill in (blog/pagecache.py:
+# On a post's page, what a signed-in reader's own values fill in (blog/pagecache/:
 # reader_page); everything else they see is alike for readers in the same state.
 FILLED = ("account_nav", "comments_html", "share_url", "verified_email", "form_token")
 
