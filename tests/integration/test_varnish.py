@@ -9,8 +9,10 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import fakeredis
@@ -278,3 +280,54 @@ def test_a_page_served_by_varnish_is_counted_in_insights(varnish, site, settings
     author.force_login(site["ada"])
     insights = author.get(f"/write/{site['first'].pk}/insights/").content.decode()
     assert "utm:mastodon" in insights or "mastodon (utm_source)" in insights
+
+
+class Origin(ThreadingHTTPServer):
+    """A stand-in for Django answering every page `public` for one second, with `body`."""
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), OriginHandler)
+        self.body = b"first"
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+
+class OriginHandler(BaseHTTPRequestHandler):
+    server: Origin
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Cache-Control", "public, max-age=1, s-maxage=1, stale-while-revalidate=30")
+        self.send_header("Content-Length", str(len(self.server.body)))
+        self.end_headers()
+        self.wfile.write(self.server.body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.mark.django_db(transaction=False)
+def test_stale_pages_are_served_while_refetching_and_while_django_is_down() -> None:
+    require("varnish", bool(shutil.which("varnishd")), "apt-get install -y varnish varnish-modules")
+    origin = Origin()
+    workdir = Path(tempfile.mkdtemp(prefix="dispatch-varnish-"))
+    workdir.chmod(0o755)
+    server = Varnish(origin.server_address[1], workdir)
+    try:
+        server.wait()
+        assert server.get("/p/x/")[2] == b"first"
+        origin.body = b"second"
+        time.sleep(1.5)  # past s-maxage: the next reader gets the stale copy at once, Varnish refetches
+        status, headers, body = server.get("/p/x/")
+        assert (status, body) == (200, b"first") and headers["X-Cache"] == "HIT"
+        deadline = time.monotonic() + 5
+        while server.get("/p/x/")[2] != b"second":
+            assert time.monotonic() < deadline, "never refetched"
+            time.sleep(0.1)
+        origin.shutdown()
+        origin.server_close()  # Django is down: the probe fails
+        time.sleep(32)  # past the 30 s a healthy backend's copies are served stale
+        status, _, body = server.get("/p/x/")
+        assert (status, body) == (200, b"second")
+    finally:
+        server.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
