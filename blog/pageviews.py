@@ -91,13 +91,14 @@ def set_client(new: redis.Redis | None) -> None:
 # --- What counts -----------------------------------------------------------
 
 
-def is_browser(request: HttpRequest) -> bool:
-    """A person's browser loading a page's view beacon (an image): not a bot,
-    previewer or prefetch, and sending the headers every browser sends."""
+def is_browser(request: HttpRequest, accept: str = "text/html") -> bool:
+    """A person's browser loading a page (or, with accept="image/", a page's view
+    beacon): not a bot, previewer or prefetch, and sending the headers every
+    browser sends."""
     agent = request.headers.get("User-Agent", "")
     if not agent.startswith("Mozilla/") or BOT_AGENTS.search(agent.lower()):
         return False
-    if "image/" not in request.headers.get("Accept", "") or not request.headers.get("Accept-Language"):
+    if accept not in request.headers.get("Accept", "") or not request.headers.get("Accept-Language"):
         return False
     prefetch = request.headers.get("Sec-Purpose", "") + request.headers.get("Purpose", "")
     return "prefetch" not in prefetch and request.headers.get("X-Moz") != "prefetch"
@@ -179,7 +180,7 @@ def count_view(request: HttpRequest, page: str) -> bool:
 
     The view goes to Redis from a background thread, so the reader never
     waits for Redis, and views that arrive together share one round trip."""
-    if not is_browser(request) or is_excluded_reader(request, page):
+    if not is_browser(request, accept="image/") or is_excluded_reader(request, page):
         return False
     if client() is None or time.monotonic() < _paused_until:
         return False
