@@ -101,12 +101,12 @@ def _read(pk: int, with_row: bool = True) -> tuple[Versions, list | None, set[st
 def users_changed(pks: list[int]) -> None:
     keys = [_keys(pk)[0] for pk in pks]
     _bump(keys, TIMEOUT)
-    transaction.on_commit(lambda: _bump(keys, TIMEOUT))
+    transaction.on_commit(lambda: _bump(keys, TIMEOUT), robust=True)  # a Redis error must not skip later hooks
 
 
 def everyone_changed() -> None:
     _bump([EVERYONE], None)
-    transaction.on_commit(lambda: _bump([EVERYONE], None))
+    transaction.on_commit(lambda: _bump([EVERYONE], None), robust=True)
 
 
 def _bump(keys: list[str], timeout: int | None) -> None:

@@ -32,10 +32,18 @@ class UserQuerySet(models.QuerySet["User"]):
         users_updated.send(sender=User, pks=pks)
         return rows
 
+    def with_handle(self, handle: str) -> "UserQuerySet":
+        """Case-blind, as LOWER(username) so PostgreSQL uses the unique index on it
+        (`username__iexact` is UPPER(username::text), which no index serves)."""
+        return self.alias(handle_lower=Lower("username")).filter(handle_lower=Lower(models.Value(handle)))
+
 
 class Users(UserManager["User"]):
     def get_queryset(self) -> UserQuerySet:
         return UserQuerySet(self.model, using=self._db)
+
+    def with_handle(self, handle: str) -> UserQuerySet:
+        return self.get_queryset().with_handle(handle)
 
 
 class User(AbstractUser):

@@ -22,6 +22,11 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -34,6 +39,7 @@ from bench.harness import (
     ROOT,
     WRK,
     ensure_database,
+    free_port,
     gunicorn,
     hello,
     interleaved,
@@ -93,6 +99,17 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--database-url", default=DATABASE_URL)
     parser.add_argument("--cache-url", default=CACHE_URL, help="shared cache; default: each worker's own memory")
     parser.add_argument("--only", default="", help="run only the targets whose name contains this")
+    parser.add_argument(
+        "--subscribers",
+        type=int,
+        default=0,
+        help="seed this many subscribers first (the signed-in page looks a reader up among them)",
+    )
+    parser.add_argument(
+        "--no-shared-cache",
+        action="store_true",
+        help="skip the post page through Varnish against nginx serving it as a static file",
+    )
     return parser.parse_args()
 
 
@@ -101,12 +118,109 @@ def shell(env: dict[str, str], code: str) -> str:
     return subprocess.run(command, cwd=ROOT, env=env, check=True, capture_output=True, text=True).stdout
 
 
-def prepare(env: dict[str, str]) -> str:
+SEED_SUBSCRIBERS = """
+from blog.models import Subscriber
+have = Subscriber.objects.filter(email__startswith="bench-sub").count()
+for start in range(have, COUNT, 5000):
+    Subscriber.objects.bulk_create([Subscriber(email=f"bench-sub{i}@example.com", status="active")
+                                    for i in range(start, min(start + 5000, COUNT))], ignore_conflicts=True)
+"""
+
+
+def prepare(env: dict[str, str], subscribers: int) -> str:
     """Migrate and seed; returns a session key of a signed-in commenter."""
     manage(env, "migrate", "--noinput")
     manage(env, "seed_demo", "--force", "--verbosity", "0")
     manage(env, "collectstatic", "--noinput")
+    if subscribers:
+        shell(env, SEED_SUBSCRIBERS.replace("COUNT", str(subscribers)))
     return shell(env, SEED_COMMENTS.replace("SLUG", COMMENTED_SLUG)).split()[-1]
+
+
+VCL = ROOT / "config" / "varnish" / "dispatch.vcl"
+
+
+@contextmanager
+def varnish(backend: str) -> Iterator[str]:
+    """The shipped VCL in front of `backend` (gunicorn); yields Varnish's base URL."""
+    workdir = Path(tempfile.mkdtemp(prefix="bench-varnish-"))
+    workdir.chmod(0o755)  # varnishd's own users read the VCL and work in here
+    port, backend_port = free_port(), backend.rsplit(":", 1)[1]
+    (workdir / "dispatch.vcl").write_text(VCL.read_text().replace('.port = "8000";', f'.port = "{backend_port}";'))
+    command = ["varnishd", "-F", "-n", str(workdir / "n"), "-a", f"127.0.0.1:{port}", "-T", "none",
+               "-f", str(workdir / "dispatch.vcl"), "-s", "malloc,64m"]  # fmt: skip
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, start_new_session=True)
+    try:
+        yield _ready(f"http://127.0.0.1:{port}", "/healthz", process)
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+NGINX_CONF = """
+worker_processes 2;
+pid DIR/nginx.pid;
+error_log DIR/error.log;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    default_type text/html;
+    server {
+        listen 127.0.0.1:PORT;
+        root DIR/html;
+        location / { try_files $uri $uri/index.html =404; }
+    }
+}
+"""
+
+
+@contextmanager
+def nginx(path: str, html: bytes) -> Iterator[str]:
+    """nginx (2 workers) serving `html` as a static file at `path`; yields its base URL."""
+    workdir = Path(tempfile.mkdtemp(prefix="bench-nginx-"))
+    workdir.chmod(0o755)
+    page = workdir / "html" / path.strip("/") / "index.html"
+    page.parent.mkdir(parents=True)
+    page.write_bytes(html)
+    for folder in [workdir, *page.parents]:
+        if str(folder).startswith(str(workdir)):
+            folder.chmod(0o755)
+    page.chmod(0o644)
+    port = free_port()
+    (workdir / "nginx.conf").write_text(NGINX_CONF.replace("DIR", str(workdir)).replace("PORT", str(port)))
+    command = ["nginx", "-p", str(workdir), "-c", str(workdir / "nginx.conf"), "-g", "daemon off;"]
+    process = subprocess.Popen(command, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        yield _ready(f"http://127.0.0.1:{port}", path, process)
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _ready(base: str, path: str, process: subprocess.Popen) -> str:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(base + path, timeout=2)
+            return base
+        except OSError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError(f"{base} did not come up") from None
+            time.sleep(0.2)
+
+
+def shared_cache_pair(env: dict[str, str], path: str, args: argparse.Namespace) -> tuple:
+    """The signed-out post page through Varnish, against nginx serving the same HTML as a static file."""
+    with gunicorn(env) as base, varnish(base) as cached:
+        html = urllib.request.urlopen(urllib.request.Request(cached + path, headers={"Host": "127.0.0.1"})).read()
+        with nginx(path, html) as static:
+            load("warm-up", cached, page(path, ""), 200, 4)
+            load("warm-up", static, page(path, ""), 200, 4)
+            return interleaved(("post page through Varnish", cached, page(path, "")),
+                               ("nginx, the same HTML as a file", static, page(path, "")),
+                               args.seconds, args.concurrency, total=args.requests)  # fmt: skip
 
 
 DEMO_PATHS = """
@@ -150,7 +264,7 @@ def main() -> None:
     var_dir = temp_var_dir()
     try:
         env = production_env(args.database_url, var_dir, args.cache_url)
-        session = prepare(env)
+        session = prepare(env, args.subscribers)
         post, author, tag = shell(env, DEMO_PATHS).split()[-3:]
         commented = f"/p/{COMMENTED_SLUG}/"
         targets = {
@@ -165,6 +279,9 @@ def main() -> None:
         targets = {name: target for name, target in targets.items() if args.only in name}
         sizes = {name: count_queries(env, path, who) for name, (path, who) in targets.items()}
         results = run(env, targets, args)
+        shared = None
+        if not args.no_shared_cache and shutil.which("varnishd") and shutil.which("nginx"):
+            shared = shared_cache_pair(env, post, args)
     finally:
         shutil.rmtree(var_dir, ignore_errors=True)
     load_by = f"wrk -t2 -c{args.concurrency} -d{args.seconds:g}s" if WRK else f"{args.concurrency} Python threads"
@@ -178,6 +295,14 @@ def main() -> None:
         print(result.row() + f" {floor.rate:>9.0f} {floor.p99:>9.1f} {result.rate / floor.rate:>7.3f}")
     for name, (queries, size) in sizes.items():
         print(f"{name}: {queries} SQL queries, {size // 1024} KB of HTML")
+    if args.subscribers:
+        print(f"{args.subscribers:,} subscribers seeded (the signed-in page looks its reader up among them)")
+    if shared:
+        cached, static = shared
+        print("\nsigned-out post page through Varnish (config/varnish/dispatch.vcl) against nginx (2 workers)")
+        print("serving the same HTML as a static file, alternating; ratio = Varnish / nginx")
+        print(HEADER + f" {'nginx/s':>9} {'nginx p99':>9} {'ratio':>7}")
+        print(cached.row() + f" {static.rate:>9.0f} {static.p99:>9.1f} {cached.rate / static.rate:>7.3f}")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ class BlogConfig(AppConfig):
 
         from accounts.guards import register_profile_guard
         from accounts.models import User
-        from blog import pagecache, search  # noqa: F401  (pagecache connects its signal receivers)
+        from blog import pagecache, search, tasks  # noqa: F401  (pagecache and tasks connect signal receivers)
         from blog.bans import profile_refusal
         from blog.engagement import apply_like_intent
         from blog.models import Post

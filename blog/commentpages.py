@@ -118,7 +118,7 @@ def _render_shared(post: Post, sort: str) -> dict:
 def shared_threads(post: Post, sort: str, versions: list[str]) -> dict:
     """The post's public threads in order, each comment rendered without buttons.
 
-    `versions` are the site's and the post page's (blog/pagecache.py), which every
+    `versions` are the site's and the post page's (blog/pagecache/), which every
     change to the comments, the post or a name bumps. Links carry the slug and
     the badge the author, so both are in the key too, and the times are in the
     reader's time zone, so that is."""

@@ -1,7 +1,6 @@
 from datetime import datetime
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.contrib.syndication.views import Feed
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
@@ -75,7 +74,7 @@ class AuthorFeed(PostItems, Feed):
     """One author's posts: /@handle/feed/."""
 
     def get_object(self, request: HttpRequest, handle: str) -> User:
-        return get_object_or_404(get_user_model(), username__iexact=handle, is_active=True)
+        return get_object_or_404(User.objects.with_handle(handle), is_active=True)
 
     def title(self, obj: User) -> str:
         return f"{obj.name} · {settings.SITE_NAME}"

@@ -240,7 +240,8 @@ def _set_status(moderator: User, comment: Comment, status: str, action: Action, 
         comment.flag_count = 0
         comment.save(update_fields=["status", "flag_count"])
         log(moderator, comment, action, reason, before, status)
-        threads.changed(comment.post_id)
+        if Status.APPROVED in (before, status):  # held, rejected and spam show on no shared page
+            threads.changed(comment.post_id)
     became_public = status == Status.APPROVED and before != Status.APPROVED
     return notifications.notices_for(comment) if became_public else []
 

@@ -40,7 +40,7 @@ import redis
 from django.conf import settings
 from django.db import IntegrityError, models, transaction
 from django.db.models import F
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, QueryDict
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
@@ -106,28 +106,17 @@ def set_client(new: redis.Redis | None) -> None:
 # --- What counts -----------------------------------------------------------
 
 
-def is_browser(request: HttpRequest) -> bool:
-    """A person's browser asking for a page: not a bot, previewer or prefetch,
-    and sending the headers every browser sends."""
+def is_browser(request: HttpRequest, accept: str = "text/html") -> bool:
+    """A person's browser loading a page (or, with accept="image/", a page's view
+    beacon): not a bot, previewer or prefetch, and sending the headers every
+    browser sends."""
     agent = request.headers.get("User-Agent", "")
     if not agent.startswith("Mozilla/") or BOT_AGENTS.search(agent.lower()):
         return False
-    if "text/html" not in request.headers.get("Accept", "") or not request.headers.get("Accept-Language"):
+    if accept not in request.headers.get("Accept", "") or not request.headers.get("Accept-Language"):
         return False
     prefetch = request.headers.get("Sec-Purpose", "") + request.headers.get("Purpose", "")
     return "prefetch" not in prefetch and request.headers.get("X-Moz") != "prefetch"
-
-
-def page_for(request: HttpRequest, response: HttpResponse) -> str | None:
-    """'home' or 'post:<slug>' when this response is a countable page view."""
-    match = request.resolver_match
-    if request.method != "GET" or response.status_code != 200 or match is None:
-        return None
-    if match.view_name == "blog:home":
-        return HOME
-    if match.view_name == "blog:post_detail":
-        return f"post:{match.kwargs['slug']}"
-    return None
 
 
 def is_excluded_reader(request: HttpRequest, page: str) -> bool:
@@ -142,14 +131,18 @@ def is_excluded_reader(request: HttpRequest, page: str) -> bool:
 
 
 def referrer_source(request: HttpRequest) -> str:
-    """utm_source if the link was tagged, else the referring host; e-mail, this
-    site and no referrer at all are sources of their own."""
-    tagged = request.GET.get("utm_source", "").strip().lower()[:100]
+    """utm_source if the page's link was tagged, else the page's referring host;
+    e-mail, this site and no referrer at all are sources of their own.
+
+    The beacon's own Referer is the page's address (its campaign tags); the
+    page's referrer comes as `?r=` when the page's script could send it."""
+    page_query = QueryDict(urlsplit(request.headers.get("Referer", "")).query)
+    tagged = page_query.get("utm_source", "").strip().lower()[:100]
     if tagged:
         return EMAIL if tagged in EMAIL_UTM else f"utm:{tagged}"
-    if request.GET.get("utm_medium", "").lower() in EMAIL_UTM:
+    if page_query.get("utm_medium", "").lower() in EMAIL_UTM:
         return EMAIL
-    referer = request.headers.get("Referer", "")
+    referer = request.GET.get("r", "")
     host = (urlsplit(referer).hostname or "") if referer else ""
     if not host:
         return DIRECT
@@ -196,13 +189,14 @@ class View:
     source: str
 
 
-def count_view(request: HttpRequest, response: HttpResponse) -> bool:
-    """Count this response if it is a reader's view of a page; True if counted.
+def count_view(request: HttpRequest, page: str) -> bool:
+    """Count a reader's view of `page` ('home' or 'post:<slug>') reported by the
+    page's beacon (blog/views/seen.py), which every copy of the page loads,
+    whoever served it; True if counted.
 
     The view goes to Redis from a background thread, so the reader never
     waits for Redis, and views that arrive together share one round trip."""
-    page = page_for(request, response)
-    if page is None or not is_browser(request) or is_excluded_reader(request, page):
+    if not is_browser(request, accept="image/") or is_excluded_reader(request, page):
         return False
     where = counting()
     if not where or (where == "redis" and (client() is None or time.monotonic() < _paused_until)):

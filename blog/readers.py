@@ -4,7 +4,7 @@ Every load of a post by a signed-in reader needs it: their like and re-stack,
 whether they subscribe (and with which verified address they could), their
 likes on the post's comments, and whether they have comments held for
 moderation there; and the post's counters, which change without a new
-version of its page (blog/pagecache.py). Built with the ORM these were five queries whose building
+version of its page (blog/pagecache/). Built with the ORM these were five queries whose building
 cost ten times what PostgreSQL spent running them, so they are written out
 here. The rules are the ones of engagement (likes, re-stacks),
 subscriptions.subscriber_for_user and verified_email, and commentpages (a
@@ -47,11 +47,12 @@ _LIST = {
     "postgresql": "string_agg(CAST(liked.comment_id AS text), ',')",
     "sqlite": "group_concat(liked.comment_id, ',')",
 }
+# LOWER(email), as the unique index on subscribers is: UPPER() would scan the table.
 _STATE = """
 SELECT
   EXISTS (SELECT 1 FROM {like} WHERE post_id = %(post)s AND user_id = %(user)s),
   EXISTS (SELECT 1 FROM {restack} WHERE post_id = %(post)s AND user_id = %(user)s),
-  (SELECT status FROM {subscriber} WHERE user_id = %(user)s OR UPPER(email) = UPPER(%(email)s)
+  (SELECT status FROM {subscriber} WHERE user_id = %(user)s OR LOWER(email) = LOWER(%(email)s)
      ORDER BY CASE WHEN user_id = %(user)s THEN 0 ELSE 1 END, id LIMIT 1),
   (SELECT email FROM {address} WHERE user_id = %(user)s AND verified AND "primary" ORDER BY id LIMIT 1),
   EXISTS (SELECT 1 FROM {comment} WHERE post_id = %(post)s AND author_id = %(user)s AND status = %(held)s),

@@ -19,7 +19,7 @@ from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.db.models import Case, Count, Q, QuerySet, Subquery, When
+from django.db.models import Case, Count, QuerySet, Subquery, When
 from django.utils import timezone
 
 from accounts.models import User
@@ -74,7 +74,7 @@ def subscriber_for_confirm_token(token: str) -> Subscriber:
         raise TokenError("This confirmation link has expired. Subscribe again to get a new one.") from None
     except (signing.BadSignature, ValueError, TypeError):
         raise TokenError("This confirmation link is not valid.") from None
-    subscriber = Subscriber.objects.filter(pk=pk, email__iexact=email).first()
+    subscriber = Subscriber.objects.with_email(email).filter(pk=pk).first()
     if subscriber is None:
         raise TokenError("This confirmation link is not valid.")
     if subscriber.status == Subscriber.Status.ACTIVE:
@@ -112,7 +112,7 @@ def request_subscription(
     email = email.strip()
     now = timezone.now()
     with transaction.atomic():
-        subscriber = Subscriber.objects.select_for_update().filter(email__iexact=email).first()
+        subscriber = Subscriber.objects.select_for_update().with_email(email).first()
         if subscriber is None:
             try:
                 with transaction.atomic():
@@ -221,7 +221,7 @@ def box_state(user: User | AnonymousUser) -> dict[str, object]:
     (subscriber_for_user and verified_email in one query)."""
     if not user.is_authenticated:
         return {"subscribed": False, "verified_email": None}
-    mine = Subscriber.objects.filter(Q(user=user) | Q(email__iexact=user.email))
+    mine = Subscriber.objects.of_user(user.pk, user.email)
     status = mine.order_by(Case(When(user=user, then=0), default=1), "pk").values("status")[:1]
     address = EmailAddress.objects.filter(user=user, verified=True, primary=True).order_by("pk").values("email")[:1]
     state = User.objects.filter(pk=user.pk).values(subscriber_status=Subquery(status), verified_email=Subquery(address))
@@ -233,7 +233,7 @@ def box_state(user: User | AnonymousUser) -> dict[str, object]:
 
 
 def subscriber_for_user(user: User) -> Subscriber | None:
-    return Subscriber.objects.filter(user=user).first() or Subscriber.objects.filter(email__iexact=user.email).first()
+    return Subscriber.objects.filter(user=user).first() or Subscriber.objects.with_email(user.email).first()
 
 
 def audience_growth() -> dict[str, int]:

@@ -6,16 +6,19 @@ published now, delivery batches and retries, notices), and the callers
 `queue_*` functions below, so every piece of work is queued the same way."""
 
 from collections.abc import Iterable
+from typing import Any
 
 from celery import shared_task
 from celery.contrib.django.task import DjangoTask
+from django.dispatch import receiver
 
 from accounts.models import User
-from blog import delivery, emails, exports, moderation, notifications, pageviews, publishing, subscriptions
+from blog import delivery, emails, exports, moderation, notifications, pagecache, pageviews, publishing, subscriptions
 from blog.emails import confirmation_message
 from blog.imports import jobs
 from blog.models import Comment, NewsletterSettings, Post, Send, Subscriber
 from blog.notifications import Kind, Notice
+from blog.pagecache import purgers
 from blog.previews import ensure_preview
 
 
@@ -38,6 +41,19 @@ def queue_retries(retries: Iterable[delivery.Retry]) -> None:
 def queue_notices(notices: Iterable[Notice]) -> None:
     for notice in notices:
         send_comment_notification.delay_on_commit(notice.kind.value, notice.comment_id, notice.user_id)
+
+
+@receiver(pagecache.pages_changed, dispatch_uid="blog.tasks.queue_purge")
+def queue_purge(sender: object, keys: list[str], **kwargs: Any) -> None:
+    """Sent after commit by pagecache.changed(), so queued at once."""
+    purge_pages.delay(keys)
+
+
+@shared_task(base=DjangoTask, autoretry_for=(purgers.PurgeFailed,), retry_backoff=True, retry_backoff_max=60,
+             max_retries=8)  # fmt: skip
+def purge_pages(keys: list[str]) -> None:
+    """Drop the pages these surrogate keys name from the shared cache in front (docs/caching.md)."""
+    purgers.purge(keys)
 
 
 @shared_task(base=DjangoTask)

@@ -14,6 +14,7 @@ from blog.views import (
     newsletter,
     posts,
     revisions,
+    seen,
     subscriptions,
     transfers,
 )
@@ -23,6 +24,8 @@ app_name = "blog"
 urlpatterns = [
     path("", posts.home, name="home"),
     path("p/<slug:slug>/", posts.post_detail, name="post_detail"),
+    path("p/<slug:slug>/seen.gif", seen.post_seen, name="post_seen"),
+    path("seen.gif", seen.home_seen, name="home_seen"),
     path("p/<slug:slug>/like/", engagement.like, name="like"),
     path("p/<slug:slug>/like/by-email/<str:token>/", engagement.like_from_email, name="like_from_email"),
     path("p/<slug:slug>/share/<str:network>/", engagement.share, name="share"),

@@ -60,8 +60,6 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    # Outside everything below, so that it also counts pages a cache answers.
-    "blog.middleware.PageViewMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -106,8 +104,24 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.boo
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
-if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
-    CACHES["default"]["BACKEND"] = "config.cache.RedisCache"  # the same, without a new client per call
+
+# What a shared cache in front (Varnish, a CDN) may keep of a signed-out page, and
+# how it is told that a page changed (docs/caching.md). PAGE_CACHE_PURGER is one
+# of "" (no shared cache: nothing is purged), "varnish", "fastly" or "cloudflare";
+# PAGE_CACHE_PURGE_URLS are the Varnish hosts, or the CDN's purge endpoint.
+PAGE_CACHE_MAX_AGE = env.int("PAGE_CACHE_MAX_AGE", default=10)
+PAGE_CACHE_SHARED_MAX_AGE = env.int("PAGE_CACHE_SHARED_MAX_AGE", default=60)
+PAGE_CACHE_STALE_WHILE_REVALIDATE = env.int("PAGE_CACHE_STALE_WHILE_REVALIDATE", default=30)
+PAGE_CACHE_PURGER = env.str("PAGE_CACHE_PURGER", default="")
+if PAGE_CACHE_PURGER not in ("", "varnish", "fastly", "cloudflare"):
+    raise ImproperlyConfigured("PAGE_CACHE_PURGER must be empty, varnish, fastly or cloudflare.")
+PAGE_CACHE_PURGE_URLS = env.list("PAGE_CACHE_PURGE_URLS", default=[])
+if any(not url.startswith(("http://", "https://")) for url in PAGE_CACHE_PURGE_URLS):
+    raise ImproperlyConfigured("PAGE_CACHE_PURGE_URLS must be http:// or https:// addresses.")
+if PAGE_CACHE_PURGER and not PAGE_CACHE_PURGE_URLS:
+    raise ImproperlyConfigured("PAGE_CACHE_PURGE_URLS must name where purges go when PAGE_CACHE_PURGER is set.")
+PAGE_CACHE_PURGE_TOKEN = env.str("PAGE_CACHE_PURGE_TOKEN", default="")
+PAGE_CACHE_PURGE_TIMEOUT = env.float("PAGE_CACHE_PURGE_TIMEOUT", default=5.0)
 
 # Page views (blog/pageviews.py) are counted in Redis and folded into the
 # database every minute; without a Redis URL nothing is counted.

@@ -83,10 +83,12 @@ def _fresh_cache():
     """Rate-limit counters must not leak from one test into the next."""
     from django.core.cache import cache
 
-    from blog import pageversions
+    from blog import pagecache
+    from blog.pagecache import pubsub
 
     cache.clear()
-    pageversions.forget()  # what this process knew of the page versions went with the cache
+    pubsub.forget()  # what this process knew of the page versions went with the cache
+    pagecache._recent.clear()  # and the renderings and rows it kept under them
 
 
 # --- Named people -------------------------------------------------------------

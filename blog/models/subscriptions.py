@@ -13,6 +13,17 @@ class SubscriberQuerySet(models.QuerySet["Subscriber"]):
     def active(self) -> "SubscriberQuerySet":
         return self.filter(status=Subscriber.Status.ACTIVE)
 
+    def with_email(self, email: str) -> "SubscriberQuerySet":
+        """Case-blind, as LOWER(email) so PostgreSQL uses the unique index on it
+        (`email__iexact` is UPPER(email::text), which no index serves)."""
+        return self.alias(email_lower=Lower("email")).filter(email_lower=Lower(models.Value(email)))
+
+    def of_user(self, user_pk: int, email: str) -> "SubscriberQuerySet":
+        """Subscribed under their account, or under their address before they had one."""
+        return self.alias(email_lower=Lower("email")).filter(
+            models.Q(user_id=user_pk) | models.Q(email_lower=Lower(models.Value(email)))
+        )
+
 
 class Subscriber(models.Model):
     class Status(models.TextChoices):

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from accounts.requests import SignedInRequest
 from blog import engagement, pagecache, previews, subscriptions
 from blog.models import Post, Restack, Share
+from blog.origins import same_origin_only
 from blog.ratelimits import client_ip, rate_limit
 from blog.tasks import refresh_preview
 
@@ -43,6 +44,7 @@ def _sign_in_to_like(request: HttpRequest, slug: str, position: str) -> HttpResp
     return JsonResponse({"login": login}, status=401) if _wants_json(request) else redirect(login)
 
 
+@same_origin_only
 @require_POST
 @rate_limit("like", "30/m", "You're liking very fast. Please wait a minute and try again.")
 def like(request: HttpRequest, slug: str) -> HttpResponse:
@@ -86,6 +88,7 @@ def like_from_email(request: HttpRequest, slug: str, token: str) -> HttpResponse
     return _counted(request, render(request, "blog/engagement/like_from_email.html", context))
 
 
+@same_origin_only
 @require_http_methods(["GET", "POST"])
 def share(request: HttpRequest, slug: str, network: str) -> HttpResponse:
     """A network link: count the share (once per visitor, network and day, and

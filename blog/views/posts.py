@@ -3,7 +3,6 @@ from copy import copy
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.core.paginator import Page, Paginator
 from django.db import connection
 from django.db.models import Count, prefetch_related_objects
@@ -18,6 +17,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from taggit.models import Tag
 
+from accounts.models import User
 from blog import commentpages, engagement, moderation, pagecache, readers, search, threads
 from blog.models import Post, PostQuerySet, SlugRedirect
 from blog.ratelimits import allow, too_many_requests
@@ -25,7 +25,7 @@ from blog.ratelimits import allow, too_many_requests
 POSTS_PER_PAGE = 10
 SEARCH_RATE = "30/m"
 logger = logging.getLogger(__name__)
-# Signed-out readers share one rendering of these pages (blog/pagecache.py).
+# Signed-out readers share one rendering of these pages (blog/pagecache/).
 shared_listing = pagecache.shared_page(lambda **kwargs: pagecache.LISTINGS, params=frozenset({"page"}))
 shared_post = pagecache.shared_page(
     lambda slug: pagecache.post_scope(slug), params=frozenset({"sort", "after", "comment"})
@@ -42,7 +42,7 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "blog/posts/home.html", {"page": page})
 
 
-# On a post's page, what a signed-in reader's own values fill in (blog/pagecache.py:
+# On a post's page, what a signed-in reader's own values fill in (blog/pagecache/:
 # reader_page); everything else they see is alike for readers in the same state.
 FILLED = ("account_nav", "comments_html", "share_url", "verified_email", "form_token")
 
@@ -68,7 +68,8 @@ def post_detail(request: HttpRequest, slug: str) -> HttpResponse:
         engagement.record_referral_visit(request, post, request.GET["ref"])
     sort = request.GET.get("sort", "")
     sort = sort if sort in threads.SORTS else "oldest"
-    token = get_token(request)
+    # Signed out: no token, no cookie, so the page is the same for everyone (blog/origins.py).
+    token = get_token(request) if request.user.is_authenticated else ""
     reader = _reader(request, post, sort, token, versions)
     if not _shares_shell(request, post) or (reader["restacked"] and engagement.has_held_note(post, request.user)):
         return _render_post(request, post, sort, reader)
@@ -174,7 +175,7 @@ def tag_posts(request: HttpRequest, slug: str) -> HttpResponse:
 
 @shared_listing
 def profile(request: HttpRequest, handle: str) -> HttpResponse:
-    person = get_object_or_404(get_user_model(), username__iexact=handle, is_active=True)
+    person = get_object_or_404(User.objects.with_handle(handle), is_active=True)
     if person.username != handle:
         return redirect(person, permanent=True)
     page = _page(request, Post.objects.published().filter(author=person).for_listing())

@@ -14,11 +14,13 @@ from accounts.requests import SignedInRequest
 from blog import bans, subscriptions
 from blog.forms import ImportForm, PreferencesForm, SubscribeForm
 from blog.models import Subscriber
+from blog.origins import same_origin_only
 from blog.ratelimits import client_ip, rate_limit
 from blog.tasks import send_confirmation, send_welcome
 from blog.views.desk import author_required
 
 
+@same_origin_only
 @require_POST
 @rate_limit("subscribe", "5/m", "Too many subscription attempts from here. Please wait a minute.")
 def subscribe(request: HttpRequest) -> HttpResponse:

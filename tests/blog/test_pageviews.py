@@ -1,14 +1,13 @@
+import re
 from datetime import date, timedelta
 
 import fakeredis
 import pytest
 from django.db import connection
-from django.http import HttpResponse
 from django.test import Client
 from django.utils import timezone
 
 from blog import pageviews
-from blog.middleware import PageViewMiddleware
 from blog.models import PageViewDay, Post, ReferrerDay
 from blog.tasks import fold_page_views
 from tests.factories import make_post
@@ -43,8 +42,20 @@ def post(ada) -> Post:
     return make_post(ada, "Counted")
 
 
+IMAGE_ACCEPT = "image/avif,image/webp,image/png,image/*;q=0.8,*/*;q=0.5"
+VIEW_BEACON = re.compile(r'data-view-beacon="([^"]+)"')
+
+
 def visit(client: Client, path: str, ip: str = "203.0.113.5", **headers) -> int:
-    return client.get(path, REMOTE_ADDR=ip, **{**BROWSER, **headers}).status_code
+    """Load a page as a browser does: the page, then the view beacon its script asks
+    for, with the page's own referrer; `headers` go with both requests."""
+    response = client.get(path, REMOTE_ADDR=ip, **{**BROWSER, **headers})
+    found = VIEW_BEACON.search(response.content.decode()) if response.status_code == 200 else None
+    if found:
+        referrer = headers.pop("HTTP_REFERER", "")
+        beacon = {**BROWSER, "HTTP_ACCEPT": IMAGE_ACCEPT, **headers, "HTTP_REFERER": f"http://testserver{path}"}
+        client.get(found[1], {"r": referrer} if referrer else {}, REMOTE_ADDR=ip, **beacon)
+    return response.status_code
 
 
 def today_row(post: Post | None) -> PageViewDay:
@@ -89,6 +100,7 @@ def test_the_home_page_is_counted_as_its_own_page(client, redis_server, post) ->
         {"HTTP_USER_AGENT": "curl/8.5.0"},
         {"HTTP_ACCEPT_LANGUAGE": ""},
         {"HTTP_ACCEPT": "*/*"},
+        {"HTTP_ACCEPT": "text/html"},
         {"HTTP_SEC_PURPOSE": "prefetch"},
     ],
 )
@@ -243,18 +255,38 @@ def _database_dump() -> str:
     return "\n".join(out)
 
 
-def test_a_page_a_cache_answered_before_the_view_ran_is_counted(rf, redis_server, post) -> None:
-    """A cache middleware may answer before URL resolution and authentication."""
-    request = rf.get(post.get_absolute_url(), **BROWSER)
-    PageViewMiddleware(lambda request: HttpResponse("cached page"))(request)
-    pageviews.fold()
-    assert today_row(post).views == 1
-
-
 def test_pages_served_from_the_page_cache_are_counted(client, redis_server, post) -> None:
-    responses = [client.get(path, REMOTE_ADDR="203.0.113.5", **BROWSER) for path in [post.get_absolute_url()] * 3]
-    home = [client.get("/", REMOTE_ADDR="203.0.113.5", **BROWSER) for _ in range(2)]
-    assert [r["X-Page-Cache"] for r in responses + home] == ["miss", "hit", "hit", "miss", "hit"]
+    assert client.get(post.get_absolute_url())["X-Page-Cache"] == "miss"
+    for path in [post.get_absolute_url()] * 3 + ["/"] * 2:
+        visit(client, path)
     pageviews.fold()
     assert (today_row(post).views, today_row(post).visitors) == (3, 1)
     assert today_row(None).views == 2
+
+
+def test_without_script_the_image_counts_the_view_and_the_campaign_tag(client, redis_server, post) -> None:
+    page = client.get(post.get_absolute_url() + "?utm_source=Mastodon").content.decode()
+    image = re.search(r'<noscript><img src="([^"]+)"', page)[1]
+    referer = f"http://testserver{post.get_absolute_url()}?utm_source=Mastodon"
+    response = client.get(image, REMOTE_ADDR="203.0.113.5", **{**BROWSER, "HTTP_ACCEPT": IMAGE_ACCEPT},
+                          HTTP_REFERER=referer)  # fmt: skip
+    assert response.status_code == 200 and response["Content-Type"] == "image/gif"
+    assert response["Cache-Control"] == "no-store" and not response.cookies
+    pageviews.fold()
+    assert today_row(post).views == 1
+    assert list(ReferrerDay.objects.values_list("source", "views")) == [("utm:mastodon", 1)]
+
+
+def test_the_beacon_of_an_unknown_or_unpublished_post_counts_nothing(client, redis_server, ada) -> None:
+    draft = make_post(ada, "Draft", status=Post.Status.DRAFT)
+    for slug in ("no-such-post", draft.slug):
+        response = client.get(
+            f"/p/{slug}/seen.gif", REMOTE_ADDR="203.0.113.5", **{**BROWSER, "HTTP_ACCEPT": IMAGE_ACCEPT}
+        )
+        assert response.status_code == 200
+    assert redis_server.keys() == []
+
+
+def test_the_beacon_refuses_a_post(client, redis_server, post) -> None:
+    assert client.post(f"/p/{post.slug}/seen.gif").status_code == 405
+    assert redis_server.keys() == []

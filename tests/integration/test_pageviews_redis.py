@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from blog import pageviews
 from blog.models import PageViewDay, ReferrerDay
-from tests.blog.test_pageviews import BROWSER, _database_dump
+from tests.blog.test_pageviews import BROWSER, _database_dump, visit
 from tests.factories import make_post, make_user
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -36,8 +36,8 @@ def test_a_hundred_parallel_views_count_a_hundred(real_redis) -> None:
 
     def view(n: int) -> int:
         try:
-            headers = {**BROWSER, "HTTP_USER_AGENT": BROWSER["HTTP_USER_AGENT"] + f" build/{n}"}
-            return Client().get(post.get_absolute_url(), REMOTE_ADDR=addresses[n], **headers).status_code
+            agent = BROWSER["HTTP_USER_AGENT"] + f" build/{n}"
+            return visit(Client(), post.get_absolute_url(), addresses[n], HTTP_USER_AGENT=agent)
         finally:
             connections.close_all()
 

@@ -1,41 +1,20 @@
-"""Signed-out pages, rendered once per version and shared through the cache.
+"""Signed-out pages, rendered once per version and shared through the cache;
+and every change that makes a page go, here and in a shared cache in front.
 
-The whole rule is here:
-
-- Served from the cache: a GET of a post, the home page, a tag, an author's
-  page or the archive by a reader who sends no session cookie (so signed
-  out, with no pending like, referral or message of their own), no
-  "acted" cookie, and only the query parameters the page knows, plus
-  campaign tags (utm_*), which differ per link, not per reader. `?ref=`
-  is never one of them, so a referral visit always reaches the view; other
-  parameters (fbclid, say) are rendered live and not stored.
-- Stored: 200 HTML responses of those requests. Signed-out readers see only
-  live posts and approved comments, so no draft, scheduled post or held
-  comment can be stored.
-- Filled in per request: the CSP nonce and the CSRF token. The stored copy
-  holds markers instead, so nothing about the reader who caused the render
-  reaches another.
-- Versions: each page belongs to a scope (one post, or the listings) and to
-  the site. A change bumps the affected versions when its transaction
-  commits (the signal receivers below, publish_post, and threads.changed);
-  a stored page whose versions differ is never served. Each web process
-  keeps a copy of the versions and of which rendering serves a page,
-  current through Redis pub/sub (blog/pageversions.py), so a hit asks
-  Redis nothing; a process not subscribed asks Redis. Counters (likes,
-  shares) do not bump versions: pages expire after COUNTER_LAG seconds, and
-  a signed-out reader who shares gets a FRESH_COOKIE for as long, so they
-  see their own action at once.
+The rules (what is served from here, what is stored, the versions, what each
+change bumps and purges, how long a counter may lag) are docs/caching.md.
 
 It is a view decorator, not a middleware, so every middleware (sessions,
-CSRF, CSP, page-view counting) still runs for a cached page.
+CSRF, CSP) still runs for a cached page; it also sets the headers a shared
+cache reads (http.py).
 
-Signed-in readers of a post (reader_page) get the same treatment with more
-marks: the view renders the page once per version and per reader state (their
-like, re-stack and subscription, and the post's counters, so what they did
-shows at once), with mark(name) where each reader's own values go (their
-account links, their comment buttons and held comments, their share link
-and address), and fills those in per request. The post's author, editors and
-moderators, and a reader with a message to show, get their page live.
+Signed-in readers of a post (reader_page) get one rendering per version and
+per reader state (their like, re-stack and subscription, and the post's
+counters), with mark(name) where each reader's own values go (their account
+links, their comment buttons and held comments, their share link and
+address, their form token), filled in per request. The post's author,
+editors and moderators, and a reader with a message to show, get their page
+live.
 """
 
 import hashlib
@@ -52,17 +31,15 @@ from django.contrib.messages.storage.cookie import CookieStorage
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
-from django.dispatch import receiver
+from django.dispatch import Signal, receiver
 from django.http import HttpRequest, HttpResponse
-from django.middleware.csp import get_nonce
-from django.middleware.csrf import get_token
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.safestring import SafeString, mark_safe
 
 from accounts.models import User
-from blog import pageversions
 from blog.models import Post, Restack, SlugRedirect
+from blog.pagecache import http, pubsub, purgers
 
 COUNTER_LAG = 60
 FRESH_COOKIE = "fresh"
@@ -77,7 +54,7 @@ RENDER_WAIT = 1.0
 # while every other is served the current one: no stall at the expiry.
 REFRESH_AHEAD = 10
 
-_NONCE, _CSRF = "csp-nonce", "csrf-token"
+_CSRF = "csrf-token"
 _MARKS = re.compile("\x00([a-z0-9_:-]+)\x00")
 _CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([A-Za-z0-9]+)"')
 
@@ -100,8 +77,12 @@ def shared_page(scope: Callable[..., str], params: frozenset[str] = frozenset())
         @wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if not _shareable(request, params):
-                return view(request, *args, **kwargs)
-            return _cached(request, scope(**kwargs), lambda: view(request, *args, **kwargs))
+                return http.private(view(request, *args, **kwargs))
+            page_scope = scope(**kwargs)
+            response = _cached(request, page_scope, lambda: view(request, *args, **kwargs))
+            if not _storable(request, response):
+                return http.private(response)
+            return http.shared(request, response, [page_scope, SITE])
 
         return wrapper
 
@@ -141,23 +122,23 @@ def _cached(
     parts: dict[str, str] | None = None,
 ) -> HttpResponse:
     key, version_keys = key or _page_key(request), [_version_key(SITE), _version_key(scope)]
-    read, since = _read_versions(request), pageversions.generation()
+    read, since = _read_versions(request), pubsub.generation()
     # The view read them before the database (see versions()), or this process knows them.
-    known = read.get(scope) or pageversions.known(version_keys)
+    known = read.get(scope) or pubsub.known(version_keys)
     versions: list[str | None]
     if known is not None:  # on a hit, often no round trip at all
-        versions, local = list(known), pageversions.page(key)
+        versions, local = list(known), pubsub.page(key)
         if local is not None and not _current(local, versions):
             local = None  # out of date here; another process may have stored the next one
         page = local or cache.get(key)
     else:
         found = cache.get_many([key, *version_keys])  # one round trip, a few bytes, on a hit
-        versions, page, local = [found.get(k) for k in version_keys], found.get(key), None
-        pageversions.remember(since, {k: v for k, v in zip(version_keys, versions, strict=True) if v})
+        versions, page, local = [_text(found.get(k)) for k in version_keys], found.get(key), None
+        pubsub.remember(since, {k: v for k, v in zip(version_keys, versions, strict=True) if v})
     serving = _body(page["rendering"]) if page and _current(page, versions) else None
     if serving:
         if local is None:
-            pageversions.remember(since, {}, key, page)
+            pubsub.remember(since, {}, key, page)
         if not _refreshes(page):
             return _serve(request, serving, parts)
     # Read the versions before the database: a change committed after this
@@ -165,7 +146,8 @@ def _cached(
     current: list[str] = [v or _start_version(k) for k, v in zip(version_keys, versions, strict=True)]
     read[scope] = current
     lock = f"{key}:rendering:{':'.join(current)}"
-    if not cache.add(lock, 1, timeout=int(RENDER_WAIT * 10)):
+    took_lock = cache.add(lock, 1, timeout=int(RENDER_WAIT * 10))
+    if not took_lock:
         body = serving or _wait_for(key, current)
         if body:
             return _serve(request, body, parts)
@@ -177,11 +159,26 @@ def _cached(
             if storable:
                 _store(key, current, body)
             if parts is not None:  # the rendering is a shell: fill in this reader's parts
-                response = _serve(request, body, parts)
+                response = _keeping_headers(response, _serve(request, body, parts))
     finally:
-        cache.delete(lock)
+        if took_lock:  # never another worker's, who is still rendering
+            cache.delete(lock)
     response["X-Page-Cache"] = "miss"
     return response
+
+
+def _keeping_headers(rendered: HttpResponse, served: HttpResponse) -> HttpResponse:
+    """The view's own headers and cookies on the filled-in shell."""
+    for header, value in rendered.items():
+        if header not in ("Content-Type", "Content-Length"):
+            served[header] = value
+    served.cookies = rendered.cookies
+    return served
+
+
+def _text(version: object) -> str | None:
+    """Versions are counters in the cache (see changed()), compared as text."""
+    return None if version is None else str(version)
 
 
 def _refreshes(page: dict) -> bool:
@@ -208,12 +205,12 @@ def versions(request: HttpRequest, scope: str) -> list[str]:
     does, so that what it renders is never stored under a later version."""
     read = _read_versions(request)
     if scope not in read:
-        keys, since = [_version_key(SITE), _version_key(scope)], pageversions.generation()
-        found = pageversions.known(keys)
+        keys, since = [_version_key(SITE), _version_key(scope)], pubsub.generation()
+        found = pubsub.known(keys)
         if found is None:
             stored = cache.get_many(keys)
-            found = [stored.get(key) or _start_version(key) for key in keys]
-            pageversions.remember(since, dict(zip(keys, found, strict=True)))
+            found = [_text(stored.get(key)) or _start_version(key) for key in keys]
+            pubsub.remember(since, dict(zip(keys, found, strict=True)))
         read[scope] = found
     return read[scope]
 
@@ -225,8 +222,14 @@ def _read_versions(request: HttpRequest) -> dict[str, list[str]]:
 
 
 def _start_version(key: str) -> str:
-    cache.add(key, uuid4().hex, timeout=None)
-    return cache.get(key)
+    cache.add(key, _first_version(), timeout=None)
+    return str(cache.get(key))
+
+
+def _first_version() -> int:
+    """Counters start at the time in microseconds: after the cache lost them (a
+    restart, a flush) new versions are still above any a process may remember."""
+    return time.time_ns() // 1000
 
 
 def _wait_for(key: str, versions: list[str]) -> dict | None:
@@ -252,11 +255,10 @@ def _storable(request: HttpRequest, response: HttpResponse) -> bool:
 
 
 def _template(request: HttpRequest, response: HttpResponse) -> dict:
-    """The response cut at its marks, around this reader's nonce and CSRF token, which are left out."""
+    """The response cut at its marks. A shell's CSRF token (signed in: its forms
+    carry one) is the rendering reader's, so it is left out too; signed-out
+    pages carry no token and no nonce at all (blog/origins.py)."""
     html = response.content.decode(response.charset)
-    nonce = get_nonce(request)
-    if nonce:  # it was used while rendering
-        html = html.replace(str(nonce), mark(_NONCE))
     for token in set(_CSRF_INPUT.findall(html)):
         html = html.replace(token, mark(_CSRF))
     pieces: list[Any] = _MARKS.split(html)  # odd pieces are the marks' names
@@ -265,12 +267,12 @@ def _template(request: HttpRequest, response: HttpResponse) -> dict:
 
 
 def _store(key: str, versions: list[str], body: dict) -> None:
-    rendering, since = uuid4().hex, pageversions.generation()
+    rendering, since = uuid4().hex, pubsub.generation()
     page = {"versions": versions, "rendering": rendering, "stored_at": time.time()}
     cache.set(_body_key(rendering), body, COUNTER_LAG)
     cache.set(key, page, COUNTER_LAG)
     keep_local_copy(_body_key(rendering), body)
-    pageversions.remember(since, {}, key, page)
+    pubsub.remember(since, {}, key, page)
 
 
 def _body(rendering: str) -> dict | None:
@@ -278,18 +280,21 @@ def _body(rendering: str) -> dict | None:
 
 
 def local_copy(key: str) -> Any:
-    """A value that never changes under its key (a rendering, a versioned list),
-    from this process's memory, else from the shared cache (then kept)."""
-    value = _recent.get(key)
-    if value is None:
-        value = cache.get(key)
-        if value is not None:
-            keep_local_copy(key, value)
+    """A value that never changes under its key (a rendering, a versioned list, a
+    post's row), from this process's memory for COUNTER_LAG seconds at most (so a
+    missed version cannot keep it forever), else from the shared cache (then kept)."""
+    kept = _recent.get(key)
+    if kept is not None and kept[0] > time.time():
+        return kept[1]
+    value = cache.get(key)
+    if value is not None:
+        keep_local_copy(key, value)
     return value
 
 
 def keep_local_copy(key: str, value: Any) -> None:
-    _recent[key] = value
+    _recent[key] = (time.time() + COUNTER_LAG, value)
+    _recent.move_to_end(key)
     while len(_recent) > RECENT_RENDERINGS:
         _recent.popitem(last=False)
 
@@ -298,10 +303,6 @@ def _serve(request: HttpRequest, body: dict, parts: dict[str, str] | None = None
     pieces, marks = body["pieces"], body["marks"]
     if marks:  # odd pieces are the marks
         values = dict(parts or {})
-        if _NONCE in marks:
-            values[_NONCE] = str(get_nonce(request))
-        if _CSRF in marks and _CSRF not in values:
-            values[_CSRF] = get_token(request)
         encoded = {name: values[name].encode() for name in marks}
         pieces = [encoded[piece] if i % 2 else piece for i, piece in enumerate(pieces)]
     response = HttpResponse(b"".join(pieces), content_type=body["content_type"])
@@ -335,16 +336,38 @@ def reader_page(
 # --- What changes a page -----------------------------------------------------
 
 
+pages_changed = Signal()  # sent after commit with `keys`, the surrogate keys to purge (blog/tasks.py)
+
+
 def changed(*scopes: str) -> None:
-    """Drop the renderings of these scopes once the current transaction commits."""
+    """Drop the renderings of these scopes once the current transaction commits,
+    here and, when one is configured, in the shared cache in front.
+
+    Robust hooks: a Redis or broker failure is logged, and the hooks queued
+    after this one in the same transaction (a newsletter's send, comment
+    notices) still run. A version left unbumped by a failure ages out within
+    COUNTER_LAG."""
     keys = [_version_key(scope) for scope in scopes]
 
     def bump() -> None:
-        new = {key: uuid4().hex for key in keys}
-        cache.set_many(new, timeout=None)
-        pageversions.publish(new)  # then every process knows, without asking Redis per page
+        new = {key: _next_version(key) for key in keys}
+        pubsub.publish(new)  # then every process knows, without asking Redis per page
 
-    transaction.on_commit(bump)
+    transaction.on_commit(bump, robust=True)
+    if purgers.is_configured():
+        surrogate_keys = sorted({http.surrogate_key(scope) for scope in scopes})
+        transaction.on_commit(lambda: pages_changed.send(sender=None, keys=surrogate_keys), robust=True)
+
+
+def _next_version(key: str) -> str:
+    """A counter, so that a process that hears two changes out of order keeps the later (pubsub)."""
+    cache.add(key, _first_version(), timeout=None)
+    return str(cache.incr(key))
+
+
+def site_changed() -> None:
+    """Something every page shows changed (a setting, a name): every page goes."""
+    changed(SITE)
 
 
 def post_changed(post_id: int) -> None:
@@ -369,7 +392,7 @@ def _post_tagged(sender: type, instance: object, **kwargs: Any) -> None:
     if isinstance(instance, Post):
         changed(post_scope(instance.slug), LISTINGS)
     else:
-        changed(SITE)
+        site_changed()
 
 
 @receiver([post_save, post_delete], sender=Restack, dispatch_uid="pagecache.restack")
@@ -396,6 +419,6 @@ def _user_saved(sender: type, instance: User, created: bool, update_fields: froz
     if created:
         return
     if update_fields is None or update_fields & SHOWN_EVERYWHERE:
-        changed(SITE)
+        site_changed()
     elif update_fields & SHOWN_ON_PROFILE:
         changed(LISTINGS)

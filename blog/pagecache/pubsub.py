@@ -1,14 +1,17 @@
-"""Each web process's copy of the page versions (blog/pagecache.py), kept
+"""Each web process's copy of the page versions (blog/pagecache/), kept
 current through Redis pub/sub, so that a page served from the cache needs no
 round trip to Redis at all.
 
 A change sets its new versions in Redis and then publishes them; every
 process listens on one channel from a thread of its own and applies what it
-hears. A process trusts its copy only while that thread is subscribed: on
-connecting it forgets everything it knew, and on losing the connection it
-stops trusting its copy until it has connected again, so a message missed
-in between can never leave a stale version behind. Versions read from Redis
-by a request are added only if nothing newer was heard meanwhile.
+hears, if newer than what it has (versions are counters, so two changes
+published out of order leave every process on the later). An idle
+subscription is pinged; one that stops answering is dropped. A process
+trusts its copy only while that thread is subscribed: on connecting it
+forgets everything it knew, and on losing the connection it stops trusting
+its copy until it has connected again, so a message missed in between can
+never leave a stale version behind. Versions read from Redis by a request
+are added only if nothing newer was heard meanwhile.
 
 Only with a Redis cache; with any other (tests, `make run`) every request
 asks the cache, as before.
@@ -26,6 +29,13 @@ from django.conf import settings
 
 CHANNEL = "pagecache:versions"
 RECONNECT_SECONDS = 1.0
+# A request publishing a change waits this long for Redis at most.
+SOCKET_TIMEOUT = 1.0
+# The listener pings an idle subscription this often; with no answer for twice
+# as long (a connection silently dead: a firewall, a failover) it stops
+# trusting its copy and connects again.
+HEALTH_CHECK_SECONDS = 5.0
+PING = "dispatch-page-versions"
 KEPT_PAGES = 1024
 log = logging.getLogger(__name__)
 
@@ -64,7 +74,9 @@ def _start() -> bool:
             _copy.pid, _copy.listening = os.getpid(), False
             _copy.versions.clear()
             _copy.pages.clear()
-            _copy.client = redis.Redis.from_url(url)
+            _copy.client = redis.Redis.from_url(
+                url, socket_timeout=SOCKET_TIMEOUT, socket_connect_timeout=SOCKET_TIMEOUT
+            )
             threading.Thread(target=_listen, args=(url,), name="page-versions", daemon=True).start()
     return True
 
@@ -72,19 +84,46 @@ def _start() -> bool:
 def _listen(url: str) -> None:
     while True:
         try:
-            pubsub = redis.Redis.from_url(url).pubsub()
+            client = redis.Redis.from_url(url, socket_connect_timeout=SOCKET_TIMEOUT, socket_keepalive=True)
+            pubsub = client.pubsub()
             pubsub.subscribe(CHANNEL)
-            for message in pubsub.listen():
-                if message["type"] == "subscribe":
-                    _forget(listening=True)
-                elif message["type"] == "message":
-                    heard = json.loads(message["data"])
-                    with _copy.lock:
-                        _copy.versions.update(heard)
+            _follow(pubsub)
         except Exception:
             log.warning("Page versions: lost the subscription; asking Redis until it is back", exc_info=True)
         _forget(listening=False)
         time.sleep(RECONNECT_SECONDS)
+
+
+def _follow(pubsub: redis.client.PubSub) -> None:
+    """Apply what is heard; ping when idle, and give up on a connection that stops answering."""
+    heard = pinged = time.monotonic()
+    while True:
+        message = pubsub.get_message(timeout=HEALTH_CHECK_SECONDS / 5)
+        now = time.monotonic()
+        if message is not None:
+            heard = now
+            if message["type"] == "subscribe":
+                _forget(listening=True)
+            elif message["type"] == "message":
+                _apply(json.loads(message["data"]))
+        if now - heard > 2 * HEALTH_CHECK_SECONDS:
+            raise redis.ConnectionError(f"no answer from Redis for {now - heard:.1f} s")
+        if now - max(heard, pinged) > HEALTH_CHECK_SECONDS:
+            pubsub.ping(PING)
+            pinged = now
+
+
+def _apply(versions: dict[str, str]) -> None:
+    """Keep each version unless this process already has a later one: two changes
+    published out of order must not leave it on the older (versions are counters)."""
+    with _copy.lock:
+        for key, value in versions.items():
+            if _newer(value, _copy.versions.get(key)):
+                _copy.versions[key] = value
+
+
+def _newer(value: str, than: str | None) -> bool:
+    return than is None or not (value.isdigit() and than.isdigit()) or int(value) > int(than)
 
 
 def _forget(listening: bool) -> None:
@@ -136,8 +175,7 @@ def publish(versions: dict[str, str]) -> None:
     """Tell every process (this one at once) the versions a change has just set in Redis."""
     if not _start():
         return
-    with _copy.lock:
-        _copy.versions.update(versions)
+    _apply(versions)
     try:
         assert _copy.client is not None
         _copy.client.publish(CHANNEL, json.dumps(versions))
