@@ -19,7 +19,7 @@ from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.db.models import Case, Count, QuerySet, Subquery, When
+from django.db.models import Case, Count, Q, QuerySet, Subquery, When
 from django.utils import timezone
 
 from accounts.models import User
