@@ -33,7 +33,7 @@ from django.db import connection as db
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from blog import emails
+from blog import emails, subscriptions
 from blog.models import Delivery, Digest, Post, Send, Subscriber
 
 log = logging.getLogger(__name__)
@@ -334,7 +334,7 @@ def _handle_refusal(delivery: Delivery, exc: Exception) -> list[Retry]:
         reason = f"gave up after {attempts} temporary failures: {reason}"
     _finish(delivery.pk, Delivery.Status.FAILED, reason)
     if code in HARD_BOUNCE_CODES:
-        Subscriber.objects.filter(pk=delivery.subscriber_id).update(status=Subscriber.Status.BOUNCED)
+        subscriptions.suppress(Subscriber.objects.filter(pk=delivery.subscriber_id), Subscriber.Status.BOUNCED)
     return []
 
 

@@ -6,12 +6,23 @@ published now, delivery batches and retries, notices), and the callers
 `queue_*` functions below, so every piece of work is queued the same way."""
 
 from collections.abc import Iterable
+from typing import Any
 
 from celery import shared_task
 from celery.contrib.django.task import DjangoTask
 
 from accounts.models import User
-from blog import delivery, emails, exports, moderation, notifications, pageviews, publishing, subscriptions
+from blog import (
+    delivery,
+    emails,
+    exports,
+    moderation,
+    notifications,
+    pageviews,
+    publishing,
+    subscriptions,
+    webhooks,
+)  # fmt: skip
 from blog.emails import confirmation_message
 from blog.imports import jobs
 from blog.models import Comment, NewsletterSettings, Post, Send, Subscriber
@@ -38,6 +49,20 @@ def queue_retries(retries: Iterable[delivery.Retry]) -> None:
 def queue_notices(notices: Iterable[Notice]) -> None:
     for notice in notices:
         send_comment_notification.delay_on_commit(notice.kind.value, notice.comment_id, notice.user_id)
+
+
+def queue_webhooks(sender: object, event: str, data: dict[str, Any], **kwargs: Any) -> None:
+    """Receiver of blog.events.occurred: record a delivery per listening hook, send each after commit."""
+    for delivery_id in webhooks.record_event(event, data):
+        deliver_webhook.delay_on_commit(delivery_id)
+
+
+@shared_task(base=DjangoTask)
+def deliver_webhook(delivery_id: int) -> None:
+    """One attempt; a failure that may still succeed is tried again after a short, growing countdown."""
+    delay = webhooks.attempt(delivery_id)
+    if delay is not None:
+        deliver_webhook.apply_async_on_commit((delivery_id,), countdown=delay)
 
 
 @shared_task(base=DjangoTask)

@@ -12,10 +12,12 @@ from blog.models.comments import (
 from blog.models.engagement import Like, ReferralVisit, Restack, Share
 from blog.models.imports import ExportJob, ImportJob, LegacyPath, SourceRecord
 from blog.models.insights import LinkClick, PageViewDay, ReferrerDay
+from blog.models.integrations import ApiKey, ProviderEvent, Webhook, WebhookDelivery
 from blog.models.posts import Post, PostImage, PostQuerySet, SlugRedirect
 from blog.models.subscriptions import Delivery, Digest, NewsletterSettings, Send, Subscriber
 
 __all__ = [
+    "ApiKey",
     "Ban",
     "Comment",
     "CommentLike",
@@ -35,6 +37,7 @@ __all__ = [
     "Post",
     "PostImage",
     "PostQuerySet",
+    "ProviderEvent",
     "ReferralVisit",
     "ReferrerDay",
     "Restack",
@@ -43,4 +46,6 @@ __all__ = [
     "SlugRedirect",
     "SourceRecord",
     "Subscriber",
+    "Webhook",
+    "WebhookDelivery",
 ]  # fmt: skip
