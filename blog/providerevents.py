@@ -25,7 +25,7 @@ from blog.models import ProviderEvent, Send, Subscriber
 # Events some providers report as "bounced" although the address may work tomorrow.
 SOFT_BOUNCES = {
     "amazon_ses": lambda esp: (esp.get("bounce") or {}).get("bounceType") != "Permanent",
-    "postmark": lambda esp: esp.get("Type") not in ("HardBounce", "BadEmailAddress"),
+    "postmark": lambda esp: "HardBounce" not in (esp.get("Type"), esp.get("SuppressionReason")),
     "brevo": lambda esp: esp.get("event") not in ("hard_bounce", "invalid_email"),
     "sendinblue": lambda esp: esp.get("event") not in ("hard_bounce", "invalid_email"),
     "sendgrid": lambda esp: esp.get("type", "bounce") != "bounce",
