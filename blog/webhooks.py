@@ -233,6 +233,9 @@ def disable(hook: Webhook, reason: str) -> bool:
     """Switch a failing hook off once, and tell its owner by e-mail."""
     if not Webhook.objects.filter(pk=hook.pk, is_active=True).update(is_active=False, disabled_reason=reason[:300]):
         return False
+    hook.deliveries.filter(status=WebhookDelivery.Status.PENDING).update(
+        status=WebhookDelivery.Status.FAILED, error="not retried: the webhook was switched off"
+    )
     forget_active_events()
     disabled_message(hook, reason).send()
     return True
