@@ -11,7 +11,7 @@ from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.datastructures import MultiValueDict
-from ninja import File, Form
+from ninja import File, Form, Status
 from ninja.errors import HttpError
 from ninja.files import UploadedFile
 
@@ -69,12 +69,12 @@ def _save_post(post: Post, fields: dict[str, Any]) -> Post:
 
 
 @router.post("/posts", response={201: schemas.WrittenPost, **ERRORS}, summary="Create a draft", **WRITE)
-def create_post(request: HttpRequest, payload: schemas.PostIn) -> tuple[int, dict[str, Any]]:
+def create_post(request: HttpRequest, payload: schemas.PostIn) -> Status:
     key = require_scope(request, ApiKey.Scope.WRITE_POSTS)
     if not key.created_by.has_perm("blog.add_post"):
         raise HttpError(403, "The key's owner may not write posts.")
     post = _save_post(Post(author=key.created_by), payload.dict())
-    return 201, _written(post)
+    return Status(201, _written(post))
 
 
 @router.patch("/posts/{post_id}", response={200: schemas.WrittenPost, **ERRORS}, summary="Change a post", **WRITE)
@@ -126,7 +126,7 @@ def unpublish(request: HttpRequest, post_id: int) -> dict[str, Any]:
 
 
 @router.post("/images", response={201: schemas.ImageOut, **ERRORS}, summary="Upload an image", **WRITE)
-def upload_image(request: HttpRequest, image: File[UploadedFile], alt: Form[str]) -> tuple[int, dict[str, str]]:
+def upload_image(request: HttpRequest, image: File[UploadedFile], alt: Form[str]) -> Status:
     """The editor's image upload: same types, size and pixel limits as covers."""
     key = require_scope(request, ApiKey.Scope.WRITE_POSTS)
     form = ImageUploadForm({"alt": alt}, MultiValueDict({"image": [image]}))
@@ -135,11 +135,11 @@ def upload_image(request: HttpRequest, image: File[UploadedFile], alt: Form[str]
     saved = form.save(commit=False)
     saved.uploaded_by = key.created_by
     saved.save()
-    return 201, {"url": absolute(saved.image.url), "markdown": saved.markdown}
+    return Status(201, {"url": absolute(saved.image.url), "markdown": saved.markdown})
 
 
 @router.post("/subscribers", response={202: schemas.SubscriberOut, **ERRORS}, summary="Add a subscriber", **WRITE)
-def add_subscriber(request: HttpRequest, payload: schemas.SubscriberIn) -> tuple[int, dict[str, str]]:
+def add_subscriber(request: HttpRequest, payload: schemas.SubscriberIn) -> Status:
     """Double opt-in: a confirmation e-mail goes out, unless the key is trusted to import."""
     key = require_scope(request, ApiKey.Scope.MANAGE_SUBSCRIBERS)
     try:
@@ -150,7 +150,7 @@ def add_subscriber(request: HttpRequest, payload: schemas.SubscriberIn) -> tuple
         raise HttpError(400, error.messages[0]) from None
     if needs_confirmation:
         send_confirmation.delay_on_commit(subscriber.pk)
-    return 202, {"email": subscriber.email, "status": subscriber.status}
+    return Status(202, {"email": subscriber.email, "status": subscriber.status})
 
 
 @router.post(
