@@ -23,7 +23,7 @@ from blog import subscriptions
 from blog.models import ProviderEvent, Send, Subscriber
 
 # Events some providers report as "bounced" although the address may work tomorrow.
-SOFT_BOUNCES = {
+SOFT_BOUNCES: dict[str, Callable[[dict[str, Any]], bool]] = {
     "amazon_ses": lambda esp: (esp.get("bounce") or {}).get("bounceType") != "Permanent",
     "postmark": lambda esp: "HardBounce" not in (esp.get("Type"), esp.get("SuppressionReason")),
     "brevo": lambda esp: esp.get("event") not in ("hard_bounce", "invalid_email"),
@@ -71,7 +71,7 @@ def on_tracking(sender: object, event: AnymailTrackingEvent, esp_name: str, **kw
 def tracking_urls() -> list[URLPattern]:
     """anymail's tracking webhooks only (not its inbound mail)."""
     return [
-        path(pattern.pattern._route, _secret_required(pattern.callback), name=pattern.name)  # type: ignore[attr-defined]
+        path(str(pattern.pattern), _secret_required(pattern.callback), name=pattern.name)
         for pattern in anymail_urls.urlpatterns
         if isinstance(pattern, URLPattern) and (pattern.name or "").endswith("_tracking_webhook")
     ]

@@ -223,14 +223,14 @@ def unsubscribe(subscriber: Subscriber) -> None:
 
 # Who may no longer be written to, and what may still overwrite it: a complaint
 # beats everything, a bounce everything but a complaint.
-SUPPRESSED_BY = {
+SUPPRESSED_BY: dict[str, list[Subscriber.Status]] = {
     Subscriber.Status.COMPLAINED: [s for s in Subscriber.Status if s != Subscriber.Status.COMPLAINED],
     Subscriber.Status.BOUNCED: [s for s in Subscriber.Status if s not in SUPPRESSED_STATUSES],
     Subscriber.Status.UNSUBSCRIBED: [Subscriber.Status.ACTIVE, Subscriber.Status.PENDING],
 }
 
 
-def suppress(subscribers: QuerySet[Subscriber], status: Subscriber.Status) -> list[Subscriber]:
+def suppress(subscribers: QuerySet[Subscriber], status: str) -> list[Subscriber]:
     """Stop all mail to these subscribers after a hard bounce (the SMTP 5xx
     answer, or a provider's report), a complaint, or an unsubscribe the
     provider received. Returns those whose status changed (once each)."""

@@ -10,7 +10,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -22,7 +22,7 @@ from taggit.models import Tag
 
 from blog.api import schemas
 from blog.api.access import KeyAuth, key_of, public
-from blog.models import Comment, Post
+from blog.models import Comment, Post, PostQuerySet
 from blog.site import absolute
 
 # One router for reading and writing, so that GET and POST /posts share a path;
@@ -81,7 +81,7 @@ class PostFilters(Schema):
     limit: int = 20
 
 
-def _after_cursor(posts: QuerySet[Post], cursor: str) -> QuerySet[Post]:
+def _after_cursor(posts: PostQuerySet, cursor: str) -> PostQuerySet:
     values = decode_cursor(cursor)
     when = parse_datetime(values[0]) if len(values) == 2 and isinstance(values[0], str) else None
     if when is None or not isinstance(values[1], int):

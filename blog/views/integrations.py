@@ -2,6 +2,8 @@
 (registered, tested, their delivery log, switched back on). For those with
 blog.manage_integrations (superusers today; a role may be given it)."""
 
+from collections.abc import Callable
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
@@ -15,8 +17,10 @@ from blog.forms import ApiKeyForm, WebhookForm
 from blog.models import ApiKey, Webhook
 from blog.tasks import deliver_webhook
 
+View = Callable[..., HttpResponse]
 
-def integrations_required(view):  # type: ignore[no-untyped-def]
+
+def integrations_required(view: View) -> View:
     return login_required(permission_required("blog.manage_integrations", raise_exception=True)(view))
 
 

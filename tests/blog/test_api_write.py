@@ -85,9 +85,7 @@ def test_a_taken_slug_is_refused(client, owner) -> None:
     assert Post.objects.count() == 1
 
 
-def test_publishing_queues_the_email_as_the_desk_does(
-    client, owner, django_capture_on_commit_callbacks
-) -> None:
+def test_publishing_queues_the_email_as_the_desk_does(client, owner, django_capture_on_commit_callbacks) -> None:
     make_subscribers(active=2)
     post = make_post(owner, "Going out", status="draft")
     with django_capture_on_commit_callbacks(execute=True):
@@ -287,8 +285,12 @@ def test_every_write_refuses_the_wrong_scope_a_revoked_key_no_key_and_get(
     url = url.format(post=held.post_id, comment=held.pk)
     other_scope = "read" if scope != "read" else "moderate"
     before = _snapshot()
-    send = (lambda key: client.post(url, {"image": png(), "alt": "x"}, headers={"Authorization": f"Bearer {key}"})
-            if body is None else call(client, method, url, key, body))  # fmt: skip
+
+    def send(key: str):
+        if body is None:
+            return client.post(url, {"image": png(), "alt": "x"}, headers={"Authorization": f"Bearer {key}"})
+        return call(client, method, url, key, body)
+
     assert send(key_for(owner, other_scope)).status_code == 403
     revoked = apikeys.create_key(owner, "Old", [scope])
     apikeys.revoke_key(revoked.key)

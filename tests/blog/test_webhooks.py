@@ -239,7 +239,9 @@ def test_subscriber_and_comment_events_are_sent(
     assert types[-1] == "comment.approved"
 
 
-@pytest.mark.parametrize("url", ["http://127.0.0.1:9/", "http://localhost/hook", "http://10.1.2.3/", "ftp://x.example/"])
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:9/", "http://localhost/hook", "http://10.1.2.3/", "ftp://x.example/"]
+)
 def test_private_loopback_and_odd_targets_are_refused(client, owner, url) -> None:
     client.force_login(owner)
     response = client.post("/write/integrations/webhooks/", {"url": url, "events": ["post.published"]})
