@@ -4,12 +4,16 @@ cursor paging, and cache headers a shared cache may honour."""
 
 import base64
 import binascii
+import hashlib
 import json
+import time
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
@@ -18,8 +22,10 @@ from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.dateparse import parse_datetime
 from ninja import Query, Router, Schema
 from ninja.errors import HttpError
+from ninja.responses import NinjaJSONEncoder
 from taggit.models import Tag
 
+from blog import pagecache
 from blog.api import schemas
 from blog.api.access import KeyAuth, key_of, public
 from blog.models import Comment, Post, PostQuerySet
@@ -38,6 +44,28 @@ def cacheable(request: HttpRequest, response: HttpResponse) -> None:
     else:
         patch_cache_control(response, private=True, max_age=settings.API_CACHE_SECONDS)
     patch_vary_headers(response, ["Authorization"])
+
+
+def shared(request: HttpRequest, schema: type[Schema], build: Callable[[], Any]) -> HttpResponse:
+    """Answers built once per listings version and kept in the shared cache, as
+    the pages are (blog/pagecache.py: a published post, a new comment or tag
+    bumps the version; counters may lag COUNTER_LAG seconds). Public content is
+    the same with a key or without, so both share it."""
+    versions = pagecache.versions(request, pagecache.LISTINGS)
+    cache_key = "api:" + hashlib.sha256(f"{versions}|{request.get_full_path()}".encode()).hexdigest()
+    stored = pagecache.local_copy(cache_key)  # this process's copy, else the shared cache's
+    if stored is None or stored[0] + pagecache.COUNTER_LAG < time.time():
+        stored = (time.time(), _json(schema, build()))
+        cache.set(cache_key, stored, pagecache.COUNTER_LAG)
+        pagecache.keep_local_copy(cache_key, stored)
+    response = HttpResponse(stored[1], content_type="application/json")
+    cacheable(request, response)
+    return response
+
+
+def _json(schema: type[Schema], data: Any) -> str:
+    """What ninja itself would answer: checked against the schema, then its JSON encoder."""
+    return json.dumps(schema.model_validate(data).model_dump(), cls=NinjaJSONEncoder)
 
 
 def encode_cursor(*values: Any) -> str:
@@ -90,9 +118,13 @@ def _after_cursor(posts: PostQuerySet, cursor: str) -> PostQuerySet:
 
 
 @router.get("/posts", response=schemas.PostPage, tags=["read"], summary="Published posts, newest first")
-def list_posts(request: HttpRequest, response: HttpResponse, filters: Query[PostFilters]) -> dict[str, Any]:
+def list_posts(request: HttpRequest, filters: Query[PostFilters]) -> HttpResponse:
     if not 1 <= filters.limit <= PAGE_SIZE_MAX:
         raise HttpError(400, f"limit must be between 1 and {PAGE_SIZE_MAX}.")
+    return shared(request, schemas.PostPage, lambda: _post_page(filters))
+
+
+def _post_page(filters: PostFilters) -> dict[str, Any]:
     posts = Post.objects.published().for_listing()
     if filters.tag:
         posts = posts.filter(tags__slug=filters.tag)
@@ -108,7 +140,6 @@ def list_posts(request: HttpRequest, response: HttpResponse, filters: Query[Post
     more, page = len(page) > filters.limit, page[: filters.limit]
     last = page[-1] if page else None
     cursor = encode_cursor(last.published_at.isoformat(), last.pk) if more and last and last.published_at else None
-    cacheable(request, response)
     return {"items": [post_out(post) for post in page], "next_cursor": cursor}
 
 

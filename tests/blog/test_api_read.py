@@ -189,3 +189,26 @@ def test_the_docs_page_loads_its_scripts_from_the_site_itself(client, db) -> Non
     page = response.content.decode()
     assert "/static/ninja/swagger-ui-bundle.js" in page and "cdn." not in page
     assert "script-src 'self'" in response["Content-Security-Policy"]
+
+
+def test_anonymous_lists_are_shared_until_a_post_is_published(
+    client, ada, django_capture_on_commit_callbacks, django_assert_num_queries
+) -> None:
+    make_post(ada, "First")
+    assert [p["title"] for p in get(client, "/api/v1/posts").json()["items"]] == ["First"]
+    with django_assert_num_queries(0):  # the same list again comes from the shared cache
+        get(client, "/api/v1/posts")
+    draft = make_post(ada, "Second", status="draft")
+    with django_capture_on_commit_callbacks(execute=True):
+        from blog.publishing import publish_post
+
+        publish_post(draft)
+    assert [p["title"] for p in get(client, "/api/v1/posts").json()["items"]] == ["Second", "First"]
+
+
+def test_a_shared_answer_is_the_same_json_a_key_gets(client, ada, owner) -> None:
+    make_post(ada, "Same").tags.add("x")
+    key = apikeys.create_key(owner, "Reader", ["read"]).secret
+    anonymous = get(client, "/api/v1/posts").content
+    assert get(client, "/api/v1/posts").content == anonymous
+    assert get(client, "/api/v1/posts", key=key).content == anonymous
