@@ -18,7 +18,9 @@ def axe_audit():
 
 def test_the_api_reference_renders_under_the_sites_csp(live_server, page: Page) -> None:
     refused: list[str] = []
-    page.on("console", lambda message: refused.append(message.text) if "Content Security Policy" in message.text else None)
+    page.on(
+        "console", lambda message: refused.append(message.text) if "Content Security Policy" in message.text else None
+    )
     response = page.goto(f"{live_server.url}/api/v1/docs")
     assert response is not None and "script-src" in response.headers["content-security-policy"]
     page.wait_for_selector(".opblock-summary-path", timeout=15_000)
