@@ -263,8 +263,8 @@ class RefusingProvider(AnymailTestBackend):
 
     def post_to_esp(self, payload, message):
         response = super().post_to_esp(payload, message)
-        for email, status in response["recipient_status"].items():
-            if email == self.refused:
+        for address, status in response["recipient_status"].items():
+            if address == self.refused:
                 status.status = "rejected"
         return response
 
