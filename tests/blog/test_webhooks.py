@@ -282,3 +282,30 @@ def test_a_hook_without_events_is_refused(client, owner) -> None:
     assert response.status_code == 400
     assert "Choose at least one event." in response.content.decode()
     assert not Webhook.objects.exists()
+
+
+def test_post_updates_unpublishing_confirmations_and_restacks_are_sent(
+    client, owner, ada, rosa, receiver, loopback_allowed, django_capture_on_commit_callbacks
+) -> None:
+    from blog import apikeys
+    from blog.subscriptions import confirm
+
+    events = ["post.updated", "post.unpublished", "subscriber.confirmed", "post.restacked"]
+    hook = register(client, owner, receiver.url, events)
+    receiver.secret = hook.secret
+    post = make_post(ada, "Live one")
+    key = apikeys.create_key(ada, "Tool", ["write_posts"]).secret
+    auth = {"Authorization": f"Bearer {key}"}
+    pending = Subscriber.objects.create(email="waiting@example.com", status="pending")
+    with django_capture_on_commit_callbacks(execute=True):
+        client.patch(f"/api/v1/posts/{post.pk}", {"title": "Live one, corrected"}, content_type="application/json",
+                     headers=auth)  # fmt: skip
+        client.post(f"/api/v1/posts/{post.pk}/unpublish", headers=auth)
+        confirm(pending)
+        other = make_post(ada, "Worth sharing")
+        client.force_login(rosa)
+        client.post(f"/p/{other.slug}/restack/", {"note": ""})
+    types = [call["body"]["type"] for call in receiver.received]
+    assert types == ["post.updated", "post.unpublished", "subscriber.confirmed", "post.restacked"]
+    assert receiver.received[0]["body"]["data"]["post"]["title"] == "Live one, corrected"
+    assert all(call["valid"] for call in receiver.received)
