@@ -8,7 +8,8 @@ Needs PostgreSQL; the database is created if missing, migrated and seeded with
 the demo content. Runs gunicorn (2 sync workers, production settings, rate
 limits off as in every bench) and loads GET /api/v1/posts (20 posts, with
 authors, tags and comment counts) signed out, then the same with a key and a
-tag filter, each alternating with the bare Django hello (bench/hello.py) on
+tag filter, and the home page signed out (what the pages reach, for
+reference), each alternating with the bare Django hello (bench/hello.py) on
 the same gunicorn; prints requests/s, p50/p99 and each one's share of the
 hello's throughput (the target is 0.40), and the SQL queries of one request.
 """
@@ -35,7 +36,7 @@ from bench.harness import (
     production_env,
     temp_var_dir,
 )
-from bench.post_page import shell
+from bench.post_page import page, shell
 
 COUNT_QUERIES = """
 from django.db import connection
@@ -71,10 +72,15 @@ def parse_args() -> argparse.Namespace:
 
 
 def api(path: str, key: str = ""):
-    headers = {"Host": "127.0.0.1", "Accept": "application/json"}
+    headers = {"Host": "127.0.0.1", "Accept": "application/json", "User-Agent": "bench"}
     if key:
         headers["Authorization"] = f"Bearer {key}"
     return lambda _i: ("GET", path, None, headers)
+
+
+def request_for(name: str, path: str, key: str):
+    """The API as a tool calls it; the reference page as a browser asks for it (bench/post_page.py)."""
+    return page(path, "") if name.startswith("home") else api(path, key)
 
 
 def main() -> None:
@@ -85,10 +91,12 @@ def main() -> None:
         env = production_env(args.database_url, var_dir, args.cache_url)
         manage(env, "migrate", "--noinput")
         manage(env, "seed_demo", "--force", "--verbosity", "0")
+        manage(env, "collectstatic", "--noinput")
         key = shell(env, MAKE_KEY).split()[-1]
         tag = shell(env, FIRST_TAG).split()[-1]
         targets = {
             "GET /api/v1/posts, no key": ("/api/v1/posts", ""),
+            "home page (reference), signed out": ("/", ""),
             f"GET /api/v1/posts?tag={tag}, a key": (f"/api/v1/posts?tag={tag}", key),
         }
         sizes = {
@@ -97,11 +105,11 @@ def main() -> None:
         }
         results = []
         with gunicorn(env) as base, hello(env) as hello_base:
-            for path, who in targets.values():
-                load("warm-up", base, api(path, who), 40, 4)
+            for name, (path, who) in targets.items():
+                load("warm-up", base, request_for(name, path, who), 40, 4)
             load("warm-up", hello_base, api("/"), 200, 4)
             for name, (path, who) in targets.items():
-                results.append(interleaved((name, base, api(path, who)), ("hello", hello_base, api("/")),
+                results.append(interleaved((name, base, request_for(name, path, who)), ("hello", hello_base, api("/")),
                                            args.seconds, args.concurrency, total=args.requests))  # fmt: skip
     finally:
         shutil.rmtree(var_dir, ignore_errors=True)
@@ -113,7 +121,7 @@ def main() -> None:
     for result, floor in results:
         print(result.row() + f" {floor.rate:>9.0f} {floor.p99:>9.1f} {result.rate / floor.rate:>7.3f}")
     for name, (queries, size) in sizes.items():
-        print(f"{name}: {queries} SQL queries, {int(size) // 1024} KB of JSON")
+        print(f"{name}: {queries} SQL queries, {int(size) // 1024} KB")
 
 
 if __name__ == "__main__":

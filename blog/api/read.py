@@ -37,8 +37,14 @@ router = Router(auth=[KeyAuth(), public])
 PAGE_SIZE_MAX = 50
 
 
+# JSON is never a page: it may load nothing and be framed nowhere. Written out once
+# (the site's policy is built per response, for its nonce).
+JSON_CSP = "default-src 'none'; frame-ancestors 'none'"
+
+
 def cacheable(request: HttpRequest, response: HttpResponse) -> None:
     """Public content: a shared cache may keep anonymous answers for a minute; a key's are its own."""
+    response["Content-Security-Policy"] = JSON_CSP
     if key_of(request) is None:
         patch_cache_control(response, public=True, max_age=settings.API_CACHE_SECONDS)
     else:

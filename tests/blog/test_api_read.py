@@ -212,3 +212,8 @@ def test_a_shared_answer_is_the_same_json_a_key_gets(client, ada, owner) -> None
     anonymous = get(client, "/api/v1/posts").content
     assert get(client, "/api/v1/posts").content == anonymous
     assert get(client, "/api/v1/posts", key=key).content == anonymous
+
+
+def test_json_answers_carry_a_policy_that_loads_nothing(client, db) -> None:
+    response = get(client, "/api/v1/tags")
+    assert response["Content-Security-Policy"] == "default-src 'none'; frame-ancestors 'none'"
