@@ -66,6 +66,15 @@ def deliver_webhook(delivery_id: int) -> None:
 
 
 @shared_task(base=DjangoTask)
+def requeue_stuck_webhooks() -> int:
+    """The beat's sweep for webhook deliveries whose task was lost."""
+    stuck = webhooks.stuck_deliveries()
+    for delivery_id in stuck:
+        deliver_webhook.delay_on_commit(delivery_id)
+    return len(stuck)
+
+
+@shared_task(base=DjangoTask)
 def publish_due_posts() -> list[int]:
     published = publishing.publish_due_posts()
     queue_send(published)

@@ -16,6 +16,7 @@ import secrets
 import socket
 import ssl
 import time
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -23,7 +24,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -227,6 +228,16 @@ def _record_outcome(delivery: WebhookDelivery, code: int | None, error: str) -> 
         )
         return None
     return None if final else retry_delay(attempts)
+
+
+def stuck_deliveries(now: datetime | None = None) -> list[int]:
+    """Pending deliveries whose next try is long overdue: the task carrying them
+    was lost (a worker killed between attempts). Sent again, with the same id."""
+    now = now or timezone.now()
+    overdue = now - timedelta(seconds=settings.WEBHOOK_RETRY_MAX_SECONDS + settings.WEBHOOK_TIMEOUT_SECONDS + 60)
+    pending = WebhookDelivery.objects.filter(status=WebhookDelivery.Status.PENDING, webhook__is_active=True)
+    stuck = pending.filter(Q(last_attempt_at__lt=overdue) | Q(last_attempt_at__isnull=True, created_at__lt=overdue))
+    return list(stuck.order_by("pk").values_list("pk", flat=True)[:1000])
 
 
 def disable(hook: Webhook, reason: str) -> bool:

@@ -284,6 +284,7 @@ CELERY_BEAT_SCHEDULE = {
     "requeue-stuck-deliveries": {"task": "blog.tasks.requeue_stuck_deliveries", "schedule": crontab()},
     "fold-page-views": {"task": "blog.tasks.fold_page_views", "schedule": crontab()},
     "moderation-digest": {"task": "blog.tasks.send_moderation_digest", "schedule": crontab(minute="*/5")},
+    "requeue-stuck-webhooks": {"task": "blog.tasks.requeue_stuck_webhooks", "schedule": crontab(minute="*/5")},
 }
 
 # Security. Production is HTTPS behind a proxy; every switch can be turned off

@@ -95,7 +95,7 @@ class WebhookDelivery(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-pk"]
-        indexes = [models.Index(fields=["webhook", "-created_at"])]
+        indexes = [models.Index(fields=["webhook", "-created_at"]), models.Index(fields=["status", "last_attempt_at"])]
 
     def __str__(self) -> str:
         return f"{self.event} to {self.webhook}"

@@ -309,3 +309,26 @@ def test_post_updates_unpublishing_confirmations_and_restacks_are_sent(
     assert types == ["post.updated", "post.unpublished", "subscriber.confirmed", "post.restacked"]
     assert receiver.received[0]["body"]["data"]["post"]["title"] == "Live one, corrected"
     assert all(call["valid"] for call in receiver.received)
+
+
+def test_a_delivery_whose_task_was_lost_is_sent_again_by_the_sweep(
+    client, owner, ada, receiver, loopback_allowed, django_capture_on_commit_callbacks
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from blog.tasks import requeue_stuck_webhooks
+
+    hook = register(client, owner, receiver.url, ["post.published"])
+    receiver.secret = hook.secret
+    publish(make_post(ada, status="draft"))  # committed, but its task never ran (no on_commit here)
+    fresh = WebhookDelivery.objects.get()
+    assert requeue_stuck_webhooks() == 0  # not overdue yet
+    WebhookDelivery.objects.filter(pk=fresh.pk).update(created_at=timezone.now() - timedelta(hours=1))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert requeue_stuck_webhooks() == 1
+    [call] = receiver.received
+    assert call["valid"] and call["headers"]["webhook-id"] == fresh.message_id
+    assert WebhookDelivery.objects.get().status == "succeeded"
+    assert requeue_stuck_webhooks() == 0
