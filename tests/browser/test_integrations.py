@@ -28,7 +28,6 @@ def test_an_owner_makes_a_key_and_a_webhook(live_server, page: Page, receiver, s
     expect(page.get_by_role("heading", name="Your new key for “Zapier”")).to_be_visible()
     secret = page.locator("[data-new-key]").inner_text()
     assert re.fullmatch(r"dsp_[0-9a-f]{8}_[\w-]{43}", secret)
-    page.screenshot(path="/tmp/h28-keys.png", full_page=True)
     page.get_by_role("button", name="Revoke").click()
     expect(page.get_by_text("The key “Zapier” is revoked; calls with it now get 401.")).to_be_visible()
     assert ApiKey.objects.get().revoked_at is not None
@@ -41,7 +40,6 @@ def test_an_owner_makes_a_key_and_a_webhook(live_server, page: Page, receiver, s
     receiver.secret = page.locator("code.secret").inner_text()
     page.get_by_role("button", name="Send test").click()
     expect(page.get_by_role("cell", name="webhook.test")).to_be_visible()
-    page.screenshot(path="/tmp/h28-webhook.png", full_page=True)
     [call] = receiver.received
     assert call["valid"] is True
     assert WebhookDelivery.objects.get().response_code == 200
