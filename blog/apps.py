@@ -5,15 +5,23 @@ class BlogConfig(AppConfig):
     name = "blog"
 
     def ready(self) -> None:
+        from anymail.signals import tracking
         from django.contrib.auth.signals import user_logged_in
         from django.db.models.signals import m2m_changed, post_save
 
         from accounts.guards import register_profile_guard
         from accounts.models import User
-        from blog import pagecache, search, tasks  # noqa: F401  (pagecache and tasks connect signal receivers)
+        from blog import (  # noqa: F401  (pagecache, events and tasks connect signal receivers)
+            events,
+            pagecache,
+            providerevents,
+            search,
+            tasks,
+        )
         from blog.bans import profile_refusal
         from blog.engagement import apply_like_intent
         from blog.models import Post
+        from blog.tasks import queue_webhooks
 
         user_logged_in.connect(apply_like_intent, dispatch_uid="blog.apply_like_intent")
         register_profile_guard(profile_refusal)  # a banned reader keeps their name, bio and avatar
@@ -21,3 +29,7 @@ class BlogConfig(AppConfig):
         post_save.connect(search.on_post_saved, sender=Post, dispatch_uid="blog.search.post")
         m2m_changed.connect(search.on_tags_changed, sender=Post.tags.through, dispatch_uid="blog.search.tags")
         post_save.connect(search.on_author_saved, sender=User, dispatch_uid="blog.search.author")
+        # Webhooks: what the process functions emit is recorded and queued (blog/events.py).
+        events.occurred.connect(queue_webhooks, dispatch_uid="blog.webhooks")
+        post_save.connect(events.on_post_saved, sender=Post, dispatch_uid="blog.events.post")
+        tracking.connect(providerevents.on_tracking, dispatch_uid="blog.providerevents")

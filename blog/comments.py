@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from blog import bans, counters, moderation, notifications, ratelimits, threads
+from blog import bans, counters, events, moderation, notifications, ratelimits, threads
 from blog.models import Comment, CommentLike, Flag, Post
 from blog.models.comments import EDIT_WINDOW_MINUTES, MAX_LEVEL
 from blog.moderation import Action, CommentRefused
@@ -87,6 +87,7 @@ def post_comment(
             post=post, author=author, reply_to=reply_to, parent=parent, level=level, body=body,
             body_html=render_markdown(body, comment=True), status=decision.status, reasons=decision.reasons, ip=ip,
         )  # fmt: skip
+        events.comment_event(events.Event.COMMENT_POSTED, comment)
         if decision.status != Status.APPROVED:
             moderation.log(None, comment, Action.by_rules(decision.status), "; ".join(decision.reasons), "",
                            decision.status)  # fmt: skip

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from anymail.exceptions import AnymailRecipientsRefused
 from django.conf import settings
 from django.core import mail
 from django.core.mail.backends.base import BaseEmailBackend
@@ -33,14 +34,15 @@ from django.db import connection as db
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from blog import emails
+from blog import emails, subscriptions
 from blog.models import Delivery, Digest, Post, Send, Subscriber
 
 log = logging.getLogger(__name__)
 
 HARD_BOUNCE_CODES = {550, 551, 553, 554}
 # The server answered this message with an SMTP code (4xx: later; 5xx: never).
-REFUSALS = (smtplib.SMTPResponseException, smtplib.SMTPRecipientsRefused)
+# An HTTP provider (django-anymail) refusing the only recipient, e.g. one on its suppression list.
+REFUSALS = (smtplib.SMTPResponseException, smtplib.SMTPRecipientsRefused, AnymailRecipientsRefused)
 # Anything else (smtplib's errors are OSErrors too): the connection is gone.
 CONNECTION_ERRORS = (OSError,)
 
@@ -191,6 +193,8 @@ def _requeue(delivery_id: int, error: str, delay: float) -> None:
 
 
 def _smtp_code(exc: Exception) -> int | None:
+    if isinstance(exc, AnymailRecipientsRefused):
+        return 550  # refused for good, as an SMTP 550 is; the provider's webhook says why
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         return next(iter(exc.recipients.values()))[0]
     return getattr(exc, "smtp_code", None)
@@ -334,7 +338,7 @@ def _handle_refusal(delivery: Delivery, exc: Exception) -> list[Retry]:
         reason = f"gave up after {attempts} temporary failures: {reason}"
     _finish(delivery.pk, Delivery.Status.FAILED, reason)
     if code in HARD_BOUNCE_CODES:
-        Subscriber.objects.filter(pk=delivery.subscriber_id).update(status=Subscriber.Status.BOUNCED)
+        subscriptions.suppress(Subscriber.objects.filter(pk=delivery.subscriber_id), Subscriber.Status.BOUNCED)
     return []
 
 

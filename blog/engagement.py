@@ -19,7 +19,7 @@ from django.utils.crypto import salted_hmac
 from accounts.models import User
 from accounts.referrals import REFERRAL_SESSION_KEY
 from accounts.requests import SignedInRequest
-from blog import bans, counters, moderation
+from blog import bans, counters, events, moderation
 from blog.models import Comment, Like, Post, ReferralVisit, Restack, Share, Subscriber
 from blog.ratelimits import client_ip
 from blog.rendering import render_markdown
@@ -139,15 +139,21 @@ def like_post(slug: str, user: User, wanted: bool | None, ip: str | None) -> tup
     On PostgreSQL a live post is liked in one statement, its load and the
     reader's bans included; the rest (drafts their authors try, a moderator
     on a paused address) takes the steps below it, in three."""
-    if connection.vendor == "postgresql":
-        done = _like_in_one_statement(slug, user, wanted, ip)
-        if done is not None:
-            return done
-    post = post_to_like(slug, user, ip)
-    if post is None:
-        return None
-    liked, count = set_like(post, user, not has_liked(post, user) if wanted is None else wanted, ip=ip)
-    return post, liked, count
+    done = _like_in_one_statement(slug, user, wanted, ip) if connection.vendor == "postgresql" else None
+    if done is None:
+        post = post_to_like(slug, user, ip)
+        if post is None:
+            return None
+        liked, count = set_like(post, user, not has_liked(post, user) if wanted is None else wanted, ip=ip)
+        done = post, liked, count
+    if done[1]:
+        _liked(done[0], user.username)
+    return done
+
+
+def _liked(post: Post, by: str) -> None:
+    """post.liked, from the columns a like loads (no query for the title)."""
+    events.emit(events.Event.POST_LIKED, {"post": {"id": post.pk, "slug": post.slug}, "liked_by": by})
 
 
 # The like of a live post, with its load, the reader's bans and the count, as
@@ -210,10 +216,13 @@ def like_as_subscriber(post: Post, subscriber: Subscriber, *, ip: str | None = N
     Either way the bans are asked; a subscriber without an account by their
     address. Raises EngagementError if one refuses."""
     if subscriber.user is not None:
-        return set_like(post, subscriber.user, True, ip=ip)[1]
+        count = set_like(post, subscriber.user, True, ip=ip)[1]
+        _liked(post, subscriber.user.username)
+        return count
     if refusal := bans.refusal(AnonymousUser(), ip, email=subscriber.email):
         raise EngagementError(refusal)
     counters.add_counted(Like, post, "like_count", post=post, subscriber=subscriber)
+    _liked(post, "a subscriber")
     return counters.current(post, "like_count")
 
 
@@ -390,6 +399,8 @@ def restack(request: SignedInRequest, post: Post, note: str) -> Restack:
         if created:
             Post.objects.filter(pk=post.pk).update(restack_count=F("restack_count") + 1)
             record_share(request, post, Share.Network.RESTACK)
+            data = {"post": {"id": post.pk, "slug": post.slug}, "restacked_by": request.user.username, "note": note}
+            events.emit(events.Event.POST_RESTACKED, data)
         else:
             item.note, item.note_html, item.note_held = note, note_html, held
             item.save(update_fields=["note", "note_html", "note_held", "updated_at"])

@@ -9,7 +9,7 @@ from django.utils.text import slugify
 
 from accounts import timezones
 from accounts.images import COVER_MAX_SIDE, UploadedImageField
-from blog.models import NewsletterSettings, Post, PostImage, SlugRedirect, Subscriber
+from blog.models import ApiKey, NewsletterSettings, Post, PostImage, SlugRedirect, Subscriber, Webhook
 from blog.publishing import check_publication_time
 
 
@@ -266,3 +266,29 @@ class PublicationImportForm(forms.Form):
                 f"{settings.IMPORT_MAX_BYTES / 1024**2:.0f} MB."
             )
         return upload
+
+
+# --- Integrations (API keys and webhooks, blog/views/integrations.py) ------------
+
+
+class ApiKeyForm(forms.Form):
+    name = forms.CharField(max_length=100, help_text="Which tool uses it, e.g. “Zapier” or “mobile app”.")
+    scopes = forms.MultipleChoiceField(
+        choices=ApiKey.Scope.choices,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": "Choose at least one scope."},
+    )
+    trusted_import = forms.BooleanField(
+        required=False,
+        label="Trusted to import",
+        help_text="Subscribers it adds skip the confirmation e-mail. Only for tools that collected consent.",
+    )
+
+
+class WebhookForm(forms.Form):
+    url = forms.URLField(max_length=500, label="URL", assume_scheme="https")
+    events = forms.MultipleChoiceField(
+        choices=[(event.value, event.label) for event in Webhook.Event if event != Webhook.Event.TEST],
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": "Choose at least one event."},
+    )

@@ -21,7 +21,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
-from blog import bans, notifications, ratelimits, threads
+from blog import bans, events, notifications, ratelimits, threads
 from blog.models import Ban, Comment, CommentRevision, Flag, ModerationLog, ModerationSettings, Restack
 from blog.notifications import Kind, Notice
 from blog.rendering import link_count, render_markdown
@@ -243,6 +243,8 @@ def _set_status(moderator: User, comment: Comment, status: str, action: Action, 
         if Status.APPROVED in (before, status):  # held, rejected and spam show on no shared page
             threads.changed(comment.post_id)
     became_public = status == Status.APPROVED and before != Status.APPROVED
+    if became_public:
+        events.comment_event(events.Event.COMMENT_APPROVED, comment)
     return notifications.notices_for(comment) if became_public else []
 
 

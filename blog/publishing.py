@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from blog import pagecache
+from blog import events, pagecache
 from blog.models import Post
 
 
@@ -40,6 +40,7 @@ def publish_post(post: Post) -> bool:
     post.refresh_from_db()
     if updated:
         pagecache.changed(pagecache.post_scope(post.slug), pagecache.LISTINGS)
+        events.post_event(events.Event.POST_PUBLISHED, post)
     return bool(updated)
 
 
@@ -51,9 +52,12 @@ def schedule_post(post: Post, when: datetime | None) -> None:
 
 def unpublish_post(post: Post) -> None:
     """Take a post back to draft; its first publication date is forgotten."""
+    was_live = post.is_live
     post.status = Post.Status.DRAFT
     post.published_at = None
     post.save(update_fields=["status", "published_at"])
+    if was_live:
+        events.post_event(events.Event.POST_UNPUBLISHED, post)
 
 
 def publish_due_posts() -> list[int]:

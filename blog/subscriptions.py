@@ -23,6 +23,7 @@ from django.db.models import Case, Count, Q, QuerySet, Subquery, When
 from django.utils import timezone
 
 from accounts.models import User
+from blog import events
 from blog.models import ConsentEvent, Post, Subscriber
 from blog.spreadsheets import safe_row
 
@@ -30,6 +31,7 @@ CONFIRM_SALT = "dispatch.subscriber.confirm"
 MANAGE_SALT = "dispatch.subscriber.manage"
 LIKE_SALT = "dispatch.subscriber.like"
 CONFIRM_MAX_AGE = timedelta(days=7)
+SUPPRESSED_STATUSES = (Subscriber.Status.BOUNCED, Subscriber.Status.COMPLAINED)
 CONFIRMATION_RESEND_AFTER = timedelta(days=1)
 # Where a subscription came from: the boxes the templates draw (blog_tags.subscribe_box),
 # "import", and "site" for anything else a visitor sends.
@@ -121,6 +123,7 @@ def request_subscription(
                     )
             except IntegrityError:  # a concurrent request created it first
                 return None
+            events.subscriber_event(events.Event.SUBSCRIBER_ADDED, subscriber)
         # The row keeps the first source and consent; this request is kept beside it.
         ConsentEvent.objects.create(subscriber=subscriber, kind=ConsentEvent.Kind.REQUESTED, source=source, ip=ip)
         if verified_user is not None:
@@ -137,6 +140,33 @@ def request_subscription(
     return subscriber
 
 
+def add_subscriber(email: str, *, frequency: str, source: str, confirmed: bool) -> tuple[Subscriber, bool]:
+    """An integration adds an address (the API); returns the subscriber and
+    whether a confirmation e-mail must go out. Double opt-in as on the site's
+    form, unless `confirmed` (a key trusted to import, whose tool collected
+    consent): then a new address is active at once, and one already known
+    keeps its state, so nobody who left or complained is signed up again."""
+    email = email.strip()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise ValidationError(f"“{email}” is not a valid e-mail address.") from None
+    if not confirmed:
+        to_confirm = request_subscription(email, source=source, ip=None)
+        if to_confirm is not None:
+            Subscriber.objects.filter(pk=to_confirm.pk).update(frequency=frequency)
+        return Subscriber.objects.with_email(email).get(), to_confirm is not None
+    existing = Subscriber.objects.with_email(email).first()
+    if existing is not None:
+        return existing, False
+    with transaction.atomic():
+        subscriber = Subscriber.objects.create(email=email, source=source, frequency=frequency)
+        events.subscriber_event(events.Event.SUBSCRIBER_ADDED, subscriber)
+        ConsentEvent.objects.create(subscriber=subscriber, kind=ConsentEvent.Kind.REQUESTED, source=source)
+        _activate(subscriber)
+    return subscriber, False
+
+
 def _activate(subscriber: Subscriber, *, user: User | None = None, ip: str | None = None) -> None:
     """Active now, the confirmation kept as a consent event. A reader's
     verified address links their account to it (unless another one is)."""
@@ -149,6 +179,7 @@ def _activate(subscriber: Subscriber, *, user: User | None = None, ip: str | Non
         fields.append("user")
     subscriber.save(update_fields=fields)
     ConsentEvent.objects.create(subscriber=subscriber, kind=ConsentEvent.Kind.CONFIRMED, ip=ip)
+    events.subscriber_event(events.Event.SUBSCRIBER_CONFIRMED, subscriber)
 
 
 def confirm(subscriber: Subscriber, *, ip: str | None = None) -> bool:
@@ -188,10 +219,42 @@ def post_audience() -> dict[str, int]:
 def unsubscribe(subscriber: Subscriber) -> None:
     """Stop every email at once, including digests and sends under way (the
     delivery worker checks the status when it claims each message)."""
-    Subscriber.objects.filter(
+    left = Subscriber.objects.filter(
         pk=subscriber.pk, status__in=[Subscriber.Status.ACTIVE, Subscriber.Status.PENDING]
     ).update(status=Subscriber.Status.UNSUBSCRIBED, unsubscribed_at=timezone.now())
     subscriber.refresh_from_db()
+    if left:
+        events.subscriber_event(events.Event.SUBSCRIBER_UNSUBSCRIBED, subscriber)
+
+
+# Who may no longer be written to, and what may still overwrite it: a complaint
+# beats everything, a bounce everything but a complaint.
+SUPPRESSED_BY: dict[str, list[Subscriber.Status]] = {
+    Subscriber.Status.COMPLAINED: [s for s in Subscriber.Status if s != Subscriber.Status.COMPLAINED],
+    Subscriber.Status.BOUNCED: [s for s in Subscriber.Status if s not in SUPPRESSED_STATUSES],
+    Subscriber.Status.UNSUBSCRIBED: [Subscriber.Status.ACTIVE, Subscriber.Status.PENDING],
+}
+
+
+def suppress(subscribers: QuerySet[Subscriber], status: str) -> list[Subscriber]:
+    """Stop all mail to these subscribers after a hard bounce (the SMTP 5xx
+    answer, or a provider's report), a complaint, or an unsubscribe the
+    provider received. Returns those whose status changed (once each)."""
+    changed = []
+    with transaction.atomic():
+        for subscriber in subscribers.select_for_update().filter(status__in=SUPPRESSED_BY[status]):
+            subscriber.status = status
+            fields = ["status"]
+            if status == Subscriber.Status.UNSUBSCRIBED:
+                subscriber.unsubscribed_at = timezone.now()
+                fields.append("unsubscribed_at")
+            subscriber.save(update_fields=fields)
+            changed.append(subscriber)
+            event = events.Event.SUBSCRIBER_UNSUBSCRIBED
+            if status != Subscriber.Status.UNSUBSCRIBED:
+                event = events.Event.SUBSCRIBER_BOUNCED
+            events.subscriber_event(event, subscriber)
+    return changed
 
 
 def resubscribe(subscriber: Subscriber, *, ip: str | None = None) -> bool:

@@ -13,7 +13,18 @@ from celery.contrib.django.task import DjangoTask
 from django.dispatch import receiver
 
 from accounts.models import User
-from blog import delivery, emails, exports, moderation, notifications, pagecache, pageviews, publishing, subscriptions
+from blog import (
+    delivery,
+    emails,
+    exports,
+    moderation,
+    notifications,
+    pagecache,
+    pageviews,
+    publishing,
+    subscriptions,
+    webhooks,
+)  # fmt: skip
 from blog.emails import confirmation_message
 from blog.imports import jobs
 from blog.models import Comment, NewsletterSettings, Post, Send, Subscriber
@@ -54,6 +65,29 @@ def queue_purge(sender: object, keys: list[str], **kwargs: Any) -> None:
 def purge_pages(keys: list[str]) -> None:
     """Drop the pages these surrogate keys name from the shared cache in front (docs/caching.md)."""
     purgers.purge(keys)
+
+
+def queue_webhooks(sender: object, event: str, data: dict[str, Any], **kwargs: Any) -> None:
+    """Receiver of blog.events.occurred: record a delivery per listening hook, send each after commit."""
+    for delivery_id in webhooks.record_event(event, data):
+        deliver_webhook.delay_on_commit(delivery_id)
+
+
+@shared_task(base=DjangoTask)
+def deliver_webhook(delivery_id: int) -> None:
+    """One attempt; a failure that may still succeed is tried again after a short, growing countdown."""
+    delay = webhooks.attempt(delivery_id)
+    if delay is not None:
+        deliver_webhook.apply_async_on_commit((delivery_id,), countdown=delay)
+
+
+@shared_task(base=DjangoTask)
+def requeue_stuck_webhooks() -> int:
+    """The beat's sweep for webhook deliveries whose task was lost."""
+    stuck = webhooks.stuck_deliveries()
+    for delivery_id in stuck:
+        deliver_webhook.delay_on_commit(delivery_id)
+    return len(stuck)
 
 
 @shared_task(base=DjangoTask)

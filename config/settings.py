@@ -52,6 +52,8 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.mfa",
     "taggit",
+    "ninja",  # the API's docs page from its own static files (no CDN), under the site's CSP
+    "anymail",
     "blog",
     "accounts",  # after blog: its post_migrate hook grants blog permissions to roles
 ]
@@ -216,6 +218,12 @@ IMPORT_FETCH_ALLOWED_NETWORKS: list[str] = []
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 
+ANYMAIL_ESPS = {
+    "amazon_ses", "brevo", "mailersend", "mailgun", "mailjet", "mailtrap", "mandrill", "postal", "postmark",
+    "resend", "sendgrid", "sparkpost", "unisender_go",
+}  # fmt: skip
+
+
 def mailers_from_url(url: str) -> dict:
     """Turn EMAIL_URL (smtp://user:pass@host:587?tls=1, file:///path, console:, locmem:)
     into Django 6.1's MAILERS setting."""
@@ -239,6 +247,12 @@ def mailers_from_url(url: str) -> dict:
         return {"default": {"BACKEND": backends + "filebased.EmailBackend", "OPTIONS": {"file_path": parts.path}}}
     if parts.scheme in ("console", "locmem", "dummy"):
         return {"default": {"BACKEND": f"{backends}{parts.scheme}.EmailBackend"}}
+    if parts.scheme == "anymail":
+        # anymail://postmark?server_token=..., anymail://amazon_ses, anymail://mailgun?api_key=...
+        esp = parts.hostname or ""
+        if esp not in ANYMAIL_ESPS:
+            raise ImproperlyConfigured(f"EMAIL_URL names {esp!r}; anymail's are {', '.join(sorted(ANYMAIL_ESPS))}.")
+        return {"default": {"BACKEND": f"anymail.backends.{esp}.EmailBackend", "OPTIONS": query}}
     raise ImproperlyConfigured(f"EMAIL_URL scheme {parts.scheme!r} is not supported.")
 
 
@@ -255,6 +269,31 @@ DELIVERY_RETRY_MAX_SECONDS = env.float("DELIVERY_RETRY_MAX_SECONDS", default=600
 DELIVERY_STUCK_AFTER_SECONDS = env.int("DELIVERY_STUCK_AFTER_SECONDS", default=300)
 # A send with this many permanent failures pauses and tells the author.
 SEND_PAUSE_AFTER_FAILURES = env.int("SEND_PAUSE_AFTER_FAILURES", default=1000)
+
+# E-mail providers' bounce and complaint webhooks (django-anymail, blog/providerevents.py),
+# at /api/anymail/<provider>/tracking/. Without a secret they are not served at all.
+ANYMAIL = {
+    "WEBHOOK_SECRET": env.list("ANYMAIL_WEBHOOK_SECRET", default=[]),  # "user:password", rotate with a list
+    "MAILGUN_WEBHOOK_SIGNING_KEY": env.str("MAILGUN_WEBHOOK_SIGNING_KEY", default=""),
+    "SENDGRID_TRACKING_WEBHOOK_VERIFICATION_KEY": env.str("SENDGRID_WEBHOOK_VERIFICATION_KEY", default=""),
+    "POSTAL_WEBHOOK_KEY": env.str("POSTAL_WEBHOOK_KEY", default=""),
+    # SNS asks to confirm a subscription; anymail confirms it only with the basic auth above.
+    "AMAZON_SES_AUTO_CONFIRM_SNS_SUBSCRIPTIONS": True,
+}
+ANYMAIL = {name: value for name, value in ANYMAIL.items() if value not in ("", [])}
+
+# The API (blog/api/, docs/api.md): published rate limits, per address without a key, per key with one.
+API_PUBLIC_RATE = env.str("API_PUBLIC_RATE", default="60/m")
+API_KEY_RATE = env.str("API_KEY_RATE", default="600/m")
+API_CACHE_SECONDS = env.int("API_CACHE_SECONDS", default=60)
+# Webhooks out (blog/webhooks.py). Retries stay short: Redis redelivers long countdowns.
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10)
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=6)
+WEBHOOK_RETRY_BASE_SECONDS = env.float("WEBHOOK_RETRY_BASE_SECONDS", default=10)
+WEBHOOK_RETRY_MAX_SECONDS = env.float("WEBHOOK_RETRY_MAX_SECONDS", default=600)
+WEBHOOK_DISABLE_AFTER_FAILURES = env.int("WEBHOOK_DISABLE_AFTER_FAILURES", default=20)
+# Only for tests and local development: allow hooks to loopback and private addresses.
+WEBHOOK_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", default=False)
 
 # Celery: tasks take ids, acknowledge after running, and survive a dead worker.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=f"sqla+sqlite:///{VAR_DIR / 'celery-broker.sqlite3'}")
@@ -280,6 +319,7 @@ CELERY_BEAT_SCHEDULE = {
     "fold-page-views": {"task": "blog.tasks.fold_page_views", "schedule": crontab()},
     "moderation-digest": {"task": "blog.tasks.send_moderation_digest", "schedule": crontab(minute="*/5")},
     "expire-import-uploads": {"task": "blog.tasks.expire_import_uploads", "schedule": crontab(minute=7)},
+    "requeue-stuck-webhooks": {"task": "blog.tasks.requeue_stuck_webhooks", "schedule": crontab(minute="*/5")},
 }
 
 # Security. Production is HTTPS behind a proxy; every switch can be turned off

@@ -5,6 +5,9 @@ from django.urls import URLPattern, URLResolver, include, path, re_path
 
 from blog.views.media import serve_media
 
+from blog.api import api
+from blog.providerevents import tracking_urls
+
 # The admin signs in through allauth's log-in, which is rate-limited; its own
 # form would let a password be guessed without limit.
 admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
@@ -12,6 +15,8 @@ admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-a
 urlpatterns: list[URLPattern | URLResolver] = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
+    path("api/v1/", api.urls),
+    path("api/anymail/", include((tracking_urls(), "anymail"))),
     path("", include("accounts.urls")),
     path("", include("blog.urls")),
 ]

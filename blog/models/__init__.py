@@ -12,11 +12,13 @@ from blog.models.comments import (
 from blog.models.engagement import Like, ReferralVisit, Restack, Share
 from blog.models.imports import ExportJob, ImportJob, LegacyPath, SourceRecord
 from blog.models.insights import DailyVisitor, LinkClick, PageViewDay, ReferrerDay
+from blog.models.integrations import ApiKey, ProviderEvent, Webhook, WebhookDelivery
 from blog.models.posts import Post, PostImage, PostQuerySet, SlugRedirect
 from blog.models.revisions import PostRevision
 from blog.models.subscriptions import ConsentEvent, Delivery, Digest, NewsletterSettings, Send, Subscriber
 
 __all__ = [
+    "ApiKey",
     "Ban",
     "Comment",
     "CommentLike",
@@ -39,6 +41,7 @@ __all__ = [
     "PostImage",
     "PostQuerySet",
     "PostRevision",
+    "ProviderEvent",
     "ReferralVisit",
     "ReferrerDay",
     "Restack",
@@ -47,4 +50,6 @@ __all__ = [
     "SlugRedirect",
     "SourceRecord",
     "Subscriber",
+    "Webhook",
+    "WebhookDelivery",
 ]  # fmt: skip

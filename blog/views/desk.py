@@ -13,10 +13,10 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.requests import SignedInRequest, role_required
-from blog import delivery, revisions, search
+from blog import delivery, providerevents, revisions, search
 from blog.engagement import share_counts
 from blog.forms import ACTIONS, ConflictError, DraftForm, ImageUploadForm, PostForm, check_version, version_of
-from blog.models import Delivery, Post, Send
+from blog.models import Delivery, Post, ProviderEvent, Send
 from blog.models.revisions import REVISED_FIELDS
 from blog.publishing import schedule_post, unpublish_post
 from blog.rendering import render_markdown
@@ -51,7 +51,8 @@ def post_send(request: SignedInRequest, pk: int) -> HttpResponse:
     failed = send.deliveries.filter(status=Delivery.Status.FAILED).select_related("subscriber")[:200] if send else []
     show_addresses = request.user.has_perm("blog.manage_subscribers")
     failures = [_failure(item, show_addresses) for item in failed]
-    context = {"post": post, "send": send, "counts": counts, "failures": failures}
+    reports = [_report(event, show_addresses) for event in providerevents.for_send(send)] if send else []
+    context = {"post": post, "send": send, "counts": counts, "failures": failures, "provider_reports": reports}
     if send is None:
         context["audience"] = post_audience()
     return render(request, "blog/desk/send.html", context)
@@ -65,6 +66,13 @@ def _failure(item: Delivery, show_address: bool) -> dict:
     address = email if show_address else delivery.masked_address(email)
     error = item.error if show_address else item.error.replace(email, address)
     return {"address": address, "error": error, "attempts": item.attempts}
+
+
+def _report(event: ProviderEvent, show_address: bool) -> dict:
+    """A provider's bounce, complaint or unsubscribe, masked like a failure."""
+    address = event.recipient if show_address else delivery.masked_address(event.recipient)
+    return {"address": address, "provider": event.provider, "type": event.event_type,
+            "reason": event.reason.replace(event.recipient, address), "at": event.received_at}  # fmt: skip
 
 
 @author_required

@@ -5,6 +5,7 @@ import email.policy
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from anymail.backends.test import EmailBackend as AnymailTestBackend
 from django.core import mail
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -253,3 +254,27 @@ def test_digests_skip_people_who_unsubscribed_while_it_was_built(ada) -> None:
     Subscriber.objects.filter(pk=reader.pk).update(status="unsubscribed")
     delivery.send_deliveries(ids)
     assert mail.outbox == []
+
+
+class RefusingProvider(AnymailTestBackend):
+    """anymail's test backend, answering as a provider does for an address on its suppression list."""
+
+    refused = ""
+
+    def post_to_esp(self, payload, message):
+        response = super().post_to_esp(payload, message)
+        for address, status in response["recipient_status"].items():
+            if address == self.refused:
+                status.status = "rejected"
+        return response
+
+
+def test_a_provider_refusing_an_address_over_http_suppresses_it_like_a_550(publish, settings) -> None:
+    made = make_subscribers(active=3)
+    RefusingProvider.refused = made["active"][0].email
+    settings.MAILERS = {"default": {"BACKEND": "tests.blog.test_delivery.RefusingProvider"}}
+    publish()
+    refused = Delivery.objects.get(subscriber__email=RefusingProvider.refused)
+    assert (refused.status, refused.attempts) == ("failed", 1)
+    assert Subscriber.objects.get(email=RefusingProvider.refused).status == "bounced"
+    assert Delivery.objects.filter(status="sent").count() == 2

@@ -1,0 +1,128 @@
+"""The read API's post list under load, against bare Django in the same run.
+
+    .venv/bin/python bench/api.py [--seconds 5] [--concurrency 32]
+        [--database-url postgres://postgres@127.0.0.1:5432/dispatch_bench]
+        [--cache-url redis://127.0.0.1:6379/1]
+
+Needs PostgreSQL; the database is created if missing, migrated and seeded with
+the demo content. Runs gunicorn (2 sync workers, production settings, rate
+limits off as in every bench) and loads GET /api/v1/posts (20 posts, with
+authors, tags and comment counts) signed out, then the same with a key and a
+tag filter, and the home page signed out (what the pages reach, for
+reference), each alternating with the bare Django hello (bench/hello.py) on
+the same gunicorn; prints requests/s, p50/p99 and each one's share of the
+hello's throughput (the target is 0.40), and the SQL queries of one request.
+"""
+
+import argparse
+import os
+import shutil
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.harness import (
+    CACHE_URL,
+    DATABASE_URL,
+    HEADER,
+    WRK,
+    ensure_database,
+    gunicorn,
+    hello,
+    interleaved,
+    load,
+    manage,
+    production_env,
+    temp_var_dir,
+)
+from bench.post_page import page, shell
+
+COUNT_QUERIES = """
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+client = Client(HTTP_HOST="127.0.0.1")
+client.get("PATH")
+with CaptureQueriesContext(connection) as queries:
+    response = client.get("PATH", headers={"Authorization": "KEY"} if "KEY" else {})
+assert response.status_code == 200, response.status_code
+print(len(queries), len(response.content))
+"""
+MAKE_KEY = """
+from accounts.models import User
+from blog.apikeys import create_key
+owner, _ = User.objects.get_or_create(username="bench-integrations", defaults={"email": "bi@example.com"})
+print(create_key(owner, "bench", ["read"]).secret)
+"""
+FIRST_TAG = """
+from taggit.models import Tag
+print(Tag.objects.order_by("slug").values_list("slug", flat=True).first())
+"""
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=5, help="wrk duration per target")
+    parser.add_argument("--requests", type=int, default=2000, help="requests per target without wrk")
+    parser.add_argument("--concurrency", type=int, default=32, help="connections")
+    parser.add_argument("--database-url", default=DATABASE_URL)
+    parser.add_argument("--cache-url", default=CACHE_URL, help="shared cache; default: each worker's own memory")
+    return parser.parse_args()
+
+
+def api(path: str, key: str = ""):
+    headers = {"Host": "127.0.0.1", "Accept": "application/json", "User-Agent": "bench"}
+    if key:
+        headers["Authorization"] = f"Bearer {key}"
+    return lambda _i: ("GET", path, None, headers)
+
+
+def request_for(name: str, path: str, key: str):
+    """The API as a tool calls it; the reference page as a browser asks for it (bench/post_page.py)."""
+    return page(path, "") if name.startswith("home") else api(path, key)
+
+
+def main() -> None:
+    args = parse_args()
+    ensure_database(args.database_url)
+    var_dir = temp_var_dir()
+    try:
+        env = production_env(args.database_url, var_dir, args.cache_url)
+        manage(env, "migrate", "--noinput")
+        manage(env, "seed_demo", "--force", "--verbosity", "0")
+        manage(env, "collectstatic", "--noinput")
+        key = shell(env, MAKE_KEY).split()[-1]
+        tag = shell(env, FIRST_TAG).split()[-1]
+        targets = {
+            "GET /api/v1/posts, no key": ("/api/v1/posts", ""),
+            "home page (reference), signed out": ("/", ""),
+            f"GET /api/v1/posts?tag={tag}, a key": (f"/api/v1/posts?tag={tag}", key),
+        }
+        sizes = {
+            name: shell(env, COUNT_QUERIES.replace("PATH", path).replace("KEY", f"Bearer {who}" if who else "")).split()
+            for name, (path, who) in targets.items()
+        }
+        results = []
+        with gunicorn(env) as base, hello(env) as hello_base:
+            for name, (path, who) in targets.items():
+                load("warm-up", base, request_for(name, path, who), 40, 4)
+            load("warm-up", hello_base, api("/"), 200, 4)
+            for name, (path, who) in targets.items():
+                results.append(interleaved((name, base, request_for(name, path, who)), ("hello", hello_base, api("/")),
+                                           args.seconds, args.concurrency, total=args.requests))  # fmt: skip
+    finally:
+        shutil.rmtree(var_dir, ignore_errors=True)
+    load_by = f"wrk -t2 -c{args.concurrency} -d{args.seconds:g}s" if WRK else f"{args.concurrency} Python threads"
+    print(f"gunicorn 2 sync workers, {load_by}; cache: {args.cache_url or 'per-worker memory'}")
+    print(f"machine: {os.cpu_count()} cores; the load generator runs on the same machine")
+    print("each target alternates with the bare Django hello (bench/hello.py); ratio = target / hello (target 0.40)")
+    print(HEADER + f" {'hello/s':>9} {'hello p99':>9} {'ratio':>7}")
+    for result, floor in results:
+        print(result.row() + f" {floor.rate:>9.0f} {floor.p99:>9.1f} {result.rate / floor.rate:>7.3f}")
+    for name, (queries, size) in sizes.items():
+        print(f"{name}: {queries} SQL queries, {int(size) // 1024} KB")
+
+
+if __name__ == "__main__":
+    main()
