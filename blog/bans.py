@@ -96,6 +96,11 @@ def ban_state_columns(user: User, ip: str | None) -> tuple[str, dict[str, Any]]:
     return f"({OWN_BAN_REASON}) AS own_ban_reason, {address} AS address_banned", params
 
 
+def refused(user: User | AnonymousUser, *, own_ban_reason: str | None, address_banned: bool) -> bool:
+    """Whether `refusal()` refuses, from the two columns `ban_state_columns()` selects."""
+    return _refusal(user, own_ban_reason, address_banned) is not None
+
+
 def refusal_of(row: Any, user: User | AnonymousUser) -> str | None:
     """Whether `refusal()` refuses, for a row loaded with `ban_state_columns()`
     for this reader (its message lacks the ban's end: ask `refusal()` for that)."""

@@ -70,12 +70,13 @@ class Reader:
     is_moderator: bool = False
     post_url: str = ""
     signed_in: bool = False
+    banned: bool = False  # may read, and delete their own, but not like, reply, edit or flag
 
     def sees_shared_buttons(self, entry: Entry) -> bool:
         """Whether this reader's buttons under the comment are those of any signed-in reader."""
         return (
             self.signed_in
-            and not (self.is_moderator or self.is_post_author)
+            and not (self.is_moderator or self.is_post_author or self.banned)
             and entry.author_id != self.pk
             and entry.pk not in self.liked
         )
@@ -151,7 +152,7 @@ def reader_state(
     if not user.is_authenticated:
         return reader, []
     known = known or readers.state(post, user)
-    reader.liked = known.liked_comments
+    reader.liked, reader.banned = known.liked_comments, known.banned
     if not (known.has_held or reader.is_moderator):
         return reader, []
     held_here = Comment.objects.filter(post=post, status=Status.HELD)
@@ -176,6 +177,8 @@ def actions(entry: Entry, reader: Reader) -> str:
         return ""
     if not reader.signed_in:
         return f'<p class="comment-actions muted">{_likes_text(entry.like_count)}</p>' if entry.like_count else ""
+    if reader.banned:
+        return _banned_actions(entry, reader)
     token = f'<input type="hidden" name="csrfmiddlewaretoken" value="{reader.csrf_token}">'
     urls, pk = _urls(), entry.pk
     parts = ['<div class="comment-actions">']
@@ -204,6 +207,17 @@ def actions(entry: Entry, reader: Reader) -> str:
     if reader.is_moderator:
         parts.append(_moderation(entry, reader, token))
     return "".join(parts)
+
+
+def _banned_actions(entry: Entry, reader: Reader) -> str:
+    """A banned reader sees the likes as a count, and may still delete their own comment."""
+    likes = _likes_text(entry.like_count) if entry.like_count else ""
+    delete = ""
+    if reader.pk is not None and entry.author_id == reader.pk:
+        delete = f'<a href="{_urls()["comment_delete"] % entry.pk}">Delete</a>'
+    if not (likes or delete):
+        return ""
+    return f'<div class="comment-actions muted">{" ".join(part for part in (likes, delete) if part)}</div>'
 
 
 def _moderation(entry: Entry, reader: Reader, token: str) -> str:

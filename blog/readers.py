@@ -18,6 +18,7 @@ from allauth.account.models import EmailAddress
 from django.db import connection
 
 from accounts.models import User
+from blog import bans
 from blog.models import Comment, CommentLike, Like, Post, Restack, Subscriber
 
 
@@ -28,6 +29,7 @@ class ReaderState:
     subscribed: bool = False
     verified_email: str | None = None
     has_held: bool = False
+    banned: bool = False  # by their own ban or their address's (blog/bans.py says why, and until when)
     liked_comments: set[int] = field(default_factory=set)
     counts: tuple[int, int, int] = (0, 0, 0)  # the post's likes, shares and re-stacks
 
@@ -39,7 +41,7 @@ def _statement() -> str:
         "comment": Comment, "comment_like": CommentLike, "post": Post,
     }  # fmt: skip
     tables = {name: connection.ops.quote_name(model._meta.db_table) for name, model in models.items()}
-    return _STATE.format(list=_LIST[connection.vendor], **tables)
+    return _STATE.format(list=_LIST[connection.vendor], bans="{bans}", **tables)
 
 
 # The ids of the comments they liked come as one text, by an aggregate each backend spells its own way.
@@ -58,18 +60,23 @@ SELECT
   EXISTS (SELECT 1 FROM {comment} WHERE post_id = %(post)s AND author_id = %(user)s AND status = %(held)s),
   (SELECT {list} FROM {comment_like} liked JOIN {comment} comment ON comment.id = liked.comment_id
      WHERE comment.post_id = %(post)s AND liked.user_id = %(user)s),
-  like_count, share_count, restack_count
+  like_count, share_count, restack_count, {bans}
 FROM {post} WHERE id = %(post)s
 """
 
 
-def state(post: Post, user: User) -> ReaderState:
-    params: dict[str, int | str] = {"post": post.pk, "user": user.pk, "email": user.email, "held": Comment.Status.HELD}
+def state(post: Post, user: User, ip: str | None = None) -> ReaderState:
+    """The reader's state on this post; `ip` lets an address's ban count too."""
+    ban_columns, ban_params = bans.ban_state_columns(user, ip)
+    params = {"post": post.pk, "user": user.pk, "email": user.email, "held": Comment.Status.HELD, **ban_params}
     with connection.cursor() as cursor:
-        cursor.execute(_statement(), params)
-        liked, restacked, status, address, has_held, liked_comments, *counts = cursor.fetchone()
+        cursor.execute(_statement().replace("{bans}", ban_columns), params)
+        liked, restacked, status, address, has_held, liked_comments, *counts, own_ban, address_banned = (
+            cursor.fetchone()
+        )
+    banned = bans.refused(user, own_ban_reason=own_ban, address_banned=bool(address_banned))
     return ReaderState(
         liked=bool(liked), restacked=bool(restacked), subscribed=status == Subscriber.Status.ACTIVE,
-        verified_email=address, has_held=bool(has_held), counts=tuple(counts),
+        verified_email=address, has_held=bool(has_held), counts=(counts[0], counts[1], counts[2]), banned=banned,
         liked_comments={int(pk) for pk in liked_comments.split(",")} if liked_comments else set(),
     )  # fmt: skip

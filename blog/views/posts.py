@@ -18,9 +18,9 @@ from django.views.decorators.http import require_GET
 from taggit.models import Tag
 
 from accounts.models import User
-from blog import commentpages, engagement, moderation, pagecache, readers, search, threads
+from blog import bans, commentpages, engagement, moderation, pagecache, readers, search, threads
 from blog.models import Post, PostQuerySet, SlugRedirect
-from blog.ratelimits import allow, too_many_requests
+from blog.ratelimits import allow, client_ip, too_many_requests
 
 POSTS_PER_PAGE = 10
 SEARCH_RATE = "30/m"
@@ -71,7 +71,11 @@ def post_detail(request: HttpRequest, slug: str) -> HttpResponse:
     # Signed out: no token, no cookie, so the page is the same for everyone (blog/origins.py).
     token = get_token(request) if request.user.is_authenticated else ""
     reader = _reader(request, post, sort, token, versions)
-    if not _shares_shell(request, post) or (reader["restacked"] and engagement.has_held_note(post, request.user)):
+    if (
+        not _shares_shell(request, post)
+        or reader["ban_refusal"]
+        or (reader["restacked"] and engagement.has_held_note(post, request.user))
+    ):
         return _render_post(request, post, sort, reader)
     # The state that changes what else the page shows picks the shared rendering:
     # counts included, so a reader's own like or share shows at once.
@@ -88,7 +92,8 @@ def post_detail(request: HttpRequest, slug: str) -> HttpResponse:
 def _reader(request: HttpRequest, post: Post, sort: str, token: str, versions: list[str]) -> dict[str, Any]:
     """What differs from one reader to the next on a post's page."""
     user = request.user
-    known = readers.state(post, user) if user.is_authenticated else readers.ReaderState()
+    ip = client_ip(request) or None
+    known = readers.state(post, user, ip) if user.is_authenticated else readers.ReaderState()
     if user.is_authenticated:
         post.like_count, post.share_count, post.restack_count = known.counts
     after, comment = request.GET.get("after"), request.GET.get("comment")
@@ -102,6 +107,8 @@ def _reader(request: HttpRequest, post: Post, sort: str, token: str, versions: l
         "restacked": known.restacked,
         "subscribed": known.subscribed,
         "verified_email": known.verified_email,
+        # Said before they write, with when it ends; asked again only for the banned (a rare page).
+        "ban_refusal": bans.refusal(user, ip) if known.banned else None,
         **engagement.share_menu(post, user),
     }
 

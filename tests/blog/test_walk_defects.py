@@ -246,3 +246,37 @@ def test_a_moderators_comment_carries_a_badge(client, ada, rosa) -> None:
     [by_rosa] = [chunk for chunk in chunks if "Fair point." in chunk]
     assert '<span class="badge moderator-badge">Moderator</span>' in by_milo
     assert "moderator-badge" not in by_rosa
+
+
+# --- A banned reader -----------------------------------------------------------------
+
+
+@pytest.fixture
+def banned_rosa(ada, rosa):
+    from blog.models import Ban
+    from tests.factories import comment_as, relax_moderation
+
+    relax_moderation()
+    post = make_post(ada, "Argued over")
+    comment_as(rosa, post, "Said before the ban.")
+    comment_as(ada, post, "The author's own remark.")
+    until = timezone.now() + timezone.timedelta(days=3)
+    Ban.objects.create(user=rosa, email=rosa.email, reason="harassment", until=until)
+    return post
+
+
+def test_a_banned_reader_is_told_before_writing_and_offered_no_form_or_reply(client, rosa, banned_rosa) -> None:
+    client.force_login(rosa)
+    page = client.get(banned_rosa.get_absolute_url()).content.decode()
+    assert "You can&#x27;t take part here until" in page and "Harassment" in page
+    assert 'id="comment-form"' not in page
+    assert ">Reply</a>" not in page and ">Flag</a>" not in page and ">Edit</a>" not in page
+    assert ">Delete</a>" in page  # their own comment they may still take back
+
+
+def test_other_readers_still_get_the_form_and_buttons(client, bo, rosa, banned_rosa) -> None:
+    client.force_login(rosa)
+    client.get(banned_rosa.get_absolute_url())  # the banned reader's page is not shared with anyone
+    client.force_login(bo)
+    page = client.get(banned_rosa.get_absolute_url()).content.decode()
+    assert 'id="comment-form"' in page and ">Reply</a>" in page and "take part here" not in page
