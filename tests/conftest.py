@@ -83,10 +83,11 @@ def _fresh_cache():
     """Rate-limit counters must not leak from one test into the next."""
     from django.core.cache import cache
 
-    from blog import pageversions
+    from blog import pageversions, sitesettings
 
     cache.clear()
     pageversions.forget()  # what this process knew of the page versions went with the cache
+    sitesettings.forget()  # and of the site settings
 
 
 # --- Named people -------------------------------------------------------------

@@ -13,6 +13,7 @@ from blog.models.engagement import Like, ReferralVisit, Restack, Share
 from blog.models.imports import ExportJob, ImportJob, LegacyPath, SourceRecord
 from blog.models.insights import LinkClick, PageViewDay, ReferrerDay
 from blog.models.posts import Post, PostImage, PostQuerySet, SlugRedirect
+from blog.models.site import SiteSettings
 from blog.models.subscriptions import Delivery, Digest, NewsletterSettings, Send, Subscriber
 
 __all__ = [
@@ -40,6 +41,7 @@ __all__ = [
     "Restack",
     "Send",
     "Share",
+    "SiteSettings",
     "SlugRedirect",
     "SourceRecord",
     "Subscriber",

@@ -1,5 +1,5 @@
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required, permission_required
+from django.contrib.auth.decorators import login_required
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -10,6 +10,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.models import User
 from accounts.referrals import referrer_for
 from accounts.requests import SignedInRequest
+from accounts.roles import permission_required
 from blog import bans, subscriptions
 from blog.forms import ImportForm, PreferencesForm, SubscribeForm
 from blog.models import Subscriber
@@ -116,8 +117,7 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     return render(request, "blog/subscriptions/unsubscribe_confirm.html", {"subscriber": subscriber, "token": token})
 
 
-@login_required
-@permission_required("blog.manage_subscribers", raise_exception=True)
+@permission_required("blog.manage_subscribers")
 @require_http_methods(["GET", "POST"])
 def manage_subscribers(request: SignedInRequest) -> HttpResponse:
     """Import from CSV (with a dry run) and export; their own permission, since it is everyone's address."""
@@ -150,8 +150,7 @@ def _import_page(
     return render(request, "blog/subscriptions/manage.html", context)
 
 
-@login_required
-@permission_required("blog.manage_subscribers", raise_exception=True)
+@permission_required("blog.manage_subscribers")
 def export_subscribers(request: SignedInRequest) -> HttpResponse:
     response = HttpResponse(subscriptions.export_subscribers(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="subscribers.csv"'
