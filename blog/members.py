@@ -6,14 +6,14 @@ filter (status, cadence, source, label) has an index that starts with it and
 ends in that order (blog/models/subscriptions.py), and the address search on
 PostgreSQL has a trigram index on LOWER(email) (migration 0015). Erasing a
 member keeps the row, without the address or the consent evidence, so that
-sends, likes and the desk's counts still add up.
+sends, likes and the desk's counts still add up. See docs/members.md.
 """
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -66,10 +66,22 @@ def page(wanted: MemberFilter, cursor: str = "") -> MemberPage:
         created_at, pk = after
         # The first condition is the index's range; the second only drops the rows before the cursor's.
         found = found.filter(created_at__lte=created_at).exclude(created_at=created_at, pk__gte=pk)
-    rows = list(found.order_by("-created_at", "-pk")[: PAGE_SIZE + 1])
+    rows = _fetch(found.order_by("-created_at", "-pk")[: PAGE_SIZE + 1], by_address=bool(wanted.address))
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
     return MemberPage(rows, make_cursor(rows[-1]) if more else "")
+
+
+def _fetch(found: QuerySet[Subscriber], *, by_address: bool) -> list[Subscriber]:
+    """The rows, planned for this pattern. PostgreSQL plans a statement that is
+    prepared (DATABASE_PREPARE) once for any pattern, guessing that many rows
+    match, and so walks the whole newest-first index to find one address (150 ms
+    in 100,000); planned for the pattern, it asks the trigram index (a few ms)."""
+    if not by_address or connection.vendor != "postgresql":
+        return list(found)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+        return list(found)
 
 
 def make_cursor(member: Subscriber) -> str:
