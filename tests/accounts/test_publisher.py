@@ -1,9 +1,11 @@
 """The Publisher role: the owner does every daily task without a superuser,
 and a forbidden page is the site's own, saying who may do it."""
 
+import io
+
 import pytest
 from django.contrib.auth.models import Group
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from accounts.models import User
 from accounts.roles import PUBLISHERS, ROLE_PERMISSIONS, who_can
@@ -96,3 +98,16 @@ def test_the_demo_author_is_the_publisher(settings) -> None:
     assert author.groups.filter(name=PUBLISHERS).exists()
     assert author.has_perms(["blog.change_site", "blog.manage_subscribers", "blog.change_any_post"])
     assert not author.is_superuser
+
+
+def test_grant_role_makes_an_account_the_publisher_from_the_command_line(rosa) -> None:
+    out = io.StringIO()
+    call_command("grant_role", "ROSA@example.com", PUBLISHERS, stdout=out)
+    assert "@rosa is now in Publishers." in out.getvalue()
+    assert User.objects.get(pk=rosa.pk).has_perm("blog.change_site")
+
+
+def test_grant_role_refuses_an_unknown_account() -> None:
+    with pytest.raises(CommandError, match="No account has the e-mail address or handle “nobody@example.com”"):
+        call_command("grant_role", "nobody@example.com", PUBLISHERS)
+    assert not Group.objects.get(name=PUBLISHERS).user_set.exists()
