@@ -18,7 +18,8 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 
 PUBLISHERS = "Publishers"
 AUTHORS = "Authors"
@@ -39,7 +40,7 @@ ROLE_NAMES = {PUBLISHERS: "the publisher", EDITORS: "editors", AUTHORS: "authors
 # The User properties that role_required checks, as the permission behind each.
 ROLE_PROPERTIES = {"is_author": "blog.add_post", "is_moderator": "blog.moderate_comment"}
 
-View = Callable[..., HttpResponse]
+View = Callable[..., HttpResponseBase]
 
 
 def sync_roles(**kwargs: Any) -> None:
@@ -71,7 +72,7 @@ def permission_required(*perms: str) -> Callable[[View], View]:
 
     def decorator(view: View) -> View:
         @wraps(view)
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if not request.user.has_perms(perms):
                 raise forbidden(*perms)
             return view(request, *args, **kwargs)

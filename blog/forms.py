@@ -297,7 +297,9 @@ class SiteSettingsForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         zones = sitesettings.time_zone_names()
-        self.fields["time_zone"].choices = [("", f"As the TIME_ZONE setting ({settings.TIME_ZONE})")] + [
+        time_zone = self.fields["time_zone"]
+        assert isinstance(time_zone, forms.ChoiceField)
+        time_zone.choices = [("", f"As the TIME_ZONE setting ({settings.TIME_ZONE})")] + [
             (zone, zone) for zone in zones
         ]
         self.fields["nav_text"].initial = "\n".join(
@@ -335,7 +337,7 @@ class MemberFilterForm(forms.Form):
     joined_to = forms.DateField(label="Joined until", required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if data.get("joined_from") and data.get("joined_to") and data["joined_from"] > data["joined_to"]:
             raise forms.ValidationError("“Joined from” must be on or before “Joined until”.")
         return data

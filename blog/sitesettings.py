@@ -97,7 +97,7 @@ def resolve(row: SiteSettings | None) -> Site:
         time_zone=row.time_zone or settings.TIME_ZONE,
         accent_color=row.accent_color.lower(),
         logo_url=row.logo.url if row.logo else "",
-        favicon_path=row.favicon.name if row.favicon else "",
+        favicon_path=row.favicon.name or "" if row.favicon else "",
         about_html=row.about_html,
         footer_text=row.footer_text,
         nav_links=tuple(NavLink(link["label"], link["url"]) for link in row.nav_links or []),

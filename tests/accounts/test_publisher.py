@@ -108,6 +108,6 @@ def test_grant_role_makes_an_account_the_publisher_from_the_command_line(rosa) -
 
 
 def test_grant_role_refuses_an_unknown_account() -> None:
-    with pytest.raises(CommandError, match="No account has the e-mail address or handle “nobody@example.com”"):
+    with pytest.raises(CommandError, match=r"No account has the e-mail address or handle “nobody@example\.com”"):
         call_command("grant_role", "nobody@example.com", PUBLISHERS)
     assert not Group.objects.get(name=PUBLISHERS).user_set.exists()
