@@ -302,6 +302,12 @@ class SiteSettingsForm(forms.ModelForm):
         time_zone.choices = [("", f"As the TIME_ZONE setting ({settings.TIME_ZONE})")] + [
             (zone, zone) for zone in zones
         ]
+        defaults = sitesettings.resolve(None)  # what a blank field means, shown in it
+        placeholders = {"name": defaults.name, "description": defaults.description,
+                        "sender_name": defaults.sender_name, "reply_to": ", ".join(defaults.reply_to)}  # fmt: skip
+        for name, placeholder in placeholders.items():
+            if placeholder:
+                self.fields[name].widget.attrs["placeholder"] = placeholder
         self.fields["nav_text"].initial = "\n".join(
             f"{link['label']} | {link['url']}" for link in self.instance.nav_links or []
         )
