@@ -74,6 +74,12 @@ def test_search_and_filters_find_the_right_members(owner, crowd, query, expected
         assert "No member matches these filters." in response.content.decode()
 
 
+def test_a_whole_address_finds_that_member_only(owner, crowd) -> None:
+    member("joann@harbour.example")
+    assert listed(owner.get(LIST, {"q": "Ann@Harbour.example"})) == ["ann@harbour.example"]
+    assert listed(owner.get(LIST, {"q": "ann@harbour"})) == ["joann@harbour.example", "ann@harbour.example"]
+
+
 def test_the_date_filter_takes_whole_days(owner, crowd) -> None:
     today = timezone.localdate()
     query = {"joined_from": str(today - timedelta(days=6)), "joined_to": str(today - timedelta(days=2))}
