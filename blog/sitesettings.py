@@ -17,10 +17,12 @@ import zoneinfo
 from dataclasses import dataclass, field
 from email.utils import formataddr, parseaddr
 from functools import cache as memoise
+from functools import partial
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.files.storage import default_storage
 from django.db import transaction
 
 from blog import pagecache
@@ -112,7 +114,12 @@ def load() -> SiteSettings:
 def save_site(row: SiteSettings) -> None:
     """Save the settings; every page and e-mail shows them once this commits."""
     row.about_html = render_markdown(row.about) if row.about.strip() else ""
+    before = SiteSettings.objects.filter(pk=row.pk).values("logo", "favicon").first() or {}
     row.save()
+    for name in ("logo", "favicon"):
+        replaced = before.get(name)
+        if replaced and replaced != getattr(row, name).name:  # a new picture, or cleared: the old file goes
+            transaction.on_commit(partial(default_storage.delete, replaced))
     forget()
     transaction.on_commit(forget)
     pagecache.changed(pagecache.SITE)

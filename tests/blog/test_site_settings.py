@@ -164,6 +164,20 @@ def test_a_logo_is_drawn_again_and_shown_in_the_masthead(owner, commit) -> None:
     assert f'<img class="brand-logo" src="{row.logo.url}" alt="" height="40">Ledger</a>' in page()
 
 
+def test_a_new_logo_replaces_the_old_file(owner, commit) -> None:
+    with commit():
+        owner.post(URL, {**form(), "logo": png(300, 100)})
+    first = SiteSettings.objects.get().logo
+    with commit():
+        owner.post(URL, {**form(), "logo": png(300, 100, "#000000")})
+    assert SiteSettings.objects.get().logo.name != first.name
+    assert not first.storage.exists(first.name)
+    with commit():
+        owner.post(URL, {**form(), "logo-clear": "on"})
+    assert not SiteSettings.objects.get().logo
+    assert "brand-logo" not in page()
+
+
 @pytest.mark.parametrize(
     "link",
     [
