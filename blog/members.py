@@ -49,9 +49,9 @@ def members(wanted: MemberFilter) -> QuerySet[Subscriber]:
     found = Subscriber.objects.filter(erased_at__isnull=True)
     if wanted.address:
         text = wanted.address.lower()
-        found = found.alias(email_lower=Lower("email"))
         # A whole address is that member (the unique LOWER(email) index); a part, anyone whose address has it.
-        found = found.filter(email_lower=text) if is_whole_address(text) else found.filter(email_lower__contains=text)
+        lookup = "email_lower" if is_whole_address(text) else "email_lower__contains"
+        found = found.alias(email_lower=Lower("email")).filter(**{lookup: text})
     exact = {"status": wanted.status, "frequency": wanted.cadence, "label": wanted.label}
     found = found.filter(**{name: value for name, value in exact.items() if value})
     if wanted.source:

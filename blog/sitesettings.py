@@ -114,10 +114,9 @@ def load() -> SiteSettings:
 def save_site(row: SiteSettings) -> None:
     """Save the settings; every page and e-mail shows them once this commits."""
     row.about_html = render_markdown(row.about) if row.about.strip() else ""
-    before = SiteSettings.objects.filter(pk=row.pk).values("logo", "favicon").first() or {}
+    before = SiteSettings.objects.filter(pk=row.pk).values_list("logo", "favicon").first() or ("", "")
     row.save()
-    for name in ("logo", "favicon"):
-        replaced = before.get(name)
+    for name, replaced in zip(("logo", "favicon"), before, strict=True):
         if replaced and replaced != getattr(row, name).name:  # a new picture, or cleared: the old file goes
             transaction.on_commit(partial(default_storage.delete, replaced))
     forget()
