@@ -16,7 +16,7 @@ from django.http import HttpRequest
 
 from accounts.client_ip import client_ip
 from accounts.tasks import send_account_email
-from blog import emails
+from blog import emails, sitesettings
 from blog.site import absolute
 
 
@@ -29,7 +29,7 @@ class SiteIdentity:
 
 
 def current_site() -> SiteIdentity:
-    return SiteIdentity(settings.SITE_NAME, urlsplit(settings.SITE_URL).netloc)
+    return SiteIdentity(sitesettings.current().name, urlsplit(settings.SITE_URL).netloc)
 
 
 def on_site(url: str) -> str:
@@ -46,7 +46,7 @@ def site_context(context: dict[str, Any]) -> dict[str, Any]:
 
 class AccountAdapter(DefaultAccountAdapter):
     def format_email_subject(self, subject: str) -> str:
-        return f"[{settings.SITE_NAME}] {subject}"
+        return f"[{sitesettings.current().name}] {subject}"
 
     def render_mail(
         self, template_prefix: str, email: str | list[str], context: dict[str, Any],

@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 
 from accounts.models import User
+from accounts.roles import ROLE_PROPERTIES, forbidden
 
 View = Callable[..., HttpResponse]
 
@@ -26,7 +27,7 @@ def role_required(role: str) -> Callable[[View], View]:
         @wraps(view)
         def wrapper(request: SignedInRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if not getattr(request.user, role):
-                raise PermissionDenied
+                raise forbidden(ROLE_PROPERTIES[role]) if role in ROLE_PROPERTIES else PermissionDenied
             return view(request, *args, **kwargs)
 
         return login_required(wrapper)

@@ -65,7 +65,9 @@ def is_known(name: str) -> bool:
 
 
 def site_default() -> str:
-    return settings.TIME_ZONE
+    """The site's zone: what blog.middleware.SiteTimeZoneMiddleware activated
+    for this request (the site settings), else TIME_ZONE."""
+    return timezone.get_current_timezone_name()
 
 
 def zone_of(name: str) -> ZoneInfo:

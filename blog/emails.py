@@ -30,7 +30,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string, select_template
 from django.urls import reverse
 
-from blog import clicks
+from blog import clicks, sitesettings
 from blog.models import Digest, NewsletterSettings, Post, Subscriber
 from blog.rendering import plain_text, render_markdown
 from blog.site import absolute, absolutise, hostname, identity
@@ -105,7 +105,7 @@ def compose(
     message = Message(
         subject=rendered.subject,
         body=rendered.text,
-        from_email=settings.DEFAULT_FROM_EMAIL,
+        from_email=sitesettings.from_email(),
         to=[to],
         reply_to=reply_to,
         headers=headers,
@@ -216,12 +216,10 @@ def newsletter_message(
 def _newsletter(rendered: Rendered, to: str, unsubscribe_url: str, message_id: str) -> Message:
     headers = {
         "Message-ID": message_id,
-        "List-Id": f"{settings.SITE_NAME} <newsletter.{hostname()}>",
+        "List-Id": f"{sitesettings.current().name} <newsletter.{hostname()}>",
         "Precedence": "bulk",
     }
-    return compose(
-        rendered, to, unsubscribe_url=unsubscribe_url, headers=headers, reply_to=settings.EMAIL_REPLY_TO or None
-    )
+    return compose(rendered, to, unsubscribe_url=unsubscribe_url, headers=headers, reply_to=sitesettings.reply_to())
 
 
 # Where a prepared newsletter differs per subscriber (see Prepared).
@@ -309,8 +307,9 @@ def confirmation_message(subscriber: Subscriber) -> Message:
 def welcome_message(subscriber: Subscriber, settings_row: NewsletterSettings) -> Message:
     """The welcome e-mail the desk wrote, to a subscriber who just confirmed."""
     links = subscriber_links(subscriber)
-    subject = settings_row.welcome_subject.replace("{site}", settings.SITE_NAME)
-    body = settings_row.welcome_body.replace("{site}", settings.SITE_NAME)
+    name = sitesettings.current().name
+    subject = settings_row.welcome_subject.replace("{site}", name)
+    body = settings_row.welcome_body.replace("{site}", name)
     body_html = absolutise(render_markdown(body), settings.SITE_URL + "/")
     context = {"subject": subject, "body_html": body_html, "body_text": plain_text(body_html, settings.SITE_URL)}
     return compose(render("welcome", _newsletter_context(context)).with_links(links), subscriber.email,

@@ -1,6 +1,7 @@
 from datetime import datetime
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.syndication.views import Feed
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
@@ -9,6 +10,7 @@ from django.utils.feedgenerator import Atom1Feed
 from taggit.models import Tag
 
 from accounts.models import User
+from blog import sitesettings
 from blog.models import Post, PostQuerySet
 from blog.site import absolute, absolutise
 
@@ -38,9 +40,13 @@ class PostItems:
 
 
 class LatestPostsFeed(PostItems, Feed):
-    title = settings.SITE_NAME
     link = "/"
-    description = settings.SITE_DESCRIPTION
+
+    def title(self) -> str:
+        return sitesettings.current().name
+
+    def description(self) -> str:
+        return sitesettings.current().description
 
     def items(self) -> PostQuerySet:
         return Post.objects.published().for_listing()[:20]
@@ -48,7 +54,9 @@ class LatestPostsFeed(PostItems, Feed):
 
 class LatestPostsAtomFeed(LatestPostsFeed):
     feed_type = Atom1Feed
-    subtitle = LatestPostsFeed.description
+
+    def subtitle(self) -> str:
+        return sitesettings.current().description
 
 
 class TagFeed(PostItems, Feed):
@@ -58,13 +66,13 @@ class TagFeed(PostItems, Feed):
         return get_object_or_404(Tag, slug=slug)
 
     def title(self, obj: Tag) -> str:
-        return f"{obj.name} · {settings.SITE_NAME}"
+        return f"{obj.name} · {sitesettings.current().name}"
 
     def link(self, obj: Tag) -> str:
         return reverse("blog:tag", args=[obj.slug])
 
     def description(self, obj: Tag) -> str:
-        return f"Posts tagged {obj.name} on {settings.SITE_NAME}."
+        return f"Posts tagged {obj.name} on {sitesettings.current().name}."
 
     def items(self, obj: Tag) -> PostQuerySet:
         return Post.objects.published().filter(tags=obj).for_listing()[:20]
@@ -77,13 +85,13 @@ class AuthorFeed(PostItems, Feed):
         return get_object_or_404(User.objects.with_handle(handle), is_active=True)
 
     def title(self, obj: User) -> str:
-        return f"{obj.name} · {settings.SITE_NAME}"
+        return f"{obj.name} · {sitesettings.current().name}"
 
     def link(self, obj: User) -> str:
         return obj.get_absolute_url()
 
     def description(self, obj: User) -> str:
-        return obj.bio or f"Posts by {obj.name} on {settings.SITE_NAME}."
+        return obj.bio or f"Posts by {obj.name} on {sitesettings.current().name}."
 
     def items(self, obj: User) -> PostQuerySet:
         return Post.objects.published().filter(author=obj).for_listing()[:20]

@@ -9,7 +9,8 @@ from django.utils.text import slugify
 
 from accounts import timezones
 from accounts.images import COVER_MAX_SIDE, UploadedImageField
-from blog.models import ApiKey, NewsletterSettings, Post, PostImage, SlugRedirect, Subscriber, Webhook
+from blog import sitesettings
+from blog.models import ApiKey, NewsletterSettings, Post, PostImage, SiteSettings, SlugRedirect, Subscriber, Webhook
 from blog.publishing import check_publication_time
 
 
@@ -292,3 +293,107 @@ class WebhookForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         error_messages={"required": "Choose at least one event."},
     )
+
+
+LOGO_MAX_BYTES = 1024 * 1024
+FAVICON_MAX_BYTES = 256 * 1024
+
+
+class SiteSettingsForm(forms.ModelForm):
+    """The publication's settings (blog/sitesettings.py); blank keeps the environment's value."""
+
+    logo = UploadedImageField(
+        required=False, max_side=800, max_bytes=LOGO_MAX_BYTES, noun="logo",
+        help_text="JPEG, PNG, WebP or GIF, up to 1 MB; shown at most 40 pixels high in the header.",
+    )  # fmt: skip
+    favicon = UploadedImageField(
+        required=False, max_side=256, max_bytes=FAVICON_MAX_BYTES, noun="favicon",
+        help_text="A square picture, up to 256 KB; the browser tab's icon.",
+    )  # fmt: skip
+    accent_color = forms.CharField(
+        label="Accent colour", required=False, max_length=7,
+        widget=forms.TextInput(attrs={"placeholder": "#b3261e", "size": 8}),
+        help_text="# and six hexadecimal digits, for links, buttons and highlights. It must be dark enough to "
+        "read on the page (WCAG AA). Blank: the default red.",
+    )  # fmt: skip
+    nav_text = forms.CharField(
+        label="Navigation links", required=False, widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="One a line, a label and an address: “About | /about/” or “Shop | https://shop.example.com/”.",
+    )  # fmt: skip
+    time_zone = forms.ChoiceField(label="Default time zone", required=False)
+
+    class Meta:
+        model = SiteSettings
+        fields = [
+            "name", "description", "logo", "favicon", "accent_color", "sender_name", "reply_to",
+            "about", "footer_text", "time_zone",
+        ]  # fmt: skip
+        widgets = {"about": forms.Textarea(attrs={"rows": 8, "class": "markdown"})}
+        help_texts = {
+            "name": "Blank: the SITE_NAME setting.",
+            "sender_name": "The name e-mails come from. Blank: the publication name.",
+            "reply_to": "Where replies to newsletters go. Blank: the EMAIL_REPLY_TO setting.",
+            "about": "Markdown, shown at /about/. Blank: no About page.",
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        zones = sitesettings.time_zone_names()
+        time_zone = self.fields["time_zone"]
+        assert isinstance(time_zone, forms.ChoiceField)
+        time_zone.choices = [("", f"As the TIME_ZONE setting ({settings.TIME_ZONE})")] + [
+            (zone, zone) for zone in zones
+        ]
+        defaults = sitesettings.resolve(None)  # what a blank field means, shown in it
+        placeholders = {"name": defaults.name, "description": defaults.description,
+                        "sender_name": defaults.sender_name, "reply_to": ", ".join(defaults.reply_to)}  # fmt: skip
+        for name, placeholder in placeholders.items():
+            if placeholder:
+                self.fields[name].widget.attrs["placeholder"] = placeholder
+        self.fields["nav_text"].initial = "\n".join(
+            f"{link['label']} | {link['url']}" for link in self.instance.nav_links or []
+        )
+
+    def clean_accent_color(self) -> str:
+        colour = self.cleaned_data["accent_color"].strip().lower()
+        if colour and (problem := sitesettings.contrast_problem(colour)):
+            raise forms.ValidationError(problem)
+        return colour
+
+    def clean_nav_text(self) -> str:
+        try:
+            self.instance.nav_links = [
+                {"label": link.label, "url": link.url}
+                for link in sitesettings.parse_nav_links(self.cleaned_data["nav_text"])
+            ]
+        except ValueError as error:
+            raise forms.ValidationError(str(error)) from None
+        return self.cleaned_data["nav_text"]
+
+
+class MemberFilterForm(forms.Form):
+    """The members page's search and filters (blog/members.py); GET, so a filtered list has an address."""
+
+    q = forms.CharField(label="Address", required=False, max_length=254)
+    status = forms.ChoiceField(label="Status", required=False, choices=[("", "Any"), *Subscriber.Status.choices])
+    cadence = forms.ChoiceField(label="Cadence", required=False, choices=[("", "Any"), *Subscriber.Frequency.choices])
+    source = forms.CharField(
+        label="Source", required=False, max_length=120, help_text="Where they subscribed, e.g. post-top or import."
+    )
+    label = forms.CharField(label="Label", required=False, max_length=40)
+    joined_from = forms.DateField(label="Joined from", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    joined_to = forms.DateField(label="Joined until", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("joined_from") and data.get("joined_to") and data["joined_from"] > data["joined_to"]:
+            raise forms.ValidationError("“Joined from” must be on or before “Joined until”.")
+        return data
+
+
+class MemberNoteForm(forms.ModelForm):
+    class Meta:
+        model = Subscriber
+        fields = ["label", "note"]
+        widgets = {"note": forms.Textarea(attrs={"rows": 3})}
+        help_texts = {"label": "One word or two to filter by, e.g. “press” or “founding”."}

@@ -1,10 +1,15 @@
-"""Site-wide middleware: 301s from the old addresses of imported posts (WordPress, Ghost).
-(Page views are counted by the pages' beacon, blog/views/seen.py.)"""
+"""Site-wide middleware: 301s from the old addresses of imported posts (WordPress,
+Ghost), and the site's time zone (blog/sitesettings.py). Page views are counted
+by the pages' beacon (blog/views/seen.py)."""
 
+import zoneinfo
 from collections.abc import Callable
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
+from django.utils import timezone
 
+from blog import sitesettings
 from blog.models import LegacyPath
 
 
@@ -31,3 +36,23 @@ class LegacyRedirectMiddleware:
         if legacy is None:
             return None
         return HttpResponsePermanentRedirect(legacy.post.get_absolute_url())
+
+
+class SiteTimeZoneMiddleware:
+    """Times are shown and entered in the publication's time zone (site settings)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            zone = sitesettings.current().time_zone
+        except Exception:
+            # The database is down: the view meets the failure and reports it
+            # (the health check answers 503 by itself), so not here.
+            zone = settings.TIME_ZONE
+        timezone.activate(zoneinfo.ZoneInfo(zone))
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()

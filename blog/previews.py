@@ -10,12 +10,12 @@ import io
 import textwrap
 from pathlib import Path
 
-from django.conf import settings
 from django.core.cache import cache
 from django.core.files.base import ContentFile
-from PIL import Image, ImageDraw, ImageEnhance, ImageFont, ImageOps
+from PIL import Image, ImageColor, ImageDraw, ImageEnhance, ImageFont, ImageOps
 
 from accounts.images import too_many_pixels
+from blog import sitesettings
 from blog.models import Post
 
 WIDTH, HEIGHT = 1200, 630
@@ -34,7 +34,8 @@ def _font(name: str, size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
 
 
 def preview_key(post: Post) -> str:
-    parts = [post.title, post.subtitle, post.author.name, settings.SITE_NAME, post.cover.name or ""]
+    site = sitesettings.current()
+    parts = [post.title, post.subtitle, post.author.name, site.name, site.accent_color, post.cover.name or ""]
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
@@ -55,8 +56,10 @@ def _background(post: Post) -> tuple[Image.Image, RGB, RGB]:
 def render_preview(post: Post) -> bytes:
     image, ink, muted = _background(post)
     draw = ImageDraw.Draw(image)
-    draw.rectangle([0, 0, WIDTH, 12], fill=ACCENT)
-    draw.text((MARGIN, MARGIN - 10), settings.SITE_NAME.upper(), font=_font("DejaVuSans-Bold.ttf", 28), fill=ACCENT)
+    site = sitesettings.current()
+    accent = ImageColor.getrgb(site.accent_color) if site.accent_color else ACCENT
+    draw.rectangle([0, 0, WIDTH, 12], fill=accent)
+    draw.text((MARGIN, MARGIN - 10), site.name.upper(), font=_font("DejaVuSans-Bold.ttf", 28), fill=accent)
     y = MARGIN + 50
     title_size = 64 if len(post.title) < 60 else 52
     title_font = _font("DejaVuSerif-Bold.ttf", title_size)

@@ -9,6 +9,8 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
+from blog import sitesettings
+
 
 def absolute(path: str) -> str:
     """/p/x/ -> https://site/p/x/; a URL that is absolute already stays as it is."""
@@ -36,10 +38,17 @@ def hostname() -> str:
 
 
 def identity() -> dict[str, Any]:
-    """What every page and e-mail template may use."""
+    """What every page and e-mail template may use: the site settings (blog/sitesettings.py)."""
+    site = sitesettings.current()
     return {
-        "SITE_NAME": settings.SITE_NAME,
+        "SITE_NAME": site.name,
         "SITE_URL": settings.SITE_URL,
-        "SITE_DESCRIPTION": settings.SITE_DESCRIPTION,
+        "SITE_DESCRIPTION": site.description,
+        "SITE_LOGO_URL": site.logo_url,
+        "SITE_NAV": site.nav_links,
+        "SITE_FOOTER": site.footer_text,
+        "SITE_HAS_ABOUT": bool(site.about_html),
+        "SITE_THEME_VERSION": site.version if site.accent_color else "",
+        "SITE_ICON_VERSION": site.version,
         "postal_address": settings.POSTAL_ADDRESS,
     }

@@ -83,12 +83,13 @@ def _fresh_cache():
     """Rate-limit counters must not leak from one test into the next."""
     from django.core.cache import cache
 
-    from blog import pagecache
+    from blog import pagecache, sitesettings
     from blog.pagecache import pubsub
 
     cache.clear()
     pubsub.forget()  # what this process knew of the page versions went with the cache
     pagecache._recent.clear()  # and the renderings and rows it kept under them
+    sitesettings.forget()  # and of the site settings
 
 
 # --- Named people -------------------------------------------------------------

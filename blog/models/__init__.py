@@ -15,6 +15,7 @@ from blog.models.insights import DailyVisitor, LinkClick, PageViewDay, ReferrerD
 from blog.models.integrations import ApiKey, ProviderEvent, Webhook, WebhookDelivery
 from blog.models.posts import Post, PostImage, PostQuerySet, SlugRedirect
 from blog.models.revisions import PostRevision
+from blog.models.site import SiteSettings
 from blog.models.subscriptions import ConsentEvent, Delivery, Digest, NewsletterSettings, Send, Subscriber
 
 __all__ = [
@@ -47,6 +48,7 @@ __all__ = [
     "Restack",
     "Send",
     "Share",
+    "SiteSettings",
     "SlugRedirect",
     "SourceRecord",
     "Subscriber",

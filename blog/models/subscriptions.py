@@ -70,11 +70,24 @@ class Subscriber(models.Model):
     referred_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The members page (blog/members.py): what the owner notes, and one label to filter by.
+    note = models.TextField(blank=True, max_length=2000)
+    label = models.CharField(max_length=40, blank=True)
+    # Erased on request: the address and consent evidence are gone, the row stays for the counts.
+    erased_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = SubscriberQuerySet.as_manager()
 
     class Meta:
         constraints = [models.UniqueConstraint(Lower("email"), name="subscriber_email_ci_unique")]
+        # Members are listed newest first and paged by (created_at, id); each filter has its own index.
+        indexes = [
+            models.Index(fields=["-created_at", "-id"], name="subscriber_newest"),
+            models.Index(fields=["status", "-created_at", "-id"], name="subscriber_status_newest"),
+            models.Index(fields=["frequency", "-created_at", "-id"], name="subscriber_cadence_newest"),
+            models.Index(fields=["source", "-created_at", "-id"], name="subscriber_source_newest"),
+            models.Index(fields=["label", "-created_at", "-id"], name="subscriber_label_newest"),
+        ]
         permissions = [("manage_subscribers", "Can import and export subscribers and see their addresses")]
 
     def __str__(self) -> str:

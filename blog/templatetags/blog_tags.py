@@ -1,10 +1,9 @@
 import json
 
 from django import template
-from django.conf import settings
 from django.utils.safestring import SafeString, mark_safe
 
-from blog import commentpages, moderation, subscriptions
+from blog import commentpages, moderation, sitesettings, subscriptions
 from blog.models import Post
 from blog.site import absolute
 
@@ -28,7 +27,7 @@ def article_jsonld(post: Post) -> SafeString:
         "datePublished": post.published_at.isoformat() if post.published_at else None,
         "dateModified": post.updated_at.isoformat(),
         "author": {"@type": "Person", "name": post.author.name, "url": absolute(post.author.get_absolute_url())},
-        "publisher": {"@type": "Organization", "name": settings.SITE_NAME},
+        "publisher": {"@type": "Organization", "name": sitesettings.current().name},
         "keywords": [tag.name for tag in post.tags.all()],
     }
     if post.cover:

@@ -1,5 +1,5 @@
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required, permission_required
+from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -11,6 +11,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.models import User
 from accounts.referrals import referrer_for
 from accounts.requests import SignedInRequest
+from accounts.roles import permission_required
 from blog import bans, subscriptions
 from blog.forms import ImportForm, PreferencesForm, SubscribeForm
 from blog.models import Subscriber
@@ -137,8 +138,7 @@ def resubscribe(request: HttpRequest, token: str) -> HttpResponse:
     return redirect("blog:subscription_preferences", token=token)
 
 
-@login_required
-@permission_required("blog.manage_subscribers", raise_exception=True)
+@permission_required("blog.manage_subscribers")
 @require_http_methods(["GET", "POST"])
 def manage_subscribers(request: SignedInRequest) -> HttpResponse:
     """Import from CSV (with a dry run) and export; their own permission, since it is everyone's address."""
@@ -171,8 +171,7 @@ def _import_page(
     return render(request, "blog/subscriptions/manage.html", context)
 
 
-@login_required
-@permission_required("blog.manage_subscribers", raise_exception=True)
+@permission_required("blog.manage_subscribers")
 def export_subscribers(request: SignedInRequest) -> HttpResponse:
     response = HttpResponse(subscriptions.export_subscribers(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="subscribers.csv"'

@@ -5,13 +5,13 @@ it takes explicit permissions (EXPORT_PERMISSIONS), never the staff flag alone."
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required, permission_required
 from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.requests import SignedInRequest
+from accounts.roles import permission_required
 from blog import exports
 from blog.forms import PublicationImportForm
 from blog.imports import jobs
@@ -69,15 +69,13 @@ def import_run(request: SignedInRequest, pk: int) -> HttpResponse:
     return redirect("blog:import_job", pk=job.pk)
 
 
-@login_required
-@permission_required(EXPORT_PERMISSIONS, raise_exception=True)
+@permission_required(*EXPORT_PERMISSIONS)
 def export_list(request: SignedInRequest) -> HttpResponse:
     context = {"exports": ExportJob.objects.select_related("user").order_by("-created_at")[:10]}
     return render(request, "blog/desk/export.html", context)
 
 
-@login_required
-@permission_required(EXPORT_PERMISSIONS, raise_exception=True)
+@permission_required(*EXPORT_PERMISSIONS)
 @require_POST
 def export_start(request: SignedInRequest) -> HttpResponse:
     job = ExportJob.objects.create(user=request.user)
@@ -86,8 +84,7 @@ def export_start(request: SignedInRequest) -> HttpResponse:
     return redirect("blog:export_list")
 
 
-@login_required
-@permission_required(EXPORT_PERMISSIONS, raise_exception=True)
+@permission_required(*EXPORT_PERMISSIONS)
 def export_download(request: SignedInRequest, pk: int) -> FileResponse:
     job = get_object_or_404(ExportJob, pk=pk, status=ExportJob.Status.DONE)
     path = exports.job_file(job)

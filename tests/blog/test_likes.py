@@ -6,6 +6,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from blog import sitesettings
 from blog.models import Like, Post
 from tests.factories import grant, make_post
 
@@ -137,7 +138,7 @@ def test_authors_see_like_counts_on_their_desk(client, ada, rosa, post) -> None:
 
 
 @pytest.mark.parametrize("liked", ["", "1"])
-def test_the_queries_of_a_like_and_an_unlike_are_pinned(client, rosa, post, liked) -> None:
+def test_the_queries_of_a_like_and_an_unlike_are_pinned(client, rosa, post, liked, monkeypatch) -> None:
     """The session and the user (the cache is emptied first, so both are read from
     the database), then on PostgreSQL the like in one statement, the post and the
     reader's bans included (tests/integration pins it); elsewhere the post with this
@@ -146,6 +147,8 @@ def test_the_queries_of_a_like_and_an_unlike_are_pinned(client, rosa, post, like
     emptied, which events webhooks listen to (blog/webhooks.py keeps that in the cache
     for five minutes, so a warm like asks nothing)."""
     client.force_login(rosa)
+    monkeypatch.setattr(sitesettings, "LOCAL_SECONDS", 3600)  # the site settings are each process's own copy
+    sitesettings.current()
     for expected in (1, 0):
         cache.clear()  # nor are the reader's roles cached: a like of a published post asks none
         data = {"position": "top", "liked": str(expected)} if liked else {"position": "top"}

@@ -140,7 +140,7 @@ def test_only_exclusions_asks_for_a_word(client, ada) -> None:
     assert "Add a word to look for" in response.text
 
 
-def test_an_empty_query_shows_the_form(client) -> None:
+def test_an_empty_query_shows_the_form(client, db) -> None:  # the page reads the site settings
     response = client.get(URL)
     assert response.status_code == 200
     assert "Type a word" in response.text

@@ -20,7 +20,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.roles import AUTHORS, MODERATORS
+from accounts.roles import MODERATORS, PUBLISHERS
 from blog.models import (
     Comment,
     CommentLike,
@@ -63,7 +63,7 @@ class DemoPost:
 
 
 PEOPLE = [
-    DemoPerson("author", "author@example.com", "Ada Whitlock", AUTHORS, "Ports, budgets and the people in between."),
+    DemoPerson("author", "author@example.com", "Ada Whitlock", PUBLISHERS, "Ports, budgets and the people in between."),
     DemoPerson("moderator", "moderator@example.com", "Milo Grant", MODERATORS, "Keeps the comments civil."),
     DemoPerson("reader", "reader@example.com", "Rosa Lind", None),
     DemoPerson("jonah", "jonah@example.com", "Jonah Pike", None, "Nights on the east berth."),
@@ -217,8 +217,8 @@ def seed_person(person: DemoPerson) -> User:
     user = User.objects.filter(username=person.handle).first()
     if user is None:
         user = User.objects.create_user(person.handle, person.email, PASSWORD, display_name=person.name, bio=person.bio)
-        if person.role:
-            user.groups.add(Group.objects.get(name=person.role))
+    if person.role:  # also on a demo seeded before the role existed (adding it twice adds nothing)
+        user.groups.add(Group.objects.get(name=person.role))
     # Verified and primary, so that the demo logins work without a confirmation email.
     EmailAddress.objects.get_or_create(user=user, email=person.email, defaults={"verified": True, "primary": True})
     return user

@@ -179,10 +179,10 @@ def test_staff_start_an_export_on_the_desk_and_download_it(client, settings, tmp
     assert b"manifest.json" in b"".join(download.streaming_content)
 
 
-def test_exports_need_explicit_permissions(client, kit) -> None:
+def test_exports_need_explicit_permissions(client, kit, bo) -> None:
     call_command("seed_demo", "--force", verbosity=0)
     assert client.get(reverse("blog:export_list")).status_code == 302  # visitors sign in first
-    for who in (User.objects.get(username="author"), kit):  # an author, and staff without the permissions
+    for who in (bo, kit):  # an author (not the publisher), and staff without the permissions
         client.force_login(who)
         assert client.get(reverse("blog:export_list")).status_code == 403
         assert client.post(reverse("blog:export_start")).status_code == 403
