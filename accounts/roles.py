@@ -30,10 +30,16 @@ WRITING = ["blog.add_post", "blog.change_post", "blog.view_post"]
 MODERATING = ["blog.view_post", "blog.moderate_comment", "blog.view_comment", "blog.change_comment"]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
-    PUBLISHERS: sorted({
-        *WRITING, *MODERATING, "blog.change_any_post", "blog.manage_subscribers", "blog.change_site",
-        "blog.manage_integrations",
-    }),  # fmt: skip
+    PUBLISHERS: sorted(
+        {
+            *WRITING,
+            *MODERATING,
+            "blog.change_any_post",
+            "blog.manage_subscribers",
+            "blog.change_site",
+            "blog.manage_integrations",
+        }
+    ),
     AUTHORS: WRITING,
     EDITORS: [*WRITING, "blog.change_any_post"],
     MODERATORS: MODERATING,
