@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 from django.utils import timezone
 
-from blog import apikeys, ratelimits
+from blog import apikeys, ratelimits, sitesettings
 from blog.api import access
 from blog.models import Comment
 from tests.factories import comment_as, grant, make_post, make_user, relax_moderation
@@ -169,6 +169,7 @@ def test_the_list_runs_a_bounded_number_of_queries(client, ada, rosa, django_ass
         post = make_post(ada, f"Post {i}")
         post.tags.add(f"tag{i}", "common")
         Comment.objects.create(post=post, author=rosa, body="Hello", body_html="<p>Hello</p>")
+    sitesettings.current()  # each process reads the site settings at most once a second
     with django_assert_max_num_queries(2):
         assert len(get(client, "/api/v1/posts").json()["items"]) == 12
 
