@@ -15,7 +15,27 @@ from blog.models.insights import LinkClick, PageViewDay, ReferrerDay
 from blog.models.posts import Post, PostImage, PostQuerySet, SlugRedirect
 from blog.models.subscriptions import Delivery, Digest, NewsletterSettings, Send, Subscriber
 
+# Last: the federation models refer to the ones above.
+from blog.federation.models import (  # noqa: E402, I001
+    ActorKey,
+    BlockedInstance,
+    FederatedDelivery,
+    Follower,
+    InboundActivity,
+    OutboundActivity,
+    RemoteActor,
+    RemoteObject,
+)
+
 __all__ = [
+    "ActorKey",
+    "BlockedInstance",
+    "FederatedDelivery",
+    "Follower",
+    "InboundActivity",
+    "OutboundActivity",
+    "RemoteActor",
+    "RemoteObject",
     "Ban",
     "Comment",
     "CommentLike",

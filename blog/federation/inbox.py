@@ -1,0 +1,311 @@
+"""What comes back: inbound activities, verified, then handled as a local reader's action.
+
+A request is accepted only with a valid HTTP Signature by a key whose actor is
+the activity's actor, from an instance not blocked (blog/federation/signatures.py
+checks the digest and the date window). Each activity id is handled once.
+
+- Follow / Undo{Follow}: a follower of the publication or an author, answered with Accept.
+- Like / Undo{Like}: a like of the post, by the remote actor's stand-in user.
+- Announce / Undo{Announce}: a re-stack, listed under the post with the remote account.
+- Create{Note} replying (inReplyTo) to a post, a local comment or a remote reply:
+  a comment through blog.moderation's rules (bans, rate, words, links, first
+  comment held), its HTML cut down to text and rendered with the comment rules.
+  Only public notes: a followers-only or direct reply is never published.
+- Delete of a reply: hidden as its author's deletion; of the actor: its follows end.
+
+Nothing here queues work: the notices of a published comment are returned."""
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.urls import Resolver404, resolve
+from markdownify import markdownify
+
+from blog import bans, counters, moderation, notifications, threads
+from blog.federation import actors, outbox, signatures
+from blog.federation.actors import PUBLIC
+from blog.federation.network import NetworkError
+from blog.models import Comment, Follower, InboundActivity, Like, Post, RemoteActor, RemoteObject, Restack
+from blog.notifications import Notice
+from blog.rendering import render_markdown
+
+PUBLIC_NAMES = {PUBLIC, "as:Public", "Public"}
+MAX_COMMENT = 10_000
+# A remote reply is not typed into our form: the form check (signed time, honeypot) does not apply.
+FEDERATED_FORM_AGE = 3600.0
+
+
+class Rejected(Exception):
+    """The request is refused; `status` is the HTTP answer."""
+
+    def __init__(self, message: str, status: int = 401) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass
+class Outcome:
+    handled: str
+    notices: list[Notice] = field(default_factory=list)
+
+
+# --- Verifying ---------------------------------------------------------------------
+
+
+def signature_of(headers: dict[str, str]) -> signatures.Signature:
+    raw = headers.get("signature") or headers.get("authorization", "").removeprefix("Signature ")
+    if not raw:
+        raise Rejected("The request is not signed.")
+    try:
+        return signatures.parse(raw)
+    except signatures.SignatureError as error:
+        raise Rejected(str(error)) from error
+
+
+def verify(method: str, target: str, headers: dict[str, str], body: bytes) -> RemoteActor:
+    """The remote actor that signed this request, or Rejected.
+
+    A key that no longer verifies is fetched again once (the actor may have rotated it)."""
+    sig = signature_of(headers)
+    if actors.is_blocked(actors.domain_of(sig.key_id)):
+        raise Rejected("This instance is blocked here.", 403)
+    try:
+        remote = actors.remote_for_key(sig.key_id)
+        try:
+            signatures.verify(method, target, headers, body, sig, remote.public_key_pem)
+        except signatures.SignatureError:
+            remote = actors.remote_for_key(sig.key_id, refresh=True)
+            signatures.verify(method, target, headers, body, sig, remote.public_key_pem)
+    except signatures.SignatureError as error:
+        raise Rejected(str(error)) from error
+    except NetworkError as error:
+        raise Rejected(f"The signing key could not be fetched: {error}") from error
+    return remote
+
+
+def parse(body: bytes) -> dict[str, Any]:
+    try:
+        activity = json.loads(body)
+    except ValueError as error:
+        raise Rejected("The body is not JSON.", 400) from error
+    if not isinstance(activity, dict) or not isinstance(activity.get("type"), str):
+        raise Rejected("The body is not an activity.", 400)
+    return activity
+
+
+# --- Finding what an activity is about -----------------------------------------------
+
+
+def _id(value: Any) -> str:
+    value = value[0] if isinstance(value, list) and value else value
+    if isinstance(value, dict):
+        return str(value.get("id") or value.get("href") or "")
+    return str(value or "")
+
+
+def _local_path(uri: str) -> str | None:
+    site, parts = urlsplit(settings.SITE_URL), urlsplit(uri)
+    if (parts.scheme, parts.netloc) != (site.scheme, site.netloc):
+        return None
+    return parts.path
+
+
+def local_post(uri: str) -> Post | None:
+    """A live post from its Article id or its page's URL."""
+    path = _local_path(uri)
+    try:
+        match = resolve(path) if path else None
+    except Resolver404:
+        return None
+    live = Post.objects.published().select_related("author")
+    if match and match.view_name == "federation:article":
+        return live.filter(pk=match.kwargs["pk"]).first()
+    if match and match.view_name == "blog:post_detail":
+        return live.filter(slug=match.kwargs["slug"]).first()
+    return None
+
+
+def _reply_target(uri: str) -> tuple[Post | None, Comment | None]:
+    """The post and comment a reply answers (a remote reply's stand-in comment included)."""
+    remote = RemoteObject.objects.filter(uri=uri, comment__isnull=False).select_related("comment__post").first()
+    if remote and remote.comment:
+        return remote.comment.post, remote.comment
+    path = _local_path(uri)
+    try:
+        match = resolve(path) if path else None
+    except Resolver404:
+        match = None
+    if match and match.view_name == "blog:comment_detail":
+        comment = Comment.objects.public().filter(pk=match.kwargs["pk"]).select_related("post").first()
+        return (comment.post, comment) if comment else (None, None)
+    return local_post(uri), None
+
+
+def _is_public(obj: dict[str, Any]) -> bool:
+    audience = []
+    for key in ("to", "cc"):
+        value = obj.get(key)
+        audience += value if isinstance(value, list) else [value]
+    return any(str(item) in PUBLIC_NAMES for item in audience)
+
+
+# --- Handling ------------------------------------------------------------------------
+
+
+def handle(activity: dict[str, Any], remote: RemoteActor) -> Outcome:
+    """Do what a verified activity asks, once per activity id."""
+    if _id(activity.get("actor")) != remote.uri:
+        raise Rejected("The activity's actor is not the signer.", 403)
+    kind = str(activity["type"])
+    uri = str(activity.get("id") or "")
+    if actors.domain_of(uri) != remote.domain:
+        raise Rejected("The activity's id is not on the signer's server.", 403)
+    handler = HANDLERS.get(kind)
+    if handler is None:
+        return Outcome(f"ignored {kind}")
+    try:
+        with transaction.atomic():
+            InboundActivity.objects.create(uri=uri, kind=kind[:20], actor=remote)
+            return handler(activity, remote)
+    except IntegrityError:
+        return Outcome(f"{kind} seen already")
+
+
+def _follow(activity: dict[str, Any], remote: RemoteActor) -> Outcome:
+    local = actors.by_id(_id(activity.get("object")))
+    if local is None:
+        raise Rejected("There is no such actor here.", 404)
+    Follower.objects.get_or_create(remote=remote, local=local.name, defaults={"follow_uri": str(activity["id"])})
+    outbox.accept_follow(local, {k: v for k, v in activity.items() if k != "@context"}, remote)
+    return Outcome(f"{remote.handle} follows {local.name}")
+
+
+def _like(activity: dict[str, Any], remote: RemoteActor) -> Outcome:
+    post = local_post(_id(activity.get("object")))
+    if post is None or bans.refusal(remote.user, None):
+        return Outcome("like not counted")
+    if counters.add_counted(Like, post, "like_count", post=post, user=remote.user):
+        like = Like.objects.get(post=post, user=remote.user)
+        RemoteObject.objects.update_or_create(uri=str(activity["id"]), defaults={"actor": remote, "like": like})
+    return Outcome(f"{remote.handle} likes {post.slug}")
+
+
+def _announce(activity: dict[str, Any], remote: RemoteActor) -> Outcome:
+    post = local_post(_id(activity.get("object")))
+    if post is None or bans.refusal(remote.user, None):
+        return Outcome("re-stack not counted")
+    item, created = Restack.objects.get_or_create(post=post, user=remote.user)
+    if created:
+        Post.objects.filter(pk=post.pk).update(restack_count=F("restack_count") + 1)
+    RemoteObject.objects.update_or_create(uri=str(activity["id"]), defaults={"actor": remote, "restack": item})
+    return Outcome(f"{remote.handle} re-stacked {post.slug}")
+
+
+def _text_of(note: dict[str, Any]) -> str:
+    """The reply as the Markdown a reader would have typed: remote HTML never reaches a page as HTML."""
+    html = str(note.get("content") or "")
+    text = markdownify(html, strip=["img", "script", "style", "iframe"], heading_style="ATX").strip()
+    return text[:MAX_COMMENT]
+
+
+def _create(activity: dict[str, Any], remote: RemoteActor) -> Outcome:
+    note = activity.get("object")
+    if not isinstance(note, dict) or note.get("type") not in ("Note", "Article"):
+        return Outcome("not a note")
+    if _id(note.get("attributedTo")) not in ("", remote.uri) or actors.domain_of(_id(note)) != remote.domain:
+        raise Rejected("The note is not the signer's.", 403)
+    if not _is_public(note):
+        return Outcome("not public: not published here")
+    post, reply_to = _reply_target(_id(note.get("inReplyTo")))
+    if post is None or not post.comments_open:
+        return Outcome("not a reply to a live post open to comments")
+    body = _text_of(note)
+    if not body:
+        return Outcome("empty reply")
+    decision = moderation.moderate(author=remote.user, body=body, ip=None, form_age=FEDERATED_FORM_AGE)
+    if decision.refusal is not None:
+        return Outcome(f"reply refused: {'; '.join(decision.reasons)}")
+    comment = _save_comment(post, remote, body, reply_to, decision)
+    RemoteObject.objects.create(uri=_id(note), actor=remote, comment=comment, url=_id(note.get("url"))[:500])
+    if decision.status != Comment.Status.APPROVED:
+        return Outcome(f"reply held: {'; '.join(decision.reasons)}")
+    threads.changed(post.pk)
+    return Outcome("reply published", notifications.notices_for(comment))
+
+
+def _save_comment(
+    post: Post, remote: RemoteActor, body: str, reply_to: Comment | None, decision: moderation.Decision
+) -> Comment:
+    if reply_to is None:
+        parent, level = None, 1
+    elif reply_to.level < 4:
+        parent, level = reply_to, reply_to.level + 1
+    else:
+        parent, level = (reply_to if reply_to.level == 4 else reply_to.parent), 5
+    comment = Comment.objects.create(
+        post=post, author=remote.user, reply_to=reply_to, parent=parent, level=level, body=body,
+        body_html=render_markdown(body, comment=True), status=decision.status, reasons=decision.reasons,
+    )  # fmt: skip
+    if decision.status != Comment.Status.APPROVED:
+        action = moderation.Action.by_rules(decision.status)
+        moderation.log(None, comment, action, "; ".join(decision.reasons), "", decision.status)
+    return comment
+
+
+def _undo(activity: dict[str, Any], remote: RemoteActor) -> Outcome:
+    inner = activity.get("object")
+    inner_id = _id(inner)
+    inner_type = inner.get("type") if isinstance(inner, dict) else None
+    if inner_type == "Follow" or Follower.objects.filter(remote=remote, follow_uri=inner_id).exists():
+        local = actors.by_id(_id(inner.get("object"))) if isinstance(inner, dict) else None
+        follows = Follower.objects.filter(remote=remote)
+        follows = follows.filter(local=local.name) if local else follows.filter(follow_uri=inner_id)
+        follows.delete()
+        return Outcome(f"{remote.handle} unfollowed")
+    made = RemoteObject.objects.filter(uri=inner_id, actor=remote).select_related("like", "restack").first()
+    if made and made.like:
+        counters.remove_counted(Like, made.like.post, "like_count", pk=made.like.pk)
+        return Outcome("like undone")
+    if made and made.restack:
+        counters.remove_counted(Restack, made.restack.post, "restack_count", pk=made.restack.pk)
+        return Outcome("re-stack undone")
+    return Outcome("nothing to undo")
+
+
+def _delete(activity: dict[str, Any], remote: RemoteActor) -> Outcome:
+    target = _id(activity.get("object"))
+    if target == remote.uri:
+        Follower.objects.filter(remote=remote).delete()
+        return Outcome(f"{remote.handle} deleted: follows ended")
+    made = RemoteObject.objects.filter(uri=target, actor=remote, comment__isnull=False).first()
+    if made is None or made.comment_id is None:
+        return Outcome("nothing to delete")
+    # Hidden from readers, kept for the moderators (as a local reader's deletion is).
+    comment = Comment.objects.get(pk=made.comment_id)
+    Comment.objects.filter(pk=comment.pk).update(is_deleted=True, is_pinned=False)
+    threads.changed(comment.post_id)
+    return Outcome("reply deleted")
+
+
+def _update(activity: dict[str, Any], remote: RemoteActor) -> Outcome:
+    obj = activity.get("object")
+    if _id(obj) == remote.uri:
+        actors.fetch_remote(remote.uri, refresh=True)
+        return Outcome("actor refreshed")
+    return Outcome("updates of replies are not applied")
+
+
+HANDLERS = {
+    "Follow": _follow,
+    "Like": _like,
+    "Announce": _announce,
+    "Create": _create,
+    "Undo": _undo,
+    "Delete": _delete,
+    "Update": _update,
+}
