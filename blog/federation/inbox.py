@@ -24,6 +24,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.urls import Resolver404, resolve
+from bs4 import BeautifulSoup
 from markdownify import markdownify
 
 from blog import bans, counters, moderation, notifications, threads
@@ -36,6 +37,7 @@ from blog.rendering import render_markdown
 
 PUBLIC_NAMES = {PUBLIC, "as:Public", "Public"}
 MAX_COMMENT = 10_000
+DROPPED_ELEMENTS = ["script", "style", "iframe", "object", "embed", "img", "video", "audio", "template"]
 # A remote reply is not typed into our form: the form check (signed time, honeypot) does not apply.
 FEDERATED_FORM_AGE = 3600.0
 
@@ -208,9 +210,10 @@ def _announce(activity: dict[str, Any], remote: RemoteActor) -> Outcome:
 
 def _text_of(note: dict[str, Any]) -> str:
     """The reply as the Markdown a reader would have typed: remote HTML never reaches a page as HTML."""
-    html = str(note.get("content") or "")
-    text = markdownify(html, strip=["img", "script", "style", "iframe"], heading_style="ATX").strip()
-    return text[:MAX_COMMENT]
+    soup = BeautifulSoup(str(note.get("content") or ""), "html.parser")
+    for element in soup(DROPPED_ELEMENTS):
+        element.decompose()  # with their content: a script's text is no reader's words
+    return str(markdownify(str(soup), heading_style="ATX")).strip()[:MAX_COMMENT]
 
 
 def _create(activity: dict[str, Any], remote: RemoteActor) -> Outcome:

@@ -136,6 +136,7 @@ def receive(request: HttpRequest, name: str | None = None) -> HttpResponse:
     if len(body) > settings.FEDERATION_MAX_BODY_BYTES:
         return JsonResponse({"error": "The activity is too large."}, status=413)
     headers = {key.lower(): value for key, value in request.headers.items()}
+    headers.setdefault("host", request.get_host())
     try:
         domain = actors.domain_of(inbox.signature_of(headers).key_id)
         if settings.RATELIMIT_ENABLED and not ratelimits.hit(f"ap-inbox:{domain}", settings.FEDERATION_INBOX_RATE):
