@@ -258,6 +258,7 @@ def _save_remote(document: dict[str, Any], uri: str) -> RemoteActor:
             remote.refresh_from_db()
         label = f"{name} ({remote.handle})" if name else remote.handle
         User.objects.filter(pk=remote.user_id).update(display_name=label[:80])
+        remote.user.display_name = label[:80]
     return remote
 
 
