@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -62,11 +63,18 @@ def publication() -> LocalActor:
 
 
 def author(handle: str) -> LocalActor | None:
-    """An author who has a live post (readers are not actors: nothing of theirs is federated)."""
+    """An author with a live post, or a reader who follows someone elsewhere.
+
+    Other readers are not actors: nothing of theirs is federated until they follow someone."""
     if handle.lower() == settings.FEDERATION_PUBLICATION_HANDLE.lower():
         return None
-    user = User.objects.filter(username__iexact=handle, is_active=True, posts__in=Post.objects.published()).first()
+    users = User.objects.filter(username__iexact=handle, is_active=True, remote_actor__isnull=True)
+    user = users.filter(Q(posts__in=Post.objects.published()) | Q(followings__isnull=False)).distinct().first()
     return LocalActor(user.username, user) if user else None
+
+
+def of_user(user: User) -> LocalActor:
+    return LocalActor(user.username, user)
 
 
 def by_name(name: str) -> LocalActor | None:
@@ -94,6 +102,15 @@ def key_of(actor: LocalActor) -> ActorKey:
             return ActorKey.objects.create(actor=actor.name, private_pem=private, public_pem=public)
     except IntegrityError:
         return ActorKey.objects.get(actor=actor.name)
+
+
+def signing_key(name: str) -> tuple[str, str]:
+    """(key id, private PEM) that signs what `name` sent, even if it is no actor any more
+    (a reader's Undo of their last follow goes out after the follow is gone)."""
+    local = publication() if name == settings.FEDERATION_PUBLICATION_HANDLE else None
+    key_id = local.key_id if local else absolute(reverse("federation:author", args=[name])) + "#main-key"
+    key = ActorKey.objects.filter(actor=name).first() or key_of(local or LocalActor(name))
+    return key_id, key.private_pem
 
 
 # --- Documents we serve ---------------------------------------------------------

@@ -24,6 +24,8 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.urls import Resolver404, resolve
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from bs4 import BeautifulSoup
 from markdownify import markdownify
 
@@ -31,7 +33,18 @@ from blog import bans, counters, moderation, notifications, threads
 from blog.federation import actors, outbox, signatures
 from blog.federation.actors import PUBLIC
 from blog.federation.network import NetworkError
-from blog.models import Comment, Follower, InboundActivity, Like, Post, RemoteActor, RemoteObject, Restack
+from blog.models import (
+    Comment,
+    Follower,
+    Following,
+    InboundActivity,
+    Like,
+    Post,
+    ReceivedArticle,
+    RemoteActor,
+    RemoteObject,
+    Restack,
+)
 from blog.notifications import Notice
 from blog.rendering import render_markdown
 
@@ -148,6 +161,10 @@ def _reply_target(uri: str) -> tuple[Post | None, Comment | None]:
     return local_post(uri), None
 
 
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value] if value else []
+
+
 def _is_public(obj: dict[str, Any]) -> bool:
     audience = []
     for key in ("to", "cc"):
@@ -220,11 +237,14 @@ def _create(activity: dict[str, Any], remote: RemoteActor) -> Outcome:
     note = activity.get("object")
     if not isinstance(note, dict) or note.get("type") not in ("Note", "Article"):
         return Outcome("not a note")
-    if _id(note.get("attributedTo")) not in ("", remote.uri) or actors.domain_of(_id(note)) != remote.domain:
+    authors = [_id(item) for item in _listed(note.get("attributedTo"))]
+    if (authors and remote.uri not in authors) or actors.domain_of(_id(note)) != remote.domain:
         raise Rejected("The note is not the signer's.", 403)
     if not _is_public(note):
         return Outcome("not public: not published here")
-    post, reply_to = _reply_target(_id(note.get("inReplyTo")))
+    post, reply_to = _reply_target(_id(note.get("inReplyTo"))) if note.get("inReplyTo") else (None, None)
+    if post is None and not note.get("inReplyTo"):
+        return _receive_article(note, remote)
     if post is None or not post.comments_open:
         return Outcome("not a reply to a live post open to comments")
     body = _text_of(note)
@@ -239,6 +259,20 @@ def _create(activity: dict[str, Any], remote: RemoteActor) -> Outcome:
         return Outcome(f"reply held: {'; '.join(decision.reasons)}")
     threads.changed(post.pk)
     return Outcome("reply published", notifications.notices_for(comment))
+
+
+def _receive_article(obj: dict[str, Any], remote: RemoteActor) -> Outcome:
+    """A post from an account our readers follow: kept for them, as text rendered with the comment rules."""
+    if not Following.objects.filter(remote=remote).exists():
+        return Outcome("nobody here follows its author")
+    text = _text_of(obj)
+    fields = {
+        "remote": remote, "url": _id(obj.get("url"))[:500], "name": str(obj.get("name") or "")[:300],
+        "summary": str(BeautifulSoup(str(obj.get("summary") or ""), "html.parser").get_text())[:1000],
+        "content_html": render_markdown(text, comment=True), "published": parse_datetime(str(obj.get("published") or "")),
+    }  # fmt: skip
+    ReceivedArticle.objects.update_or_create(uri=_id(obj), defaults=fields)
+    return Outcome(f"received {fields['name'] or 'a post'} from {remote.handle}")
 
 
 def _save_comment(
@@ -258,6 +292,11 @@ def _save_comment(
         action = moderation.Action.by_rules(decision.status)
         moderation.log(None, comment, action, "; ".join(decision.reasons), "", decision.status)
     return comment
+
+
+def _accept(activity: dict[str, Any], remote: RemoteActor) -> Outcome:
+    accepted = Following.objects.filter(follow_uri=_id(activity.get("object")), remote=remote)
+    return Outcome("follow accepted" if accepted.update(accepted_at=timezone.now()) else "nothing to accept")
 
 
 def _undo(activity: dict[str, Any], remote: RemoteActor) -> Outcome:
@@ -285,6 +324,8 @@ def _delete(activity: dict[str, Any], remote: RemoteActor) -> Outcome:
     if target == remote.uri:
         Follower.objects.filter(remote=remote).delete()
         return Outcome(f"{remote.handle} deleted: follows ended")
+    if ReceivedArticle.objects.filter(uri=target, remote=remote).delete()[0]:
+        return Outcome("received post deleted")
     made = RemoteObject.objects.filter(uri=target, actor=remote, comment__isnull=False).first()
     if made is None or made.comment_id is None:
         return Outcome("nothing to delete")
@@ -300,11 +341,14 @@ def _update(activity: dict[str, Any], remote: RemoteActor) -> Outcome:
     if _id(obj) == remote.uri:
         actors.fetch_remote(remote.uri, refresh=True)
         return Outcome("actor refreshed")
+    if isinstance(obj, dict) and ReceivedArticle.objects.filter(uri=_id(obj), remote=remote).exists():
+        return _receive_article(obj, remote)
     return Outcome("updates of replies are not applied")
 
 
 HANDLERS = {
     "Follow": _follow,
+    "Accept": _accept,
     "Like": _like,
     "Announce": _announce,
     "Create": _create,

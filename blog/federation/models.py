@@ -148,3 +148,38 @@ class BlockedInstance(models.Model):
 
     def __str__(self) -> str:
         return self.domain
+
+
+class Following(models.Model):
+    """A local reader following a remote actor (a publication elsewhere), and whether it accepted."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="followings")
+    remote = models.ForeignKey(RemoteActor, on_delete=models.CASCADE, related_name="followed_by")
+    follow_uri = models.URLField(max_length=500, unique=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "remote"], name="one_following_per_reader")]
+
+    def __str__(self) -> str:
+        return f"{self.user} follows {self.remote}"
+
+
+class ReceivedArticle(models.Model):
+    """A post that a followed remote actor sent us (Create{Article} or a Note), shown to its followers here."""
+
+    remote = models.ForeignKey(RemoteActor, on_delete=models.CASCADE, related_name="articles")
+    uri = models.URLField(max_length=500, unique=True)
+    url = models.URLField(max_length=500, blank=True)
+    name = models.CharField(max_length=300, blank=True)
+    summary = models.TextField(blank=True)
+    content_html = models.TextField(blank=True)  # remote HTML cut to text, rendered with the comment rules
+    published = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-received_at", "-pk"]
+
+    def __str__(self) -> str:
+        return self.name or self.uri

@@ -60,7 +60,8 @@ def resolve(url: str) -> tuple[str, str, int, str]:
         infos = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as error:
         raise NetworkError(f"{parts.hostname} does not resolve") from error
-    addresses = [info[4][0] for info in infos]
+    # IPv4 first: a host name such as localhost may answer ::1 where only 127.0.0.1 listens.
+    addresses = [info[4][0] for info in sorted(infos, key=lambda info: info[0] != socket.AF_INET)]
     if not addresses or not all(_allowed(str(address)) for address in addresses):
         raise RefusedAddress(f"{parts.hostname} resolves to an address federation does not reach")
     return parts.scheme, parts.hostname, port, str(addresses[0])

@@ -47,7 +47,7 @@ class Retry:
     delay: float
 
 
-def _activity_uri() -> str:
+def activity_uri() -> str:
     return absolute(reverse("federation:activity", args=[uuid.uuid4().hex]))
 
 
@@ -57,7 +57,7 @@ def _inboxes(names: list[str]) -> list[str]:
     return sorted({remote.delivery_inbox for remote in remotes.only("inbox", "shared_inbox")})
 
 
-def _record(kind: str, actor: LocalActor, payload: dict[str, Any], inboxes: list[str], post: Post | None) -> OutboundActivity:
+def record(kind: str, actor: LocalActor, payload: dict[str, Any], inboxes: list[str], post: Post | None) -> OutboundActivity:
     """The activity and its deliveries, in one transaction."""
     now = timezone.now()
     with transaction.atomic():
@@ -78,11 +78,11 @@ def _post_activity(kind: str, post: Post, obj: Any) -> OutboundActivity | None:
     me = actors.publication()
     names = [me.name, post.author.username]
     payload = {
-        "@context": CONTEXT, "id": _activity_uri(), "type": kind, "actor": me.id,
+        "@context": CONTEXT, "id": activity_uri(), "type": kind, "actor": me.id,
         "published": timezone.now().isoformat(), "to": [PUBLIC],
         "cc": [absolute(reverse("federation:followers", args=[me.name]))], "object": obj,
     }  # fmt: skip
-    return _record(kind, me, payload, _inboxes(names), post)
+    return record(kind, me, payload, _inboxes(names), post)
 
 
 def post_published(post: Post) -> OutboundActivity | None:
@@ -119,8 +119,8 @@ def _post_saved(sender: type[Post], instance: Post, created: bool, update_fields
 
 def accept_follow(actor: LocalActor, follow: dict[str, Any], remote: RemoteActor) -> OutboundActivity:
     """Accept{Follow}, to the follower's own inbox."""
-    payload = {"@context": CONTEXT, "id": _activity_uri(), "type": "Accept", "actor": actor.id, "object": follow}
-    return _record("Accept", actor, payload, [remote.inbox], None)
+    payload = {"@context": CONTEXT, "id": activity_uri(), "type": "Accept", "actor": actor.id, "object": follow}
+    return record("Accept", actor, payload, [remote.inbox], None)
 
 
 def queued_ids(activity: OutboundActivity) -> list[int]:
@@ -172,8 +172,7 @@ def send_deliveries(delivery_ids: list[int]) -> list[Retry]:
         if activity.pk not in bodies:
             bodies[activity.pk] = json.dumps(activity.payload).encode()
         if activity.actor not in keys:
-            local = actors.by_name(activity.actor) or actors.publication()
-            keys[activity.actor] = (local.key_id, actors.key_of(local).private_pem)
+            keys[activity.actor] = actors.signing_key(activity.actor)
         key_id, private_pem = keys[activity.actor]
         attempts = delivery.attempts + 1
         try:

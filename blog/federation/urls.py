@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from blog.federation import views
 
@@ -18,4 +18,8 @@ urlpatterns = [
     path("ap/activities/<str:key>", views.activity, name="activity"),
     path("moderation/instances/", views.instances, name="instances"),
     path("moderation/instances/<int:pk>/unblock/", views.unblock, name="unblock"),
+    path("fediverse/", views.reading, name="reading"),
+    path("fediverse/follow/", views.follow, name="follow"),
+    path("fediverse/following/<int:pk>/unfollow/", views.unfollow, name="unfollow"),
+    re_path(r"^fediverse/posts/(?P<pk>[0-9]+)/(?P<action>like|boost|reply)/$", views.act, name="act"),
 ]

@@ -5,6 +5,7 @@ the activities we sent about them. Followers are counted, never listed."""
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -15,11 +16,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.requests import SignedInRequest, role_required
 from blog import ratelimits
+from blog.ratelimits import rate_limit
 from blog.federation import actors, blocks, inbox
+from blog.federation import reading as reading_
 from blog.federation.actors import CONTEXT, LocalActor
 from blog.federation.responses import activity_response, article_response, wants_activity_json
 from blog.federation.tasks import queue_notices
-from blog.models import BlockedInstance, OutboundActivity, Post
+from blog.models import BlockedInstance, Following, OutboundActivity, Post, ReceivedArticle
 from blog.site import absolute
 
 OUTBOX_PAGE = 20
@@ -177,3 +180,65 @@ def unblock(request: SignedInRequest, pk: int) -> HttpResponse:
     blocks.unblock_instance(block)
     messages.success(request, f"{block.domain} is no longer blocked.")
     return redirect("federation:instances")
+
+
+# --- A reader here following publications elsewhere ----------------------------------
+
+
+@login_required
+@require_GET
+def reading(request: SignedInRequest) -> HttpResponse:
+    context = {"followings": reading_.followings(request.user), "articles": reading_.articles_for(request.user)}
+    return render(request, "blog/federation/reading.html", context)
+
+
+def _refused(request: SignedInRequest, error: Exception) -> HttpResponse:
+    messages.error(request, str(error))
+    context = {"followings": reading_.followings(request.user), "articles": reading_.articles_for(request.user)}
+    return render(request, "blog/federation/reading.html", context, status=400)
+
+
+@login_required
+@require_POST
+@rate_limit("fediverse-follow", "10/m", "That is a lot of follows. Please wait a minute.")
+def follow(request: SignedInRequest) -> HttpResponse:
+    try:
+        following = reading_.follow(request.user, request.POST.get("address", ""))
+    except reading_.ReadingRefused as error:
+        return _refused(request, error)
+    messages.success(request, f"Following {following.remote.handle}; new posts will appear here.")
+    return redirect("federation:reading")
+
+
+@login_required
+@require_POST
+def unfollow(request: SignedInRequest, pk: int) -> HttpResponse:
+    following = get_object_or_404(Following, pk=pk, user=request.user)
+    reading_.unfollow(request.user, following)
+    messages.success(request, f"You no longer follow {following.remote.handle}.")
+    return redirect("federation:reading")
+
+
+def _article(request: SignedInRequest, pk: int) -> ReceivedArticle:
+    """Only an article from an account this reader follows."""
+    return get_object_or_404(ReceivedArticle, pk=pk, remote__followed_by__user=request.user)
+
+
+@login_required
+@require_POST
+@rate_limit("fediverse-act", "30/m", "You're acting very fast. Please wait a minute.")
+def act(request: SignedInRequest, pk: int, action: str) -> HttpResponse:
+    """Like, boost or reply to a post from elsewhere, as this reader."""
+    article = _article(request, pk)
+    try:
+        if action == "like":
+            reading_.like(request.user, article)
+        elif action == "boost":
+            reading_.boost(request.user, article)
+        else:
+            reading_.reply(request.user, article, request.POST.get("body", ""))
+    except reading_.ReadingRefused as error:
+        return _refused(request, error)
+    done = {"like": "Liked", "boost": "Boosted", "reply": "Replied to"}[action]
+    messages.success(request, f"{done} “{article.name or 'the post'}” on {article.remote.domain}.")
+    return redirect("federation:reading")

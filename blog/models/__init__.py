@@ -21,9 +21,11 @@ from blog.federation.models import (  # noqa: E402, I001
     BlockedInstance,
     FederatedDelivery,
     Follower,
+    Following,
     InboundActivity,
     OutboundActivity,
     RemoteActor,
+    ReceivedArticle,
     RemoteObject,
 )
 
@@ -32,9 +34,11 @@ __all__ = [
     "BlockedInstance",
     "FederatedDelivery",
     "Follower",
+    "Following",
     "InboundActivity",
     "OutboundActivity",
     "RemoteActor",
+    "ReceivedArticle",
     "RemoteObject",
     "Ban",
     "Comment",
