@@ -49,14 +49,15 @@ users = User.objects.bulk_create(
     (User(username=f"fedi-bench-{i}", email=f"fedi-bench-{i}@federated.invalid", password="!") for i in range(N)),
     batch_size=5000)
 actors = RemoteActor.objects.bulk_create(
-    (RemoteActor(uri=f"SINK/users/{i}", key_id=f"SINK/users/{i}#main-key", public_key_pem="-", inbox=f"SINK/users/{i}/inbox",
-                 shared_inbox=f"SINK/i/{i % M}/inbox", domain="DOMAIN", preferred_username=f"reader{i}", user=user,
-                 fetched_at=now) for i, user in enumerate(users)), batch_size=5000)
+    (RemoteActor(uri=f"SINK/users/{i}", key_id=f"SINK/users/{i}#main-key", public_key_pem="-",
+                 inbox=f"SINK/users/{i}/inbox", shared_inbox=f"SINK/i/{i % M}/inbox", domain="DOMAIN",
+                 preferred_username=f"reader{i}", user=user, fetched_at=now)
+     for i, user in enumerate(users)), batch_size=5000)
 Follower.objects.bulk_create((Follower(remote=actor, local="publication") for actor in actors), batch_size=5000)
 author, _ = User.objects.get_or_create(username="bench-author", defaults={"email": "bench-author@example.com"})
 body = ("A paragraph of analysis. " * 40 + "\\n\\n") * 8
 for run in ("clean", "kill"):
-    post = Post.objects.create(author=author, slug=f"bench-federation-{run}", title=f"Bench federation {run}", body=body)
+    post = Post.objects.create(author=author, slug=f"bench-federation-{run}", title=f"Bench {run}", body=body)
     print(post.pk)
 """
 
@@ -156,7 +157,7 @@ def stop(worker: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
     worker.wait(timeout=60)
 
 
-def wait_until(check, timeout: float, what: str) -> float:  # noqa: ANN001
+def wait_until(check, timeout: float, what: str) -> float:
     deadline = time.time() + timeout
     while not check():
         if time.time() > deadline:
@@ -200,13 +201,17 @@ def main() -> None:
     try:
         time.sleep(4)  # let the worker connect
         started = float(shell(env, PUBLISH.replace("PK", clean_pk)).split()[1])
-        finished = wait_until(lambda: sink.inboxes_reached(article + clean_pk + " ") >= args.inboxes, 300, "the clean send")
+        finished = wait_until(
+            lambda: sink.inboxes_reached(article + clean_pk + " ") >= args.inboxes, 300, "the clean send"
+        )
         clean_seconds = finished - started
         time.sleep(1)
         clean_repeats = sink.repeats()
 
         started = float(shell(env, PUBLISH.replace("PK", kill_pk)).split()[1])
-        wait_until(lambda: sink.inboxes_reached(article + kill_pk + " ") >= args.inboxes // 5, 300, "a fifth of the send")
+        wait_until(
+            lambda: sink.inboxes_reached(article + kill_pk + " ") >= args.inboxes // 5, 300, "a fifth of the send"
+        )
         stop(worker, signal.SIGKILL)
         at_kill = sink.inboxes_reached(article + kill_pk + " ")
         worker = start_worker(env, args.concurrency)
@@ -224,13 +229,19 @@ def main() -> None:
     print(f"{args.followers} followers on {args.inboxes} shared inboxes, {args.concurrency} worker processes, "
           f"batches of {args.batch_size}; sink, broker, database and workers share {os.cpu_count()} cores")  # fmt: skip
     print(f"{'sender':<48} {'seconds':>8} {'inboxes/s':>10}")
-    print(f"{'Dispatch, clean (publish to last inbox)':<48} {clean_seconds:>8.2f} {args.inboxes / clean_seconds:>10.0f}")
+    print(
+        f"{'Dispatch, clean (publish to last inbox)':<48} {clean_seconds:>8.2f} {args.inboxes / clean_seconds:>10.0f}"
+    )
     print(f"{'plain loop: sign and POST, one process':<48} {floor:>8.2f} {args.inboxes / floor:>10.0f}")
     print(f"Dispatch / plain loop (time): {clean_seconds / floor:.2f}")
-    print(f"clean send: inboxes reached {sink.inboxes_reached(article + clean_pk + ' ')}, "
-          f"missed {args.inboxes - sink.inboxes_reached(article + clean_pk + ' ')}, POSTs repeated {clean_repeats}")
-    print(f"killed send: worker killed after {at_kill} inboxes; all reached {kill_seconds:.2f} s after publishing "
-          f"(including the {args.stuck_after} s a delivery must be stuck before the sweep)")
+    print(
+        f"clean send: inboxes reached {sink.inboxes_reached(article + clean_pk + ' ')}, "
+        f"missed {args.inboxes - sink.inboxes_reached(article + clean_pk + ' ')}, POSTs repeated {clean_repeats}"
+    )
+    print(
+        f"killed send: worker killed after {at_kill} inboxes; all reached {kill_seconds:.2f} s after publishing "
+        f"(including the {args.stuck_after} s a delivery must be stuck before the sweep)"
+    )
     reached = sink.inboxes_reached(article + kill_pk + " ")
     print(f"killed send: inboxes reached {reached}, missed {args.inboxes - reached}, POSTs repeated {kill_repeats}")
     print(f"killed send: delivery rows by status {statuses}")

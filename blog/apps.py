@@ -11,9 +11,9 @@ class BlogConfig(AppConfig):
         from accounts.guards import register_profile_guard
         from accounts.models import User
         from blog import pagecache, search  # noqa: F401  (pagecache connects its signal receivers)
-        from blog.federation import outbox, tasks  # noqa: F401  (edits become Updates; activities queue themselves)
         from blog.bans import profile_refusal
         from blog.engagement import apply_like_intent
+        from blog.federation import outbox, tasks  # noqa: F401  (edits become Updates; activities queue themselves)
         from blog.models import Post
 
         user_logged_in.connect(apply_like_intent, dispatch_uid="blog.apply_like_intent")

@@ -8,8 +8,8 @@ live under /ap/; each post is an Article whose id is /ap/articles/<pk>
 posts are ever described; authors are the users with a published post."""
 
 import hashlib
-from datetime import timedelta
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -169,7 +169,9 @@ def article(post: Post) -> dict[str, Any]:
         "updated": post.updated_at.isoformat(),
         "to": [PUBLIC],
         "cc": [absolute(reverse("federation:followers", args=[publication().name]))],
-        "tag": [{"type": "Hashtag", "name": f"#{tag.name}", "href": absolute(f"/t/{tag.slug}/")} for tag in post.tags.all()],
+        "tag": [
+            {"type": "Hashtag", "name": f"#{tag.name}", "href": absolute(f"/t/{tag.slug}/")} for tag in post.tags.all()
+        ],
     }
     if post.cover:
         doc["image"] = _image(post.cover.url)
@@ -255,7 +257,8 @@ def _save_remote(document: dict[str, Any], uri: str) -> RemoteActor:
         raise network.NetworkError(f"{uri} is not an actor with a key and an inbox")
     if document.get("id") != uri or domain_of(str(key.get("id", ""))) != domain_of(uri):
         raise network.NetworkError(f"{uri} names another actor or a key elsewhere")
-    endpoints = document.get("endpoints") if isinstance(document.get("endpoints"), dict) else {}
+    endpoints = document.get("endpoints")
+    endpoints = endpoints if isinstance(endpoints, dict) else {}
     shared = str(endpoints.get("sharedInbox") or "")
     preferred = str(document.get("preferredUsername") or "")[:100]
     name = str(document.get("name") or "")[:200]

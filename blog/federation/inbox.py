@@ -20,13 +20,13 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from bs4 import BeautifulSoup
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.urls import Resolver404, resolve
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from bs4 import BeautifulSoup
 from markdownify import markdownify
 
 from blog import bans, counters, moderation, notifications, threads
@@ -166,7 +166,7 @@ def _listed(value: Any) -> list[Any]:
 
 
 def _is_public(obj: dict[str, Any]) -> bool:
-    audience = []
+    audience: list[Any] = []
     for key in ("to", "cc"):
         value = obj.get(key)
         audience += value if isinstance(value, list) else [value]
@@ -269,7 +269,8 @@ def _receive_article(obj: dict[str, Any], remote: RemoteActor) -> Outcome:
     fields = {
         "remote": remote, "url": _id(obj.get("url"))[:500], "name": str(obj.get("name") or "")[:300],
         "summary": str(BeautifulSoup(str(obj.get("summary") or ""), "html.parser").get_text())[:1000],
-        "content_html": render_markdown(text, comment=True), "published": parse_datetime(str(obj.get("published") or "")),
+        "content_html": render_markdown(text, comment=True),
+        "published": parse_datetime(str(obj.get("published") or "")),
     }  # fmt: skip
     ReceivedArticle.objects.update_or_create(uri=_id(obj), defaults=fields)
     return Outcome(f"received {fields['name'] or 'a post'} from {remote.handle}")

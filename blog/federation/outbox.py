@@ -57,7 +57,9 @@ def _inboxes(names: list[str]) -> list[str]:
     return sorted({remote.delivery_inbox for remote in remotes.only("inbox", "shared_inbox")})
 
 
-def record(kind: str, actor: LocalActor, payload: dict[str, Any], inboxes: list[str], post: Post | None) -> OutboundActivity:
+def record(
+    kind: str, actor: LocalActor, payload: dict[str, Any], inboxes: list[str], post: Post | None
+) -> OutboundActivity:
     """The activity and its deliveries, in one transaction."""
     now = timezone.now()
     with transaction.atomic():
@@ -138,7 +140,8 @@ def batches(delivery_ids: list[int]) -> list[list[int]]:
 def retry_delay(attempts: int, retry_after: str = "") -> float:
     if retry_after.isdigit():
         return min(float(retry_after), 3600.0)
-    return min(settings.FEDERATION_RETRY_BASE_SECONDS * 2.0 ** max(attempts - 1, 0), 6 * 3600.0)
+    base = float(settings.FEDERATION_RETRY_BASE_SECONDS)
+    return min(base * 2.0 ** max(attempts - 1, 0), 6 * 3600.0)
 
 
 def _claim(delivery_id: int) -> bool:

@@ -95,10 +95,10 @@ def sign(method: str, url: str, body: bytes | None, key_id: str, private_pem: st
         headers["digest"] = digest(body)
         names.append("digest")
     text = _signing_string(names, method, target, headers, None)
-    value = base64.b64encode(_private_key(private_pem).sign(text.encode(), padding.PKCS1v15(), hashes.SHA256())).decode()
-    headers["signature"] = (
-        f'keyId="{key_id}",algorithm="rsa-sha256",headers="{" ".join(names)}",signature="{value}"'
-    )
+    value = base64.b64encode(
+        _private_key(private_pem).sign(text.encode(), padding.PKCS1v15(), hashes.SHA256())
+    ).decode()
+    headers["signature"] = f'keyId="{key_id}",algorithm="rsa-sha256",headers="{" ".join(names)}",signature="{value}"'
     return {name.title(): value for name, value in headers.items()}
 
 

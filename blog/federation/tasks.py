@@ -31,7 +31,9 @@ def queue_notices(notices: Iterable[Notice]) -> None:
 
 
 @receiver(post_save, sender=OutboundActivity, dispatch_uid="federation-queue-activity")
-def _activity_recorded(sender: type[OutboundActivity], instance: OutboundActivity, created: bool, **kwargs: Any) -> None:
+def _activity_recorded(
+    sender: type[OutboundActivity], instance: OutboundActivity, created: bool, **kwargs: Any
+) -> None:
     if created:
         deliver_activity.delay_on_commit(instance.pk)
 

@@ -16,13 +16,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.requests import SignedInRequest, role_required
 from blog import ratelimits
-from blog.ratelimits import rate_limit
 from blog.federation import actors, blocks, inbox
 from blog.federation import reading as reading_
 from blog.federation.actors import CONTEXT, LocalActor
 from blog.federation.responses import activity_response, article_response, wants_activity_json
 from blog.federation.tasks import queue_notices
 from blog.models import BlockedInstance, Following, OutboundActivity, Post, ReceivedArticle
+from blog.ratelimits import rate_limit
 from blog.site import absolute
 
 OUTBOX_PAGE = 20
@@ -83,7 +83,7 @@ def author(request: HttpRequest, handle: str) -> HttpResponse:
 def outbox(request: HttpRequest, name: str) -> JsonResponse:
     """The latest posts as Create activities: enough for a server to show a new follower what came before."""
     actor = _actor(name)
-    posts = Post.objects.published().select_related("author").prefetch_related("tags")
+    posts = Post.objects.published().select_related("author").prefetch_related("tags")  # type: ignore[misc]
     if actor.user is not None:
         posts = posts.filter(author=actor.user)
     items = [

@@ -1,5 +1,18 @@
 """Blog models, one module per concern."""
 
+# Last: the federation models refer to the ones above.
+from blog.federation.models import (
+    ActorKey,
+    BlockedInstance,
+    FederatedDelivery,
+    Follower,
+    Following,
+    InboundActivity,
+    OutboundActivity,
+    ReceivedArticle,
+    RemoteActor,
+    RemoteObject,
+)
 from blog.models.comments import (
     Ban,
     Comment,
@@ -15,52 +28,38 @@ from blog.models.insights import LinkClick, PageViewDay, ReferrerDay
 from blog.models.posts import Post, PostImage, PostQuerySet, SlugRedirect
 from blog.models.subscriptions import Delivery, Digest, NewsletterSettings, Send, Subscriber
 
-# Last: the federation models refer to the ones above.
-from blog.federation.models import (  # noqa: E402, I001
-    ActorKey,
-    BlockedInstance,
-    FederatedDelivery,
-    Follower,
-    Following,
-    InboundActivity,
-    OutboundActivity,
-    RemoteActor,
-    ReceivedArticle,
-    RemoteObject,
-)
-
 __all__ = [
     "ActorKey",
-    "BlockedInstance",
-    "FederatedDelivery",
-    "Follower",
-    "Following",
-    "InboundActivity",
-    "OutboundActivity",
-    "RemoteActor",
-    "ReceivedArticle",
-    "RemoteObject",
     "Ban",
+    "BlockedInstance",
     "Comment",
     "CommentLike",
     "CommentRevision",
     "Delivery",
     "Digest",
     "ExportJob",
+    "FederatedDelivery",
     "Flag",
+    "Follower",
+    "Following",
     "ImportJob",
+    "InboundActivity",
     "LegacyPath",
     "Like",
     "LinkClick",
     "ModerationLog",
     "ModerationSettings",
     "NewsletterSettings",
+    "OutboundActivity",
     "PageViewDay",
     "Post",
     "PostImage",
     "PostQuerySet",
+    "ReceivedArticle",
     "ReferralVisit",
     "ReferrerDay",
+    "RemoteActor",
+    "RemoteObject",
     "Restack",
     "Send",
     "Share",

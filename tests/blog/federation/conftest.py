@@ -121,17 +121,19 @@ class RemoteAccount:
         }  # fmt: skip
 
     def activity(self, kind: str, obj: Any, **extra: Any) -> dict[str, Any]:
-        return {"@context": "https://www.w3.org/ns/activitystreams", "id": f"{self.id}#{kind.lower()}-{uuid.uuid4().hex}",
-                "type": kind, "actor": self.id, "object": obj, **extra}  # fmt: skip
+        uri = f"{self.id}#{kind.lower()}-{uuid.uuid4().hex}"
+        return {"@context": "https://www.w3.org/ns/activitystreams", "id": uri, "type": kind, "actor": self.id,
+                "object": obj, **extra}  # fmt: skip
 
     def note(self, in_reply_to: str, html: str, *, public: bool = True) -> dict[str, Any]:
         audience = ["https://www.w3.org/ns/activitystreams#Public"] if public else [f"{self.id}/followers"]
         return {
             "id": f"{self.id}/statuses/{uuid.uuid4().hex}", "type": "Note", "attributedTo": self.id,
-            "inReplyTo": in_reply_to, "content": html, "to": audience, "cc": [], "url": f"{self.server.base}/@{self.name}/1",
+            "inReplyTo": in_reply_to, "content": html, "to": audience, "cc": [],
+            "url": f"{self.server.base}/@{self.name}/1",
         }  # fmt: skip
 
-    def send(self, client: Client, activity: dict[str, Any], path: str = "/ap/inbox", **headers: str):  # noqa: ANN201
+    def send(self, client: Client, activity: dict[str, Any], path: str = "/ap/inbox", **headers: str):
         """POST `activity` to Dispatch's inbox, signed as Mastodon signs it."""
         body = json.dumps(activity).encode()
         signed = signatures.sign("POST", f"http://testserver{path}", body, f"{self.id}#main-key", self.private_pem)

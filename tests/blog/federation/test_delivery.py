@@ -141,7 +141,9 @@ def test_a_blocked_instance_gets_nothing(followers, remote_server, draft, milo) 
     assert remote_server.received == []
 
 
-def test_loopback_and_private_addresses_are_refused_without_the_test_setting(followers, remote_server, draft, settings) -> None:
+def test_loopback_and_private_addresses_are_refused_without_the_test_setting(
+    followers, remote_server, draft, settings
+) -> None:
     settings.FEDERATION_ALLOW_PRIVATE_ADDRESSES = False
     publish(remote_server, draft)
     delivery = post_deliveries().get()

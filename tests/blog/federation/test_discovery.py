@@ -113,7 +113,10 @@ def test_a_draft_is_never_an_article(client: Client, ada) -> None:
 
 def test_the_post_page_links_its_article_and_the_publication(client: Client, post) -> None:
     page = client.get(f"/p/{post.slug}/").content.decode()
-    assert f'<link rel="alternate" type="application/activity+json" href="http://127.0.0.1:8000/ap/articles/{post.pk}">' in page
+    assert (
+        f'<link rel="alternate" type="application/activity+json" href="http://127.0.0.1:8000/ap/articles/{post.pk}">'
+        in page
+    )
     assert '<link rel="me" href="http://127.0.0.1:8000/ap/publication">' in page
     assert '<meta name="fediverse:creator" content="@ada@127.0.0.1:8000">' in page
 

@@ -114,7 +114,9 @@ def test_a_blocked_instance_is_refused_before_its_key_is_fetched(client: Client,
     assert not RemoteActor.objects.exists()
 
 
-def test_a_like_counts_as_a_like_once_and_undo_takes_it_back(client: Client, mastodon_user: RemoteAccount, post) -> None:
+def test_a_like_counts_as_a_like_once_and_undo_takes_it_back(
+    client: Client, mastodon_user: RemoteAccount, post
+) -> None:
     like = mastodon_user.activity("Like", article_id(post))
     mastodon_user.send(client, like)
     mastodon_user.send(client, like)  # the same activity again
@@ -152,7 +154,9 @@ def test_a_boost_is_a_restack_shown_under_the_post_with_the_remote_account(clien
 
 
 def test_a_reply_is_a_comment_held_by_the_same_rules(client: Client, mastodon_user: RemoteAccount, post) -> None:
-    note = mastodon_user.note(article_id(post), '<p>Lovely piece <script>alert(1)</script><a href="https://x.example">link</a></p>')
+    note = mastodon_user.note(
+        article_id(post), '<p>Lovely piece <script>alert(1)</script><a href="https://x.example">link</a></p>'
+    )
     response = mastodon_user.send(client, mastodon_user.activity("Create", note))
     assert response.status_code == 202
     comment = Comment.objects.get()
@@ -192,7 +196,9 @@ def test_a_followers_only_reply_is_never_published(client: Client, mastodon_user
 
 def test_a_reply_with_a_disallowed_phrase_is_spam(client: Client, mastodon_user: RemoteAccount, post) -> None:
     relax_moderation(disallowed_words="cheap pills")
-    mastodon_user.send(client, mastodon_user.activity("Create", mastodon_user.note(article_id(post), "<p>cheap pills</p>")))
+    mastodon_user.send(
+        client, mastodon_user.activity("Create", mastodon_user.note(article_id(post), "<p>cheap pills</p>"))
+    )
     assert Comment.objects.get().status == Comment.Status.SPAM
 
 

@@ -16,8 +16,10 @@ def elsewhere(remote_server: FakeServer) -> RemoteAccount:
     account = RemoteAccount(remote_server, "gazette")
     resource = quote(f"acct:gazette@{remote_server.domain}")
     remote_server.documents[f"/.well-known/webfinger?resource={resource}"] = json.dumps(
-        {"subject": f"acct:gazette@{remote_server.domain}",
-         "links": [{"rel": "self", "type": "application/activity+json", "href": account.id}]}  # fmt: skip
+        {
+            "subject": f"acct:gazette@{remote_server.domain}",
+            "links": [{"rel": "self", "type": "application/activity+json", "href": account.id}],
+        }
     ).encode()
     return account
 
@@ -28,7 +30,7 @@ def signed_in(user) -> Client:
     return client
 
 
-def follow(client: Client, server: FakeServer, address: str):  # noqa: ANN201
+def follow(client: Client, server: FakeServer, address: str):
     with server.capture(execute=True):
         return client.post("/fediverse/follow/", {"address": address})
 
@@ -52,8 +54,9 @@ def test_an_accept_and_a_post_reach_the_reader(following, elsewhere, remote_serv
     follow_id = Following.objects.get().follow_uri
     elsewhere.send(Client(), elsewhere.activity("Accept", {"id": follow_id, "type": "Follow"}), "/ap/actors/rosa/inbox")
     assert Following.objects.get().accepted_at is not None
-    article = {"id": f"{elsewhere.id}/articles/1", "type": "Article", "name": "Harbour news", "attributedTo": elsewhere.id,
-               "content": "<p>Boats <script>x()</script>in.</p>", "url": f"{remote_server.base}/harbour",
+    article = {"id": f"{elsewhere.id}/articles/1", "type": "Article", "name": "Harbour news",
+               "attributedTo": elsewhere.id, "content": "<p>Boats <script>x()</script>in.</p>",
+               "url": f"{remote_server.base}/harbour",
                "to": ["https://www.w3.org/ns/activitystreams#Public"]}  # fmt: skip
     elsewhere.send(Client(), elsewhere.activity("Create", article))
     page = following.get("/fediverse/").content.decode()

@@ -51,14 +51,18 @@ MASTODON = sample("mastodon-signed-requests.json")
 @pytest.mark.parametrize("case", MASTODON["cases"], ids=[case["name"] for case in MASTODON["cases"]])
 def test_mastodons_signed_requests_get_mastodons_verdict(case: dict[str, Any]) -> None:
     key = serialization.load_pem_private_key(MASTODON["private_key_pem"].encode(), password=None)
-    public_pem = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    ).decode()
+    public_pem = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
     now = datetime.fromisoformat(MASTODON["now"].replace("Z", "+00:00"))
     sig = signatures.parse(case["headers"]["signature"])
     assert sig.key_id == MASTODON["key_id"]
     try:
-        signatures.verify(case["method"], case["target"], case["headers"], case["body"].encode(), sig, public_pem, now=now)
+        signatures.verify(
+            case["method"], case["target"], case["headers"], case["body"].encode(), sig, public_pem, now=now
+        )
     except signatures.SignatureError:
         verified = False
     else:
