@@ -209,8 +209,8 @@ def _like(activity: dict[str, Any], remote: RemoteActor) -> Outcome:
     if post is None or bans.refusal(remote.user, None):
         return Outcome("like not counted")
     if counters.add_counted(Like, post, "like_count", post=post, user=remote.user):
-        like = Like.objects.get(post=post, user=remote.user)
-        RemoteObject.objects.update_or_create(uri=str(activity["id"]), defaults={"actor": remote, "like": like})
+        fields = {"actor": remote, "kind": RemoteObject.Kind.LIKE, "post": post}
+        RemoteObject.objects.update_or_create(uri=str(activity["id"]), defaults=fields)
     return Outcome(f"{remote.handle} likes {post.slug}")
 
 
@@ -218,10 +218,11 @@ def _announce(activity: dict[str, Any], remote: RemoteActor) -> Outcome:
     post = local_post(_id(activity.get("object")))
     if post is None or bans.refusal(remote.user, None):
         return Outcome("re-stack not counted")
-    item, created = Restack.objects.get_or_create(post=post, user=remote.user)
+    _, created = Restack.objects.get_or_create(post=post, user=remote.user)
     if created:
         Post.objects.filter(pk=post.pk).update(restack_count=F("restack_count") + 1)
-    RemoteObject.objects.update_or_create(uri=str(activity["id"]), defaults={"actor": remote, "restack": item})
+    fields = {"actor": remote, "kind": RemoteObject.Kind.ANNOUNCE, "post": post}
+    RemoteObject.objects.update_or_create(uri=str(activity["id"]), defaults=fields)
     return Outcome(f"{remote.handle} re-stacked {post.slug}")
 
 
@@ -254,7 +255,10 @@ def _create(activity: dict[str, Any], remote: RemoteActor) -> Outcome:
     if decision.refusal is not None:
         return Outcome(f"reply refused: {'; '.join(decision.reasons)}")
     comment = _save_comment(post, remote, body, reply_to, decision)
-    RemoteObject.objects.create(uri=_id(note), actor=remote, comment=comment, url=_id(note.get("url"))[:500])
+    RemoteObject.objects.create(
+        uri=_id(note), actor=remote, kind=RemoteObject.Kind.NOTE, post=post, comment=comment,
+        url=_id(note.get("url"))[:500],
+    )  # fmt: skip
     if decision.status != Comment.Status.APPROVED:
         return Outcome(f"reply held: {'; '.join(decision.reasons)}")
     threads.changed(post.pk)
@@ -310,14 +314,13 @@ def _undo(activity: dict[str, Any], remote: RemoteActor) -> Outcome:
         follows = follows.filter(local=local.name) if local else follows.filter(follow_uri=inner_id)
         follows.delete()
         return Outcome(f"{remote.handle} unfollowed")
-    made = RemoteObject.objects.filter(uri=inner_id, actor=remote).select_related("like", "restack").first()
-    if made and made.like:
-        counters.remove_counted(Like, made.like.post, "like_count", pk=made.like.pk)
-        return Outcome("like undone")
-    if made and made.restack:
-        counters.remove_counted(Restack, made.restack.post, "restack_count", pk=made.restack.pk)
-        return Outcome("re-stack undone")
-    return Outcome("nothing to undo")
+    made = RemoteObject.objects.filter(uri=inner_id, actor=remote).select_related("post").first()
+    if made is None or made.kind == RemoteObject.Kind.NOTE:
+        return Outcome("nothing to undo")
+    rows, counter = (Like, "like_count") if made.kind == RemoteObject.Kind.LIKE else (Restack, "restack_count")
+    counters.remove_counted(rows, made.post, counter, post=made.post, user=remote.user)
+    made.delete()
+    return Outcome(f"{made.get_kind_display().lower()} undone")
 
 
 def _delete(activity: dict[str, Any], remote: RemoteActor) -> Outcome:

@@ -7,7 +7,6 @@ from django.conf import settings
 from django.db import models
 
 from blog.models.comments import Comment
-from blog.models.engagement import Like, Restack
 from blog.models.posts import Post
 
 
@@ -122,13 +121,21 @@ class InboundActivity(models.Model):
 
 
 class RemoteObject(models.Model):
-    """What a remote Note, Like or Announce became here, so that Delete and Undo find it."""
+    """What a remote Note, Like or Announce became here, so that Delete and Undo find it.
+
+    A like or re-stack is found again by post and the actor's stand-in user, not
+    by a key on the Like row: a key there would cost every unlike a query."""
+
+    class Kind(models.TextChoices):
+        NOTE = "note", "Reply"
+        LIKE = "like", "Like"
+        ANNOUNCE = "announce", "Boost"
 
     uri = models.URLField(max_length=500, unique=True)
     actor = models.ForeignKey(RemoteActor, on_delete=models.CASCADE, related_name="objects_made")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="+")
     comment = models.OneToOneField(Comment, null=True, blank=True, on_delete=models.CASCADE, related_name="remote")
-    like = models.OneToOneField(Like, null=True, blank=True, on_delete=models.SET_NULL, related_name="remote")
-    restack = models.OneToOneField(Restack, null=True, blank=True, on_delete=models.SET_NULL, related_name="remote")
     url = models.URLField(max_length=500, blank=True)  # where a person reads it (the remote HTML page)
 
     def __str__(self) -> str:

@@ -7,11 +7,12 @@ publication and of the post's author, unique per activity and inbox, written
 in the same transaction as the change. Nothing non-public is ever recorded:
 only live posts become activities, and a Delete carries only the id.
 
-Sending: a delivery is claimed by a conditional UPDATE (queued -> sending)
-before its POST and marked sent after; a worker killed in between leaves it
-"sending", and `requeue_stuck` puts it back after FEDERATION_STUCK_AFTER_SECONDS,
-so a kill repeats at most the one POST in flight (receivers drop a repeated
-activity id). 5xx, 429 and connection errors are retried with exponential
+Sending: a task's batch is claimed (queued -> sending, only rows still queued
+and due) in one transaction before its POSTs, and each delivery is marked sent
+right after its own POST; a worker killed meanwhile leaves the rest "sending",
+and `requeue_stuck` puts them back after FEDERATION_STUCK_AFTER_SECONDS, so a
+kill delays the batch and repeats at most the one POST in flight (receivers
+drop a repeated activity id). 5xx, 429 and connection errors are retried with exponential
 backoff (Retry-After honoured) up to FEDERATION_MAX_ATTEMPTS; 4xx other than
 429 fail at once, as Ghost does. Nothing here queues work: the tasks module
 queues the deliveries of each new activity (tasks.py, on_commit)."""
@@ -144,10 +145,19 @@ def retry_delay(attempts: int, retry_after: str = "") -> float:
     return min(base * 2.0 ** max(attempts - 1, 0), 6 * 3600.0)
 
 
-def _claim(delivery_id: int) -> bool:
+def _claim(delivery_ids: list[int]) -> set[int]:
+    """queued -> sending for those of `delivery_ids` still queued and due, in one transaction
+    (one commit for the batch: each commit waits for the disk, and a batch is 50 POSTs)."""
     now = timezone.now()
-    claimed = FederatedDelivery.objects.filter(pk=delivery_id, status=Status.QUEUED, due_at__lte=now)
-    return bool(claimed.update(status=Status.SENDING, claimed_at=now, attempts=F("attempts") + 1))
+    with transaction.atomic():
+        due = FederatedDelivery.objects.select_for_update(skip_locked=True)
+        claimed = list(
+            due.filter(pk__in=delivery_ids, status=Status.QUEUED, due_at__lte=now).values_list("pk", flat=True)
+        )
+        FederatedDelivery.objects.filter(pk__in=claimed).update(
+            status=Status.SENDING, claimed_at=now, attempts=F("attempts") + 1
+        )
+    return set(claimed)
 
 
 def _finish(delivery_id: int, status: str, error: str = "") -> None:
@@ -168,8 +178,9 @@ def send_deliveries(delivery_ids: list[int]) -> list[Retry]:
     deliveries = FederatedDelivery.objects.filter(pk__in=delivery_ids).select_related("activity").order_by("pk")
     bodies: dict[int, bytes] = {}
     keys: dict[str, tuple[str, str]] = {}
+    claimed = _claim(delivery_ids)
     for delivery in deliveries:
-        if not _claim(delivery.pk):
+        if delivery.pk not in claimed:
             continue  # sent, failed, or claimed by another worker meanwhile
         activity = delivery.activity
         if activity.pk not in bodies:
