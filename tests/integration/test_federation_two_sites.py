@@ -142,6 +142,10 @@ def two_sites(tmp_path: Path) -> Iterator[tuple[Site, Site]]:
     import psycopg
 
     base = database_url.split("?", 1)[0]
+    server, name = base.rsplit("/", 1)
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as connection:
+        if not connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            connection.execute(f'CREATE DATABASE "{name}"')
     with psycopg.connect(base, autocommit=True) as connection:
         for schema in ("fed_a", "fed_b"):
             connection.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
