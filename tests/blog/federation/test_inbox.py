@@ -219,3 +219,29 @@ def test_someone_else_cannot_delete_a_reply(client: Client, remote_server, post)
     alice.send(client, alice.activity("Create", note))
     mallory.send(client, mallory.activity("Delete", note["id"]))
     assert not Comment.objects.get().is_deleted
+
+
+def test_a_reply_to_a_readers_comment_notifies_them_like_a_local_reply(client, mastodon_user, post, rosa, mailoutbox):
+    from tests.factories import comment_as
+
+    relax_moderation()
+    with mastodon_user.server.capture(execute=True):
+        local = comment_as(rosa, post, "The tides were late this year.")
+    mailoutbox.clear()
+    note = mastodon_user.note(f"http://127.0.0.1:8000/p/{post.slug}/comments/{local.pk}/", "<p>Not where I live.</p>")
+    mastodon_user.send(client, mastodon_user.activity("Create", note))
+    reply = Comment.objects.get(body="Not where I live.")
+    assert reply.reply_to == local
+    assert sorted(message.to[0] for message in mailoutbox) == ["ada@example.com", "rosa@example.com"]
+
+
+def test_a_banned_remote_account_cannot_reply(client: Client, mastodon_user: RemoteAccount, post, milo) -> None:
+    relax_moderation()
+    mastodon_user.send(client, mastodon_user.activity("Follow", PUBLICATION))
+    remote = RemoteActor.objects.get(uri=mastodon_user.id)
+    Ban.objects.create(user=remote.user, handle=remote.user.username, reason="spam", created_by=milo)
+    response = mastodon_user.send(
+        client, mastodon_user.activity("Create", mastodon_user.note(article_id(post), "<p>Hi</p>"))
+    )
+    assert response.status_code == 202 and "refused" in response.json()["result"]
+    assert not Comment.objects.exists()
