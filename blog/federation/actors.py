@@ -156,7 +156,6 @@ def article_id(post: Post) -> str:
 
 def article(post: Post) -> dict[str, Any]:
     """A live post as an Article: body_html is already sanitised at save (blog.rendering)."""
-    by = LocalActor(post.author.username, post.author)
     doc: dict[str, Any] = {
         "id": article_id(post),
         "type": "Article",
@@ -164,7 +163,9 @@ def article(post: Post) -> dict[str, Any]:
         "summary": post.subtitle or post.summary,
         "content": post.body_html,
         "url": absolute(post.get_absolute_url()),
-        "attributedTo": [by.id, publication().id],
+        # The sender alone: servers (bovine, Mastodon) drop a Create whose object names another author.
+        # The author is credited on the page itself (fediverse:creator).
+        "attributedTo": publication().id,
         "published": post.published_at.isoformat() if post.published_at else None,
         "updated": post.updated_at.isoformat(),
         "to": [PUBLIC],

@@ -1,10 +1,11 @@
 """What we send, to whom, exactly once (the newsletter's rules, blog/delivery.py).
 
-A post going live records a Create{Article}, an edit of a live post an
-Update, unpublishing a Delete, each with one FederatedDelivery per distinct
-inbox (a follower's shared inbox when it has one) of the followers of the
-publication and of the post's author, unique per activity and inbox, written
-in the same transaction as the change. Nothing non-public is ever recorded:
+A post going live records the publication's Create{Article} to the
+publication's followers and the author's Announce of it to the author's
+followers; an edit of a live post an Update, unpublishing a Delete (to
+both); each with one FederatedDelivery per distinct inbox (a follower's
+shared inbox when it has one), unique per activity and inbox, written in the
+same transaction as the change. Nothing non-public is ever recorded:
 only live posts become activities, and a Delete carries only the id.
 
 Sending: a task's batch is claimed (queued -> sending, only rows still queued
@@ -75,11 +76,12 @@ def record(
     return activity
 
 
-def _post_activity(kind: str, post: Post, obj: Any) -> OutboundActivity | None:
+def _post_activity(kind: str, post: Post, obj: Any, *, with_authors: bool = True) -> OutboundActivity | None:
+    """`kind` of the Article from the publication, to its followers (and its author's, `with_authors`)."""
     if not settings.FEDERATION_ENABLED:
         return None
     me = actors.publication()
-    names = [me.name, post.author.username]
+    names = [me.name, post.author.username] if with_authors else [me.name]
     payload = {
         "@context": CONTEXT, "id": activity_uri(), "type": kind, "actor": me.id,
         "published": timezone.now().isoformat(), "to": [PUBLIC],
@@ -92,7 +94,25 @@ def post_published(post: Post) -> OutboundActivity | None:
     """Create{Article} to every follower; called by publishing.publish_post when the post went live now."""
     if not post.is_live:
         return None
-    return _post_activity("Create", post, actors.article(post))
+    created = _post_activity("Create", post, actors.article(post), with_authors=False)
+    _author_announces(post)
+    return created
+
+
+def _author_announces(post: Post) -> OutboundActivity | None:
+    """The author boosts the publication's Article to their own followers: a server shows a
+    post in a timeline only from an account it follows, and receivers require a Create's
+    object to be by its sender, so the author's followers get an Announce, not a second Create."""
+    inboxes = _inboxes([post.author.username])
+    if not settings.FEDERATION_ENABLED or not inboxes:
+        return None
+    author = actors.of_user(post.author)
+    payload = {
+        "@context": CONTEXT, "id": activity_uri(), "type": "Announce", "actor": author.id,
+        "published": timezone.now().isoformat(), "to": [PUBLIC],
+        "cc": [absolute(reverse("federation:followers", args=[author.name]))], "object": actors.article_id(post),
+    }  # fmt: skip
+    return record("Announce", author, payload, inboxes, post)
 
 
 def post_updated(post: Post) -> OutboundActivity | None:

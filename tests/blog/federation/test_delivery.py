@@ -59,14 +59,21 @@ def test_a_published_post_goes_once_to_each_shared_inbox_signed(followers, remot
     assert post_deliveries().get().status == FederatedDelivery.Status.SENT
 
 
-def test_an_authors_followers_get_the_post_too_without_duplicates(client, remote_server, draft) -> None:
+def test_an_authors_followers_get_the_authors_boost_of_the_post(client, remote_server, draft) -> None:
     alice = RemoteAccount(remote_server, "alice")
     alice.send(client, alice.activity("Follow", PUBLICATION))
     publish(remote_server, make_post(draft.author, "Earlier"))  # ada becomes an author with a live post
     alice.send(client, alice.activity("Follow", "http://127.0.0.1:8000/ap/users/ada"))
     remote_server.received.clear()
     publish(remote_server, draft)
-    assert len(remote_server.posts_to("/inbox")) == 1
+    create, announce = (item.activity for item in remote_server.posts_to("/inbox"))
+    assert (create["type"], create["actor"]) == ("Create", PUBLICATION)
+    assert (announce["type"], announce["actor"]) == ("Announce", "http://127.0.0.1:8000/ap/users/ada")
+    assert announce["object"] == create["object"]["id"]
+    assert (
+        'keyId="http://127.0.0.1:8000/ap/users/ada#main-key"'
+        in remote_server.posts_to("/inbox")[1].headers["signature"]
+    )
 
 
 def test_nothing_is_sent_without_followers_or_for_a_draft(remote_server, followers, draft) -> None:

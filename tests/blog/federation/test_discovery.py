@@ -87,7 +87,7 @@ def test_a_post_url_answers_an_article_to_activitypub_clients(client: Client, po
     assert article["summary"] == "On water"
     assert article["url"] == f"http://127.0.0.1:8000/p/{post.slug}/"
     assert article["id"] == f"http://127.0.0.1:8000/ap/articles/{post.pk}"
-    assert "http://127.0.0.1:8000/ap/users/ada" in article["attributedTo"]
+    assert article["attributedTo"] == "http://127.0.0.1:8000/ap/publication"  # the sender, as receivers require
     assert "<em>tides</em>" in article["content"] and "<script>" not in article["content"]
 
 
