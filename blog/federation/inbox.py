@@ -50,6 +50,7 @@ from blog.rendering import render_markdown
 
 PUBLIC_NAMES = {PUBLIC, "as:Public", "Public"}
 MAX_COMMENT = 10_000
+MAX_URI = 500  # the length of every id column
 DROPPED_ELEMENTS = ["script", "style", "iframe", "object", "embed", "img", "video", "audio", "template"]
 # A remote reply is not typed into our form: the form check (signed time, honeypot) does not apply.
 FEDERATED_FORM_AGE = 3600.0
@@ -182,6 +183,9 @@ def handle(activity: dict[str, Any], remote: RemoteActor) -> Outcome:
         raise Rejected("The activity's actor is not the signer.", 403)
     kind = str(activity["type"])
     uri = str(activity.get("id") or "")
+    obj = activity.get("object")
+    if max(len(uri), len(_id(obj)), len(_id(obj.get("inReplyTo")) if isinstance(obj, dict) else "")) > MAX_URI:
+        raise Rejected("An id is longer than this server keeps.", 400)
     if actors.domain_of(uri) != remote.domain:
         raise Rejected("The activity's id is not on the signer's server.", 403)
     handler = HANDLERS.get(kind)

@@ -245,3 +245,11 @@ def test_a_banned_remote_account_cannot_reply(client: Client, mastodon_user: Rem
     )
     assert response.status_code == 202 and "refused" in response.json()["result"]
     assert not Comment.objects.exists()
+
+
+def test_an_overlong_id_is_refused_with_a_reason(client: Client, mastodon_user: RemoteAccount, post) -> None:
+    like = mastodon_user.activity("Like", article_id(post))
+    like["id"] = mastodon_user.id + "#" + "x" * 600
+    response = mastodon_user.send(client, like)
+    assert response.status_code == 400 and "longer" in response.json()["error"]
+    assert Post.objects.get(pk=post.pk).like_count == 0
