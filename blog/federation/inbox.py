@@ -16,6 +16,7 @@ checks the digest and the date window). Each activity id is handled once.
 Nothing here queues work: the notices of a published comment are returned."""
 
 import json
+from datetime import datetime
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -269,6 +270,13 @@ def _create(activity: dict[str, Any], remote: RemoteActor) -> Outcome:
     return Outcome("reply published", notifications.notices_for(comment))
 
 
+def _when(value: Any) -> datetime | None:
+    try:
+        return parse_datetime(str(value or ""))
+    except ValueError:  # well formed, but no such date
+        return None
+
+
 def _receive_article(obj: dict[str, Any], remote: RemoteActor) -> Outcome:
     """A post from an account our readers follow: kept for them, as text rendered with the comment rules."""
     if not Following.objects.filter(remote=remote).exists():
@@ -278,7 +286,7 @@ def _receive_article(obj: dict[str, Any], remote: RemoteActor) -> Outcome:
         "remote": remote, "url": _id(obj.get("url"))[:500], "name": str(obj.get("name") or "")[:300],
         "summary": str(BeautifulSoup(str(obj.get("summary") or ""), "html.parser").get_text())[:1000],
         "content_html": render_markdown(text, comment=True),
-        "published": parse_datetime(str(obj.get("published") or "")),
+        "published": _when(obj.get("published")),
     }  # fmt: skip
     ReceivedArticle.objects.update_or_create(uri=_id(obj), defaults=fields)
     return Outcome(f"received {fields['name'] or 'a post'} from {remote.handle}")
