@@ -16,8 +16,8 @@ checks the digest and the date window). Each activity id is handled once.
 Nothing here queues work: the notices of a published comment are returned."""
 
 import json
-from datetime import datetime
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
