@@ -253,3 +253,17 @@ def test_an_overlong_id_is_refused_with_a_reason(client: Client, mastodon_user: 
     response = mastodon_user.send(client, like)
     assert response.status_code == 400 and "longer" in response.json()["error"]
     assert Post.objects.get(pk=post.pk).like_count == 0
+
+
+def test_readers_can_flag_a_remote_reply_like_any_comment(client: Client, mastodon_user: RemoteAccount, post, rosa):
+    from blog.models import Flag
+
+    relax_moderation()
+    mastodon_user.send(client, mastodon_user.activity("Create", mastodon_user.note(article_id(post), "<p>Rude</p>")))
+    reply = Comment.objects.get()
+    reader = Client()
+    reader.force_login(rosa)
+    response = reader.post(f"/comments/{reply.pk}/flag/", {"reason": "abuse"})
+    assert response.status_code in (200, 302)
+    assert Flag.objects.get().comment == reply
+    assert Comment.objects.get().flag_count == 1
