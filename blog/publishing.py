@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from blog import events, pagecache
+from blog.federation import outbox
 from blog.models import Post
 
 
@@ -41,6 +42,7 @@ def publish_post(post: Post) -> bool:
     if updated:
         pagecache.changed(pagecache.post_scope(post.slug), pagecache.LISTINGS)
         events.post_event(events.Event.POST_PUBLISHED, post)
+        outbox.post_published(post)  # Create{Article} to the fediverse followers, with this transaction
     return bool(updated)
 
 
@@ -50,14 +52,16 @@ def schedule_post(post: Post, when: datetime | None) -> None:
     post.save(update_fields=["status", "published_at"])
 
 
+@transaction.atomic
 def unpublish_post(post: Post) -> None:
-    """Take a post back to draft; its first publication date is forgotten."""
+    """Take a post back to draft; its first publication date is forgotten (and the fediverse told)."""
     was_live = post.is_live
     post.status = Post.Status.DRAFT
     post.published_at = None
     post.save(update_fields=["status", "published_at"])
     if was_live:
         events.post_event(events.Event.POST_UNPUBLISHED, post)
+    outbox.post_unpublished(post)
 
 
 def publish_due_posts() -> list[int]:

@@ -62,6 +62,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before the page cache: a post asked for as ActivityPub JSON is answered here.
+    "blog.federation.middleware.ActivityJsonMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -312,6 +314,7 @@ CELERY_WORKER_CONCURRENCY = env.int("CELERY_WORKER_CONCURRENCY", default=2)
 CELERY_TASK_ROUTES = {
     "blog.tasks.check_import": {"queue": "imports"},
     "blog.tasks.import_publication": {"queue": "imports"},
+    "blog.federation.tasks.*": {"queue": "federation"},
 }
 CELERY_BEAT_SCHEDULE = {
     "publish-due-posts": {"task": "blog.tasks.publish_due_posts", "schedule": crontab()},
@@ -321,7 +324,24 @@ CELERY_BEAT_SCHEDULE = {
     "moderation-digest": {"task": "blog.tasks.send_moderation_digest", "schedule": crontab(minute="*/5")},
     "expire-import-uploads": {"task": "blog.tasks.expire_import_uploads", "schedule": crontab(minute=7)},
     "requeue-stuck-webhooks": {"task": "blog.tasks.requeue_stuck_webhooks", "schedule": crontab(minute="*/5")},
+    "requeue-stuck-federation": {"task": "blog.federation.tasks.requeue_stuck", "schedule": crontab()},
 }
+# Federation's deliveries go on their own queue: 10,000 followers never hold up an e-mail
+# (workers: `celery -A config worker -Q celery,federation`; see docs/federation.md).
+
+# Federation (docs/federation.md).
+FEDERATION_ENABLED = env.bool("FEDERATION_ENABLED", default=True)
+# The publication's handle: acct:<this>@<host>. No author may have it as a handle.
+FEDERATION_PUBLICATION_HANDLE = env.str("FEDERATION_PUBLICATION_HANDLE", default="publication")
+# Tests and the two-site drill only: let fetches and deliveries reach loopback and private addresses, over http.
+FEDERATION_ALLOW_PRIVATE_ADDRESSES = env.bool("FEDERATION_ALLOW_PRIVATE_ADDRESSES", default=False)
+FEDERATION_BATCH_SIZE = env.int("FEDERATION_BATCH_SIZE", default=50)
+FEDERATION_MAX_ATTEMPTS = env.int("FEDERATION_MAX_ATTEMPTS", default=8)
+FEDERATION_RETRY_BASE_SECONDS = env.float("FEDERATION_RETRY_BASE_SECONDS", default=30)
+FEDERATION_STUCK_AFTER_SECONDS = env.int("FEDERATION_STUCK_AFTER_SECONDS", default=300)
+FEDERATION_INBOX_RATE = env.str("FEDERATION_INBOX_RATE", default="300/m")  # per sending instance
+FEDERATION_MAX_BODY_BYTES = env.int("FEDERATION_MAX_BODY_BYTES", default=256 * 1024)
+FEDERATION_TIMEOUT_SECONDS = env.float("FEDERATION_TIMEOUT_SECONDS", default=10)
 
 # Security. Production is HTTPS behind a proxy; every switch can be turned off
 # by environment for local benchmarks.

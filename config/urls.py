@@ -16,6 +16,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("accounts/", include("allauth.urls")),
     path("api/v1/", api.urls),
     path("api/anymail/", include((tracking_urls(), "anymail"))),
+    path("", include("blog.federation.urls")),
     path("", include("accounts.urls")),
     path("", include("blog.urls")),
 ]

@@ -15,7 +15,8 @@ PACKAGES = ("accounts", "blog", "config")
 CALLERS = ("blog.views", "blog.api", "blog.admin", "blog.tasks", "blog.management", "blog.urls", "blog.templatetags",
            "blog.feeds", "blog.sitemaps", "blog.forms", "blog.apps", "blog.context_processors", "config",
            "accounts.adapters", "accounts.views", "accounts.urls", "accounts.admin", "accounts.apps",
-           "accounts.tasks", "accounts.forms")  # fmt: skip
+           "accounts.tasks", "accounts.forms", "blog.federation.views", "blog.federation.urls",
+           "blog.federation.tasks", "blog.federation.middleware")  # fmt: skip
 # Function-level imports that are needed: app start-up hooks, and one model cycle.
 ALLOWED_LATE_IMPORTS = {"accounts.apps", "blog.apps", "blog.models.posts"}
 

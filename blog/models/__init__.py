@@ -1,5 +1,18 @@
 """Blog models, one module per concern."""
 
+# The federation models live with the rest of federation (blog/federation/models.py).
+from blog.federation.models import (
+    ActorKey,
+    BlockedInstance,
+    FederatedDelivery,
+    Follower,
+    Following,
+    InboundActivity,
+    OutboundActivity,
+    ReceivedArticle,
+    RemoteActor,
+    RemoteObject,
+)
 from blog.models.comments import (
     Ban,
     Comment,
@@ -19,8 +32,10 @@ from blog.models.site import SiteSettings
 from blog.models.subscriptions import ConsentEvent, Delivery, Digest, NewsletterSettings, Send, Subscriber
 
 __all__ = [
+    "ActorKey",
     "ApiKey",
     "Ban",
+    "BlockedInstance",
     "Comment",
     "CommentLike",
     "CommentRevision",
@@ -29,22 +44,30 @@ __all__ = [
     "Delivery",
     "Digest",
     "ExportJob",
+    "FederatedDelivery",
     "Flag",
+    "Follower",
+    "Following",
     "ImportJob",
+    "InboundActivity",
     "LegacyPath",
     "Like",
     "LinkClick",
     "ModerationLog",
     "ModerationSettings",
     "NewsletterSettings",
+    "OutboundActivity",
     "PageViewDay",
     "Post",
     "PostImage",
     "PostQuerySet",
     "PostRevision",
     "ProviderEvent",
+    "ReceivedArticle",
     "ReferralVisit",
     "ReferrerDay",
+    "RemoteActor",
+    "RemoteObject",
     "Restack",
     "Send",
     "Share",
