@@ -20,7 +20,8 @@ class BlogConfig(AppConfig):
         )
         from blog.bans import profile_refusal
         from blog.engagement import apply_like_intent
-        from blog.federation import outbox, tasks  # noqa: F401  (edits become Updates; activities queue themselves)
+        from blog.federation import outbox  # noqa: F401  (edits become Updates)
+        from blog.federation import tasks as federation_tasks  # noqa: F401  (activities queue themselves)
         from blog.models import Post
         from blog.tasks import queue_webhooks
 
