@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from blog import pageviews
 from blog.models import DailyVisitor, PageViewDay, ReferrerDay
-from tests.blog.test_pageviews import BROWSER
+from tests.blog.test_pageviews import visit
 from tests.factories import make_post, make_user
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -24,7 +24,7 @@ def test_a_hundred_parallel_views_without_redis_count_a_hundred(require_service,
     def view(n: int) -> int:
         try:
             address = f"203.0.113.{10 + n % 10}"  # ten people
-            return Client().get(post.get_absolute_url(), REMOTE_ADDR=address, **BROWSER).status_code
+            return visit(Client(), post.get_absolute_url(), address)
         finally:
             connections.close_all()
 
