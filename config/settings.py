@@ -184,6 +184,8 @@ MAX_COVER_BYTES = env.int("MAX_COVER_BYTES", default=5 * 1024 * 1024)
 MAX_IMAGE_PIXELS = env.int("MAX_IMAGE_PIXELS", default=40_000_000)
 # Uploaded imports and finished exports: private, never served like MEDIA_ROOT.
 PRIVATE_ROOT = Path(env.str("PRIVATE_ROOT", default=str(VAR_DIR / "private")))
+# "News" and "news" are one tag (imports from other platforms often hold both).
+TAGGIT_CASE_INSENSITIVE = True
 IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=500 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 

@@ -30,6 +30,7 @@ from blog.imports.media import ImageCopier
 from blog.models import Comment, LegacyPath, Post, Send, SlugRedirect, SourceRecord, Subscriber
 from blog.models.comments import MAX_LEVEL
 from blog.rendering import render_markdown
+from blog.tagslugs import ascii_slug
 
 Progress = Callable[[int, int], None]
 
