@@ -25,7 +25,7 @@ from django.utils.text import slugify
 from accounts.models import User
 from accounts.roles import AUTHORS
 from blog import threads
-from blog.imports.conversion import html_to_markdown
+from blog.imports.conversion import html_to_markdown, plain_text
 from blog.imports.media import ImageCopier
 from blog.models import Comment, LegacyPath, Post, Send, SlugRedirect, SourceRecord, Subscriber
 from blog.models.comments import MAX_LEVEL
@@ -150,6 +150,10 @@ class Importer:
         self.now = timezone.now()
         self.total = 0
         self.done = 0
+        self.site = ""  # the exporting site, set by the loader: source ids are scoped to it
+        self.link_rewriter: Callable[[str], str] | None = None
+        self._tags_seen: dict[str, str] = {}
+        self._merged: set[tuple[str, str]] = set()
         self._records: dict[str, dict[str, SourceRecord]] = {}
         self._users: dict[str, User] = {}
         self._commented: set[int] = set()
@@ -186,17 +190,24 @@ class Importer:
     # --- Earlier runs -------------------------------------------------------
 
     def record(self, kind: str, source_id: str) -> SourceRecord | None:
+        """What an earlier import of this site made of `source_id`; rows saved before records named
+        their site (site "") count as this site's."""
         if kind not in self._records:
-            rows = SourceRecord.objects.filter(source=self.source, kind=kind)
-            self._records[kind] = {row.source_id: row for row in rows}
+            rows = SourceRecord.objects.filter(source=self.source, kind=kind, site__in=["", self.site])
+            found: dict[str, SourceRecord] = {}
+            for row in rows.order_by("site"):  # this site's row wins over an unnamed one
+                found[row.source_id] = row
+            self._records[kind] = found
         return self._records[kind].get(source_id)
 
     def remember(self, kind: str, source_id: str, object_id: int, digest: str) -> None:
-        row, _ = SourceRecord.objects.update_or_create(
-            source=self.source,
-            kind=kind,
-            source_id=source_id,
-            defaults={"object_id": object_id, "digest": digest},
+        earlier = self.record(kind, source_id)
+        if earlier is not None:
+            SourceRecord.objects.filter(pk=earlier.pk).update(site=self.site, object_id=object_id, digest=digest)
+            earlier.site, earlier.object_id, earlier.digest = self.site, object_id, digest
+            return
+        row = SourceRecord.objects.create(
+            source=self.source, site=self.site, kind=kind, source_id=source_id, object_id=object_id, digest=digest
         )
         self._records.setdefault(kind, {})[source_id] = row
 
@@ -230,14 +241,26 @@ class Importer:
 
     # --- Posts --------------------------------------------------------------
 
-    def body(self, html: str) -> str:
-        return html_to_markdown(html, self.images)
+    def body(self, html: str, title: str = "") -> str:
+        dropped: list[str] = []
+        markdown = html_to_markdown(html, self.images, dropped, self.rewrite_link)
+        for what in sorted(set(dropped)):
+            self.problem(f"“{title}”: {what} could not be kept and was left out.")
+        return markdown
+
+    def rewrite_link(self, href: str) -> str:
+        """Links to the old site's subscribe and comment pages lead to Dispatch's (set by the loader)."""
+        return self.link_rewriter(href) if self.link_rewriter else href
 
     def save_post(self, data: PostData) -> Post | None:
-        if not data.title.strip():
-            self.problem(f"Post {data.source_id} has no title; skipped.")
-            self.report.count("posts", "skipped")
-            return None
+        data.title, data.subtitle = plain_text(data.title), plain_text(data.subtitle)
+        if not data.title:
+            data.title = self._title_from_body(data)
+            if not data.title:
+                self.problem(f"Post {data.source_id} has neither a title nor any text; skipped.")
+                self.report.count("posts", "skipped")
+                return None
+            self.problem(f"Post {data.source_id} had no title; it is called “{data.title}” here.")
         digest = digest_of(data.title, data.subtitle, data.html, data.markdown, data.status, data.published_at,
                            sorted(data.tags), data.excerpt, data.cover_url)  # fmt: skip
         record = self.record("post", data.source_id)
@@ -248,7 +271,7 @@ class Importer:
         if post and record and record.digest == digest:
             self.report.count("posts", "skipped")
             return post
-        body = data.markdown if data.markdown is not None else self.body(data.html)
+        body = data.markdown if data.markdown is not None else self.body(data.html, data.title)
         status, published_at = self._status(data)
         fields = {
             "title": data.title.strip()[:200],
@@ -270,7 +293,7 @@ class Importer:
             post.updated_at = self.now
             post.save()
             self.report.count("posts", "updated")
-        post.tags.set([tag[:100] for tag in data.tags if tag.strip()])
+        post.tags.set(self._tag_names(data.tags))
         if post.status == Post.Status.PUBLISHED:
             Send.objects.get_or_create(post=post, defaults={"status": Send.Status.DONE})
         for path in data.legacy_paths:
@@ -278,7 +301,29 @@ class Importer:
         self.remember("post", data.source_id, post.pk, digest)
         return post
 
+    def _tag_names(self, names: list[str]) -> list[str]:
+        """Tags differ by more than case: "News" and "news" become one tag, named as first seen."""
+        kept: list[str] = []
+        for name in (name.strip()[:100] for name in names):
+            if not name:
+                continue
+            first = self._tags_seen.setdefault(name.lower(), name)
+            if first != name and (first, name) not in self._merged:
+                self._merged.add((first, name))
+                self.report.notes.append(f"The tags “{first}” and “{name}” differ only in case; they are one tag here.")
+            if first.lower() not in {k.lower() for k in kept}:
+                kept.append(first)
+        return kept
+
+    @staticmethod
+    def _title_from_body(data: PostData) -> str:
+        """An untitled post (WordPress allows them) is named by its first words."""
+        words = plain_text(data.html or data.markdown or "").split()
+        return " ".join(words[:8]) + ("…" if len(words) > 8 else "") if words else ""
+
     def _status(self, data: PostData) -> tuple[str, datetime | None]:
+        if data.status == Post.Status.SCHEDULED and data.published_at and data.published_at > self.now:
+            return Post.Status.SCHEDULED, data.published_at
         if data.status != Post.Status.PUBLISHED:
             return Post.Status.DRAFT, None
         when = self.past(data.published_at, f"Post “{data.title}”")

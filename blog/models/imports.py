@@ -13,12 +13,19 @@ class SourceRecord(models.Model):
     source = models.CharField(max_length=20)  # substack, ghost, wordpress
     kind = models.CharField(max_length=20)  # post, comment, user
     source_id = models.CharField(max_length=200)
+    # The exporting site (WordPress base_site_url, Ghost's url, the Substack publication): two
+    # sites' ids repeat, so an id alone would update one site's posts with the other's.
+    site = models.CharField(max_length=200, blank=True, default="")
     object_id = models.PositiveBigIntegerField()
     digest = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["source", "kind", "source_id"], name="one_record_per_source_id")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "site", "kind", "source_id"], name="one_record_per_site_source_id"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.source} {self.kind} {self.source_id} -> {self.object_id}"
