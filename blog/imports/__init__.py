@@ -56,6 +56,7 @@ def run_import(
     dry_run: bool = False,
     progress: Progress | None = None,
     site_data: bool | None = None,
+    unsubscribe_missing: bool = False,
 ) -> Report:
     """Import the export at `path` as `user`, whose byline posts get when the export names no author.
 
@@ -75,6 +76,7 @@ def run_import(
             importer = Importer(
                 report.source, report, user, dry_run=dry_run, progress=progress or _no_progress, site_data=site_data
             )
+            importer.unsubscribe_missing = unsubscribe_missing
             load(importer)
             importer.finish()
             if dry_run:

@@ -8,6 +8,7 @@ publishing it again here does not mail it out."""
 
 import hashlib
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -152,6 +153,7 @@ class Importer:
         self.done = 0
         self.site = ""  # the exporting site, set by the loader: source ids are scoped to it
         self.link_rewriter: Callable[[str], str] | None = None
+        self.unsubscribe_missing = False  # set by run_import: a newer list unsubscribes those it lacks
         self._tags_seen: dict[str, str] = {}
         self._merged: set[tuple[str, str]] = set()
         self._records: dict[str, dict[str, SourceRecord]] = {}
@@ -343,8 +345,12 @@ class Importer:
 
     # --- Subscribers --------------------------------------------------------
 
-    def save_subscribers(self, rows: Iterable[SubscriberData], source_label: str) -> None:
-        """Bulk, for lists of 100,000: one query for who is there, inserts in batches."""
+    def save_subscribers(self, rows: Iterable[SubscriberData], source_label: str, leavers_from: str = "") -> None:
+        """Bulk, for lists of 100,000: one query for who is there, inserts in batches.
+
+        With `leavers_from` (the label prefix of earlier imports from the same platform), active
+        subscribers an earlier import brought who are missing from this list are reported, and
+        unsubscribed only when the importer asked for it (`unsubscribe_missing`)."""
         existing = {
             email.lower(): (pk, status, source)
             for pk, email, status, source in Subscriber.objects.values_list("pk", "email", "status", "source")
@@ -354,10 +360,7 @@ class Importer:
         for row in rows:
             self.step()
             email = row.email.strip()
-            try:
-                validate_email(email)
-            except ValidationError:
-                self.problem(f"Subscriber line {row.line}: “{email}” is not a valid e-mail address; skipped.")
+            if not self._deliverable(email, row.line):
                 continue
             key = email.lower()
             if key in seen:
@@ -371,6 +374,47 @@ class Importer:
             if len(batch) >= 2000:
                 self._flush(batch)
         self._flush(batch)
+        if leavers_from:
+            self._missing_subscribers(existing, seen, leavers_from)
+
+    def _deliverable(self, email: str, line: int) -> bool:
+        """A valid address; one with letters beyond ASCII (ömil@…) is kept and noted, since only
+        mail servers that speak SMTPUTF8 deliver to it."""
+        local, _, domain = email.rpartition("@")
+        ascii_form = re.sub(r"[^\x00-\x7f]", "a", local) + "@" + domain if not email.isascii() else email
+        try:
+            validate_email(ascii_form)
+        except ValidationError:
+            self.problem(f"Subscriber line {line}: “{email}” is not a valid e-mail address; skipped.")
+            return False
+        if not email.isascii():
+            self.problem(
+                f"Subscriber line {line}: {email} has letters beyond ASCII; kept, but it gets mail only "
+                "if your mail server supports SMTPUTF8."
+            )
+        return True
+
+    def _missing_subscribers(self, existing: dict[str, tuple[int, str, str]], seen: dict[str, int], prefix: str) -> None:
+        missing = [(pk, email) for email, (pk, status, source) in existing.items()
+                   if email not in seen and status == Subscriber.Status.ACTIVE and source.startswith(prefix)]  # fmt: skip
+        if not missing:
+            return
+        names = ", ".join(email for _, email in sorted(missing, key=lambda m: m[1])[:10])
+        more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
+        if self.unsubscribe_missing:
+            Subscriber.objects.filter(pk__in=[pk for pk, _ in missing]).update(
+                status=Subscriber.Status.UNSUBSCRIBED, unsubscribed_at=self.now
+            )
+            self.report.count("subscribers", "updated", len(missing))
+            self.report.notes.append(
+                f"{len(missing)} subscribers from an earlier import are not in this list and were unsubscribed: "
+                f"{names}{more}."
+            )
+            return
+        self.report.notes.append(
+            f"{len(missing)} subscribers from an earlier import are not in this list: {names}{more}. They are still "
+            "subscribed here; import again with “unsubscribe those missing” (--unsubscribe-missing) to unsubscribe them."
+        )
 
     def _new_subscriber(self, row: SubscriberData, email: str, source_label: str) -> Subscriber:
         created = self.past(row.created_at, f"Subscriber {email}") or self.now

@@ -17,10 +17,17 @@ class Command(BaseCommand):
         parser.add_argument("file", type=Path)
         parser.add_argument("--dry-run", action="store_true", help="Report what would happen; change nothing.")
         parser.add_argument(
+            "--unsubscribe-missing",
+            action="store_true",
+            help="Unsubscribe people an earlier import of this platform brought who are missing from this list.",
+        )
+        parser.add_argument(
             "--author", help="Handle of the account for posts whose export names no author (default: the first staff)."
         )
 
-    def handle(self, *args, file: Path, dry_run: bool, author: str | None, **options) -> None:
+    def handle(
+        self, *args, file: Path, dry_run: bool, author: str | None, unsubscribe_missing: bool, **options
+    ) -> None:
         if not file.is_file():
             raise CommandError(f"No such file: {file}")
         user = None
@@ -28,7 +35,8 @@ class Command(BaseCommand):
             user = User.objects.filter(username__iexact=author).first()
             if user is None:
                 raise CommandError(f"No account with the handle “{author}”.")
-        report = run_import(file, user=user, dry_run=dry_run, progress=self.progress_bar, site_data=True)
+        report = run_import(file, user=user, dry_run=dry_run, progress=self.progress_bar, site_data=True,
+                            unsubscribe_missing=unsubscribe_missing)  # fmt: skip
         self.stderr.write("")
         self.print_report(report)
         if report.refused:
