@@ -33,6 +33,8 @@ def _loader(path: Path, archive: SafeZip | None) -> tuple[str, Callable[[Importe
         kind = sniff(path)
         if kind == "xml":
             return "wordpress", lambda importer: wordpress.load(path.read_bytes(), importer)
+        if kind == "csv":
+            return "ghost", lambda importer: ghost.load_members_csv(path.read_bytes(), path.name, importer)
         return "ghost", lambda importer: ghost.load(path.read_bytes(), importer)
     if dispatch.matches(archive):
         return "dispatch", lambda importer: dispatch.load(archive, importer)
@@ -57,6 +59,7 @@ def run_import(
     progress: Progress | None = None,
     site_data: bool | None = None,
     unsubscribe_missing: bool = False,
+    old_site: str = "",
 ) -> Report:
     """Import the export at `path` as `user`, whose byline posts get when the export names no author.
 
@@ -76,7 +79,7 @@ def run_import(
             importer = Importer(
                 report.source, report, user, dry_run=dry_run, progress=progress or _no_progress, site_data=site_data
             )
-            importer.unsubscribe_missing = unsubscribe_missing
+            importer.unsubscribe_missing, importer.old_site = unsubscribe_missing, old_site
             load(importer)
             importer.finish()
             if dry_run:

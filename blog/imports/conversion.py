@@ -16,7 +16,6 @@ at the end, and a quote's attribution (`<cite>`, or the caption of a figure
 holding the quote) becomes a last "— Name" line inside the quote. What comes
 out is stored through blog.rendering like any post, which sanitises it."""
 
-import html as html_lib
 import re
 from collections.abc import Callable
 from urllib.parse import urlsplit
@@ -263,3 +262,22 @@ def plain_text(value: str) -> str:
     if "<" not in value and "&" not in value:
         return value.strip()
     return " ".join(BeautifulSoup(value, "html.parser").get_text().split())
+
+
+ENCODING_HINT = "Save it again as UTF-8 (in a spreadsheet: Save As → “CSV UTF-8”) and import again."
+
+
+def decode_text(raw: bytes, name: str) -> str:
+    """A file of an export as text: UTF-8 (with or without BOM) or BOM-marked UTF-16; anything else
+    is refused, naming the file and what to do, rather than read as U+FFFD."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return raw.decode("utf-16")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        from blog.imports.archive import ImportRefused
+
+        raise ImportRefused(
+            f"{name} is not UTF-8 text (byte 0x{raw[error.start]:02x} at position {error.start}; it may be Latin-1 "
+            f"or Windows-1252). {ENCODING_HINT}"
+        ) from error

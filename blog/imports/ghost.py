@@ -10,15 +10,19 @@ status, type, visibility, published_at, custom_excerpt), `tags`,
 `members_newsletters`; sites with native comments add `comments`
 (post_id, member_id, parent_id, html, status published/hidden/deleted)."""
 
+import csv
+import io
 import json
 from datetime import UTC, datetime
 from typing import Any, cast
 
+import markdown as markdown_lib
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.html import escape
 
 from blog.imports.archive import ImportRefused
+from blog.imports.conversion import decode_text
 from blog.imports.steps import CommentData, Importer, PostData, SubscriberData
 from blog.models import Comment, Post, Subscriber
 
@@ -59,9 +63,26 @@ def _date(value: object) -> datetime | None:
     return when
 
 
+GHOST_URL = "__GHOST_URL__"
+
+
+def _site(data: dict[str, Table]) -> str:
+    """The exporting site, for scoping source ids: its title (Ghost keeps its url in config, not the export)."""
+    settings = {row.get("key"): row.get("value") for row in data.get("settings", [])}
+    return str(settings.get("url") or settings.get("title") or "")[:200]
+
+
 def load(raw: bytes, importer: Importer) -> None:
     data = _data(raw)
-    posts = [p for p in data["posts"] if p.get("type", "page" if p.get("page") else "post") == "post"]
+    importer.site = _site(data)
+    every = data["posts"]
+    posts = [p for p in every if p.get("type", "page" if p.get("page") else "post") == "post"]
+    pages = [str(p.get("title") or p.get("slug")) for p in every if p not in posts]
+    if pages:
+        names = ", ".join(f"“{name}”" for name in pages[:20])
+        importer.report.notes.append(
+            f"{len(pages)} Ghost page(s) were not imported (Dispatch has posts only): {names}."
+        )
     members = data.get("members", []) if importer.takes_site_data else []
     importer.total = len(posts) + len(members)
     if not importer.takes_site_data and (data.get("members") or data.get("comments")):
@@ -100,7 +121,9 @@ def _load_post(row: Row, author_row: Row | None, tags: list[str], meta: Row, imp
     published = row.get("status") in ("published", "sent") and visibility == "public"
     if row.get("status") == "published" and visibility != "public":
         importer.problem(f"“{title}” was for {visibility} members only on Ghost; imported as a draft.")
-    html, markdown = _body(row)
+    html, markdown = _body(row, importer)
+    if not (html or markdown or "").strip():
+        importer.problem(f"“{title}” has no body Dispatch can read (neither html, Lexical nor mobiledoc).")
     slug = row.get("slug") or ""
     return importer.save_post(
         PostData(
@@ -121,8 +144,22 @@ def _load_post(row: Row, author_row: Row | None, tags: list[str], meta: Row, imp
     )
 
 
-def _body(row: Row) -> tuple[str, str | None]:
-    """(HTML, Markdown): Ghost's rendered html when the export has it, else its editor's document."""
+def _body(row: Row, importer: Importer) -> tuple[str, str | None]:
+    """(HTML, Markdown) with __GHOST_URL__ resolved: Ghost's rendered html when the export has it,
+    else its editor's document."""
+    html, markdown = _editor_body(row, importer)
+    if GHOST_URL in html or GHOST_URL in (markdown or ""):
+        old = importer.old_site.rstrip("/")
+        if not old and GHOST_URL not in importer.report.notes[-1:]:
+            importer.problem(
+                f"“{row.get('title')}” links to its own site through {GHOST_URL}; without the old site address "
+                "(--old-site-address) those links are kept as addresses on this site."
+            )
+        html, markdown = html.replace(GHOST_URL, old), markdown.replace(GHOST_URL, old) if markdown else markdown
+    return html, markdown
+
+
+def _editor_body(row: Row, importer: Importer) -> tuple[str, str | None]:
     if row.get("html"):
         return row["html"], None
     for name in ("lexical", "mobiledoc"):
@@ -132,7 +169,7 @@ def _body(row: Row) -> tuple[str, str | None]:
             except ValueError:
                 continue
             if name == "mobiledoc":
-                return "", _mobiledoc_markdown(document)
+                return _mobiledoc_html(document, str(row.get("title") or ""), importer), None
             return _lexical_html(document.get("root", document)), None
     return "", None
 
@@ -167,10 +204,84 @@ def _lexical_html(node: Row) -> str:
     return inner
 
 
-def _mobiledoc_markdown(document: Row) -> str:
-    """Ghost 1-4 kept Markdown posts as a mobiledoc with one markdown card; take the cards' Markdown."""
-    cards = [payload.get("markdown", "") for name, payload in document.get("cards", []) if name == "markdown"]
-    return "\n\n".join(cards)
+MOBILEDOC_CARDS = {"image", "markdown", "card-markdown", "html", "hr", "code", "embed", "bookmark"}
+
+
+def _mobiledoc_html(document: Row, title: str, importer: Importer) -> str:
+    """Ghost 1-4's mobiledoc (version 0.3): markup sections of text markers, lists, and cards."""
+    markups = [m[0] if isinstance(m, list) and m else "span" for m in document.get("markups", [])]
+    cards = document.get("cards", [])
+    parts = []
+    for section in document.get("sections", []):
+        kind = section[0] if section else None
+        if kind == 1:
+            parts.append(f"<{section[1]}>{_markers(section[2], markups)}</{section[1]}>")
+        elif kind == 3:
+            items = "".join(f"<li>{_markers(item, markups)}</li>" for item in section[2])
+            parts.append(f"<{section[1]}>{items}</{section[1]}>")
+        elif kind == 10 and section[1] < len(cards):
+            parts.append(_card(*cards[section[1]], title=title, importer=importer))
+    return "".join(parts)
+
+
+def _markers(markers: list[list[Any]], markups: list[str]) -> str:
+    out, open_tags = [], []
+    for marker in markers:
+        opens, closes, text = marker[1], marker[2], marker[3] if len(marker) > 3 else ""
+        for index in opens:
+            open_tags.append(markups[index] if index < len(markups) else "span")
+            out.append(f"<{open_tags[-1]}>")
+        out.append(escape(text) if marker[0] == 0 else "")
+        for _ in range(closes):
+            out.append(f"</{open_tags.pop()}>" if open_tags else "")
+    return "".join(out)
+
+
+def _card(name: str, payload: Row, *, title: str, importer: Importer) -> str:
+    if name in ("markdown", "card-markdown"):
+        return markdown_lib.markdown(str(payload.get("markdown", "")), extensions=["footnotes", "tables"])
+    if name == "html":
+        return str(payload.get("html", ""))
+    if name == "image":
+        caption = payload.get("caption") or ""
+        img = f'<img src="{escape(payload.get("src", ""))}" alt="{escape(payload.get("alt", ""))}">'
+        return f"<figure>{img}<figcaption>{caption}</figcaption></figure>" if caption else img
+    if name == "hr":
+        return "<hr>"
+    if name == "code":
+        return f"<pre><code>{escape(payload.get('code', ''))}</code></pre>"
+    if name in ("embed", "bookmark") and payload.get("url"):
+        label = (payload.get("metadata") or {}).get("title") or payload["url"]
+        return f'<p><a href="{escape(payload["url"])}">{escape(label)}</a></p>'
+    importer.problem(f"“{title}”: a Ghost “{name}” card could not be kept and was left out.")
+    return ""
+
+
+def load_members_csv(raw: bytes, name: str, importer: Importer) -> None:
+    """Ghost's members CSV (Members → Export, or the list Ghost imports): email, name, note,
+    subscribed_to_emails (or subscribed), complimentary_plan, stripe_customer_id, labels, created_at."""
+    reader = csv.DictReader(io.StringIO(decode_text(raw, name), newline=""))
+    if "email" not in (reader.fieldnames or []):
+        raise ImportRefused(f"{name} is not a list of members: it has no “email” column.")
+    if not importer.takes_site_data:
+        raise ImportRefused("Subscriber lists are imported only by those who manage subscribers.")
+    rows, paid = [], 0
+    try:
+        for row in reader:
+            subscribed = (row.get("subscribed_to_emails") or row.get("subscribed") or "true").strip().lower()
+            if (row.get("complimentary_plan") or "").lower() == "true" or (row.get("stripe_customer_id") or "").strip():
+                paid += 1
+            status = Subscriber.Status.UNSUBSCRIBED if subscribed == "false" else Subscriber.Status.ACTIVE
+            rows.append(SubscriberData(line=reader.line_num, email=row.get("email") or "", status=status,
+                                       created_at=_date(row.get("created_at"))))  # fmt: skip
+    except csv.Error as error:
+        raise ImportRefused(f"{name} cannot be read past line {reader.line_num}: {error}.") from error
+    importer.total = len(rows)
+    importer.save_subscribers(rows, f"imported from Ghost {importer.now:%Y-%m-%d}")
+    if paid:
+        importer.report.notes.append(
+            f"{paid} members had a paid or complimentary plan on Ghost; plans are not imported."
+        )
 
 
 def _load_members(data: dict[str, Table], importer: Importer) -> None:

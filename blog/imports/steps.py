@@ -153,6 +153,7 @@ class Importer:
         self.done = 0
         self.site = ""  # the exporting site, set by the loader: source ids are scoped to it
         self.link_rewriter: Callable[[str], str] | None = None
+        self.old_site = ""  # Ghost's __GHOST_URL__ stands for this address, when the importer gives it
         self.unsubscribe_missing = False  # set by run_import: a newer list unsubscribes those it lacks
         self._tags_seen: dict[str, str] = {}
         self._merged: set[tuple[str, str]] = set()
@@ -335,7 +336,7 @@ class Importer:
         return Post.Status.PUBLISHED, when
 
     def _free_slug(self, data: PostData) -> str:
-        wanted = slugify(data.slug or data.title)[:180] or "post"
+        wanted = ascii_slug(data.slug or data.title, "post", 180)
         taken = Post.objects.filter(slug=wanted).exists() or SlugRedirect.objects.filter(old_slug=wanted).exists()
         if not taken:
             return wanted
@@ -394,9 +395,12 @@ class Importer:
             )
         return True
 
-    def _missing_subscribers(self, existing: dict[str, tuple[int, str, str]], seen: dict[str, int], prefix: str) -> None:
+    def _missing_subscribers(
+        self, existing: dict[str, tuple[int, str, str]], seen: dict[str, int], prefix: str
+    ) -> None:
+        active = Subscriber.Status.ACTIVE
         missing = [(pk, email) for email, (pk, status, source) in existing.items()
-                   if email not in seen and status == Subscriber.Status.ACTIVE and source.startswith(prefix)]  # fmt: skip
+                   if email not in seen and status == active and source.startswith(prefix)]  # fmt: skip
         if not missing:
             return
         names = ", ".join(email for _, email in sorted(missing, key=lambda m: m[1])[:10])
@@ -412,8 +416,9 @@ class Importer:
             )
             return
         self.report.notes.append(
-            f"{len(missing)} subscribers from an earlier import are not in this list: {names}{more}. They are still "
-            "subscribed here; import again with “unsubscribe those missing” (--unsubscribe-missing) to unsubscribe them."
+            f"{len(missing)} subscribers from an earlier import are not in this list: {names}{more}. They are "
+            "still subscribed here; import again with “unsubscribe those missing” (--unsubscribe-missing) "
+            "to unsubscribe them."
         )
 
     def _new_subscriber(self, row: SubscriberData, email: str, source_label: str) -> Subscriber:

@@ -21,15 +21,14 @@ from django.utils.html import escape
 
 from accounts.models import User
 from blog.imports.archive import ImportRefused, SafeZip
+from blog.imports.conversion import decode_text
 from blog.imports.steps import Importer, PostData, SubscriberData
 from blog.models import Post, Subscriber
 
 POST_COLUMNS = {"post_id", "post_date", "is_published", "title"}
 LIST_COLUMNS = {"email"}
 PAID_TYPES = {"paid", "comp", "gift", "founding"}
-ENCODING_HINT = (
-    "Save it again as UTF-8 (in a spreadsheet: Save As → “CSV UTF-8”), put it back in the ZIP and import again."
-)
+
 IMPORTED_TYPES = {"newsletter", "podcast", ""}
 
 
@@ -51,18 +50,6 @@ def read_text(archive: SafeZip, name: str) -> str:
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as error:
         raise ImportRefused(f"{name} in the ZIP is damaged or cut short ({error}); export it again.") from error
     return decode_text(raw, name)
-
-
-def decode_text(raw: bytes, name: str) -> str:
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return raw.decode("utf-16")
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise ImportRefused(
-            f"{name} is not UTF-8 text (byte 0x{raw[error.start]:02x} at position {error.start}; it may be Latin-1 "
-            f"or Windows-1252). {ENCODING_HINT}"
-        ) from error
 
 
 def _rows(archive: SafeZip, name: str, required: set[str]) -> Iterator[tuple[int, dict[str, str]]]:

@@ -12,14 +12,13 @@ entries (`wp:comment_id`, `_parent`, `_approved` 1/0/spam/trash, `_type`,
 import html as html_lib
 import json
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 from xml.etree.ElementTree import Element, ParseError
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
-
-from collections.abc import Callable
 
 from blog.imports.archive import ImportRefused
 from blog.imports.steps import CommentData, Importer, PostData
@@ -74,7 +73,7 @@ def _autop(html: str) -> str:
         part = part.strip()
         if not part:
             continue
-        if BLOCK_TAG.match(part) or part.startswith("[") and part.endswith("]"):
+        if BLOCK_TAG.match(part) or (part.startswith("[") and part.endswith("]")):
             chunks.append(part)
         else:
             chunks.append("<p>" + re.sub(r"(?<!>)\n(?!<)", "<br>\n", part) + "</p>")
@@ -187,9 +186,9 @@ def _link_rewriter(site: str) -> Callable[[str], str]:
         parts = urlsplit(href)
         if not host or parts.netloc.lower() != host:
             return href
-        if parts.path.endswith("/wp-comments-post.php") or parts.fragment in ("respond", "comments"):
-            return href if parts.path.endswith(".php") is False and parts.fragment == "" else "#comments"
-        if parts.path.rstrip("/").endswith(("/feed", "/subscribe")):
+        if parts.path.endswith("/wp-comments-post.php"):
+            return "#comments"
+        if parts.path.rstrip("/").endswith(("/feed", "/subscribe", "/wp-login.php")) and "action=register" not in href:
             return "/subscribe/"
         return href
 

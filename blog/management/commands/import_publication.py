@@ -22,11 +22,23 @@ class Command(BaseCommand):
             help="Unsubscribe people an earlier import of this platform brought who are missing from this list.",
         )
         parser.add_argument(
+            "--old-site-address",
+            default="",
+            help="The Ghost site's address, which its export writes as __GHOST_URL__ (e.g. https://blog.example.com).",
+        )
+        parser.add_argument(
             "--author", help="Handle of the account for posts whose export names no author (default: the first staff)."
         )
 
     def handle(
-        self, *args, file: Path, dry_run: bool, author: str | None, unsubscribe_missing: bool, **options
+        self,
+        *args,
+        file: Path,
+        dry_run: bool,
+        author: str | None,
+        unsubscribe_missing: bool,
+        old_site_address: str,
+        **options,
     ) -> None:
         if not file.is_file():
             raise CommandError(f"No such file: {file}")
@@ -36,7 +48,7 @@ class Command(BaseCommand):
             if user is None:
                 raise CommandError(f"No account with the handle “{author}”.")
         report = run_import(file, user=user, dry_run=dry_run, progress=self.progress_bar, site_data=True,
-                            unsubscribe_missing=unsubscribe_missing)  # fmt: skip
+                            unsubscribe_missing=unsubscribe_missing, old_site=old_site_address)  # fmt: skip
         self.stderr.write("")
         self.print_report(report)
         if report.refused:

@@ -10,9 +10,9 @@ import json
 import re
 import zipfile
 from pathlib import Path
-from xml.etree import ElementTree
 
 import pytest
+from defusedxml import ElementTree
 from django.core.management import call_command
 from taggit.models import Tag
 
