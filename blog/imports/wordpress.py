@@ -21,6 +21,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
 from blog.imports.archive import ImportRefused
+from blog.imports.conversion import provider
 from blog.imports.steps import CommentData, Importer, PostData
 from blog.models import Comment, Post
 
@@ -31,6 +32,9 @@ COMMENT_STATES = {"1": Comment.Status.APPROVED, "0": Comment.Status.HELD, "spam"
                   "trash": Comment.Status.REMOVED}  # fmt: skip
 BLOCK_TAG = re.compile(r"^<(p|div|h[1-6]|ul|ol|li|blockquote|table|figure|pre|hr|dl|address|section|iframe)[\s>/]",
                        re.I)  # fmt: skip
+BLOCKS = "blockquote|ul|ol|table|pre|figure|h[1-6]|div|dl|hr|address|section"
+BLOCK_OPEN = re.compile(rf"(<(?:{BLOCKS})[\s>/])", re.I)
+BLOCK_CLOSE = re.compile(rf"(</(?:{BLOCKS})>)", re.I)
 SHORTCODE = re.compile(r"\[(\w+)([^\]]*)\](?:(.*?)\[/\1\])?", re.S)
 ATTRIBUTE = re.compile(r"""(\w+)\s*=\s*(?:"([^"]*)"|'([^']*)'|(\S+))""")
 STATUS_NOTES = {"private": "was private on WordPress", "pending": "was waiting for review on WordPress"}
@@ -64,16 +68,21 @@ def _date(value: str | None) -> datetime | None:
 
 def _autop(html: str) -> str:
     """WordPress's wpautop, as it runs when it shows a classic-editor post: blank lines part paragraphs,
-    a single newline is a line break, and a chunk that is a block already stays as it is. Block-editor
-    posts (with `<!-- wp:` comments) carry their own markup."""
+    a single newline is a line break, block elements stand apart from the text around them, and a
+    provider's address alone on its line is an embed (WordPress's auto-embed). Block-editor posts
+    (with `<!-- wp:` comments) carry their own markup."""
     if "<!-- wp:" in html:
         return html
+    html = BLOCK_OPEN.sub(r"\n\n\1", html.replace("\r\n", "\n"))
+    html = BLOCK_CLOSE.sub(r"\1\n\n", html)
     chunks = []
-    for part in re.split(r"\n\s*\n", html.replace("\r\n", "\n")):
+    for part in re.split(r"\n\s*\n", html):
         part = part.strip()
         if not part:
             continue
-        if BLOCK_TAG.match(part) or (part.startswith("[") and part.endswith("]")):
+        if re.fullmatch(r"https?://\S+", part) and provider(part):
+            chunks.append(f'<iframe src="{html_lib.escape(part)}"></iframe>')
+        elif BLOCK_TAG.match(part) or part.startswith("</") or (part.startswith("[") and part.endswith("]")):
             chunks.append(part)
         else:
             chunks.append("<p>" + re.sub(r"(?<!>)\n(?!<)", "<br>\n", part) + "</p>")
@@ -101,8 +110,15 @@ def _shortcodes(html: str, gallery: Callable[[str], list[str]], dropped: list[st
                 dropped.append("a [gallery] whose images are not in the export")
             return "".join(f'<p><img src="{html_lib.escape(url)}" alt=""></p>' for url in images)
         if name in ("audio", "video"):
-            url = next((v for k, v in attributes.items() if k in ("src", "mp3", "m4a", "ogg", "mp4", "webm")), "")
-            return f'<p><a href="{html_lib.escape(url)}">{name.title()}: {html_lib.escape(url)}</a></p>' if url else ""
+            named = (v for k, v in attributes.items() if k in ("src", "mp3", "m4a", "ogg", "wav", "mp4", "webm", "m4v"))
+            bare = (
+                word for word in [*match.group(2).split(), inner.strip()] if word.startswith(("http://", "https://"))
+            )
+            url = next(named, "") or next(bare, "")
+            if not url:
+                dropped.append(f"an [{name}] without a file address")
+                return ""
+            return f'<p><a href="{html_lib.escape(url)}">{name.title()}: {html_lib.escape(url)}</a></p>'
         if name == "embed":
             return f'<p><iframe src="{html_lib.escape(inner.strip())}"></iframe></p>'
         if name == "playlist":
