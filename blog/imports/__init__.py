@@ -5,6 +5,8 @@ import and `manage.py import_publication`. An import is one transaction:
 a file it cannot take at all leaves nothing behind, and a dry run is the
 same import rolled back (without downloading images)."""
 
+import zipfile
+import zlib
 from collections.abc import Callable
 from contextlib import nullcontext
 from pathlib import Path
@@ -88,6 +90,10 @@ def run_import(
         pass
     except ImportRefused as error:
         report.refused = str(error)
+        _reset(report)
+    except (zlib.error, zipfile.BadZipFile, EOFError) as error:
+        # A member whose compressed data is corrupt fails only when read, after the checks at opening.
+        report.refused = f"A file inside {path.name} is damaged or cut short ({error}); export it again."
         _reset(report)
     except BaseException:
         if importer:

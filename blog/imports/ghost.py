@@ -34,10 +34,13 @@ Table = list[Row]
 
 
 def _data(raw: bytes) -> dict[str, Table]:
+    text = decode_text(raw, "The Ghost export")
     try:
-        document = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise ImportRefused(f"The file is not valid JSON ({error}).") from error
+        document = json.loads(text)
+    except ValueError as error:
+        raise ImportRefused(
+            f"The Ghost export is not valid JSON ({error}); if it was cut short, export it again from Ghost."
+        ) from error
     if isinstance(document, dict) and isinstance(document.get("db"), list) and document["db"]:
         document = document["db"][0]
     if not isinstance(document, dict) or not isinstance(document.get("data"), dict):

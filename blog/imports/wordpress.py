@@ -46,7 +46,10 @@ def _channel(data: bytes) -> tuple[Element, str]:
     except DefusedXmlException as error:
         raise ImportRefused(f"The XML file declares entities or a DTD, as XML bombs do; refused ({error}).") from error
     except ParseError as error:
-        raise ImportRefused(f"The WordPress file is not well-formed XML ({error}).") from error
+        raise ImportRefused(
+            f"The WordPress file is not well-formed XML ({error}); if it was cut short, export it again "
+            "(Tools → Export); if it names an encoding, it must be the one the file is written in."
+        ) from error
     channel = root.find("channel") if root.tag == "rss" else None
     children = list(channel) if channel is not None else []
     version = next((child for child in children if child.tag.endswith("}wxr_version")), None)
