@@ -227,7 +227,8 @@ def test_ghost_url_placeholders_without_an_address_are_reported(tmp_path, sam) -
 
 def test_mobiledoc_posts_arrive_with_their_text_and_pages_are_named(tmp_path, sam) -> None:
     mobiledoc = {"version": "0.3.1", "markups": [["strong"], ["a", ["href", "https://x.example"]]], "atoms": [],
-                 "cards": [["markdown", {"markdown": "A *markdown* card."}], ["image", {"src": "https://img.example/c.png", "caption": "Cap"}]],
+                 "cards": [["markdown", {"markdown": "A *markdown* card."}],
+                           ["image", {"src": "https://img.example/c.png", "caption": "Cap"}]],
                  "sections": [[1, "p", [[0, [0], 1, "Bold"], [0, [], 0, " and plain."]]], [10, 0], [10, 1],
                               [3, "ul", [[[0, [], 0, "item"]]]]]}  # fmt: skip
     path = ghost_export(tmp_path, [
