@@ -13,7 +13,7 @@ from urllib.parse import unquote
 
 from django.db.models import Model
 from django.utils.text import slugify
-from text_unidecode import unidecode
+from text_unidecode import unidecode  # type: ignore[import-untyped]
 
 ROUTABLE = re.compile(r"^[-a-zA-Z0-9_]+$")
 
@@ -32,9 +32,7 @@ def free_tag_slug(model: type[Model], name: str, exclude_pk: object = None) -> s
     """`ascii_slug(name)`, numbered when another tag holds it already."""
     base = ascii_slug(name)
     taken = set(
-        model._default_manager.filter(slug__startswith=base)  # type: ignore[attr-defined]
-        .exclude(pk=exclude_pk)
-        .values_list("slug", flat=True)
+        model._default_manager.filter(slug__startswith=base).exclude(pk=exclude_pk).values_list("slug", flat=True)
     )
     slug, n = base, 2
     while slug in taken:

@@ -51,7 +51,7 @@ class _Converter(MarkdownConverter):
 
     def convert_li(self, el: Tag, text: str, parent_tags: set[str]) -> str:
         """Python-Markdown nests a list only under four spaces; markdownify indents by the bullet's width."""
-        converted: str = super().convert_li(el, text, parent_tags)
+        converted: str = super().convert_li(el, text, parent_tags)  # type: ignore[misc]  # untyped base
         marker = re.match(r"^(-|\d+\.) ", converted)
         if not marker:
             return converted
@@ -87,7 +87,7 @@ class _Converter(MarkdownConverter):
         return f'\n\n<figure><img src="{src}" alt="{alt}"><figcaption>{words}</figcaption></figure>\n\n'
 
     def convert_blockquote(self, el: Tag, text: str, parent_tags: set[str]) -> str:
-        converted: str = super().convert_blockquote(el, text, parent_tags)
+        converted: str = super().convert_blockquote(el, text, parent_tags)  # type: ignore[misc]  # untyped base
         following = el.find_next_sibling(True)
         if following is not None and following.name == "blockquote":
             converted += "\n\n<!-- -->\n\n"  # else Python-Markdown joins two quotes into one

@@ -132,7 +132,7 @@ def _shortcodes(html: str, gallery: Callable[[str], list[str]], dropped: list[st
     return SHORTCODE.sub(one, html)
 
 
-def _footnotes(html: str, meta: dict[str, str | None]) -> str:
+def _footnotes(html: str, meta: dict[str | None, str | None]) -> str:
     """Block-editor footnotes live in the `footnotes` post meta; the body holds only their markers."""
     try:
         notes = json.loads(meta.get("footnotes") or "[]")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from defusedxml import ElementTree
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from taggit.models import Tag
 
 from blog.models import Comment, Post, Subscriber
@@ -85,8 +85,12 @@ def wxr_expectations(raw: bytes) -> dict:
             if c.text and c.text.strip() and c.get("nicename") != "uncategorized"}  # fmt: skip
     bodies = {(i.findtext("title") or ""): i.findtext("{http://purl.org/rss/1.0/modules/content/}encoded") or ""
               for i in posts}  # fmt: skip
+    hidden = [(i.findtext("title") or "").strip() for i, s, lock in zip(posts, statuses, locked, strict=True)
+              if lock or s in ("private", "pending")]  # fmt: skip
+    pages = [(i.findtext("title") or "").strip() for i in channel.findall("item")
+             if (i.findtext(wp + "post_type") or "").strip() == "page"]  # fmt: skip
     return {"posts": len(posts), "published": published, "future": statuses.count("future"), "comments": comments,
-            "tags": len(tags), "bodies": bodies}  # fmt: skip
+            "tags": len(tags), "bodies": bodies, "hidden": hidden, "pages": pages}  # fmt: skip
 
 
 @pytest.mark.parametrize("name", WP_FILES)
@@ -106,6 +110,12 @@ def test_a_real_wordpress_export_arrives_whole(name, client, tmp_path) -> None:
     assert_pages_answer(client)
     assert_bodies_clean(report)
     assert_dropped_named(report, expected["bodies"])
+    for title in expected["hidden"]:  # private and password-protected posts: drafts, with a line each
+        assert f"“{title}” was" in report
+    for title in expected["pages"][:20]:
+        assert f"“{title}”" in report
+    again = run_command(path)
+    assert "0 were created" in again and Post.objects.count() == expected["posts"]
 
 
 # --- Ghost -------------------------------------------------------------------
@@ -179,6 +189,9 @@ def test_a_real_substack_export_arrives_whole(email_list, client, tmp_path, sam)
     expected = substack_expectations()
     subscribers = list(csv.DictReader((SUBSTACK / email_list).open(newline=""))) if email_list else []
     suppressed = [r for r in subscribers if r.get("email_disabled") == "true"]
+    paid = [
+        r for r in subscribers if r.get("active_subscription") == "true" or r.get("type") in ("paid", "comp", "gift")
+    ]
 
     report = run_command(substack_zip(tmp_path, email_list))
 
@@ -194,3 +207,16 @@ def test_a_real_substack_export_arrives_whole(email_list, client, tmp_path, sam)
     assert_dropped_named(report, expected["bodies"])
     for post in Post.objects.all():
         assert "substack.com/subscribe" not in post.body_html and "/p/my-post/comments" not in post.body_html
+    if paid:
+        assert f"{len(paid)} subscribers had a paid, complimentary or gift plan on Substack" in report
+    podcasts = [r for r in csv.DictReader((SUBSTACK / "mg-substack" / "posts.csv").open()) if r["podcast_url"]]
+    for row in podcasts:
+        assert f'href="{row["podcast_url"]}"' in Post.objects.get(title=row["title"]).body_html
+
+
+def test_a_list_without_an_email_column_is_refused(tmp_path, sam) -> None:
+    out = io.StringIO()
+    with pytest.raises(CommandError):
+        call_command("import_publication", str(substack_zip(tmp_path, "invalid.csv")), stdout=out)
+
+    assert "has no email column" in out.getvalue() and not Post.objects.exists()
