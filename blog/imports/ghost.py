@@ -212,7 +212,7 @@ MOBILEDOC_CARDS = {"image", "markdown", "card-markdown", "html", "hr", "code", "
 
 def _mobiledoc_html(document: Row, title: str, importer: Importer) -> str:
     """Ghost 1-4's mobiledoc (version 0.3): markup sections of text markers, lists, and cards."""
-    markups = [m[0] if isinstance(m, list) and m else "span" for m in document.get("markups", [])]
+    markups = [_markup(m) for m in document.get("markups", [])]
     cards = document.get("cards", [])
     parts = []
     for section in document.get("sections", []):
@@ -227,13 +227,23 @@ def _mobiledoc_html(document: Row, title: str, importer: Importer) -> str:
     return "".join(parts)
 
 
-def _markers(markers: list[list[Any]], markups: list[str]) -> str:
+def _markup(markup: object) -> tuple[str, str]:
+    """A mobiledoc markup, ["a", ["href", "…"]], as (tag, attributes)."""
+    if not isinstance(markup, list) or not markup:
+        return "span", ""
+    pairs = markup[1] if len(markup) > 1 and isinstance(markup[1], list) else []
+    attributes = "".join(f' {escape(k)}="{escape(v)}"' for k, v in zip(pairs[::2], pairs[1::2], strict=False))
+    return str(markup[0]), attributes
+
+
+def _markers(markers: list[list[Any]], markups: list[tuple[str, str]]) -> str:
     out, open_tags = [], []
     for marker in markers:
         opens, closes, text = marker[1], marker[2], marker[3] if len(marker) > 3 else ""
         for index in opens:
-            open_tags.append(markups[index] if index < len(markups) else "span")
-            out.append(f"<{open_tags[-1]}>")
+            tag, attributes = markups[index] if index < len(markups) else ("span", "")
+            open_tags.append(tag)
+            out.append(f"<{tag}{attributes}>")
         out.append(escape(text) if marker[0] == 0 else "")
         for _ in range(closes):
             out.append(f"</{open_tags.pop()}>" if open_tags else "")

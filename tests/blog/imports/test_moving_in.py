@@ -226,20 +226,24 @@ def test_ghost_url_placeholders_without_an_address_are_reported(tmp_path, sam) -
 
 
 def test_mobiledoc_posts_arrive_with_their_text_and_pages_are_named(tmp_path, sam) -> None:
-    mobiledoc = {"version": "0.3.1", "markups": [["strong"], ["a", ["href", "https://x.example"]]], "atoms": [],
+    mobiledoc = {"version": "0.3.1", "markups": [["strong"], ["a", ["href", "__GHOST_URL__/welcome/"]]], "atoms": [],
                  "cards": [["markdown", {"markdown": "A *markdown* card."}],
                            ["image", {"src": "https://img.example/c.png", "caption": "Cap"}]],
-                 "sections": [[1, "p", [[0, [0], 1, "Bold"], [0, [], 0, " and plain."]]], [10, 0], [10, 1],
+                 "sections": [[1, "p", [[0, [0], 1, "Bold"], [0, [], 0, " and plain, "], [0, [1], 1, "introduction"]]],
+                              [10, 0], [10, 1],
                               [3, "ul", [[[0, [], 0, "item"]]]]]}  # fmt: skip
     path = ghost_export(tmp_path, [
         {"id": "1", "title": "Old editor", "slug": "old", "mobiledoc": json.dumps(mobiledoc), "status": "draft"},
         {"id": "2", "title": "About us", "slug": "about", "type": "page", "html": "<p>Hi</p>", "status": "published"},
     ])  # fmt: skip
 
-    report = command(path)
+    report = command(path, "--old-site-address", "https://old.example")
 
     post = Post.objects.get()
-    assert "<strong>Bold</strong> and plain." in post.body_html and "<em>markdown</em> card" in post.body_html
+    assert (
+        '<strong>Bold</strong> and plain, <a href="https://old.example/welcome/"' in post.body_html
+        and "<em>markdown</em> card" in post.body_html
+    )
     assert "<li>item</li>" in post.body_html and "Cap" in post.body_html
     assert "1 Ghost page(s) were not imported (Dispatch has posts only): “About us”." in report
 
