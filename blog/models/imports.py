@@ -56,6 +56,8 @@ class ImportJob(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     filename = models.CharField(max_length=255)
     path = models.CharField(max_length=500)  # under PRIVATE_ROOT, never under MEDIA_ROOT
+    # run_import's choices made on the upload form: old_site, unsubscribe_missing.
+    options = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.CHECKING)
     dry_run_report = models.JSONField(default=dict)
     report = models.JSONField(default=dict)

@@ -365,3 +365,46 @@ def test_the_desk_shows_the_encoding_message(client, ada, tmp_path, django_captu
 
     page = client.get(response["Location"]).content.decode()
     assert "posts.csv is not UTF-8 text" in page and "CSV UTF-8" in page
+
+
+def test_the_desk_offers_to_unsubscribe_those_missing(client, sam, substack_zip, tmp_path,
+                                                      django_capture_on_commit_callbacks) -> None:  # fmt: skip
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.urls import reverse
+
+    from blog.models import ImportJob
+    from tests.blog.imports.test_substack import newer_export
+
+    run_import(substack_zip, user=sam)
+    client.force_login(sam)
+    newer = newer_export(substack_zip, tmp_path)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("blog:import_upload"), {
+            "file": SimpleUploadedFile("newer.zip", newer.read_bytes()), "unsubscribe_missing": "on"})  # fmt: skip
+    job = ImportJob.objects.get()
+    page = client.get(response["Location"]).content.decode()
+    assert "1 subscribers from an earlier import are not in this list and were unsubscribed" in page
+    assert Subscriber.objects.get(email="kemal@example.com").status == Subscriber.Status.ACTIVE  # a dry run so far
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("blog:import_run", args=[job.pk]))
+
+    assert Subscriber.objects.get(email="kemal@example.com").status == Subscriber.Status.UNSUBSCRIBED
+
+
+def test_the_desk_takes_the_old_ghost_address(client, sam, tmp_path, django_capture_on_commit_callbacks) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.urls import reverse
+
+    from blog.models import ImportJob
+
+    path = ghost_export(tmp_path, [{"id": "1", "title": "Linked", "slug": "linked", "status": "draft",
+                                    "html": '<p><a href="__GHOST_URL__/other/">Other</a></p>'}])  # fmt: skip
+    client.force_login(sam)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("blog:import_upload"), {"file": SimpleUploadedFile("g.json", path.read_bytes()),
+                                                   "old_site": "https://blog.example.com"})  # fmt: skip
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("blog:import_run", args=[ImportJob.objects.get().pk]))
+
+    assert "https://blog.example.com/other/" in Post.objects.get().body
