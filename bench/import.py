@@ -8,7 +8,9 @@ mixed states) and a WordPress file of the same posts with `--comments` each,
 imports the WordPress posts with their comments, then the Substack list,
 into a fresh database (PostgreSQL, or SQLite with `--database-url
 sqlite:///path`) with production settings, then exports the result. Import and export each run in their own
-process, so each peak memory (maxrss) is that step's alone. Bodies carry no
+process, so each peak memory (maxrss) is that step's alone, and each prints
+its CPU time beside the wall time (on a shared machine the CPU time is the
+steadier figure to compare). Bodies carry no
 images: downloads would measure the network, not Dispatch.
 """
 
@@ -116,7 +118,8 @@ else:
     from blog.exports import export_publication
     extra = export_publication(path)
 seconds = time.perf_counter() - started
-print(json.dumps({"seconds": seconds, "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+usage = resource.getrusage(resource.RUSAGE_SELF)
+print(json.dumps({"seconds": seconds, "cpu": usage.ru_utime + usage.ru_stime, "maxrss_mb": usage.ru_maxrss / 1024,
                   "extra": extra}))
 """
 
@@ -165,10 +168,12 @@ def main() -> None:
     manage(env, "shell", "-c", code)
 
     wordpress = run_child(env, "import", wxr)
-    print(f"import WordPress, {args.posts} posts with {args.comments} comments each: {wordpress['seconds']:.1f} s, "
+    print(f"import WordPress, {args.posts} posts with {args.comments} comments each: {wordpress['seconds']:.1f} s "
+          f"({wordpress['cpu']:.1f} s of CPU), "
           f"peak memory {wordpress['maxrss_mb']:.0f} MB; {wordpress['extra']}")  # fmt: skip
     imported = run_child(env, "import", export_zip)
-    print(f"import Substack, {args.posts} posts and {args.subscribers} subscribers: {imported['seconds']:.1f} s, "
+    print(f"import Substack, {args.posts} posts and {args.subscribers} subscribers: {imported['seconds']:.1f} s "
+          f"({imported['cpu']:.1f} s of CPU), "
           f"peak memory {imported['maxrss_mb']:.0f} MB; {imported['extra']}")  # fmt: skip
     out = var_dir / "dispatch-export.zip"
     exported = run_child(env, "export", out)
