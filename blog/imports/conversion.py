@@ -195,6 +195,20 @@ def _players(soup: BeautifulSoup, dropped: list[str]) -> None:
             tag.decompose()
 
 
+def _subscribe_forms(soup: BeautifulSoup) -> None:
+    """A sign-up form of the old platform (Substack's subscription widget, Ghost's and WordPress's
+    subscribe blocks) becomes a link to Dispatch's own subscribe page."""
+    for form in soup.find_all("form"):
+        marks = " ".join([str(form.get("action") or ""), *form.get_attribute_list("class")]).lower()
+        parent = form.find_parent(class_=re.compile("subscri"))
+        if "subscri" in marks or parent is not None:
+            paragraph = soup.new_tag("p")
+            link = soup.new_tag("a", href="/subscribe/")
+            link.string = "Subscribe"
+            paragraph.append(link)
+            form.replace_with(paragraph)
+
+
 def _cards(soup: BeautifulSoup) -> None:
     """Ghost's bookmark cards become a link with their title; a button's link stays a link."""
     for card in soup.select(".kg-bookmark-card"):
@@ -224,6 +238,7 @@ def html_to_markdown(
     soup = BeautifulSoup(html or "", "html.parser")
     for node in soup.find_all(string=lambda text: isinstance(text, Comment)):
         node.extract()
+    _subscribe_forms(soup)
     for tag in soup.find_all(DROPPED_TAGS):
         if tag.name not in NOT_WORTH_NAMING and not (tag.name == "script" and _is_embed_script(tag)):
             dropped.append(f"a <{tag.name}>")

@@ -37,6 +37,7 @@ BLOCK_OPEN = re.compile(rf"(<(?:{BLOCKS})[\s>/])", re.I)
 BLOCK_CLOSE = re.compile(rf"(</(?:{BLOCKS})>)", re.I)
 SHORTCODE = re.compile(r"\[(\w+)([^\]]*)\](?:(.*?)\[/\1\])?", re.S)
 ATTRIBUTE = re.compile(r"""(\w+)\s*=\s*(?:"([^"]*)"|'([^']*)'|(\S+))""")
+FOOTNOTE_SHORTCODES = {"efn_note", "mfn", "ref", "footnote", "fn"}
 STATUS_NOTES = {"private": "was private on WordPress", "pending": "was waiting for review on WordPress"}
 
 
@@ -97,10 +98,16 @@ def _attributes(text: str) -> dict[str, str]:
 
 
 def _shortcodes(html: str, gallery: Callable[[str], list[str]], dropped: list[str]) -> str:
-    """The common shortcodes as the HTML WordPress would show; any other [name] is left as written."""
+    """The common shortcodes as the HTML WordPress would show; any other [name] is left as written.
+    Footnote plugins' shortcodes ([efn_note], [mfn], [ref], [footnote]) become numbered notes."""
+    notes: list[str] = []
 
     def one(match: re.Match[str]) -> str:
         name, attributes, inner = match.group(1).lower(), _attributes(match.group(2)), match.group(3) or ""
+        if name in FOOTNOTE_SHORTCODES and inner.strip():
+            notes.append(inner.strip())
+            return f'<sup><a href="#wp-note-{len(notes)}">{len(notes)}</a></sup>'
+
         if name in ("caption", "wp_caption"):
             image = re.search(r"<img[^>]*>", inner)
             text = re.sub(r"<a[^>]*>\s*<img[^>]*>\s*</a>|<img[^>]*>", "", inner).strip() or attributes.get(
@@ -129,7 +136,11 @@ def _shortcodes(html: str, gallery: Callable[[str], list[str]], dropped: list[st
             return ""
         return match.group(0)
 
-    return SHORTCODE.sub(one, html)
+    html = SHORTCODE.sub(one, html)
+    if notes:
+        items = "".join(f'<li id="wp-note-{n}">{note}</li>' for n, note in enumerate(notes, start=1))
+        html += f"<ol>{items}</ol>"
+    return html
 
 
 def _footnotes(html: str, meta: dict[str | None, str | None]) -> str:

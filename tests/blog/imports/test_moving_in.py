@@ -150,6 +150,27 @@ def test_block_footnotes_from_post_meta_become_notes(tmp_path, sam) -> None:
     assert "A claim.[^1]" in post.body and "[^1]: The minutes, item 4." in post.body
 
 
+def test_footnote_plugin_shortcodes_become_notes(tmp_path, sam) -> None:
+    body = "The bridge opened[efn_note]On a Tuesday.[/efn_note] and closed[mfn]Rain.[/mfn] again."
+
+    command(wxr(tmp_path, item("Notes", body, post_id="1")))
+
+    post = Post.objects.get()
+    assert "opened[^1] and closed[^2] again." in post.body
+    assert "[^1]: On a Tuesday." in post.body and "[^2]: Rain." in post.body
+    assert 'class="footnote"' in post.body_html
+
+
+def test_an_old_sign_up_form_becomes_a_link_to_subscribe_here(tmp_path, sam) -> None:
+    body = ('<div class="subscription-widget-wrap"><p>Get the next one.</p><form class="subscription-widget-subscribe">'
+            '<input type="email" name="email"><input type="submit" value="Subscribe"></form></div>')  # fmt: skip
+
+    report = command(wxr(tmp_path, item("Widget", "<!-- wp:html -->" + body, post_id="1")))
+
+    assert '<a href="/subscribe/">Subscribe</a>' in Post.objects.get().body_html
+    assert "“Widget”" not in report
+
+
 def test_classic_posts_get_paragraphs_and_shortcodes_become_html(tmp_path, sam) -> None:
     body = (
         "First paragraph\nwith a break.\n\nSecond paragraph.\n<blockquote>Quoted.</blockquote>\n"
