@@ -173,37 +173,81 @@ def _editor_body(row: Row, importer: Importer) -> tuple[str, str | None]:
                 continue
             if name == "mobiledoc":
                 return _mobiledoc_html(document, str(row.get("title") or ""), importer), None
-            return _lexical_html(document.get("root", document)), None
+            unknown: list[str] = []
+            html = _lexical_html(document.get("root", document), unknown)
+            for kind in sorted(set(unknown)):
+                importer.problem(f"“{row.get('title')}”: a Ghost “{kind}” card could not be kept and was left out.")
+            return html, None
     return "", None
 
 
-LEXICAL_TAGS = {"paragraph": "p", "quote": "blockquote", "listitem": "li", "aside": "blockquote"}
+LEXICAL_TAGS = {"paragraph": "p", "quote": "blockquote", "extended-quote": "blockquote", "listitem": "li",
+                "aside": "blockquote", "callout": "blockquote"}  # fmt: skip
+# Lexical's text format bits, innermost first.
+LEXICAL_FORMATS = [(16, "code"), (32, "sub"), (64, "sup"), (4, "del"), (2, "em"), (1, "strong")]
 
 
-def _lexical_html(node: Row) -> str:
-    """Enough of Lexical (Ghost 5+'s editor) to keep text, headings, quotes, lists, links and images."""
-    kind = node.get("type")
-    inner = "".join(_lexical_html(child) for child in node.get("children", []))
-    if kind == "text":
-        text: str = escape(node.get("text", ""))
-        fmt = node.get("format", 0)
-        text = f"<strong>{text}</strong>" if fmt & 1 else text
-        return f"<em>{text}</em>" if fmt & 2 else text
+def _lexical_text(node: Row) -> str:
+    text = str(escape(str(node.get("text", ""))))
+    fmt = int(node.get("format") or 0)
+    for bit, tag in LEXICAL_FORMATS:
+        if fmt & bit:
+            text = f"<{tag}>{text}</{tag}>"
+    return text
+
+
+def _lexical_card(kind: str, node: Row) -> str | None:
+    """Ghost's Lexical cards that carry content; None for a kind this does not know."""
+    url = escape(str(node.get("src") or node.get("url") or node.get("buttonUrl") or ""))
+    if kind == "image":
+        caption = node.get("caption") or ""
+        img = f'<img src="{url}" alt="{escape(node.get("altText") or node.get("alt") or "")}">'
+        return f"<figure>{img}<figcaption>{caption}</figcaption></figure>" if caption else img
+    if kind in ("html", "markdown"):
+        text = str(node.get("html") or node.get("markdown") or "")
+        return text if kind == "html" else markdown_lib.markdown(text, extensions=["footnotes", "tables"])
+    if kind == "codeblock":
+        return f"<pre><code>{escape(node.get('code', ''))}</code></pre>"
+    if kind == "horizontalrule":
+        return "<hr>"
+    if kind in ("embed", "audio", "video"):
+        return f'<iframe src="{url}"></iframe>' if kind == "embed" else f'<{kind} src="{url}"></{kind}>'
+    if kind in ("bookmark", "button", "file"):
+        label = (node.get("metadata") or {}).get("title") or node.get("buttonText") or node.get("fileName") or url
+        return f'<p><a href="{url}">{escape(label)}</a></p>'
+    if kind == "gallery":
+        return "".join(f'<img src="{escape(i.get("src", ""))}" alt="">' for i in node.get("images", []))
+    if kind == "toggle":
+        return f"<h3>{node.get('heading', '')}</h3>{node.get('content', '')}"
+    if kind == "callout":
+        return f"<blockquote>{node.get('calloutText', '')}</blockquote>"
+    return None
+
+
+def _lexical_html(node: Row, unknown: list[str] | None = None) -> str:
+    """Lexical (Ghost 5+'s editor): text with its formats, headings, quotes, lists, links, and the cards;
+    a card kind this does not know is named in `unknown`."""
+    unknown = [] if unknown is None else unknown
+    kind = str(node.get("type") or "")
+    inner = "".join(_lexical_html(child, unknown) for child in node.get("children", []))
+    if kind in ("text", "extended-text"):
+        return _lexical_text(node)
     if kind == "link":
         return f'<a href="{escape(node.get("url", ""))}">{inner}</a>'
-    if kind == "heading":
+    if kind in ("heading", "extended-heading"):
         return f"<{node.get('tag', 'h2')}>{inner}</{node.get('tag', 'h2')}>"
     if kind == "list":
         tag = "ol" if node.get("listType") == "number" else "ul"
         return f"<{tag}>{inner}</{tag}>"
-    if kind == "image":
-        return f'<img src="{escape(node.get("src", ""))}" alt="{escape(node.get("altText", ""))}">'
-    if kind in ("html", "markdown"):
-        return str(node.get("html") or node.get("markdown", ""))
     if kind == "linebreak":
         return "<br>"
-    if kind in LEXICAL_TAGS:
+    if kind in LEXICAL_TAGS and node.get("children") is not None:
         return f"<{LEXICAL_TAGS[kind]}>{inner}</{LEXICAL_TAGS[kind]}>"
+    card = _lexical_card(kind, node)
+    if card is not None:
+        return card
+    if kind not in ("root", "") and not node.get("children"):
+        unknown.append(kind)
     return inner
 
 

@@ -269,6 +269,27 @@ def test_mobiledoc_posts_arrive_with_their_text_and_pages_are_named(tmp_path, sa
     assert "1 Ghost page(s) were not imported (Dispatch has posts only): “About us”." in report
 
 
+def test_lexical_posts_keep_formats_and_cards(tmp_path, sam) -> None:
+    lexical = {"root": {"type": "root", "children": [
+        {"type": "paragraph", "children": [
+            {"type": "extended-text", "text": "gone", "format": 4}, {"type": "text", "text": " H"},
+            {"type": "text", "text": "2", "format": 32}]},
+        {"type": "image", "src": "https://img.example/d.png", "caption": "The quay"},
+        {"type": "embed", "url": "https://www.youtube.com/watch?v=q"},
+        {"type": "bookmark", "url": "https://ghost.org/", "metadata": {"title": "Ghost"}},
+        {"type": "signup"},
+    ]}}  # fmt: skip
+    path = ghost_export(tmp_path, [{"id": "1", "title": "New editor", "slug": "new", "status": "draft",
+                                    "lexical": json.dumps(lexical)}])  # fmt: skip
+
+    report = command(path)
+
+    html = Post.objects.get().body_html
+    assert "<del>gone</del> H<sub>2</sub>" in html and "<figcaption>The quay</figcaption>" in html
+    assert 'href="https://www.youtube.com/watch?v=q"' in html and '<a href="https://ghost.org/"' in html
+    assert "“New editor”: a Ghost “signup” card could not be kept" in report
+
+
 def test_a_ghost_members_csv_is_a_subscriber_list(tmp_path) -> None:
     path = tmp_path / "members.csv"
     path.write_text("email,name,note,subscribed_to_emails,complimentary_plan,stripe_customer_id,created_at\n"
