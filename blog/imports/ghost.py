@@ -334,7 +334,7 @@ def load_members_csv(raw: bytes, name: str, importer: Importer) -> None:
     except csv.Error as error:
         raise ImportRefused(f"{name} cannot be read past line {reader.line_num}: {error}.") from error
     importer.total = len(rows)
-    importer.save_subscribers(rows, f"imported from Ghost {importer.now:%Y-%m-%d}")
+    importer.save_subscribers(rows, f"imported from Ghost {importer.now:%Y-%m-%d}", leavers_from="imported from Ghost")
     if paid:
         importer.report.notes.append(
             f"{paid} members had a paid or complimentary plan on Ghost; plans are not imported."
@@ -354,7 +354,7 @@ def _load_members(data: dict[str, Table], importer: Importer) -> None:
             status = Subscriber.Status.ACTIVE if subscribed else Subscriber.Status.UNSUBSCRIBED
         rows.append(SubscriberData(line=line, email=member.get("email") or "", status=status,
                                    created_at=_date(member.get("created_at"))))  # fmt: skip
-    importer.save_subscribers(rows, f"imported from Ghost {importer.now:%Y-%m-%d}")
+    importer.save_subscribers(rows, f"imported from Ghost {importer.now:%Y-%m-%d}", leavers_from="imported from Ghost")
     if paid:
         importer.report.notes.append(
             f"{paid} members had a paid or complimentary plan on Ghost; plans are not imported."

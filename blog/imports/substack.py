@@ -79,8 +79,9 @@ def load(archive: SafeZip, importer: Importer) -> None:
     importer.site = lists[0].removeprefix("email_list.").removesuffix(".csv") if lists else ""
     importer.link_rewriter = _rewrite
     importer.total = len(posts) + sum(_count_lines(archive, name) for name in lists)
+    seen: set[str] = set()
     for line, row in posts:
-        _load_post(archive, importer, line, row)
+        _load_post(archive, importer, line, row, seen)
         importer.step()
     if lists and not importer.takes_site_data:
         importer.report.notes.append(
@@ -96,7 +97,7 @@ def _count_lines(archive: SafeZip, name: str) -> int:
     return max(read_text(archive, name).count("\n") - 1, 0)
 
 
-def _load_post(archive: SafeZip, importer: Importer, line: int, row: dict[str, str]) -> None:
+def _load_post(archive: SafeZip, importer: Importer, line: int, row: dict[str, str], seen: set[str]) -> None:
     post_id = row["post_id"].strip()
     number, _, slug = post_id.partition(".")
     kind = (row.get("type") or "").strip()
@@ -123,7 +124,7 @@ def _load_post(archive: SafeZip, importer: Importer, line: int, row: dict[str, s
         html += f'<p><a href="{escape(podcast)}">Listen to the episode (audio file)</a></p>'
     importer.save_post(
         PostData(
-            source_id=number or post_id,
+            source_id=_source_id(number, post_id, line, seen, importer),
             title=row["title"],
             subtitle=row.get("subtitle") or "",
             slug=slug,
@@ -133,6 +134,16 @@ def _load_post(archive: SafeZip, importer: Importer, line: int, row: dict[str, s
             published_at=when,
         )
     )
+
+
+def _source_id(number: str, post_id: str, line: int, seen: set[str], importer: Importer) -> str:
+    """The post's number; a number seen twice in posts.csv is reported and the row keyed by its whole id."""
+    source_id = number or post_id
+    if source_id in seen:
+        importer.problem(f"posts.csv line {line}: post number {source_id} appears twice; told apart by “{post_id}”.")
+        source_id = post_id
+    seen.add(source_id)
+    return source_id
 
 
 def _owner() -> User:

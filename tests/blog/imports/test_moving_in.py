@@ -328,6 +328,16 @@ def test_substack_titles_are_plain_text_decoded_once_and_podcast_audio_kept(tmp_
     assert 'href="https://cdn.example/ep1.mp3"' in post.body_html
 
 
+def test_a_repeated_substack_post_number_is_reported_and_both_kept(tmp_path, sam) -> None:
+    posts_csv = (b"post_id,post_date,is_published,title\n1.first,2024-01-01T00:00:00.000Z,true,First\n"
+                 b"1.second,2024-01-02T00:00:00.000Z,true,Second\n")  # fmt: skip
+
+    report = command(substack(tmp_path, posts_csv, {"posts/1.first.html": b"<p>a</p>", "posts/1.second.html": b"b"}))
+
+    assert sorted(Post.objects.values_list("title", flat=True)) == ["First", "Second"]
+    assert "post number 1 appears twice" in report
+
+
 def test_internationalised_addresses_are_kept_with_a_note(tmp_path, sam) -> None:
     email_list = "email,active_subscription,email_disabled,created_at\nömil@example.com,,false,\n".encode()
     report = command(substack(tmp_path, POSTS_CSV, {"posts/1.ep.html": b"<p>x</p>", "email_list.x.csv": email_list}))
