@@ -325,8 +325,10 @@ class Importer:
         return " ".join(words[:8]) + ("…" if len(words) > 8 else "") if words else ""
 
     def _status(self, data: PostData) -> tuple[str, datetime | None]:
-        if data.status == Post.Status.SCHEDULED and data.published_at and data.published_at > self.now:
-            return Post.Status.SCHEDULED, data.published_at
+        if data.status == Post.Status.SCHEDULED:
+            if data.published_at and data.published_at > self.now:
+                return Post.Status.SCHEDULED, data.published_at
+            self.problem(f"Post “{data.title}” was scheduled for a time now past; imported as a draft.")
         if data.status != Post.Status.PUBLISHED:
             return Post.Status.DRAFT, None
         when = self.past(data.published_at, f"Post “{data.title}”")
