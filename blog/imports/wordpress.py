@@ -46,6 +46,11 @@ def _channel(data: bytes) -> tuple[Element, str]:
         root = fromstring(data)
     except DefusedXmlException as error:
         raise ImportRefused(f"The XML file declares entities or a DTD, as XML bombs do; refused ({error}).") from error
+    except LookupError as error:
+        raise ImportRefused(
+            f"The WordPress file is not well-formed XML: it names an encoding Python does not know ({error}). "
+            'Save it as UTF-8, make its first line say encoding="UTF-8", or export it again.'
+        ) from error
     except ParseError as error:
         raise ImportRefused(
             f"The WordPress file is not well-formed XML ({error}); if it was cut short, export it again "

@@ -379,6 +379,24 @@ def test_text_that_is_not_utf8_is_refused_naming_the_file_and_the_fix(tmp_path, 
     assert not Post.objects.exists() and not Subscriber.objects.exists()
 
 
+@pytest.mark.parametrize(
+    "damage",
+    [lambda raw: raw[: len(raw) // 2],  # cut short
+     lambda raw: raw.replace(b'encoding="UTF-8"', b'encoding="x-klingon"'),  # an encoding nobody knows
+     lambda raw: raw.replace("Caf\u00e9".encode(), b"Caf\xe9")],  # Latin-1 bytes in a file saying UTF-8
+)  # fmt: skip
+def test_a_damaged_wordpress_file_is_refused_with_what_to_do(tmp_path, sam, damage) -> None:
+    path = wxr(tmp_path, item("Caf\u00e9", post_id="1"), item("Two", post_id="2"))
+    path.write_bytes(damage(path.read_bytes()))
+    out = io.StringIO()
+
+    with pytest.raises(CommandError):
+        call_command("import_publication", str(path), stdout=out, stderr=io.StringIO())
+
+    assert "The WordPress file is not well-formed XML" in out.getvalue() and "export it again" in out.getvalue()
+    assert not Post.objects.exists()
+
+
 def test_a_corrupt_member_is_refused_by_name(tmp_path, sam) -> None:
     path = tmp_path / "corrupt.zip"
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
