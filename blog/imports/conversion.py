@@ -25,6 +25,8 @@ from bs4.element import Comment, NavigableString
 from django.utils.html import escape
 from markdownify import ATX, MarkdownConverter
 
+from blog.imports.archive import ImportRefused
+
 DROPPED_TAGS = ["script", "style", "noscript", "template", "form", "svg", "math", "link", "meta", "button", "input"]
 PLAYER_TAGS = ["iframe", "video", "audio", "object", "embed"]
 # Providers whose players and posts become a link card; a reader follows the link to play them.
@@ -290,8 +292,6 @@ def decode_text(raw: bytes, name: str) -> str:
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        from blog.imports.archive import ImportRefused
-
         raise ImportRefused(
             f"{name} is not UTF-8 text (byte 0x{raw[error.start]:02x} at position {error.start}; it may be Latin-1 "
             f"or Windows-1252). {ENCODING_HINT}"
