@@ -21,7 +21,7 @@ from django.utils.html import escape
 
 from accounts.models import User
 from blog.imports.archive import ImportRefused, SafeZip
-from blog.imports.conversion import decode_text
+from blog.imports.conversion import ENCODING_HINT, decode_text
 from blog.imports.steps import Importer, PostData, SubscriberData
 from blog.models import Post, Subscriber
 
@@ -53,15 +53,25 @@ def read_text(archive: SafeZip, name: str) -> str:
 
 
 def _rows(archive: SafeZip, name: str, required: set[str]) -> Iterator[tuple[int, dict[str, str]]]:
-    reader = csv.DictReader(io.StringIO(read_text(archive, name), newline=""))
-    missing = required - set(reader.fieldnames or [])
-    if missing:
-        raise ImportRefused(f"{name} is not a Substack export: it has no {', '.join(sorted(missing))} column.")
+    """The CSV's rows, streamed (a list of 100,000 is not held twice): UTF-8, or BOM-marked UTF-16."""
+    with archive.open(name) as member:
+        encoding = "utf-16" if member.read(2) in (b"\xff\xfe", b"\xfe\xff") else "utf-8-sig"
+    reader = csv.DictReader(io.TextIOWrapper(archive.open(name), encoding=encoding, newline=""))
     try:
+        missing = required - set(reader.fieldnames or [])
+        if missing:
+            raise ImportRefused(f"{name} is not a Substack export: it has no {', '.join(sorted(missing))} column.")
         for row in reader:
             yield reader.line_num, row
     except csv.Error as error:
         raise ImportRefused(f"{name} cannot be read past line {reader.line_num}: {error}.") from error
+    except UnicodeDecodeError as error:
+        raise ImportRefused(
+            f"{name} is not UTF-8 text (byte 0x{error.object[error.start]:02x} near line {reader.line_num + 1}; "
+            f"it may be Latin-1 or Windows-1252). {ENCODING_HINT}"
+        ) from error
+    except (zipfile.BadZipFile, zlib.error, EOFError) as error:
+        raise ImportRefused(f"{name} in the ZIP is damaged or cut short ({error}); export it again.") from error
 
 
 def _rewrite(href: str) -> str:
@@ -94,7 +104,11 @@ def load(archive: SafeZip, importer: Importer) -> None:
 
 
 def _count_lines(archive: SafeZip, name: str) -> int:
-    return max(read_text(archive, name).count("\n") - 1, 0)
+    try:
+        with archive.open(name) as member:
+            return max(sum(chunk.count(b"\n") for chunk in iter(lambda: member.read(1 << 20), b"")) - 1, 0)
+    except (zipfile.BadZipFile, zlib.error, EOFError) as error:
+        raise ImportRefused(f"{name} in the ZIP is damaged or cut short ({error}); export it again.") from error
 
 
 def _load_post(archive: SafeZip, importer: Importer, line: int, row: dict[str, str], seen: set[str]) -> None:
