@@ -12,9 +12,11 @@ import io
 import re
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
+from bs4 import BeautifulSoup
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.html import escape
@@ -74,20 +76,44 @@ def _rows(archive: SafeZip, name: str, required: set[str]) -> Iterator[tuple[int
         raise ImportRefused(f"{name} in the ZIP is damaged or cut short ({error}); export it again.") from error
 
 
-def _rewrite(href: str) -> str:
-    """Substack's subscribe and comment buttons lead to Dispatch's."""
-    path = re.sub(r"^https?://[^/]+", "", href)
+def _rewriter(publication: str) -> Callable[[str], str]:
+    """Substack's subscribe and comment buttons lead to Dispatch's. Only links to the publication's own
+    substack.com address are rewritten here; buttons on a custom domain are rewritten by `_buttons`."""
+    own = f"{publication}.substack.com" if publication else ""
+
+    def rewrite(href: str) -> str:
+        parts = urlsplit(href)
+        if not own or parts.netloc.lower() != own:
+            return href
+        return _dispatch_path(href)
+
+    return rewrite
+
+
+def _dispatch_path(href: str) -> str:
+    path = urlsplit(href).path
     if re.match(r"^/subscribe\b", path):
         return "/subscribe/"
     comments = re.match(r"^/p/([^/?#]+)/comments", path)
     return f"/p/{comments.group(1)}/#comments" if comments else href
 
 
+def _buttons(html: str) -> str:
+    """Substack's buttons (`<a class="button">` in a `button-wrapper`) to subscribe or comment, whatever
+    the publication's domain, lead to Dispatch's."""
+    if "button" not in html:
+        return html
+    soup = BeautifulSoup(html, "html.parser")
+    for link in soup.select("a.button[href]"):
+        link["href"] = _dispatch_path(str(link["href"]))
+    return str(soup)
+
+
 def load(archive: SafeZip, importer: Importer) -> None:
     posts = list(_rows(archive, "posts.csv", POST_COLUMNS))
     lists = [name for name in archive.names if name.startswith("email_list") and name.endswith(".csv")]
     importer.site = lists[0].removeprefix("email_list.").removesuffix(".csv") if lists else ""
-    importer.link_rewriter = _rewrite
+    importer.link_rewriter = _rewriter(importer.site)
     importer.total = len(posts) + sum(_count_lines(archive, name) for name in lists)
     seen: set[str] = set()
     for line, row in posts:
@@ -132,7 +158,7 @@ def _load_post(archive: SafeZip, importer: Importer, line: int, row: dict[str, s
     if row["post_date"].strip() and when is None:
         importer.problem(f"posts.csv line {line}: “{row['post_date']}” is not a date; “{row['title']}” is a draft.")
     author = importer.user or _owner()
-    html = read_text(archive, html_name)
+    html = _buttons(read_text(archive, html_name))
     podcast = (row.get("podcast_url") or "").strip()
     if podcast.startswith(("https://", "http://")):
         html += f'<p><a href="{escape(podcast)}">Listen to the episode (audio file)</a></p>'

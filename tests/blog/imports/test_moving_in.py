@@ -328,6 +328,19 @@ def test_substack_titles_are_plain_text_decoded_once_and_podcast_audio_kept(tmp_
     assert 'href="https://cdn.example/ep1.mp3"' in post.body_html
 
 
+def test_substack_buttons_lead_here_and_other_publications_links_stay(tmp_path, sam) -> None:
+    body = (b'<p class="button-wrapper"><a class="button primary" href="https://news.example.org/subscribe?">'
+            b"<span>Subscribe</span></a></p><p><a href=\"https://mine.substack.com/p/old/comments\">talk</a> and "
+            b'<a href="https://other.substack.com/p/theirs/comments">theirs</a></p>')  # fmt: skip
+    files = {"posts/1.ep.html": body, "email_list.mine.csv": b"email\n"}
+
+    command(substack(tmp_path, POSTS_CSV, files))
+
+    html = Post.objects.get().body_html
+    assert 'href="/subscribe/"' in html and 'href="/p/old/#comments"' in html
+    assert 'href="https://other.substack.com/p/theirs/comments"' in html
+
+
 def test_a_repeated_substack_post_number_is_reported_and_both_kept(tmp_path, sam) -> None:
     posts_csv = (b"post_id,post_date,is_published,title\n1.first,2024-01-01T00:00:00.000Z,true,First\n"
                  b"1.second,2024-01-02T00:00:00.000Z,true,Second\n")  # fmt: skip
