@@ -238,15 +238,20 @@ def html_to_markdown(
     `rewrite_link` each link's address; what cannot be kept is described in `dropped`."""
     dropped = [] if dropped is None else dropped
     soup = BeautifulSoup(html or "", "html.parser")
-    for node in soup.find_all(string=lambda text: isinstance(text, Comment)):
-        node.extract()
-    _subscribe_forms(soup)
+    lowered = (html or "").lower()  # each pass below walks the tree only when its markup is there at all
+    if "<!--" in lowered:
+        for node in soup.find_all(string=lambda text: isinstance(text, Comment)):
+            node.extract()
+    if "<form" in lowered:
+        _subscribe_forms(soup)
     for tag in soup.find_all(DROPPED_TAGS):
         if tag.name not in NOT_WORTH_NAMING and not (tag.name == "script" and _is_embed_script(tag)):
             dropped.append(f"a <{tag.name}>")
         tag.decompose()
-    _players(soup, dropped)
-    _cards(soup)
+    if any(f"<{tag}" in lowered for tag in PLAYER_TAGS):
+        _players(soup, dropped)
+    if "kg-bookmark" in lowered:
+        _cards(soup)
     if rewrite_link:
         for link in soup.find_all("a", href=True):
             link["href"] = rewrite_link(str(link["href"]))

@@ -105,6 +105,8 @@ def test_a_real_wordpress_export_arrives_whole(name, client, tmp_path) -> None:
     assert Post.objects.count() == expected["posts"], report
     assert Post.objects.filter(status=Post.Status.PUBLISHED).count() == expected["published"], report
     assert Post.objects.filter(status=Post.Status.SCHEDULED).count() == expected["future"], report
+    drafts = expected["posts"] - expected["published"] - expected["future"]
+    assert Post.objects.filter(status=Post.Status.DRAFT).count() == drafts, report
     assert Comment.objects.count() == expected["comments"], report
     assert Tag.objects.count() == expected["tags"], report
     assert_pages_answer(client)
@@ -139,6 +141,7 @@ def test_a_real_ghost_export_arrives_whole(name, client) -> None:
 
     assert Post.objects.count() == len(posts), report
     assert Post.objects.filter(status=Post.Status.PUBLISHED).count() == len(published), report
+    assert Post.objects.filter(status=Post.Status.DRAFT).count() == len(posts) - len(published), report
     assert Tag.objects.count() == len(tags), report
     for row in posts:
         assert Post.objects.get(title=row["title"]).body.strip(), f"{row['title']} arrived empty"
@@ -197,6 +200,7 @@ def test_a_real_substack_export_arrives_whole(email_list, client, tmp_path, sam)
 
     assert Post.objects.count() == expected["posts"], report
     assert Post.objects.filter(status=Post.Status.PUBLISHED).count() == expected["published"], report
+    assert Post.objects.filter(status=Post.Status.DRAFT).count() == expected["posts"] - expected["published"]
     for title in expected["left_out"]:
         assert title in report
     assert Subscriber.objects.count() == len(subscribers), report
