@@ -306,7 +306,9 @@ def _card(name: str, payload: Row, *, title: str, importer: Importer) -> str:
     if name == "hr":
         return "<hr>"
     if name == "code":
-        return f"<pre><code>{escape(payload.get('code', ''))}</code></pre>"
+        code = f"<pre><code>{escape(payload.get('code', ''))}</code></pre>"
+        caption = payload.get("caption") or ""
+        return f"<figure>{code}<figcaption>{caption}</figcaption></figure>" if caption else code
     if name in ("embed", "bookmark") and payload.get("url"):
         label = (payload.get("metadata") or {}).get("title") or payload["url"]
         return f'<p><a href="{escape(payload["url"])}">{escape(label)}</a></p>'

@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 from defusedxml import ElementTree
 from django.core.management import CommandError, call_command
+from django.utils.html import strip_tags
 from taggit.models import Tag
 
-from blog.models import Comment, Post, Subscriber
+from blog.models import Comment, Post, SourceRecord, Subscriber
 from tests.blog.imports.conftest import FIXTURES
 
 pytestmark = pytest.mark.django_db
@@ -122,7 +123,12 @@ def test_a_real_wordpress_export_arrives_whole(name, client, tmp_path) -> None:
 
 # --- Ghost -------------------------------------------------------------------
 
-GHOST_JSON = ["migrate-ghost.json", "migrate-ghost-flat.json"]
+GHOST_JSON = [
+    "migrate-ghost.json",
+    "migrate-ghost-flat.json",
+    "v4-export-one-post.json",
+    "v4-export-one-post-mobiledoc-only.json",
+]
 GHOST_MEMBERS = ["valid-members-import.csv", "valid-members-defaults.csv", "members-for-bulk-unsubscribe.csv",
                  "valid-members-labels.csv"]  # fmt: skip
 
@@ -147,6 +153,20 @@ def test_a_real_ghost_export_arrives_whole(name, client) -> None:
         assert Post.objects.get(title=row["title"]).body.strip(), f"{row['title']} arrived empty"
     assert_pages_answer(client)
     assert_bodies_clean(report)
+
+
+def test_ghost_4s_mobiledoc_arrives_as_its_own_html_does() -> None:
+    """The same real Ghost 4 post, once with the html Ghost rendered and once with only its mobiledoc."""
+    texts = []
+    for name in ["v4-export-one-post.json", "v4-export-one-post-mobiledoc-only.json"]:
+        run_command(FIXTURES / "ghost" / "real" / name)
+        texts.append(" ".join(strip_tags(Post.objects.get().body_html).split()))
+        Post.objects.all().delete()
+        SourceRecord.objects.all().delete()
+
+    assert (
+        texts[0] == texts[1] and "Installing Ghost themes" in texts[0] and "A snippet from a post template" in texts[0]
+    )
 
 
 @pytest.mark.parametrize("name", GHOST_MEMBERS)
