@@ -7,7 +7,8 @@ class BlogConfig(AppConfig):
     def ready(self) -> None:
         from anymail.signals import tracking
         from django.contrib.auth.signals import user_logged_in
-        from django.db.models.signals import m2m_changed, post_save
+        from django.db.models.signals import m2m_changed, post_save, pre_save
+        from taggit.models import Tag
 
         from accounts.guards import register_profile_guard
         from accounts.models import User
@@ -23,6 +24,7 @@ class BlogConfig(AppConfig):
         from blog.federation import outbox  # noqa: F401  (edits become Updates)
         from blog.federation import tasks as federation_tasks  # noqa: F401  (activities queue themselves)
         from blog.models import Post
+        from blog.tagslugs import routable_tag_slug
         from blog.tasks import queue_webhooks
 
         user_logged_in.connect(apply_like_intent, dispatch_uid="blog.apply_like_intent")
@@ -35,3 +37,4 @@ class BlogConfig(AppConfig):
         events.occurred.connect(queue_webhooks, dispatch_uid="blog.webhooks")
         post_save.connect(events.on_post_saved, sender=Post, dispatch_uid="blog.events.post")
         tracking.connect(providerevents.on_tracking, dispatch_uid="blog.providerevents")
+        pre_save.connect(routable_tag_slug, sender=Tag, dispatch_uid="blog.tagslugs")  # slugs every route takes

@@ -290,7 +290,7 @@ def _source_records() -> Iterable[Row]:
     """Where imported rows came from; a post is named by its slug, a comment by its id here."""
     slugs = dict(Post.objects.values_list("pk", "slug"))
     for record in _each(SourceRecord.objects.all()):
-        row = _fields(record, ["source", "kind", "source_id", "digest"])
+        row = _fields(record, ["source", "site", "kind", "source_id", "digest"])
         row["object"] = slugs.get(record.object_id) if record.kind == "post" else record.object_id
         yield row
 

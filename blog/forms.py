@@ -256,7 +256,21 @@ class WelcomeForm(forms.ModelForm):
 class PublicationImportForm(forms.Form):
     file = forms.FileField(
         label="Export file",
-        help_text="Substack's export ZIP, Ghost's JSON export, WordPress's WXR (XML) file, or a Dispatch export ZIP.",
+        help_text=(
+            "Substack's export ZIP, Ghost's JSON export or members CSV, WordPress's WXR (XML) file, "
+            "or a Dispatch export ZIP."
+        ),
+    )
+    old_site = forms.URLField(
+        label="Old site address (Ghost)",
+        required=False,
+        assume_scheme="https",
+        help_text="Ghost writes its own address as __GHOST_URL__ in links and images; give it to keep them working.",
+    )
+    unsubscribe_missing = forms.BooleanField(
+        label="Unsubscribe those missing from this list",
+        required=False,
+        help_text="People an earlier import from the same platform brought who are not in this newer list.",
     )
 
     def clean_file(self) -> UploadedFile:

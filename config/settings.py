@@ -207,6 +207,8 @@ MAX_COVER_BYTES = env.int("MAX_COVER_BYTES", default=5 * 1024 * 1024)
 MAX_IMAGE_PIXELS = env.int("MAX_IMAGE_PIXELS", default=40_000_000)
 # Uploaded imports and finished exports: private, never served like MEDIA_ROOT.
 PRIVATE_ROOT = Path(env.str("PRIVATE_ROOT", default=str(VAR_DIR / "private")))
+# "News" and "news" are one tag (imports from other platforms often hold both).
+TAGGIT_CASE_INSENSITIVE = True
 IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=500 * 1024 * 1024)
 # What one file of an import may unpack to: parsed whole (Ghost's JSON, WordPress's XML, a CSV of posts),
 # about thirty times that in memory; read a row at a time (Substack's e-mail list). See docs/imports.md.

@@ -5,6 +5,8 @@ import and `manage.py import_publication`. An import is one transaction:
 a file it cannot take at all leaves nothing behind, and a dry run is the
 same import rolled back (without downloading images)."""
 
+import zipfile
+import zlib
 from collections.abc import Callable
 from contextlib import nullcontext
 from pathlib import Path
@@ -34,6 +36,8 @@ def _loader(path: Path, archive: SafeZip | None, trust_accounts: bool) -> tuple[
         kind = sniff(path)
         if kind == "xml":
             return "wordpress", lambda importer: wordpress.load(path.read_bytes(), importer)
+        if kind == "csv":
+            return "ghost", lambda importer: ghost.load_members_csv(path.read_bytes(), path.name, importer)
         return "ghost", lambda importer: ghost.load(path.read_bytes(), importer)
     if dispatch.matches(archive):
         return "dispatch", lambda importer: dispatch.load(archive, importer, trust_accounts=trust_accounts)
@@ -59,6 +63,8 @@ def run_import(
     site_data: bool | None = None,
     operator: bool = False,
     trust_accounts: bool = False,
+    unsubscribe_missing: bool = False,
+    old_site: str = "",
 ) -> Report:
     """Import the export at `path` as `user`, whose byline posts get when the export names no author.
 
@@ -88,6 +94,7 @@ def run_import(
                 site_data=site_data,
                 operator=operator,
             )
+            importer.unsubscribe_missing, importer.old_site = unsubscribe_missing, old_site
             load(importer)
             importer.finish()
             if dry_run:
@@ -96,6 +103,10 @@ def run_import(
         pass
     except ImportRefused as error:
         report.refused = str(error)
+        _reset(report)
+    except (zlib.error, zipfile.BadZipFile, EOFError) as error:
+        # A member whose compressed data is corrupt fails only when read, after the checks at opening.
+        report.refused = f"A file inside {path.name} is damaged or cut short ({error}); export it again."
         _reset(report)
     except BaseException:
         if importer:

@@ -75,9 +75,11 @@ def sniff(path: Path) -> str:
         return "xml"
     if text.startswith((b"{", b"[")):
         return "json"
+    if text.split(b"\n", 1)[0].strip().lower().split(b",")[0].strip(b'"') == b"email":
+        return "csv"  # a members list (Ghost's CSV)
     raise ImportRefused(
         "This is not an export Dispatch knows: upload a Substack or Dispatch ZIP, "
-        "a Ghost JSON file or a WordPress WXR (XML) file."
+        "a Ghost JSON file or members CSV, or a WordPress WXR (XML) file."
     )
 
 

@@ -402,7 +402,8 @@ class _Restore:
             object_id = self.posts.get(row["object"]) if row["kind"] == "post" else self.comments.get(row["object"])
             if object_id:
                 SourceRecord.objects.create(
-                    source=row["source"], kind=row["kind"], source_id=row["source_id"], digest=row["digest"],
+                    source=row["source"], site=row.get("site", ""), kind=row["kind"], source_id=row["source_id"],
+                    digest=row["digest"],
                     object_id=object_id,
                 )  # fmt: skip
 

@@ -10,15 +10,19 @@ status, type, visibility, published_at, custom_excerpt), `tags`,
 `members_newsletters`; sites with native comments add `comments`
 (post_id, member_id, parent_id, html, status published/hidden/deleted)."""
 
+import csv
+import io
 import json
 from datetime import UTC, datetime
 from typing import Any, cast
 
+import markdown as markdown_lib
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.html import escape
 
 from blog.imports.archive import ImportRefused
+from blog.imports.conversion import decode_text
 from blog.imports.steps import CommentData, Importer, PostData, SubscriberData
 from blog.models import Comment, Post, Subscriber
 
@@ -30,10 +34,13 @@ Table = list[Row]
 
 
 def _data(raw: bytes) -> dict[str, Table]:
+    text = decode_text(raw, "The Ghost export")
     try:
-        document = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise ImportRefused(f"The file is not valid JSON ({error}).") from error
+        document = json.loads(text)
+    except ValueError as error:
+        raise ImportRefused(
+            f"The Ghost export is not valid JSON ({error}); if it was cut short, export it again from Ghost."
+        ) from error
     if isinstance(document, dict) and isinstance(document.get("db"), list) and document["db"]:
         document = document["db"][0]
     if not isinstance(document, dict) or not isinstance(document.get("data"), dict):
@@ -59,9 +66,26 @@ def _date(value: object) -> datetime | None:
     return when
 
 
+GHOST_URL = "__GHOST_URL__"
+
+
+def _site(data: dict[str, Table]) -> str:
+    """The exporting site, for scoping source ids: its title (Ghost keeps its url in config, not the export)."""
+    settings = {row.get("key"): row.get("value") for row in data.get("settings", [])}
+    return str(settings.get("url") or settings.get("title") or "")[:200]
+
+
 def load(raw: bytes, importer: Importer) -> None:
     data = _data(raw)
-    posts = [p for p in data["posts"] if p.get("type", "page" if p.get("page") else "post") == "post"]
+    importer.site = _site(data)
+    every = data["posts"]
+    posts = [p for p in every if p.get("type", "page" if p.get("page") else "post") == "post"]
+    pages = [str(p.get("title") or p.get("slug")) for p in every if p not in posts]
+    if pages:
+        names = ", ".join(f"“{name}”" for name in pages[:20])
+        importer.report.notes.append(
+            f"{len(pages)} Ghost page(s) were not imported (Dispatch has posts only): {names}."
+        )
     members = data.get("members", []) if importer.takes_site_data else []
     importer.total = len(posts) + len(members)
     if not importer.takes_site_data and (data.get("members") or data.get("comments")):
@@ -100,7 +124,9 @@ def _load_post(row: Row, author_row: Row | None, tags: list[str], meta: Row, imp
     published = row.get("status") in ("published", "sent") and visibility == "public"
     if row.get("status") == "published" and visibility != "public":
         importer.problem(f"“{title}” was for {visibility} members only on Ghost; imported as a draft.")
-    html, markdown = _body(row)
+    html, markdown = _body(row, importer)
+    if not (html or markdown or "").strip():
+        importer.problem(f"“{title}” has no body Dispatch can read (neither html, Lexical nor mobiledoc).")
     slug = row.get("slug") or ""
     return importer.save_post(
         PostData(
@@ -121,8 +147,22 @@ def _load_post(row: Row, author_row: Row | None, tags: list[str], meta: Row, imp
     )
 
 
-def _body(row: Row) -> tuple[str, str | None]:
-    """(HTML, Markdown): Ghost's rendered html when the export has it, else its editor's document."""
+def _body(row: Row, importer: Importer) -> tuple[str, str | None]:
+    """(HTML, Markdown) with __GHOST_URL__ resolved: Ghost's rendered html when the export has it,
+    else its editor's document."""
+    html, markdown = _editor_body(row, importer)
+    if GHOST_URL in html or GHOST_URL in (markdown or ""):
+        old = importer.old_site.rstrip("/")
+        if not old and GHOST_URL not in importer.report.notes[-1:]:
+            importer.problem(
+                f"“{row.get('title')}” links to its own site through {GHOST_URL}; without the old site address "
+                "(--old-site-address) those links are kept as addresses on this site."
+            )
+        html, markdown = html.replace(GHOST_URL, old), markdown.replace(GHOST_URL, old) if markdown else markdown
+    return html, markdown
+
+
+def _editor_body(row: Row, importer: Importer) -> tuple[str, str | None]:
     if row.get("html"):
         return row["html"], None
     for name in ("lexical", "mobiledoc"):
@@ -132,45 +172,175 @@ def _body(row: Row) -> tuple[str, str | None]:
             except ValueError:
                 continue
             if name == "mobiledoc":
-                return "", _mobiledoc_markdown(document)
-            return _lexical_html(document.get("root", document)), None
+                return _mobiledoc_html(document, str(row.get("title") or ""), importer), None
+            unknown: list[str] = []
+            html = _lexical_html(document.get("root", document), unknown)
+            for kind in sorted(set(unknown)):
+                importer.problem(f"“{row.get('title')}”: a Ghost “{kind}” card could not be kept and was left out.")
+            return html, None
     return "", None
 
 
-LEXICAL_TAGS = {"paragraph": "p", "quote": "blockquote", "listitem": "li", "aside": "blockquote"}
+LEXICAL_TAGS = {"paragraph": "p", "quote": "blockquote", "extended-quote": "blockquote", "listitem": "li",
+                "aside": "blockquote", "callout": "blockquote"}  # fmt: skip
+# Lexical's text format bits, innermost first.
+LEXICAL_FORMATS = [(16, "code"), (32, "sub"), (64, "sup"), (4, "del"), (2, "em"), (1, "strong")]
 
 
-def _lexical_html(node: Row) -> str:
-    """Enough of Lexical (Ghost 5+'s editor) to keep text, headings, quotes, lists, links and images."""
-    kind = node.get("type")
-    inner = "".join(_lexical_html(child) for child in node.get("children", []))
-    if kind == "text":
-        text: str = escape(node.get("text", ""))
-        fmt = node.get("format", 0)
-        text = f"<strong>{text}</strong>" if fmt & 1 else text
-        return f"<em>{text}</em>" if fmt & 2 else text
+def _lexical_text(node: Row) -> str:
+    text = str(escape(str(node.get("text", ""))))
+    fmt = int(node.get("format") or 0)
+    for bit, tag in LEXICAL_FORMATS:
+        if fmt & bit:
+            text = f"<{tag}>{text}</{tag}>"
+    return text
+
+
+def _lexical_card(kind: str, node: Row) -> str | None:
+    """Ghost's Lexical cards that carry content; None for a kind this does not know."""
+    url = escape(str(node.get("src") or node.get("url") or node.get("buttonUrl") or ""))
+    if kind == "image":
+        caption = node.get("caption") or ""
+        img = f'<img src="{url}" alt="{escape(node.get("altText") or node.get("alt") or "")}">'
+        return f"<figure>{img}<figcaption>{caption}</figcaption></figure>" if caption else img
+    if kind in ("html", "markdown"):
+        text = str(node.get("html") or node.get("markdown") or "")
+        return text if kind == "html" else markdown_lib.markdown(text, extensions=["footnotes", "tables"])
+    if kind == "codeblock":
+        return f"<pre><code>{escape(node.get('code', ''))}</code></pre>"
+    if kind == "horizontalrule":
+        return "<hr>"
+    if kind in ("embed", "audio", "video"):
+        return f'<iframe src="{url}"></iframe>' if kind == "embed" else f'<{kind} src="{url}"></{kind}>'
+    if kind in ("bookmark", "button", "file"):
+        label = (node.get("metadata") or {}).get("title") or node.get("buttonText") or node.get("fileName") or url
+        return f'<p><a href="{url}">{escape(label)}</a></p>'
+    if kind == "gallery":
+        return "".join(f'<img src="{escape(i.get("src", ""))}" alt="">' for i in node.get("images", []))
+    if kind == "toggle":
+        return f"<h3>{node.get('heading', '')}</h3>{node.get('content', '')}"
+    if kind == "callout":
+        return f"<blockquote>{node.get('calloutText', '')}</blockquote>"
+    return None
+
+
+def _lexical_html(node: Row, unknown: list[str] | None = None) -> str:
+    """Lexical (Ghost 5+'s editor): text with its formats, headings, quotes, lists, links, and the cards;
+    a card kind this does not know is named in `unknown`."""
+    unknown = [] if unknown is None else unknown
+    kind = str(node.get("type") or "")
+    inner = "".join(_lexical_html(child, unknown) for child in node.get("children", []))
+    if kind in ("text", "extended-text"):
+        return _lexical_text(node)
     if kind == "link":
         return f'<a href="{escape(node.get("url", ""))}">{inner}</a>'
-    if kind == "heading":
+    if kind in ("heading", "extended-heading"):
         return f"<{node.get('tag', 'h2')}>{inner}</{node.get('tag', 'h2')}>"
     if kind == "list":
         tag = "ol" if node.get("listType") == "number" else "ul"
         return f"<{tag}>{inner}</{tag}>"
-    if kind == "image":
-        return f'<img src="{escape(node.get("src", ""))}" alt="{escape(node.get("altText", ""))}">'
-    if kind in ("html", "markdown"):
-        return str(node.get("html") or node.get("markdown", ""))
     if kind == "linebreak":
         return "<br>"
-    if kind in LEXICAL_TAGS:
+    if kind in LEXICAL_TAGS and node.get("children") is not None:
         return f"<{LEXICAL_TAGS[kind]}>{inner}</{LEXICAL_TAGS[kind]}>"
+    card = _lexical_card(kind, node)
+    if card is not None:
+        return card
+    if kind not in ("root", "") and not node.get("children"):
+        unknown.append(kind)
     return inner
 
 
-def _mobiledoc_markdown(document: Row) -> str:
-    """Ghost 1-4 kept Markdown posts as a mobiledoc with one markdown card; take the cards' Markdown."""
-    cards = [payload.get("markdown", "") for name, payload in document.get("cards", []) if name == "markdown"]
-    return "\n\n".join(cards)
+MOBILEDOC_CARDS = {"image", "markdown", "card-markdown", "html", "hr", "code", "embed", "bookmark"}
+
+
+def _mobiledoc_html(document: Row, title: str, importer: Importer) -> str:
+    """Ghost 1-4's mobiledoc (version 0.3): markup sections of text markers, lists, and cards."""
+    markups = [_markup(m) for m in document.get("markups", [])]
+    cards = document.get("cards", [])
+    parts = []
+    for section in document.get("sections", []):
+        kind = section[0] if section else None
+        if kind == 1:
+            parts.append(f"<{section[1]}>{_markers(section[2], markups)}</{section[1]}>")
+        elif kind == 3:
+            items = "".join(f"<li>{_markers(item, markups)}</li>" for item in section[2])
+            parts.append(f"<{section[1]}>{items}</{section[1]}>")
+        elif kind == 10 and section[1] < len(cards):
+            parts.append(_card(*cards[section[1]], title=title, importer=importer))
+    return "".join(parts)
+
+
+def _markup(markup: object) -> tuple[str, str]:
+    """A mobiledoc markup, ["a", ["href", "…"]], as (tag, attributes)."""
+    if not isinstance(markup, list) or not markup:
+        return "span", ""
+    pairs = markup[1] if len(markup) > 1 and isinstance(markup[1], list) else []
+    attributes = "".join(f' {escape(k)}="{escape(v)}"' for k, v in zip(pairs[::2], pairs[1::2], strict=False))
+    return str(markup[0]), attributes
+
+
+def _markers(markers: list[list[Any]], markups: list[tuple[str, str]]) -> str:
+    out, open_tags = [], []
+    for marker in markers:
+        opens, closes, text = marker[1], marker[2], marker[3] if len(marker) > 3 else ""
+        for index in opens:
+            tag, attributes = markups[index] if index < len(markups) else ("span", "")
+            open_tags.append(tag)
+            out.append(f"<{tag}{attributes}>")
+        out.append(escape(text) if marker[0] == 0 else "")
+        for _ in range(closes):
+            out.append(f"</{open_tags.pop()}>" if open_tags else "")
+    return "".join(out)
+
+
+def _card(name: str, payload: Row, *, title: str, importer: Importer) -> str:
+    if name in ("markdown", "card-markdown"):
+        return markdown_lib.markdown(str(payload.get("markdown", "")), extensions=["footnotes", "tables"])
+    if name == "html":
+        return str(payload.get("html", ""))
+    if name == "image":
+        caption = payload.get("caption") or ""
+        img = f'<img src="{escape(payload.get("src", ""))}" alt="{escape(payload.get("alt", ""))}">'
+        return f"<figure>{img}<figcaption>{caption}</figcaption></figure>" if caption else img
+    if name == "hr":
+        return "<hr>"
+    if name == "code":
+        code = f"<pre><code>{escape(payload.get('code', ''))}</code></pre>"
+        caption = payload.get("caption") or ""
+        return f"<figure>{code}<figcaption>{caption}</figcaption></figure>" if caption else code
+    if name in ("embed", "bookmark") and payload.get("url"):
+        label = (payload.get("metadata") or {}).get("title") or payload["url"]
+        return f'<p><a href="{escape(payload["url"])}">{escape(label)}</a></p>'
+    importer.problem(f"“{title}”: a Ghost “{name}” card could not be kept and was left out.")
+    return ""
+
+
+def load_members_csv(raw: bytes, name: str, importer: Importer) -> None:
+    """Ghost's members CSV (Members → Export, or the list Ghost imports): email, name, note,
+    subscribed_to_emails (or subscribed), complimentary_plan, stripe_customer_id, labels, created_at."""
+    reader = csv.DictReader(io.StringIO(decode_text(raw, name), newline=""))
+    if "email" not in (reader.fieldnames or []):
+        raise ImportRefused(f"{name} is not a list of members: it has no “email” column.")
+    if not importer.takes_site_data:
+        raise ImportRefused("Subscriber lists are imported only by those who manage subscribers.")
+    rows, paid = [], 0
+    try:
+        for row in reader:
+            subscribed = (row.get("subscribed_to_emails") or row.get("subscribed") or "true").strip().lower()
+            if (row.get("complimentary_plan") or "").lower() == "true" or (row.get("stripe_customer_id") or "").strip():
+                paid += 1
+            status = Subscriber.Status.UNSUBSCRIBED if subscribed == "false" else Subscriber.Status.ACTIVE
+            rows.append(SubscriberData(line=reader.line_num, email=row.get("email") or "", status=status,
+                                       created_at=_date(row.get("created_at"))))  # fmt: skip
+    except csv.Error as error:
+        raise ImportRefused(f"{name} cannot be read past line {reader.line_num}: {error}.") from error
+    importer.total = len(rows)
+    importer.save_subscribers(rows, f"imported from Ghost {importer.now:%Y-%m-%d}", leavers_from="imported from Ghost")
+    if paid:
+        importer.report.notes.append(
+            f"{paid} members had a paid or complimentary plan on Ghost; plans are not imported."
+        )
 
 
 def _load_members(data: dict[str, Table], importer: Importer) -> None:
@@ -186,7 +356,7 @@ def _load_members(data: dict[str, Table], importer: Importer) -> None:
             status = Subscriber.Status.ACTIVE if subscribed else Subscriber.Status.UNSUBSCRIBED
         rows.append(SubscriberData(line=line, email=member.get("email") or "", status=status,
                                    created_at=_date(member.get("created_at"))))  # fmt: skip
-    importer.save_subscribers(rows, f"imported from Ghost {importer.now:%Y-%m-%d}")
+    importer.save_subscribers(rows, f"imported from Ghost {importer.now:%Y-%m-%d}", leavers_from="imported from Ghost")
     if paid:
         importer.report.notes.append(
             f"{paid} members had a paid or complimentary plan on Ghost; plans are not imported."

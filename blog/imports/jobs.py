@@ -50,7 +50,7 @@ def _set_progress(job_id: int, done: int, total: int) -> None:
     cache.set(progress_key(job_id), (done, total), PROGRESS_SECONDS)
 
 
-def save_upload(upload: "UploadedFile[bytes]", user: User) -> ImportJob:
+def save_upload(upload: "UploadedFile[bytes]", user: User, options: dict[str, Any] | None = None) -> ImportJob:
     """Keep the file outside MEDIA_ROOT; the caller queues the dry run."""
     folder = Path(settings.PRIVATE_ROOT) / "imports"
     folder.mkdir(parents=True, exist_ok=True)
@@ -58,7 +58,9 @@ def save_upload(upload: "UploadedFile[bytes]", user: User) -> ImportJob:
     with path.open("wb") as file:
         for chunk in upload.chunks():
             file.write(chunk)
-    job = ImportJob.objects.create(user=user, filename=(upload.name or "upload")[:255], path=str(path))
+    job = ImportJob.objects.create(
+        user=user, filename=(upload.name or "upload")[:255], path=str(path), options=options or {}
+    )
     _set_progress(job.pk, 0, 0)
     return job
 
@@ -68,7 +70,14 @@ def _run(job: ImportJob, *, dry_run: bool) -> Report:
         _set_progress(job.pk, done, total)
 
     try:
-        return run_import(Path(job.path), user=job.user, dry_run=dry_run, progress=progress)
+        return run_import(
+            Path(job.path),
+            user=job.user,
+            dry_run=dry_run,
+            progress=progress,
+            old_site=str(job.options.get("old_site") or ""),
+            unsubscribe_missing=bool(job.options.get("unsubscribe_missing")),
+        )
     except Exception as error:
         logger.exception("import job %s failed", job.pk)
         return Report(dry_run=dry_run, refused=f"an unexpected error stopped it ({type(error).__name__}).")

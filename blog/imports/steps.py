@@ -8,6 +8,7 @@ publishing it again here does not mail it out."""
 
 import hashlib
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -23,11 +24,12 @@ from django.utils.text import slugify
 
 from accounts.models import User
 from blog import threads
-from blog.imports.conversion import html_to_markdown
+from blog.imports.conversion import html_to_markdown, plain_text
 from blog.imports.media import ImageCopier
 from blog.models import Comment, LegacyPath, Post, Send, SlugRedirect, SourceRecord, Subscriber
 from blog.models.comments import MAX_LEVEL
 from blog.rendering import render_markdown
+from blog.tagslugs import ascii_slug
 
 Progress = Callable[[int, int], None]
 MAX_LISTED_PROBLEMS = 500
@@ -162,6 +164,12 @@ class Importer:
         self.now = timezone.now()
         self.total = 0
         self.done = 0
+        self.site = ""  # the exporting site, set by the loader: source ids are scoped to it
+        self.link_rewriter: Callable[[str], str] | None = None
+        self.old_site = ""  # Ghost's __GHOST_URL__ stands for this address, when the importer gives it
+        self.unsubscribe_missing = False  # set by run_import: a newer list unsubscribes those it lacks
+        self._tags_seen: dict[str, str] = {}
+        self._merged: set[tuple[str, str]] = set()
         self._records: dict[str, dict[str, list[SourceRecord]]] = {}
         self._users: dict[str, User] = {}
         self._commented: set[int] = set()
@@ -211,10 +219,13 @@ class Importer:
     # --- Earlier runs -------------------------------------------------------
 
     def records(self, kind: str, source_id: str) -> list[SourceRecord]:
-        """Every earlier run's record of this source id, whoever imported it."""
+        """Every earlier run's record of this source id from this site, whoever
+        imported it; rows saved before records named their site (site "") count
+        as this site's."""
         if kind not in self._records:
             self._records[kind] = {}
-            for row in SourceRecord.objects.filter(source=self.source, kind=kind).order_by("pk"):
+            rows = SourceRecord.objects.filter(source=self.source, kind=kind, site__in=["", self.site])
+            for row in rows.order_by("pk"):
                 self._records[kind].setdefault(row.source_id, []).append(row)
         return self._records[kind].get(source_id, [])
 
@@ -240,13 +251,18 @@ class Importer:
         return Comment.objects.filter(pk__in=ids, post=post).first() if ids else None
 
     def remember(self, kind: str, source_id: str, object_id: int, digest: str) -> None:
-        row, _ = SourceRecord.objects.update_or_create(
-            source=self.source,
-            kind=kind,
-            source_id=source_id,
-            object_id=object_id,
-            defaults={"digest": digest},
+        """What this run made of `source_id`: the record of that one object, now named by this site."""
+        same = SourceRecord.objects.filter(
+            source=self.source, kind=kind, source_id=source_id, object_id=object_id, site__in=["", self.site]
         )
+        row = same.order_by("-site").first()  # this site's row before an unnamed one
+        if row is None:
+            row = SourceRecord.objects.create(
+                source=self.source, site=self.site, kind=kind, source_id=source_id, object_id=object_id, digest=digest
+            )
+        else:
+            SourceRecord.objects.filter(pk=row.pk).update(site=self.site, digest=digest)
+            row.site, row.digest = self.site, digest
         known = self._records.setdefault(kind, {}).setdefault(source_id, [])
         known[:] = [other for other in known if other.object_id != object_id] + [row]
 
@@ -294,14 +310,26 @@ class Importer:
 
     # --- Posts --------------------------------------------------------------
 
-    def body(self, html: str) -> str:
-        return html_to_markdown(html, self.images)
+    def body(self, html: str, title: str = "") -> str:
+        dropped: list[str] = []
+        markdown = html_to_markdown(html, self.images, dropped, self.rewrite_link)
+        for what in sorted(set(dropped)):
+            self.problem(f"“{title}”: {what} could not be kept and was left out.")
+        return markdown
+
+    def rewrite_link(self, href: str) -> str:
+        """Links to the old site's subscribe and comment pages lead to Dispatch's (set by the loader)."""
+        return self.link_rewriter(href) if self.link_rewriter else href
 
     def save_post(self, data: PostData) -> Post | None:
-        if not data.title.strip():
-            self.problem(f"Post {data.source_id} has no title; skipped.")
-            self.report.count("posts", "skipped")
-            return None
+        data.title, data.subtitle = plain_text(data.title), plain_text(data.subtitle)
+        if not data.title:
+            data.title = self._title_from_body(data)
+            if not data.title:
+                self.problem(f"Post {data.source_id} has neither a title nor any text; skipped.")
+                self.report.count("posts", "skipped")
+                return None
+            self.problem(f"Post {data.source_id} had no title; it is called “{data.title}” here.")
         digest = digest_of(data.title, data.subtitle, data.html, data.markdown, data.status, data.published_at,
                            sorted(data.tags), data.excerpt, data.cover_url)  # fmt: skip
         record, post = self.earlier_post(data.source_id)
@@ -311,7 +339,7 @@ class Importer:
         if post and record and record.digest == digest:
             self.report.count("posts", "skipped")
             return post
-        body = data.markdown if data.markdown is not None else self.body(data.html)
+        body = data.markdown if data.markdown is not None else self.body(data.html, data.title)
         status, published_at = self._status(data)
         fields = {
             "title": data.title.strip()[:200],
@@ -333,7 +361,7 @@ class Importer:
             post.updated_at = self.now
             post.save()
             self.report.count("posts", "updated")
-        post.tags.set([tag[:100] for tag in data.tags if tag.strip()])
+        post.tags.set(self._tag_names(data.tags))
         if post.status == Post.Status.PUBLISHED:
             Send.objects.get_or_create(post=post, defaults={"status": Send.Status.DONE})
         for path in data.legacy_paths:
@@ -352,7 +380,31 @@ class Importer:
         elif existing.post_id != post.pk:
             self.problem(f"The old address {path} leads to another post; it still does (“{post.title}” is not there).")
 
+    def _tag_names(self, names: list[str]) -> list[str]:
+        """Tags differ by more than case: "News" and "news" become one tag, named as first seen."""
+        kept: list[str] = []
+        for name in (name.strip()[:100] for name in names):
+            if not name:
+                continue
+            first = self._tags_seen.setdefault(name.lower(), name)
+            if first != name and (first, name) not in self._merged:
+                self._merged.add((first, name))
+                self.report.notes.append(f"The tags “{first}” and “{name}” differ only in case; they are one tag here.")
+            if first.lower() not in {k.lower() for k in kept}:
+                kept.append(first)
+        return kept
+
+    @staticmethod
+    def _title_from_body(data: PostData) -> str:
+        """An untitled post (WordPress allows them) is named by its first words."""
+        words = plain_text(data.html or data.markdown or "").split()
+        return " ".join(words[:8]) + ("…" if len(words) > 8 else "") if words else ""
+
     def _status(self, data: PostData) -> tuple[str, datetime | None]:
+        if data.status == Post.Status.SCHEDULED:
+            if data.published_at and data.published_at > self.now:
+                return Post.Status.SCHEDULED, data.published_at
+            self.problem(f"Post “{data.title}” was scheduled for a time now past; imported as a draft.")
         if data.status != Post.Status.PUBLISHED:
             return Post.Status.DRAFT, None
         when = self.past(data.published_at, f"Post “{data.title}”")
@@ -362,7 +414,7 @@ class Importer:
         return Post.Status.PUBLISHED, when
 
     def _free_slug(self, data: PostData) -> str:
-        wanted = slugify(data.slug or data.title)[:180] or "post"
+        wanted = ascii_slug(data.slug or data.title, "post", 180)
         taken = Post.objects.filter(slug=wanted).exists() or SlugRedirect.objects.filter(old_slug=wanted).exists()
         if not taken:
             return wanted
@@ -372,8 +424,12 @@ class Importer:
 
     # --- Subscribers --------------------------------------------------------
 
-    def save_subscribers(self, rows: Iterable[SubscriberData], source_label: str) -> None:
-        """Bulk, for lists of 100,000: one query for who is there, inserts in batches."""
+    def save_subscribers(self, rows: Iterable[SubscriberData], source_label: str, leavers_from: str = "") -> None:
+        """Bulk, for lists of 100,000: one query for who is there, inserts in batches.
+
+        With `leavers_from` (the label prefix of earlier imports from the same platform), active
+        subscribers an earlier import brought who are missing from this list are reported, and
+        unsubscribed only when the importer asked for it (`unsubscribe_missing`)."""
         existing = {
             email.lower(): (pk, status, source)
             for pk, email, status, source in Subscriber.objects.values_list("pk", "email", "status", "source")
@@ -383,10 +439,7 @@ class Importer:
         for row in rows:
             self.step()
             email = row.email.strip()
-            try:
-                validate_email(email)
-            except ValidationError:
-                self.problem(f"Subscriber line {row.line}: “{email}” is not a valid e-mail address; skipped.")
+            if not self._deliverable(email, row.line):
                 continue
             key = email.lower()
             if key in seen:
@@ -400,6 +453,51 @@ class Importer:
             if len(batch) >= 2000:
                 self._flush(batch)
         self._flush(batch)
+        if leavers_from:
+            self._missing_subscribers(existing, seen, leavers_from)
+
+    def _deliverable(self, email: str, line: int) -> bool:
+        """A valid address; one with letters beyond ASCII (ömil@…) is kept and noted, since only
+        mail servers that speak SMTPUTF8 deliver to it."""
+        local, _, domain = email.rpartition("@")
+        ascii_form = re.sub(r"[^\x00-\x7f]", "a", local) + "@" + domain if not email.isascii() else email
+        try:
+            validate_email(ascii_form)
+        except ValidationError:
+            self.problem(f"Subscriber line {line}: “{email}” is not a valid e-mail address; skipped.")
+            return False
+        if not email.isascii():
+            self.problem(
+                f"Subscriber line {line}: {email} has letters beyond ASCII; kept, but it gets mail only "
+                "if your mail server supports SMTPUTF8."
+            )
+        return True
+
+    def _missing_subscribers(
+        self, existing: dict[str, tuple[int, str, str]], seen: dict[str, int], prefix: str
+    ) -> None:
+        active = Subscriber.Status.ACTIVE
+        missing = [(pk, email) for email, (pk, status, source) in existing.items()
+                   if email not in seen and status == active and source.startswith(prefix)]  # fmt: skip
+        if not missing:
+            return
+        names = ", ".join(email for _, email in sorted(missing, key=lambda m: m[1])[:10])
+        more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
+        if self.unsubscribe_missing:
+            Subscriber.objects.filter(pk__in=[pk for pk, _ in missing]).update(
+                status=Subscriber.Status.UNSUBSCRIBED, unsubscribed_at=self.now
+            )
+            self.report.count("subscribers", "updated", len(missing))
+            self.report.notes.append(
+                f"{len(missing)} subscribers from an earlier import are not in this list and were unsubscribed: "
+                f"{names}{more}."
+            )
+            return
+        self.report.notes.append(
+            f"{len(missing)} subscribers from an earlier import are not in this list: {names}{more}. They are "
+            "still subscribed here; import again with “unsubscribe those missing” (--unsubscribe-missing) "
+            "to unsubscribe them."
+        )
 
     def _new_subscriber(self, row: SubscriberData, email: str, source_label: str) -> Subscriber:
         created = self.past(row.created_at, f"Subscriber {email}") or self.now

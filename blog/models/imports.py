@@ -15,6 +15,9 @@ class SourceRecord(models.Model):
     source = models.CharField(max_length=20)  # substack, ghost, wordpress
     kind = models.CharField(max_length=20)  # post, comment, user
     source_id = models.CharField(max_length=200)
+    # The exporting site (WordPress base_site_url, Ghost's url, the Substack publication): two
+    # sites' ids repeat, so an id alone would update one site's posts with the other's.
+    site = models.CharField(max_length=200, blank=True, default="")
     object_id = models.PositiveBigIntegerField()
     digest = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -22,7 +25,8 @@ class SourceRecord(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["source", "kind", "source_id", "object_id"], name="one_record_per_source_id_and_object"
+                fields=["source", "site", "kind", "source_id", "object_id"],
+                name="one_record_per_site_source_id_and_object",
             )
         ]
 
@@ -55,6 +59,8 @@ class ImportJob(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     filename = models.CharField(max_length=255)
     path = models.CharField(max_length=500)  # under PRIVATE_ROOT, never under MEDIA_ROOT
+    # run_import's choices made on the upload form: old_site, unsubscribe_missing.
+    options = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.CHECKING)
     dry_run_report = models.JSONField(default=dict)
     # Runs started (the check, then the import): a run whose worker died is

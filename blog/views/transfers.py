@@ -37,7 +37,8 @@ def import_upload(request: SignedInRequest) -> HttpResponse:
         return too_many_requests(request, "That is a lot of imports. Please wait an hour before the next upload.")
     form = PublicationImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
-        job = jobs.save_upload(form.cleaned_data["file"], request.user)
+        options = {name: form.cleaned_data[name] for name in ("old_site", "unsubscribe_missing")}
+        job = jobs.save_upload(form.cleaned_data["file"], request.user, options)
         check_import.delay_on_commit(job.pk)
         return redirect("blog:import_job", pk=job.pk)
     context = {"form": form, "recent": _own_jobs(request)[:10]}

@@ -18,7 +18,7 @@ SUBSTACK = Path(__file__).resolve().parents[1] / "fixtures" / "substack"
 def substack_zip(target: Path) -> Path:
     with zipfile.ZipFile(target, "w") as archive:
         for path in sorted(SUBSTACK.rglob("*")):
-            if path.is_file() and path.name != "README.md":
+            if path.is_file() and path.name != "README.md" and "real" not in path.relative_to(SUBSTACK).parts:
                 archive.write(path, path.relative_to(SUBSTACK).as_posix())
     return target
 

@@ -17,6 +17,16 @@ class Command(BaseCommand):
         parser.add_argument("file", type=Path)
         parser.add_argument("--dry-run", action="store_true", help="Report what would happen; change nothing.")
         parser.add_argument(
+            "--unsubscribe-missing",
+            action="store_true",
+            help="Unsubscribe people an earlier import of this platform brought who are missing from this list.",
+        )
+        parser.add_argument(
+            "--old-site-address",
+            default="",
+            help="The Ghost site's address, which its export writes as __GHOST_URL__ (e.g. https://blog.example.com).",
+        )
+        parser.add_argument(
             "--author", help="Handle of the account for posts whose export names no author (default: the first staff)."
         )
         parser.add_argument(
@@ -27,7 +37,15 @@ class Command(BaseCommand):
         )
 
     def handle(
-        self, *args, file: Path, dry_run: bool, author: str | None, trust_accounts: bool = False, **options
+        self,
+        *args,
+        file: Path,
+        dry_run: bool,
+        author: str | None,
+        unsubscribe_missing: bool,
+        old_site_address: str,
+        trust_accounts: bool = False,
+        **options,
     ) -> None:
         if not file.is_file():
             raise CommandError(f"No such file: {file}")
@@ -44,6 +62,8 @@ class Command(BaseCommand):
             site_data=True,
             operator=True,
             trust_accounts=trust_accounts,
+            unsubscribe_missing=unsubscribe_missing,
+            old_site=old_site_address,
         )
         self.stderr.write("")
         self.print_report(report)

@@ -13,7 +13,7 @@ FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 def zip_folder(folder: Path, target: Path) -> Path:
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
         for path in sorted(folder.rglob("*")):
-            if path.is_file() and path.name != "README.md":
+            if path.is_file() and path.name != "README.md" and "real" not in path.relative_to(folder).parts:
                 archive.write(path, path.relative_to(folder).as_posix())
     return target
 

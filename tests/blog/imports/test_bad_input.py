@@ -101,8 +101,8 @@ def test_a_failure_half_way_leaves_nothing_half_imported(sam, substack_zip, monk
     """Posts are written before the list: a list that fails to load takes the posts back with it."""
     real = Importer.save_subscribers
 
-    def fail_half_way(self, rows, label) -> None:
-        real(self, rows, label)
+    def fail_half_way(self, rows, label, **options) -> None:
+        real(self, rows, label, **options)
         raise archive.ImportRefused("email_list cannot be read past line 12")
 
     monkeypatch.setattr(Importer, "save_subscribers", fail_half_way)

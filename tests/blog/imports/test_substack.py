@@ -73,11 +73,13 @@ def test_subscribers_keep_their_sign_up_date_and_leavers_are_never_mailed(substa
     assert ines.confirmed_at.isoformat() == "2023-01-15T10:00:00+00:00"
     assert ines.created_at == ines.confirmed_at
     assert ines.source == f"imported from Substack {timezone.now():%Y-%m-%d}"
-    for email in ["chen@example.com", "hana@example.com", "fatima@example.com", "rhea@example.com"]:
-        assert Subscriber.objects.get(email=email).status == Subscriber.Status.UNSUBSCRIBED
+    for email in ["chen@example.com", "hana@example.com", "lea@example.com"]:  # free readers: no paid plan
+        assert Subscriber.objects.get(email=email).status == Subscriber.Status.ACTIVE
+    for email in ["fatima@example.com", "rhea@example.com"]:  # e-mail disabled: suppressed, not "unsubscribed"
+        assert Subscriber.objects.get(email=email).status == Subscriber.Status.BOUNCED
     assert Subscriber.objects.count() == 18
     assert report.counts["subscribers"] == {"created": 18, "updated": 0, "skipped": 0}
-    assert "3 subscribers had a paid plan on Substack" in " ".join(report.notes)
+    assert "had a paid, complimentary or gift plan on Substack" in " ".join(report.notes)
 
 
 def test_bad_rows_are_reported_by_line(substack_zip, sam) -> None:
@@ -109,10 +111,9 @@ def test_rerunning_changes_nothing(substack_zip, sam) -> None:
     assert report.counts["subscribers"] == {"created": 0, "updated": 0, "skipped": 18}
 
 
-def test_an_updated_export_adds_what_is_new(substack_zip, sam, tmp_path) -> None:
+def newer_export(substack_zip, tmp_path):
     import zipfile
 
-    run_import(substack_zip, user=sam)
     newer = tmp_path / "newer.zip"
     with zipfile.ZipFile(substack_zip) as old, zipfile.ZipFile(newer, "w") as new:
         for item in old.infolist():
@@ -120,16 +121,34 @@ def test_an_updated_export_adds_what_is_new(substack_zip, sam, tmp_path) -> None
             if item.filename == "posts.csv":
                 data += b"139500.a-new-post,2025-08-01T08:00:00.000Z,true,,,newsletter,everyone,A new post,,\n"
             if item.filename.startswith("email_list"):
-                data = data.replace(b"ines@example.com,true", b"ines@example.com,false")
-                data += b"zora@example.com,true,,,false,2025-08-01T00:00:00.000Z,\n"
+                data = data.replace(b"ines@example.com,true,,,false", b"ines@example.com,false,,,true")
+                data = data.replace(b"kemal@example.com,true,,,false,2023-11-11T11:11:00.000Z,\n", b"")
+                data += b"zora@example.com,false,,,false,2025-08-01T00:00:00.000Z,\n"
             new.writestr(item, data)
         new.writestr("posts/139500.a-new-post.html", "<p>New.</p>")
+    return newer
 
-    report = run_import(newer, user=sam)
+
+def test_an_updated_export_adds_what_is_new_and_reports_who_is_missing(substack_zip, sam, tmp_path) -> None:
+    run_import(substack_zip, user=sam)
+
+    report = run_import(newer_export(substack_zip, tmp_path), user=sam)
 
     assert report.counts["posts"] == {"created": 1, "updated": 0, "skipped": 7}
-    assert report.counts["subscribers"] == {"created": 1, "updated": 1, "skipped": 17}
-    assert Subscriber.objects.get(email="ines@example.com").status == Subscriber.Status.UNSUBSCRIBED
+    assert report.counts["subscribers"] == {"created": 1, "updated": 1, "skipped": 16}
+    assert Subscriber.objects.get(email="ines@example.com").status == Subscriber.Status.BOUNCED
+    assert Subscriber.objects.get(email="kemal@example.com").status == Subscriber.Status.ACTIVE
+    assert "1 subscribers from an earlier import are not in this list: kemal@example.com" in " ".join(report.notes)
+
+
+def test_a_newer_list_unsubscribes_those_missing_only_when_asked(substack_zip, sam, tmp_path) -> None:
+    run_import(substack_zip, user=sam)
+
+    call_command("import_publication", str(newer_export(substack_zip, tmp_path)), "--unsubscribe-missing",
+                 stdout=StringIO(), stderr=StringIO())  # fmt: skip
+
+    assert Subscriber.objects.get(email="kemal@example.com").status == Subscriber.Status.UNSUBSCRIBED
+    assert Subscriber.objects.get(email="omar@example.com").status == Subscriber.Status.ACTIVE
 
 
 def test_slugs_taken_by_existing_posts_are_renamed_and_reported(substack_zip, ada) -> None:
