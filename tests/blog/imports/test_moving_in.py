@@ -71,7 +71,7 @@ def test_the_migration_repairs_unicode_tag_slugs_saved_before(client, ada) -> No
     post.tags.add("Café")
     Tag.objects.filter(name="Café").update(slug="café")
     Tag.objects.create(name="Cafe")  # holds "cafe" already
-    migration = import_module("blog.migrations.0015_routable_tag_slugs")
+    migration = import_module("blog.migrations.0022_routable_tag_slugs")
 
     migration.repair_tag_slugs(apps, None)
 
