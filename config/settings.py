@@ -187,8 +187,63 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 WHITENOISE_USE_FINDERS = DEBUG or TESTING
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
+# Uploaded imports and finished exports: private, never served like MEDIA_ROOT (blog/files.py).
+PRIVATE_ROOT = Path(env.str("PRIVATE_ROOT", default=str(VAR_DIR / "private")))
+# Public media (covers, avatars, body images, previews, logos) keep their name once written, so a
+# browser or CDN may keep them a year.
+MEDIA_CACHE_CONTROL = env.str("MEDIA_CACHE_CONTROL", default="public, max-age=31536000, immutable")
+# Where files live: "local" (MEDIA_ROOT and PRIVATE_ROOT on this host's disk) or "s3" (any S3-compatible
+# object store, shared by every host; docs/scaling.md).
+MEDIA_STORAGE = env.str("MEDIA_STORAGE", default="local")
+if MEDIA_STORAGE == "local":
+    PUBLIC_STORAGE: dict[str, object] = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    PRIVATE_STORAGE: dict[str, object] = {"BACKEND": "blog.files.PrivateFileSystemStorage"}
+elif MEDIA_STORAGE == "s3":
+    from botocore.config import Config as BotoConfig
+
+    _s3 = {
+        "endpoint_url": env.str("MEDIA_S3_ENDPOINT_URL", default="") or None,
+        "region_name": env.str("MEDIA_S3_REGION", default="us-east-1"),
+        "access_key": env.str("MEDIA_S3_ACCESS_KEY_ID", default="") or None,
+        "secret_key": env.str("MEDIA_S3_SECRET_ACCESS_KEY", default="") or None,
+        "signature_version": "s3v4",
+        "addressing_style": env.str("MEDIA_S3_ADDRESSING_STYLE", default="path"),
+        # Never overwrite a name: a cached copy of the old file would otherwise outlive it.
+        "file_overwrite": False,
+        # boto3 1.36+ adds checksums by default that several S3-compatible stores refuse.
+        "client_config": BotoConfig(
+            request_checksum_calculation="when_required", response_checksum_validation="when_required"
+        ),
+    }
+    _public_url = env.str("MEDIA_PUBLIC_URL", default="").rstrip("/")
+    PUBLIC_STORAGE = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            **_s3,
+            "bucket_name": env.str("MEDIA_S3_BUCKET"),
+            "querystring_auth": False,  # public media: plain, cacheable URLs
+            # None leaves reading to the bucket's policy (new AWS buckets refuse ACLs); "public-read" for others.
+            "default_acl": env.str("MEDIA_S3_ACL", default="") or None,
+            "object_parameters": {"CacheControl": MEDIA_CACHE_CONTROL},
+            **({"custom_domain": urlsplit(_public_url).netloc + urlsplit(_public_url).path,
+                "url_protocol": urlsplit(_public_url).scheme + ":"} if _public_url else {}),
+        },
+    }  # fmt: skip
+    PRIVATE_STORAGE = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            **_s3,
+            "bucket_name": env.str("MEDIA_S3_PRIVATE_BUCKET"),
+            "default_acl": "private",
+            "querystring_auth": True,
+            "querystring_expire": env.int("MEDIA_S3_SIGNED_SECONDS", default=300),
+        },
+    }
+else:
+    raise ImproperlyConfigured(f"MEDIA_STORAGE must be 'local' or 's3', not {MEDIA_STORAGE!r}.")
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": PUBLIC_STORAGE,
+    "private": PRIVATE_STORAGE,
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -202,8 +257,6 @@ SERVE_MEDIA = env.bool("SERVE_MEDIA", default=True)
 MAX_COVER_BYTES = env.int("MAX_COVER_BYTES", default=5 * 1024 * 1024)
 # Covers and avatars with more pixels than this are refused before decoding (blog/images.py).
 MAX_IMAGE_PIXELS = env.int("MAX_IMAGE_PIXELS", default=40_000_000)
-# Uploaded imports and finished exports: private, never served like MEDIA_ROOT.
-PRIVATE_ROOT = Path(env.str("PRIVATE_ROOT", default=str(VAR_DIR / "private")))
 IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=500 * 1024 * 1024)
 # What one file of an import may unpack to: parsed whole (Ghost's JSON, WordPress's XML, a CSV of posts),
 # about thirty times that in memory; read a row at a time (Substack's e-mail list). See docs/imports.md.

@@ -1,0 +1,73 @@
+"""Where files live. Public media (covers, avatars, body images, previews, logos) is Django's default
+storage; import uploads and exports are the "private" storage, never given a public URL. Both are
+chosen in settings (MEDIA_STORAGE): this host's disk for `make run`, an S3 bucket shared by every host
+in production (docs/scaling.md). Nothing else opens a media path directly."""
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO
+
+from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import FileSystemStorage, Storage, storages
+
+
+class PrivateFileSystemStorage(FileSystemStorage):
+    """PRIVATE_ROOT on this host's disk, read when used (so a test may point it elsewhere); no URL."""
+
+    @property  # type: ignore[override]
+    def base_location(self) -> str:
+        return str(self._location or settings.PRIVATE_ROOT)
+
+    @property  # type: ignore[override]
+    def location(self) -> str:
+        return str(Path(self.base_location).resolve())
+
+    @property  # type: ignore[override]
+    def base_url(self) -> None:
+        return None
+
+    def url(self, name: str | None) -> str:
+        raise ValueError("Private files have no URL; they are streamed by a view that checks who asks.")
+
+
+def private_storage() -> Storage:
+    return storages["private"]
+
+
+def public_storage() -> Storage:
+    return storages["default"]
+
+
+def save_private(name: str, content: "IO[bytes] | File[bytes]") -> str:
+    """Store `content` under `name` (or a free variant of it); returns the name to keep."""
+    return private_storage().save(name, content if isinstance(content, File) else File(content, name=name))
+
+
+@contextmanager
+def local_copy(name: str) -> Iterator[Path]:
+    """A private file as a path on this host, for readers that need to seek (zipfile). On disk that is
+    the file itself; from a bucket, a temporary copy deleted afterwards."""
+    storage = private_storage()
+    if isinstance(storage, FileSystemStorage):
+        yield Path(storage.path(name))
+        return
+    with tempfile.NamedTemporaryFile(suffix=Path(name).suffix) as copy, storage.open(name, "rb") as source:
+        shutil.copyfileobj(source, copy, 1024 * 1024)
+        copy.flush()
+        yield Path(copy.name)
+
+
+def walk(storage: Storage, folder: str = "") -> Iterator[str]:
+    """Every file's name under `folder`, in a stable order."""
+    try:
+        folders, files = storage.listdir(folder)
+    except FileNotFoundError:  # a folder on disk not made yet
+        return
+    for name in sorted(files):
+        yield f"{folder}/{name}" if folder else name
+    for sub in sorted(folders):
+        yield from walk(storage, f"{folder}/{sub}" if folder else sub)
