@@ -5,7 +5,7 @@ in production (docs/scaling.md). Nothing else opens a media path directly."""
 
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
@@ -18,17 +18,13 @@ from django.core.files.storage import FileSystemStorage, Storage, storages
 class PrivateFileSystemStorage(FileSystemStorage):
     """PRIVATE_ROOT on this host's disk, read when used (so a test may point it elsewhere); no URL."""
 
-    @property  # type: ignore[override]
+    @property
     def base_location(self) -> str:
-        return str(self._location or settings.PRIVATE_ROOT)
+        return str(getattr(self, "_location", None) or settings.PRIVATE_ROOT)
 
-    @property  # type: ignore[override]
+    @property
     def location(self) -> str:
         return str(Path(self.base_location).resolve())
-
-    @property  # type: ignore[override]
-    def base_url(self) -> None:
-        return None
 
     def url(self, name: str | None) -> str:
         raise ValueError("Private files have no URL; they are streamed by a view that checks who asks.")
@@ -71,3 +67,30 @@ def walk(storage: Storage, folder: str = "") -> Iterator[str]:
         yield f"{folder}/{name}" if folder else name
     for sub in sorted(folders):
         yield from walk(storage, f"{folder}/{sub}" if folder else sub)
+
+
+def move_to_storage(root: Path, storage: Storage, report: Callable[[str, bool], None]) -> tuple[int, int]:
+    """Copy every file under `root` into `storage` under the same name: (copied, already there).
+
+    Resumable and idempotent: a name already stored with the same size is skipped, so a run cut short
+    is simply run again; one stored with another size (a copy cut short) is written again. Local
+    files are left in place until the operator removes them (docs/scaling.md)."""
+    copied = skipped = 0
+    if not root.is_dir():
+        return copied, skipped
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        name = path.relative_to(root).as_posix()
+        if storage.exists(name):
+            if storage.size(name) == path.stat().st_size:
+                skipped += 1
+                report(name, False)
+                continue
+            storage.delete(name)
+        with path.open("rb") as source:
+            stored = storage.save(name, File(source, name=name))
+        if stored != name:  # the storage chose another name: the database's references would break
+            storage.delete(stored)
+            raise RuntimeError(f"{name} was stored as {stored}; is another process writing to the bucket?")
+        copied += 1
+        report(name, True)
+    return copied, skipped

@@ -195,19 +195,19 @@ MEDIA_CACHE_CONTROL = env.str("MEDIA_CACHE_CONTROL", default="public, max-age=31
 # Where files live: "local" (MEDIA_ROOT and PRIVATE_ROOT on this host's disk) or "s3" (any S3-compatible
 # object store, shared by every host; docs/scaling.md).
 MEDIA_STORAGE = env.str("MEDIA_STORAGE", default="local")
-if MEDIA_STORAGE == "local":
-    PUBLIC_STORAGE: dict[str, object] = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
-    PRIVATE_STORAGE: dict[str, object] = {"BACKEND": "blog.files.PrivateFileSystemStorage"}
-elif MEDIA_STORAGE == "s3":
+
+
+def s3_storages(values: environ.Env, cache_control: str) -> dict[str, dict[str, object]]:
+    """The public and private S3 storages from MEDIA_S3_* values (docs/scaling.md); tests call it too."""
     from botocore.config import Config as BotoConfig
 
-    _s3 = {
-        "endpoint_url": env.str("MEDIA_S3_ENDPOINT_URL", default="") or None,
-        "region_name": env.str("MEDIA_S3_REGION", default="us-east-1"),
-        "access_key": env.str("MEDIA_S3_ACCESS_KEY_ID", default="") or None,
-        "secret_key": env.str("MEDIA_S3_SECRET_ACCESS_KEY", default="") or None,
+    common = {
+        "endpoint_url": values.str("MEDIA_S3_ENDPOINT_URL", default="") or None,
+        "region_name": values.str("MEDIA_S3_REGION", default="us-east-1"),
+        "access_key": values.str("MEDIA_S3_ACCESS_KEY_ID", default="") or None,
+        "secret_key": values.str("MEDIA_S3_SECRET_ACCESS_KEY", default="") or None,
         "signature_version": "s3v4",
-        "addressing_style": env.str("MEDIA_S3_ADDRESSING_STYLE", default="path"),
+        "addressing_style": values.str("MEDIA_S3_ADDRESSING_STYLE", default="path"),
         # Never overwrite a name: a cached copy of the old file would otherwise outlive it.
         "file_overwrite": False,
         # boto3 1.36+ adds checksums by default that several S3-compatible stores refuse.
@@ -215,35 +215,39 @@ elif MEDIA_STORAGE == "s3":
             request_checksum_calculation="when_required", response_checksum_validation="when_required"
         ),
     }
-    _public_url = env.str("MEDIA_PUBLIC_URL", default="").rstrip("/")
-    PUBLIC_STORAGE = {
-        "BACKEND": "storages.backends.s3.S3Storage",
-        "OPTIONS": {
-            **_s3,
-            "bucket_name": env.str("MEDIA_S3_BUCKET"),
-            "querystring_auth": False,  # public media: plain, cacheable URLs
-            # None leaves reading to the bucket's policy (new AWS buckets refuse ACLs); "public-read" for others.
-            "default_acl": env.str("MEDIA_S3_ACL", default="") or None,
-            "object_parameters": {"CacheControl": MEDIA_CACHE_CONTROL},
-            **({"custom_domain": urlsplit(_public_url).netloc + urlsplit(_public_url).path,
-                "url_protocol": urlsplit(_public_url).scheme + ":"} if _public_url else {}),
-        },
-    }  # fmt: skip
-    PRIVATE_STORAGE = {
-        "BACKEND": "storages.backends.s3.S3Storage",
-        "OPTIONS": {
-            **_s3,
-            "bucket_name": env.str("MEDIA_S3_PRIVATE_BUCKET"),
-            "default_acl": "private",
-            "querystring_auth": True,
-            "querystring_expire": env.int("MEDIA_S3_SIGNED_SECONDS", default=300),
-        },
+    public_url = urlsplit(values.str("MEDIA_PUBLIC_URL", default="").rstrip("/"))
+    public = {
+        **common,
+        "bucket_name": values.str("MEDIA_S3_BUCKET"),
+        "querystring_auth": False,  # public media: plain, cacheable URLs
+        # Unset leaves reading to the bucket's policy (new AWS buckets refuse ACLs); "public-read" elsewhere.
+        "default_acl": values.str("MEDIA_S3_ACL", default="") or None,
+        "object_parameters": {"CacheControl": cache_control},
     }
+    if public_url.netloc:  # a CDN (or the bucket's own public address) in front
+        public |= {"custom_domain": public_url.netloc + public_url.path, "url_protocol": public_url.scheme + ":"}
+    private = {
+        **common,
+        "bucket_name": values.str("MEDIA_S3_PRIVATE_BUCKET"),
+        "default_acl": "private",
+        "querystring_auth": True,
+        "querystring_expire": values.int("MEDIA_S3_SIGNED_SECONDS", default=300),
+    }
+    backend = "storages.backends.s3.S3Storage"
+    return {"default": {"BACKEND": backend, "OPTIONS": public}, "private": {"BACKEND": backend, "OPTIONS": private}}
+
+
+if MEDIA_STORAGE == "local":
+    FILE_STORAGES: dict[str, dict[str, object]] = {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "private": {"BACKEND": "blog.files.PrivateFileSystemStorage"},
+    }
+elif MEDIA_STORAGE == "s3":
+    FILE_STORAGES = s3_storages(env, MEDIA_CACHE_CONTROL)
 else:
     raise ImproperlyConfigured(f"MEDIA_STORAGE must be 'local' or 's3', not {MEDIA_STORAGE!r}.")
 STORAGES = {
-    "default": PUBLIC_STORAGE,
-    "private": PRIVATE_STORAGE,
+    **FILE_STORAGES,
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"

@@ -145,3 +145,24 @@ def test_imports_run_on_their_own_queue() -> None:
     for task in (check_import, import_publication):
         assert app.amqp.router.route({}, task.name)["queue"].name == "imports"
     assert app.amqp.router.route({}, expire_import_uploads.name)["queue"].name == "celery"
+
+
+def test_an_upload_in_the_bucket_is_private_checked_imported_and_then_deleted(
+    client, ada, upload, start, substack_zip, s3_buckets, s3_endpoint
+) -> None:
+    import urllib.error
+    import urllib.request
+
+    client.force_login(ada)
+    upload(substack_zip)
+    job = ImportJob.objects.get()
+    assert job.status == ImportJob.Status.CHECKED and private_storage().exists(job.path)  # read back by the dry run
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(f"{s3_endpoint}/{s3_buckets['private']}/{job.path}", timeout=5)
+    assert refused.value.code == 403
+
+    start(job.pk)
+
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.DONE and Post.objects.exists()
+    assert not private_storage().exists(job.path)
