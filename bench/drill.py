@@ -19,7 +19,6 @@ import contextlib
 import io
 import logging
 import os
-import re
 import secrets
 import shutil
 import signal
@@ -32,18 +31,19 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import PYTHON, ROOT, WRK, ensure_database, free_port, production_env, run_wrk  # noqa: E402
+from bench.harness import PYTHON, ROOT, WRK, ensure_database, free_port, production_env, run_wrk
 
 BRIDGE, HOST = "drill-br", "10.77.0.1"
 HOSTS = {"varnish": "10.77.0.10", "web-a": "10.77.0.11", "web-b": "10.77.0.12",
          "worker-a": "10.77.0.21", "worker-b": "10.77.0.22"}  # fmt: skip
 DATABASE = "postgres://postgres@127.0.0.1:5432/dispatch_h25_drill"
 PASSWORD = secrets.token_urlsafe(12)
+S3_KEY = secrets.token_hex(8)  # moto takes any key pair
 VCL = ROOT / "config" / "varnish" / "dispatch.vcl"
 
 
@@ -177,7 +177,7 @@ class Drill:
         import boto3
 
         client = boto3.client("s3", endpoint_url=f"http://{HOST}:{self.s3_port}", region_name="us-east-1",
-                              aws_access_key_id="drill", aws_secret_access_key="drill")  # fmt: skip
+                              aws_access_key_id=S3_KEY, aws_secret_access_key=S3_KEY)  # fmt: skip
         for bucket in ("drill-media", "drill-private"):
             client.create_bucket(Bucket=bucket)
         env = production_env(f"postgres://postgres@{HOST}:5432/dispatch_h25_drill", str(self.work / "var"))
@@ -194,8 +194,8 @@ class Drill:
             MEDIA_S3_BUCKET="drill-media",
             MEDIA_S3_PRIVATE_BUCKET="drill-private",
             MEDIA_S3_ACL="public-read",
-            MEDIA_S3_ACCESS_KEY_ID="drill",
-            MEDIA_S3_SECRET_ACCESS_KEY="drill",
+            MEDIA_S3_ACCESS_KEY_ID=S3_KEY,
+            MEDIA_S3_SECRET_ACCESS_KEY=S3_KEY,
             PAGE_CACHE_PURGER="varnish",
             PAGE_CACHE_PURGE_URLS=self.varnish,
             DELIVERY_STUCK_AFTER_SECONDS="20",  # a killed worker's rows come back within the drill
@@ -211,8 +211,8 @@ class Drill:
 
     def shell(self, code: str) -> str:
         local = {**self.env, "DATABASE_URL": DATABASE}
-        done = subprocess.run([PYTHON, "manage.py", "shell", "--no-imports", "-c", code], cwd=ROOT, env=local, check=True,
-                              capture_output=True, text=True)  # fmt: skip
+        command = [PYTHON, "manage.py", "shell", "--no-imports", "-c", code]
+        done = subprocess.run(command, cwd=ROOT, env=local, check=True, capture_output=True, text=True)
         return done.stdout.strip()
 
     def spawn(self, name: str, host: str, command: list[str]) -> None:
@@ -246,10 +246,15 @@ class Drill:
             for web in ("web-a", "web-b")
         )
         start, end = vcl.index("backend dispatch {"), vcl.index("\nacl purgers {")
-        vcl = vcl[:start] + backends + (
-            "import directors;\nsub vcl_init { new web = directors.round_robin(); web.add_backend(web_a); "
-            "web.add_backend(web_b); }\nsub vcl_recv { set req.backend_hint = web.backend(); }\n\n"
-        ) + vcl[end:]
+        vcl = (
+            vcl[:start]
+            + backends
+            + (
+                "import directors;\nsub vcl_init { new web = directors.round_robin(); web.add_backend(web_a); "
+                "web.add_backend(web_b); }\nsub vcl_recv { set req.backend_hint = web.backend(); }\n\n"
+            )
+            + vcl[end:]
+        )
         vcl = vcl.replace('"::1";', '"::1";\n    "10.77.0.0"/24;')
         (self.work / "drill.vcl").write_text(vcl)
         self.spawn("varnish", "varnish", ["varnishd", "-F", "-n", str(self.work / "varnish"), "-a",
@@ -269,7 +274,7 @@ class Drill:
 def fetch(url: str, data: bytes | None = None, headers: dict[str, str] | None = None) -> tuple[int, bytes, dict]:
     request = urllib.request.Request(url, data=data, headers=headers or {})
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 (namespaces of this machine)
+        with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, response.read(), dict(response.headers)
     except urllib.error.HTTPError as error:
         return error.code, error.read(), dict(error.headers)
@@ -382,14 +387,16 @@ def check_publish_and_cover(drill: Drill, author: Browser) -> None:
     if status != 302 or published != 302:
         raise RuntimeError(f"the draft with a cover answered {status}, publishing it {published}")
     shown = wait_for(lambda: title.encode() in fetch(drill.varnish + "/")[1], 10, "the post on Varnish's home")
-    print(f"publish through A: on the home page through Varnish {shown:.2f} s after the publish answered "
-          f"(the home page was {'a cache hit' if cached else 'NOT cached'} before, kept up to 60 s: purged)")
+    print(
+        f"publish through A: on the home page through Varnish {shown:.2f} s after the publish answered "
+        f"(the home page was {'a cache hit' if cached else 'NOT cached'} before, kept up to 60 s: purged)"
+    )
     slug = drill.shell(f"from blog.models import Post; print(Post.objects.get(pk={pk}).slug)")
     for host, base in (("A", a), ("B", b)):
         status, body, _ = fetch(base + f"/p/{slug}/")
         print(f"  post page from web host {host}: {status}, title {'present' if title.encode() in body else 'MISSING'}")
     cover = drill.shell(f"from blog.models import Post; print(Post.objects.get(pk={pk}).cover.name)")
-    status_b, body_b, headers = fetch(b + f"/media/{cover}")
+    status_b, body_b, _ = fetch(b + f"/media/{cover}")
     bucket_url = f"http://{HOST}:{drill.s3_port}/drill-media/{cover}"
     status_s3, body_s3, headers_s3 = fetch(bucket_url)
     same = body_b == body_s3 and body_b[:4] == b"\x89PNG"
@@ -462,8 +469,9 @@ def check_beat_failover(drill: Drill, author: Browser) -> None:
     title = f"Scheduled {secrets.token_hex(3)}"
     author.request(a + "/write/new/", {**POST_FORM, "title": title, "email_subscribers": "on"})
     when = time.time() + 5
-    drill.shell(f"import datetime as d; from blog.models import Post; Post.objects.filter(title='{title}').update("
-                f"status='scheduled', email_subscribers=True, published_at=d.datetime.fromtimestamp({when}, d.UTC))")  # fmt: skip
+    drill.shell(f"import datetime as d; from blog.models import Post; Post.objects.filter(title='{title}')"
+                f".update(status='scheduled', email_subscribers=True, "
+                f"published_at=d.datetime.fromtimestamp({when}, d.UTC))")  # fmt: skip
     drill.stop("beat", signal.SIGKILL)
     drill.stop("worker-a", signal.SIGKILL)
     print("  worker host A (beat's host) killed; beat started on worker host B")
@@ -505,8 +513,10 @@ def check_throughput(drill: Drill, author: Browser) -> None:
     for thread in threads:
         thread.join()
     both = sum(r.rate for r in results)
-    print(f"signed out: {varnish.rate:.0f} req/s through Varnish (p99 {varnish.p99:.0f} ms) against "
-          f"{single.rate:.0f} from web host A alone (p99 {single.p99:.0f} ms): {varnish.rate / single.rate:.1f}x")
+    print(
+        f"signed out: {varnish.rate:.0f} req/s through Varnish (p99 {varnish.p99:.0f} ms) against "
+        f"{single.rate:.0f} from web host A alone (p99 {single.p99:.0f} ms): {varnish.rate / single.rate:.1f}x"
+    )
     print(f"signed in: {both:.0f} req/s over web hosts A and B against {one.rate:.0f} from A alone: "
           f"{both / one.rate:.2f}x (every host shares this machine's {os.cpu_count()} cores)")  # fmt: skip
 
