@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import environ
+from botocore.config import Config as BotoConfig
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
@@ -199,8 +200,6 @@ MEDIA_STORAGE = env.str("MEDIA_STORAGE", default="local")
 
 def s3_storages(values: environ.Env, cache_control: str) -> dict[str, dict[str, object]]:
     """The public and private S3 storages from MEDIA_S3_* values (docs/scaling.md); tests call it too."""
-    from botocore.config import Config as BotoConfig
-
     common = {
         "endpoint_url": values.str("MEDIA_S3_ENDPOINT_URL", default="") or None,
         "region_name": values.str("MEDIA_S3_REGION", default="us-east-1"),
