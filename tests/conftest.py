@@ -308,6 +308,10 @@ def celery_worker_process(transactional_db, smtp_sink, tmp_path, worker_env) -> 
         "DATABASE_URL": _database_url(connection.settings_dict),
         "EMAIL_URL": smtp_sink.url,
         "CONN_MAX_AGE": "0",
+        # The worker is another host: it shares the test's storage (here both on local disk), as it
+        # would share the bucket in production.
+        "MEDIA_ROOT": str(tmp_path / "media"),
+        "PRIVATE_ROOT": str(tmp_path / "private"),
         **worker_env,
     }
     worker = WorkerProcess(env=env, log_path=tmp_path / "worker.log", concurrency=int(worker_env.get("CONCURRENCY", 2)))
