@@ -11,7 +11,7 @@ from accounts import timezones
 
 # Signing in and out, setting up two-factor, and files stay open to a staff
 # account that has not set it up yet.
-EXEMPT_PREFIXES = ("/accounts/", "/static/", "/media/", "/healthz")
+EXEMPT_PREFIXES = ("/accounts/", "/static/", "/media/", "/healthz", "/readyz")
 
 
 class StaffTwoFactorMiddleware:

@@ -7,18 +7,20 @@ described in EXPORT_README, which goes into the ZIP."""
 
 import json
 import logging
+import shutil
+import tempfile
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-from django.conf import settings
 from django.db.models import Model, QuerySet
 from django.utils import timezone
 from taggit.models import Tag
 
 from accounts.models import User
+from blog import files
 from blog.models import (
     Ban,
     Comment,
@@ -295,10 +297,9 @@ def _source_records() -> Iterable[Row]:
         yield row
 
 
-def _media_files() -> Iterable[Path]:
-    root = Path(settings.MEDIA_ROOT)
-    if root.is_dir():
-        yield from (path for path in sorted(root.rglob("*")) if path.is_file() and "previews" not in path.parts)
+def _media_files() -> Iterable[str]:
+    """Public media by storage name; social previews are drawn again from the posts."""
+    return (name for name in files.walk(files.public_storage()) if name.split("/")[0] != "previews")
 
 
 def export_publication(
@@ -313,8 +314,10 @@ def export_publication(
         for post in _each(posts, chunk=POST_CHUNK):  # bodies are the large rows
             archive.writestr(f"posts/{post.slug}.md", post_markdown(post))
         _write_data(writer, with_password_hashes)
-        for path in _media_files():
-            archive.write(path, "media/" + path.relative_to(settings.MEDIA_ROOT).as_posix())
+        storage = files.public_storage()
+        for name in _media_files():
+            with storage.open(name, "rb") as source, archive.open("media/" + name, "w") as member:
+                shutil.copyfileobj(source, member, 1024 * 1024)
         manifest = {"format": FORMAT, "version": VERSION, "exported_at": timezone.now().isoformat(),
                     "counts": writer.counts}  # fmt: skip
         archive.writestr("manifest.json", json.dumps(manifest, indent=2))
@@ -384,21 +387,23 @@ def perform_export(job_id: int) -> None:
     job = ExportJob.objects.filter(pk=job_id, status=ExportJob.Status.QUEUED).first()
     if job is None:
         return
-    folder = Path(settings.PRIVATE_ROOT) / "exports"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"export-{job.pk}.zip"
     try:
-        export_publication(path)
+        # Written on this worker's disk, then kept in private storage, which every web host can read.
+        with tempfile.NamedTemporaryFile(suffix=".zip") as written:
+            export_publication(Path(written.name))
+            written.seek(0)
+            name = files.save_private(f"exports/export-{job.pk}.zip", written)
     except Exception as error:
         logger.exception("export job %s failed", job_id)
-        path.unlink(missing_ok=True)
         job.status, job.error = ExportJob.Status.FAILED, f"{type(error).__name__}: {error}"[:500]
     else:
-        job.status, job.path = ExportJob.Status.DONE, str(path)
+        job.status, job.path = ExportJob.Status.DONE, name
     job.finished_at = timezone.now()
     job.save(update_fields=["status", "error", "path", "finished_at"])
 
 
-def job_file(job: ExportJob) -> Path | None:
-    path = Path(job.path) if job.path else None
-    return path if path and path.is_file() else None
+def job_file(job: ExportJob) -> IO[bytes] | None:
+    """The export's file, opened from private storage; None when it is gone."""
+    if not job.path or not files.private_storage().exists(job.path):
+        return None
+    return files.private_storage().open(job.path, "rb")

@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import environ
+from botocore.config import Config as BotoConfig
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
@@ -190,8 +191,65 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 WHITENOISE_USE_FINDERS = DEBUG or TESTING
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
+# Uploaded imports and finished exports: private, never served like MEDIA_ROOT (blog/files.py).
+PRIVATE_ROOT = Path(env.str("PRIVATE_ROOT", default=str(VAR_DIR / "private")))
+# Public media (covers, avatars, body images, previews, logos) keep their name once written, so a
+# browser or CDN may keep them a year.
+MEDIA_CACHE_CONTROL = env.str("MEDIA_CACHE_CONTROL", default="public, max-age=31536000, immutable")
+# Where files live: "local" (MEDIA_ROOT and PRIVATE_ROOT on this host's disk) or "s3" (any S3-compatible
+# object store, shared by every host; docs/scaling.md).
+MEDIA_STORAGE = env.str("MEDIA_STORAGE", default="local")
+
+
+def s3_storages(values: environ.Env, cache_control: str) -> dict[str, dict[str, object]]:
+    """The public and private S3 storages from MEDIA_S3_* values (docs/scaling.md); tests call it too."""
+    common = {
+        "endpoint_url": values.str("MEDIA_S3_ENDPOINT_URL", default="") or None,
+        "region_name": values.str("MEDIA_S3_REGION", default="us-east-1"),
+        "access_key": values.str("MEDIA_S3_ACCESS_KEY_ID", default="") or None,
+        "secret_key": values.str("MEDIA_S3_SECRET_ACCESS_KEY", default="") or None,
+        "signature_version": "s3v4",
+        "addressing_style": values.str("MEDIA_S3_ADDRESSING_STYLE", default="path"),
+        # Never overwrite a name: a cached copy of the old file would otherwise outlive it.
+        "file_overwrite": False,
+        # boto3 1.36+ adds checksums by default that several S3-compatible stores refuse.
+        "client_config": BotoConfig(
+            request_checksum_calculation="when_required", response_checksum_validation="when_required"
+        ),
+    }
+    public_url = urlsplit(values.str("MEDIA_PUBLIC_URL", default="").rstrip("/"))
+    public = {
+        **common,
+        "bucket_name": values.str("MEDIA_S3_BUCKET"),
+        "querystring_auth": False,  # public media: plain, cacheable URLs
+        # Unset leaves reading to the bucket's policy (new AWS buckets refuse ACLs); "public-read" elsewhere.
+        "default_acl": values.str("MEDIA_S3_ACL", default="") or None,
+        "object_parameters": {"CacheControl": cache_control},
+    }
+    if public_url.netloc:  # a CDN (or the bucket's own public address) in front
+        public |= {"custom_domain": public_url.netloc + public_url.path, "url_protocol": public_url.scheme + ":"}
+    private = {
+        **common,
+        "bucket_name": values.str("MEDIA_S3_PRIVATE_BUCKET"),
+        "default_acl": "private",
+        "querystring_auth": True,
+        "querystring_expire": values.int("MEDIA_S3_SIGNED_SECONDS", default=300),
+    }
+    backend = "storages.backends.s3.S3Storage"
+    return {"default": {"BACKEND": backend, "OPTIONS": public}, "private": {"BACKEND": backend, "OPTIONS": private}}
+
+
+if MEDIA_STORAGE == "local":
+    FILE_STORAGES: dict[str, dict[str, object]] = {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "private": {"BACKEND": "blog.files.PrivateFileSystemStorage"},
+    }
+elif MEDIA_STORAGE == "s3":
+    FILE_STORAGES = s3_storages(env, MEDIA_CACHE_CONTROL)
+else:
+    raise ImproperlyConfigured(f"MEDIA_STORAGE must be 'local' or 's3', not {MEDIA_STORAGE!r}.")
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    **FILE_STORAGES,
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -205,8 +263,6 @@ SERVE_MEDIA = env.bool("SERVE_MEDIA", default=True)
 MAX_COVER_BYTES = env.int("MAX_COVER_BYTES", default=5 * 1024 * 1024)
 # Covers and avatars with more pixels than this are refused before decoding (blog/images.py).
 MAX_IMAGE_PIXELS = env.int("MAX_IMAGE_PIXELS", default=40_000_000)
-# Uploaded imports and finished exports: private, never served like MEDIA_ROOT.
-PRIVATE_ROOT = Path(env.str("PRIVATE_ROOT", default=str(VAR_DIR / "private")))
 # "News" and "news" are one tag (imports from other platforms often hold both).
 TAGGIT_CASE_INSENSITIVE = True
 IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=500 * 1024 * 1024)

@@ -76,6 +76,7 @@ def eager_celery():
 @pytest.fixture(autouse=True)
 def _media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
+    settings.PRIVATE_ROOT = tmp_path / "private"
 
 
 @pytest.fixture(autouse=True)
@@ -308,6 +309,10 @@ def celery_worker_process(transactional_db, smtp_sink, tmp_path, worker_env) -> 
         "DATABASE_URL": _database_url(connection.settings_dict),
         "EMAIL_URL": smtp_sink.url,
         "CONN_MAX_AGE": "0",
+        # The worker is another host: it shares the test's storage (here both on local disk), as it
+        # would share the bucket in production.
+        "MEDIA_ROOT": str(tmp_path / "media"),
+        "PRIVATE_ROOT": str(tmp_path / "private"),
         **worker_env,
     }
     worker = WorkerProcess(env=env, log_path=tmp_path / "worker.log", concurrency=int(worker_env.get("CONCURRENCY", 2)))
@@ -333,3 +338,43 @@ def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
             "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
         ],
     }  # fmt: skip
+
+
+try:
+    from moto.server import ThreadedMotoServer
+except ImportError:  # moto[server] is in requirements-dev.txt
+    ThreadedMotoServer = None
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """A real S3-compatible HTTP server (moto's server mode) on a free port, for the whole run."""
+    require("moto", ThreadedMotoServer is not None, "pip install -r requirements-dev.txt (moto[server])")
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def s3_buckets(s3_endpoint, settings) -> dict[str, str]:
+    """Fresh public and private buckets, and the site's storages pointed at them."""
+    names = {"public": f"media-{uuid.uuid4().hex[:8]}", "private": f"private-{uuid.uuid4().hex[:8]}"}
+    import boto3
+    import environ
+
+    from config.settings import s3_storages
+
+    client = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1",
+                          aws_access_key_id="test", aws_secret_access_key="test")  # fmt: skip
+    for name in names.values():
+        client.create_bucket(Bucket=name)
+    values = environ.Env()
+    values.ENVIRON = {
+        "MEDIA_S3_ENDPOINT_URL": s3_endpoint, "MEDIA_S3_BUCKET": names["public"],
+        "MEDIA_S3_PRIVATE_BUCKET": names["private"], "MEDIA_S3_ACL": "public-read",
+        "MEDIA_S3_ACCESS_KEY_ID": "test", "MEDIA_S3_SECRET_ACCESS_KEY": "test",
+    }  # fmt: skip
+    settings.STORAGES = {**settings.STORAGES, **s3_storages(values, settings.MEDIA_CACHE_CONTROL)}
+    return names

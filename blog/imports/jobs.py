@@ -13,7 +13,6 @@ checked but never imported is deleted after IMPORT_UPLOAD_HOURS."""
 import logging
 import uuid
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -24,6 +23,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import User
+from blog import files
 from blog.imports import run_import
 from blog.imports.steps import Report
 from blog.models import ImportJob
@@ -51,15 +51,10 @@ def _set_progress(job_id: int, done: int, total: int) -> None:
 
 
 def save_upload(upload: "UploadedFile[bytes]", user: User, options: dict[str, Any] | None = None) -> ImportJob:
-    """Keep the file outside MEDIA_ROOT; the caller queues the dry run."""
-    folder = Path(settings.PRIVATE_ROOT) / "imports"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{uuid.uuid4().hex}.upload"
-    with path.open("wb") as file:
-        for chunk in upload.chunks():
-            file.write(chunk)
+    """Keep the file in private storage, shared by every worker host; the caller queues the dry run."""
+    name = files.save_private(f"imports/{uuid.uuid4().hex}.upload", upload)
     job = ImportJob.objects.create(
-        user=user, filename=(upload.name or "upload")[:255], path=str(path), options=options or {}
+        user=user, filename=(upload.name or "upload")[:255], path=name, options=options or {}
     )
     _set_progress(job.pk, 0, 0)
     return job
@@ -70,14 +65,15 @@ def _run(job: ImportJob, *, dry_run: bool) -> Report:
         _set_progress(job.pk, done, total)
 
     try:
-        return run_import(
-            Path(job.path),
-            user=job.user,
-            dry_run=dry_run,
-            progress=progress,
-            old_site=str(job.options.get("old_site") or ""),
-            unsubscribe_missing=bool(job.options.get("unsubscribe_missing")),
-        )
+        with files.local_copy(job.path) as path:
+            return run_import(
+                path,
+                user=job.user,
+                dry_run=dry_run,
+                progress=progress,
+                old_site=str(job.options.get("old_site") or ""),
+                unsubscribe_missing=bool(job.options.get("unsubscribe_missing")),
+            )
     except Exception as error:
         logger.exception("import job %s failed", job.pk)
         return Report(dry_run=dry_run, refused=f"an unexpected error stopped it ({type(error).__name__}).")
@@ -118,7 +114,7 @@ def _finish(job: ImportJob, report: Report) -> None:
     if report.dry_run:
         cache.delete(progress_key(job.pk))  # the import's own bar starts at nothing
     if job.status != ImportJob.Status.CHECKED:
-        Path(job.path).unlink(missing_ok=True)
+        files.private_storage().delete(job.path)
 
 
 def perform_check(job_id: int) -> None:
@@ -162,7 +158,7 @@ def expire_uploads() -> int:
         if ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.CHECKED).update(
             status=ImportJob.Status.FAILED, report=Report(refused=EXPIRED.format(hours=hours)).as_dict()
         ):
-            Path(job.path).unlink(missing_ok=True)
+            files.private_storage().delete(job.path)
             expired += 1
     return expired
 

@@ -58,7 +58,7 @@ class ImportJob(models.Model):
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     filename = models.CharField(max_length=255)
-    path = models.CharField(max_length=500)  # under PRIVATE_ROOT, never under MEDIA_ROOT
+    path = models.CharField(max_length=500)  # a name in private storage (blog/files.py), never public
     # run_import's choices made on the upload form: old_site, unsubscribe_missing.
     options = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.CHECKING)
@@ -83,7 +83,7 @@ class ExportJob(models.Model):
         FAILED = "failed", "Failed"
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    path = models.CharField(max_length=500, blank=True)
+    path = models.CharField(max_length=500, blank=True)  # a name in private storage
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
     error = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -88,9 +88,10 @@ def export_start(request: SignedInRequest) -> HttpResponse:
 @permission_required(*EXPORT_PERMISSIONS)
 def export_download(request: SignedInRequest, pk: int) -> FileResponse:
     job = get_object_or_404(ExportJob, pk=pk, status=ExportJob.Status.DONE)
-    path = exports.job_file(job)
-    if path is None:
+    # Streamed from private storage through this view, which checked who asks; never a public URL.
+    file = exports.job_file(job)
+    if file is None:
         raise Http404("This export's file is gone.")
-    return FileResponse(
-        path.open("rb"), as_attachment=True, filename=f"dispatch-export-{job.created_at:%Y%m%d-%H%M}.zip"
-    )
+    response = FileResponse(file, as_attachment=True, filename=f"dispatch-export-{job.created_at:%Y%m%d-%H%M}.zip")
+    response["Cache-Control"] = "private, no-store"
+    return response

@@ -13,6 +13,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from accounts.roles import EDITORS
+from blog.files import private_storage
 from blog.models import ImportJob, Post, Subscriber
 from tests.factories import grant, make_user
 
@@ -105,4 +106,4 @@ def test_a_file_whose_worker_dies_twice_fails_instead_of_coming_back(
 
     wait_for(job, ImportJob.Status.FAILED)
     assert "stopped twice" in job.dry_run_report["refused"]
-    assert job.attempts == 2 and not Path(job.path).exists()
+    assert job.attempts == 2 and not private_storage().exists(job.path)

@@ -1,9 +1,8 @@
-from pathlib import Path
-
 import pytest
 from django.core import mail
 from django.urls import reverse
 
+from blog.files import private_storage
 from blog.models import ExportJob, ImportJob, Post, Subscriber
 from tests.factories import make_user
 
@@ -34,7 +33,7 @@ def test_an_author_uploads_sees_the_dry_run_then_imports(client, upload, start, 
     assert "posts: 6 were created" in page
     assert "could not fetch https://images.example.invalid/ferry-chart.png" in page
     assert client.get(reverse("blog:import_job", args=[job.pk]) + "?format=json").json()["percent"] == 100
-    assert not Path(job.path).exists()
+    assert not private_storage().exists(job.path)
     assert mail.outbox == []
 
 

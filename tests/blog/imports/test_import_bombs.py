@@ -16,6 +16,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from blog.exports import export_publication
+from blog.files import private_storage
 from blog.models import ImportJob, Post, SourceRecord, Subscriber
 from tests.blog.imports.conftest import FIXTURES
 from tests.factories import make_post
@@ -73,7 +74,7 @@ def test_a_compressed_bomb_uploaded_on_the_desk_is_refused_before_it_is_unpacked
     assert job.status == ImportJob.Status.FAILED
     page = client.get(response["Location"]).content.decode()
     assert "Nothing was imported:" in page and "an import takes at most" in page
-    assert not Path(job.path).exists()
+    assert not private_storage().exists(job.path)
     assert not Post.objects.exists() and not Subscriber.objects.exists() and not SourceRecord.objects.exists()
 
 

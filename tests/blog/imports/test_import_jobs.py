@@ -3,12 +3,13 @@ for ever; uploads left unused are deleted; uploads are rate-limited (docs/securi
 
 import contextlib
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
+from django.core.files.base import ContentFile
 from django.urls import reverse
 from django.utils import timezone
 
+from blog.files import private_storage
 from blog.imports import jobs
 from blog.models import ImportJob, Post
 from blog.tasks import check_import, expire_import_uploads, import_publication
@@ -53,7 +54,7 @@ def test_a_file_that_kills_its_worker_twice_in_the_dry_run_fails_with_a_message(
     assert job.status == ImportJob.Status.FAILED
     page = client.get(reverse("blog:import_job", args=[job.pk])).content.decode()
     assert "Nothing was imported: the worker reading this file stopped twice" in page
-    assert not Path(job.path).exists()
+    assert not private_storage().exists(job.path)
 
 
 def test_an_import_that_kills_its_worker_twice_fails_and_is_not_run_again(
@@ -109,20 +110,19 @@ def test_an_upload_checked_but_never_imported_is_deleted(client, ada, upload, su
     client.force_login(ada)
     upload(substack_zip)
     job = ImportJob.objects.get()
-    fresh = ImportJob.objects.create(user=ada, filename="new.zip", path=str(Path(job.path).with_name("new.upload")),
-                                     status=ImportJob.Status.CHECKED)  # fmt: skip
-    Path(fresh.path).write_bytes(b"PK")
+    name = private_storage().save("imports/new.upload", ContentFile(b"PK"))
+    fresh = ImportJob.objects.create(user=ada, filename="new.zip", path=name, status=ImportJob.Status.CHECKED)
     ImportJob.objects.filter(pk=job.pk).update(created_at=timezone.now() - timedelta(hours=25))
 
     expire_import_uploads()
 
     job.refresh_from_db()
-    assert job.status == ImportJob.Status.FAILED and not Path(job.path).exists()
+    assert job.status == ImportJob.Status.FAILED and not private_storage().exists(job.path)
     page = client.get(reverse("blog:import_job", args=[job.pk])).content.decode()
     assert "the upload waited unused for 24 hours and was deleted" in page
     assert reverse("blog:import_run", args=[job.pk]) not in page  # no Import button any more
     fresh.refresh_from_db()
-    assert fresh.status == ImportJob.Status.CHECKED and Path(fresh.path).exists()
+    assert fresh.status == ImportJob.Status.CHECKED and private_storage().exists(fresh.path)
 
 
 def test_uploads_are_rate_limited_per_account(client, ada, upload, substack_zip, settings) -> None:
@@ -136,7 +136,7 @@ def test_uploads_are_rate_limited_per_account(client, ada, upload, substack_zip,
     assert response.status_code == 429
     assert "Please wait an hour before the next upload" in response.content.decode()
     assert ImportJob.objects.count() == 2
-    assert len(list((Path(settings.PRIVATE_ROOT) / "imports").iterdir())) == 2
+    assert len(private_storage().listdir("imports")[1]) == 2
 
 
 def test_imports_run_on_their_own_queue() -> None:
@@ -145,3 +145,24 @@ def test_imports_run_on_their_own_queue() -> None:
     for task in (check_import, import_publication):
         assert app.amqp.router.route({}, task.name)["queue"].name == "imports"
     assert app.amqp.router.route({}, expire_import_uploads.name)["queue"].name == "celery"
+
+
+def test_an_upload_in_the_bucket_is_private_checked_imported_and_then_deleted(
+    client, ada, upload, start, substack_zip, s3_buckets, s3_endpoint
+) -> None:
+    import urllib.error
+    import urllib.request
+
+    client.force_login(ada)
+    upload(substack_zip)
+    job = ImportJob.objects.get()
+    assert job.status == ImportJob.Status.CHECKED and private_storage().exists(job.path)  # read back by the dry run
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(f"{s3_endpoint}/{s3_buckets['private']}/{job.path}", timeout=5)
+    assert refused.value.code == 403
+
+    start(job.pk)
+
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.DONE and Post.objects.exists()
+    assert not private_storage().exists(job.path)
