@@ -44,7 +44,7 @@ def site_context(context: dict[str, Any]) -> dict[str, Any]:
     return {**context, "current_site": current_site(), **links}
 
 
-class AccountAdapter(DefaultAccountAdapter):
+class AccountAdapter(DefaultAccountAdapter):  # type: ignore[misc]  # allauth ships no type information
     def format_email_subject(self, subject: str) -> str:
         return f"[{sitesettings.current().name}] {subject}"
 

@@ -8,7 +8,7 @@ from accounts.models import User
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(BaseUserAdmin[User]):
     fieldsets = (*(BaseUserAdmin.fieldsets or ()), ("Profile", {"fields": ("display_name", "bio", "avatar")}))
     list_display = ("username", "email", "display_name", "is_staff", "date_joined")
     formfield_overrides = {

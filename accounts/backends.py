@@ -41,7 +41,7 @@ def _keys(pk: int) -> tuple[str, str, str]:
     return f"accounts:version:{pk}", f"accounts:user:{pk}:{_SHAPE}", f"accounts:permissions:{pk}"
 
 
-class CachedAuthenticationBackend(AuthenticationBackend):
+class CachedAuthenticationBackend(AuthenticationBackend):  # type: ignore[misc]  # allauth ships no type information
     """allauth's backend (log-in by e-mail, as the site offers), with users and
     their permissions read from the shared cache."""
 
@@ -67,7 +67,8 @@ class CachedAuthenticationBackend(AuthenticationBackend):
                 permissions = super().get_all_permissions(user_obj)
                 cache.set(_keys(user_obj.pk)[2], (versions, permissions), TIMEOUT)
             user_obj._perm_cache = permissions
-        return user_obj._perm_cache
+        cached: set[str] = user_obj._perm_cache
+        return cached
 
 
 Versions = tuple[str | None, str | None]
@@ -80,7 +81,7 @@ def _load(pk: int, versions: Versions) -> User | None:
     return user
 
 
-def _read(pk: int, with_row: bool = True) -> tuple[Versions, list | None, set[str] | None]:
+def _read(pk: int, with_row: bool = True) -> tuple[Versions, list[Any] | None, set[str] | None]:
     """The current versions and, where kept under them, the user's row and permission set."""
     version_key, row_key, permissions_key = _keys(pk)
     found = cache.get_many([EVERYONE, version_key, permissions_key] + ([row_key] if with_row else []))

@@ -9,7 +9,7 @@ from accounts.models import User
 AVATAR_MAX_BYTES = 2 * 1024 * 1024
 
 
-class ProfileForm(forms.ModelForm):
+class ProfileForm(forms.ModelForm[User]):
     avatar = UploadedImageField(required=False, max_side=AVATAR_MAX_SIDE, max_bytes=AVATAR_MAX_BYTES, noun="avatar")
     time_zone = forms.ChoiceField(
         choices=timezones.choices,
@@ -29,10 +29,11 @@ class ProfileForm(forms.ModelForm):
 
     def clean_time_zone(self) -> str:
         # A form without the field (an older page, a script) leaves the zone as it was.
-        return self.cleaned_data["time_zone"] or self.instance.time_zone
+        zone: str = self.cleaned_data["time_zone"] or self.instance.time_zone
+        return zone
 
 
-class NotificationsForm(forms.ModelForm):
+class NotificationsForm(forms.ModelForm[User]):
     """The e-mails about comments; the newsletter's switches sit beside them on the same page."""
 
     class Meta:
@@ -75,7 +76,7 @@ class DeleteAccountForm(forms.Form):
         self.user = user
 
     def clean_password(self) -> str:
-        password = self.cleaned_data["password"]
+        password: str = self.cleaned_data["password"]
         if not self.user.check_password(password):
             raise forms.ValidationError("That is not your password; nothing was changed.")
         return password

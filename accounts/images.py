@@ -25,10 +25,11 @@ AVATAR_MAX_SIDE = 512
 
 def too_many_pixels(size: tuple[int, int]) -> bool:
     width, height = size
-    return width * height > settings.MAX_IMAGE_PIXELS
+    limit: int = settings.MAX_IMAGE_PIXELS
+    return width * height > limit
 
 
-def reencode(upload: UploadedFile, *, max_side: int) -> SimpleUploadedFile:
+def reencode(upload: UploadedFile[bytes], *, max_side: int) -> SimpleUploadedFile:
     """The picture drawn again, at most `max_side` pixels wide and high, with
     no metadata. Raises forms.ValidationError for what we will not decode."""
     upload.seek(0)
@@ -66,7 +67,12 @@ class UploadedImageField(forms.ImageField):
     so that no way in skips the check."""
 
     def __init__(
-        self, *args, max_side: int = COVER_MAX_SIDE, max_bytes: int | None = None, noun: str = "image", **kwargs
+        self,
+        *args: Any,
+        max_side: int = COVER_MAX_SIDE,
+        max_bytes: int | None = None,
+        noun: str = "image",
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.max_side, self.max_bytes, self.noun = max_side, max_bytes, noun

@@ -18,6 +18,7 @@ import argparse
 import os
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -27,6 +28,7 @@ from bench.harness import (
     DATABASE_URL,
     HEADER,
     WRK,
+    Request,
     ensure_database,
     gunicorn,
     hello,
@@ -71,14 +73,14 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def api(path: str, key: str = ""):
+def api(path: str, key: str = "") -> Callable[[int], Request]:
     headers = {"Host": "127.0.0.1", "Accept": "application/json", "User-Agent": "bench"}
     if key:
         headers["Authorization"] = f"Bearer {key}"
     return lambda _i: ("GET", path, None, headers)
 
 
-def request_for(name: str, path: str, key: str):
+def request_for(name: str, path: str, key: str) -> Callable[[int], Request]:
     """The API as a tool calls it; the reference page as a browser asks for it (bench/post_page.py)."""
     return page(path, "") if name.startswith("home") else api(path, key)
 

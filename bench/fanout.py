@@ -26,6 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from bench.harness import (
     DATABASE_URL,
@@ -85,7 +86,7 @@ class Counting:
         self.recipients: set[str] = set()
         self.lock = threading.Lock()
 
-    async def handle_DATA(self, server, session, envelope) -> str:
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         with self.lock:
             self.count += 1
             self.recipients.update(envelope.rcpt_tos)

@@ -28,6 +28,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -146,7 +147,7 @@ def shell(env: dict[str, str], code: str) -> str:
     return subprocess.run(command, cwd=ROOT, env=env, check=True, capture_output=True, text=True).stdout
 
 
-def start_worker(env: dict[str, str], concurrency: int) -> subprocess.Popen:
+def start_worker(env: dict[str, str], concurrency: int) -> "subprocess.Popen[bytes]":
     return subprocess.Popen(
         [PYTHON, "-m", "celery", "-A", "config", "worker", "-Q", "federation,celery", "-c", str(concurrency),
          "-l", "warning", "--without-gossip", "--without-mingle"],
@@ -154,7 +155,7 @@ def start_worker(env: dict[str, str], concurrency: int) -> subprocess.Popen:
     )  # fmt: skip
 
 
-def stop(worker: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
+def stop(worker: "subprocess.Popen[bytes]", sig: int = signal.SIGTERM) -> None:
     try:
         os.killpg(worker.pid, sig)
     except ProcessLookupError:
@@ -162,7 +163,7 @@ def stop(worker: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
     worker.wait(timeout=60)
 
 
-def wait_until(check, timeout: float, what: str) -> float:
+def wait_until(check: Callable[[], object], timeout: float, what: str) -> float:
     deadline = time.time() + timeout
     while not check():
         if time.time() > deadline:

@@ -74,7 +74,8 @@ def manage(env: dict[str, str], *args: str) -> None:
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]
+        return port
 
 
 @contextmanager
@@ -149,9 +150,7 @@ class Result:
 HEADER = f"{'target':<34} {'req/s':>9} {'p50 ms':>9} {'p99 ms':>9} {'mean ms':>9} {'errors':>7}"
 
 
-def load(
-    name: str, base: str, request: Callable[[int], tuple[str, str, bytes | None, dict]], total: int, concurrency: int
-) -> Result:
+def load(name: str, base: str, request: Callable[[int], "Request"], total: int, concurrency: int) -> Result:
     """Send `total` requests from `concurrency` threads; request(i) gives method, path, body, headers."""
     host, port = base.removeprefix("http://").split(":")
     latencies: list[float] = []
@@ -191,7 +190,8 @@ def load(
     return Result.from_latencies(name, time.perf_counter() - started, latencies, errors)
 
 
-Request = tuple[str, str, bytes | None, dict]
+# A request as the load generators send it: method, path, body, headers.
+Request = tuple[str, str, bytes | None, dict[str, str]]
 
 
 def _lua(value: str) -> str:
@@ -226,6 +226,8 @@ def run_wrk(
         rows.append(f"{{{_lua(method)}, {_lua(path)}, {{{header_table}}}, {payload}}}")
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(WRK_SCRIPT % ",\n".join(rows))
+    if WRK is None:
+        raise RuntimeError("wrk is not installed (apt-get install -y wrk)")
     try:
         command = [
             WRK,
@@ -302,7 +304,7 @@ def drain(base: str, path: str = "/robots.txt", timeout: float = 60) -> None:
             return
 
 
-def get(path: str) -> Callable[[int], tuple[str, str, None, dict]]:
+def get(path: str) -> Callable[[int], Request]:
     return lambda _i: ("GET", path, None, {"Host": "127.0.0.1"})
 
 

@@ -24,6 +24,7 @@ import sys
 import time
 import zipfile
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -124,12 +125,13 @@ print(json.dumps({"seconds": seconds, "cpu": usage.ru_utime + usage.ru_stime, "m
 """
 
 
-def run_child(env: dict[str, str], step: str, path: Path) -> dict:
+def run_child(env: dict[str, str], step: str, path: Path) -> dict[str, Any]:
     env = {**env, "DJANGO_SETTINGS_MODULE": "config.settings"}
     result = subprocess.run([PYTHON, "-c", CHILD, step, str(path)], cwd=ROOT, env=env, capture_output=True, text=True)
     if result.returncode:
         sys.exit(f"{step} failed:\n{result.stderr[-3000:]}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    figures: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    return figures
 
 
 def recreate_database(url: str) -> None:

@@ -29,6 +29,7 @@ from bench.harness import (
     PYTHON,
     ROOT,
     WRK,
+    Request,
     ensure_database,
     get,
     gunicorn,
@@ -110,11 +111,11 @@ def main() -> None:
         cookie = f"sessionid={sessions[i % len(sessions)]}; csrftoken={CSRF}"
         return {"Host": "127.0.0.1", "Cookie": cookie, "X-CSRFToken": CSRF}
 
-    def like(i: int) -> tuple[str, str, bytes, dict]:
+    def like(i: int) -> Request:
         extra = {"Accept": "application/json", "Content-Type": "application/x-www-form-urlencoded"}
         return "POST", f"/p/{slug}/like/", b"position=top", headers(i) | extra
 
-    def whoami(i: int) -> tuple[str, str, None, dict]:
+    def whoami(i: int) -> Request:
         return "GET", "/bench/whoami", None, headers(i)
 
     n, c, s = args.requests, args.readers, args.seconds

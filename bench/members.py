@@ -22,6 +22,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -32,6 +33,8 @@ from bench.harness import (
     PYTHON,
     ROOT,
     WRK,
+    Request,
+    Result,
     ensure_database,
     gunicorn,
     hello,
@@ -113,7 +116,7 @@ def shell(env: dict[str, str], code: str) -> str:
     return done.stdout.strip()
 
 
-def member_page(session: str, queries: list[str]):
+def member_page(session: str, queries: list[str]) -> Callable[[int], Request]:
     headers = {"Host": "127.0.0.1", "Accept": "text/html", "Cookie": f"sessionid={session}"}
     return lambda i: ("GET", "/write/members/?" + queries[i % len(queries)], None, headers)
 
@@ -145,17 +148,19 @@ def main() -> None:
         queries = {name: shell(env, COUNT_QUERIES.replace("SESSION", session).replace("PATH", "/write/members/?"
                                                                                       + qs[0])).split()[-1]
                    for name, qs in wanted.items()}  # fmt: skip
-        results = []
+        results: list[tuple[Result, Result]] = []
         with gunicorn(env) as base, hello(env) as hello_base:
-            hello_request = lambda _i: ("GET", "/", None, {"Host": "127.0.0.1"})  # noqa: E731
+            hello_request: Callable[[int], Request] = lambda _i: ("GET", "/", None, {"Host": "127.0.0.1"})  # noqa: E731
             for qs in wanted.values():
                 load("warm-up", base, member_page(session, qs), 20, 2)
             load("warm-up", hello_base, hello_request, 100, 2)
             for name, qs in wanted.items():
                 target = (name, base, member_page(session, qs))
-                floor = ("hello", hello_base, hello_request)
+                baseline = ("hello", hello_base, hello_request)
                 results.append(
-                    interleaved(target, floor, args.seconds, args.concurrency, variants=VARIANTS, total=args.requests)
+                    interleaved(
+                        target, baseline, args.seconds, args.concurrency, variants=VARIANTS, total=args.requests
+                    )
                 )
     finally:
         shutil.rmtree(var_dir, ignore_errors=True)

@@ -25,6 +25,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import redis
@@ -36,6 +37,7 @@ from bench.harness import (
     PYTHON,
     ROOT,
     WRK,
+    Request,
     Result,
     drain,
     ensure_database,
@@ -142,7 +144,7 @@ def shell(env: dict[str, str], code: str) -> str:
     return subprocess.run(command, cwd=ROOT, env=env, check=True, capture_output=True, text=True).stdout
 
 
-def browser_get(path: str):
+def browser_get(path: str) -> Callable[[int], Request]:
     return lambda _i: ("GET", path, None, BROWSER_HEADERS)
 
 

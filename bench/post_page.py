@@ -25,7 +25,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -38,6 +38,8 @@ from bench.harness import (
     PYTHON,
     ROOT,
     WRK,
+    Request,
+    Result,
     ensure_database,
     free_port,
     gunicorn,
@@ -199,7 +201,7 @@ def nginx(path: str, html: bytes) -> Iterator[str]:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _ready(base: str, path: str, process: subprocess.Popen) -> str:
+def _ready(base: str, path: str, process: "subprocess.Popen[bytes]") -> str:
     deadline = time.monotonic() + 30
     while True:
         try:
@@ -211,7 +213,7 @@ def _ready(base: str, path: str, process: subprocess.Popen) -> str:
             time.sleep(0.2)
 
 
-def shared_cache_pair(env: dict[str, str], path: str, args: argparse.Namespace) -> tuple:
+def shared_cache_pair(env: dict[str, str], path: str, args: argparse.Namespace) -> tuple[Result, Result]:
     """The signed-out post page through Varnish, against nginx serving the same HTML as a static file."""
     with gunicorn(env) as base, varnish(base) as cached:
         html = urllib.request.urlopen(urllib.request.Request(cached + path, headers={"Host": "127.0.0.1"})).read()
@@ -237,7 +239,7 @@ def count_queries(env: dict[str, str], path: str, session: str) -> tuple[int, in
     return int(queries), int(size)
 
 
-def page(path: str, session: str):
+def page(path: str, session: str) -> Callable[[int], Request]:
     # What a browser sends, so that page-view counting (blog/pageviews.py) runs as for a reader.
     headers = {"Host": "127.0.0.1", "User-Agent": BROWSER, "Accept": "text/html", "Accept-Language": "en"}
     if session:  # and the CSRF cookie the site set on their first page, as a browser keeps it
@@ -245,7 +247,9 @@ def page(path: str, session: str):
     return lambda _i: ("GET", path, None, headers)
 
 
-def run(env: dict[str, str], targets: dict[str, tuple[str, str]], args: argparse.Namespace) -> list[tuple]:
+def run(
+    env: dict[str, str], targets: dict[str, tuple[str, str]], args: argparse.Namespace
+) -> list[tuple[Result, Result]]:
     """Each target alternating with the hello: the machine is shared, so each ratio is taken in one stretch."""
     pairs = []
     with gunicorn(env) as base, hello(env) as hello_base:

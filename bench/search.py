@@ -22,6 +22,7 @@ import shutil
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -31,6 +32,7 @@ from bench.harness import (
     HEADER,
     PYTHON,
     ROOT,
+    Request,
     Result,
     ensure_database,
     get,
@@ -158,7 +160,7 @@ def queries(samples: list[str]) -> list[tuple[str, str]]:
         start = rng.randrange(max(1, len(text) - 3))
         return '"' + " ".join(w.strip(".,") for w in text[start : start + rng.randint(2, 3)]) + '"'
 
-    kinds = {
+    kinds: dict[str, tuple[int, Callable[[], str]]] = {
         "common word": (30, lambda: rng.choice(common)),
         "middling word": (30, lambda: rng.choice(middle)),
         "rare word": (20, lambda: rng.choice(rare)),
@@ -182,9 +184,11 @@ def by_kind(base: str, paths: list[tuple[str, str]]) -> dict[str, Result]:
     results = {}
     for kind in dict.fromkeys(k for k, _ in paths):
         mine = [path for k, path in paths if k == kind]
-        results[kind] = load(
-            kind, base, lambda i, mine=mine: ("GET", mine[i], None, {"Host": "127.0.0.1"}), len(mine), 1
-        )
+
+        def request(i: int, mine: list[str] = mine) -> Request:
+            return "GET", mine[i], None, {"Host": "127.0.0.1"}
+
+        results[kind] = load(kind, base, request, len(mine), 1)
     return results
 
 

@@ -33,12 +33,12 @@ def acting_user(request: HttpRequest) -> User:
     return request.user
 
 
-class SlugRedirectInline(admin.TabularInline):
+class SlugRedirectInline(admin.TabularInline[SlugRedirect, Post]):
     model = SlugRedirect
     extra = 0
 
 
-class LegacyPathInline(admin.TabularInline):
+class LegacyPathInline(admin.TabularInline[LegacyPath, Post]):
     """Addresses the post had on the platform it was imported from."""
 
     model = LegacyPath
@@ -46,7 +46,7 @@ class LegacyPathInline(admin.TabularInline):
 
 
 @admin.register(Post)
-class PostAdmin(admin.ModelAdmin):
+class PostAdmin(admin.ModelAdmin[Post]):
     list_display = ("title", "author", "status", "published_at", "updated_at")
     list_filter = ("status", "tags")
     search_fields = ("title", "subtitle", "body")
@@ -61,11 +61,11 @@ class PostAdmin(admin.ModelAdmin):
         # view_post in the admin is not every draft: the site's rule decides whose.
         return super().get_queryset(request) & Post.objects.visible_to(request.user)
 
-    def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+    def has_view_permission(self, request: HttpRequest, obj: Post | None = None) -> bool:
         allowed = super().has_view_permission(request, obj)
         return allowed and (not isinstance(obj, Post) or self.get_queryset(request).filter(pk=obj.pk).exists())
 
-    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: Post | None = None) -> bool:
         # The admin's change_post is every post; the desk's rule decides whose.
         allowed = super().has_change_permission(request, obj)
         return allowed and (not isinstance(obj, Post) or obj.is_editable_by(request.user))
@@ -89,7 +89,7 @@ class PostAdmin(admin.ModelAdmin):
         self.message_user(request, f"Unpublished {queryset.count()} post(s).", messages.SUCCESS)
 
 
-class CommentRevisionInline(admin.TabularInline):
+class CommentRevisionInline(admin.TabularInline[CommentRevision, Comment]):
     model = CommentRevision
     extra = 0
     fields = ("written_at", "body", "replaced_by", "created_at")
@@ -101,7 +101,7 @@ class CommentRevisionInline(admin.TabularInline):
 
 
 @admin.register(Comment)
-class CommentAdmin(admin.ModelAdmin):
+class CommentAdmin(admin.ModelAdmin[Comment]):
     """Moderation state changes only through blog.moderation, like the queue."""
 
     list_display = ("pk", "author", "post", "status", "flag_count", "created_at")
@@ -121,7 +121,7 @@ class CommentAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Comment | None = None) -> bool:
         return False  # the record stays; moderators remove a comment with the "Delete" action
 
-    def save_model(self, request: HttpRequest, obj: Comment, form: forms.ModelForm, change: bool) -> None:
+    def save_model(self, request: HttpRequest, obj: Comment, form: forms.ModelForm[Comment], change: bool) -> None:
         if "body" in form.changed_data:
             body = form.cleaned_data["body"]
             moderation.edit_as_moderator(acting_user(request), obj, body, reason="edited in the admin")
@@ -152,7 +152,7 @@ class CommentAdmin(admin.ModelAdmin):
 
 
 @admin.register(ModerationSettings)
-class ModerationSettingsAdmin(admin.ModelAdmin):
+class ModerationSettingsAdmin(admin.ModelAdmin[ModerationSettings]):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return not ModerationSettings.objects.exists()
 
@@ -161,7 +161,7 @@ class ModerationSettingsAdmin(admin.ModelAdmin):
 
 
 @admin.register(Ban)
-class BanAdmin(admin.ModelAdmin):
+class BanAdmin(admin.ModelAdmin[Ban]):
     """Bans are made from the moderation queue; here their reason and end
     change, and they are lifted, through blog.moderation, which logs it."""
 
@@ -176,7 +176,7 @@ class BanAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Ban | None = None) -> bool:
         return False
 
-    def save_model(self, request: HttpRequest, obj: Ban, form: forms.ModelForm, change: bool) -> None:
+    def save_model(self, request: HttpRequest, obj: Ban, form: forms.ModelForm[Ban], change: bool) -> None:
         if form.changed_data:
             moderation.change_ban(acting_user(request), obj, reason=obj.reason, until=obj.until)
 
@@ -188,7 +188,7 @@ class BanAdmin(admin.ModelAdmin):
 
 
 @admin.register(ModerationLog)
-class ModerationLogAdmin(admin.ModelAdmin):
+class ModerationLogAdmin(admin.ModelAdmin[ModerationLog]):
     list_display = ("created_at", "actor", "action", "comment", "before", "after", "reason")
     list_filter = ("action",)
 
@@ -202,7 +202,7 @@ class ModerationLogAdmin(admin.ModelAdmin):
         return False
 
 
-class ConsentEventInline(admin.TabularInline):
+class ConsentEventInline(admin.TabularInline[ConsentEvent, Subscriber]):
     """Each request and confirmation after the first, kept as evidence; never edited."""
 
     model = ConsentEvent
@@ -219,7 +219,7 @@ class ConsentEventInline(admin.TabularInline):
 
 
 @admin.register(Subscriber)
-class SubscriberAdmin(admin.ModelAdmin):
+class SubscriberAdmin(admin.ModelAdmin[Subscriber]):
     list_display = ("email", "status", "frequency", "source", "created_at", "confirmed_at")
     list_filter = ("status", "frequency")
     search_fields = ("email",)
@@ -230,7 +230,7 @@ class SubscriberAdmin(admin.ModelAdmin):
 
 
 @admin.register(Restack)
-class RestackAdmin(admin.ModelAdmin):
+class RestackAdmin(admin.ModelAdmin[Restack]):
     """Re-stack notes the rules held wait here for a moderator."""
 
     list_display = ("user", "post", "note", "note_held", "created_at")

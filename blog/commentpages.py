@@ -17,6 +17,7 @@ page that holds a comment, which is where a comment's permalink leads.
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache as cache_forever
+from typing import TypedDict
 
 from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
@@ -101,7 +102,14 @@ def _entry(comment: Comment) -> Entry:
     )  # fmt: skip
 
 
-def _render_shared(post: Post, sort: str) -> dict:
+class SharedThreads(TypedDict):
+    """What every reader of a post's comments shares, kept in the cache."""
+
+    threads: list[list[Entry]]
+    count: int
+
+
+def _render_shared(post: Post, sort: str) -> SharedThreads:
     comments = threads.thread(post, AnonymousUser(), sort)
     anyone = Reader(pk=None, csrf_token="", is_post_author=False, comments_open=post.comments_open, signed_in=True)
     tops: list[list[Entry]] = []
@@ -116,7 +124,7 @@ def _render_shared(post: Post, sort: str) -> dict:
     return {"threads": tops, "count": threads.approved_count(comments)}
 
 
-def shared_threads(post: Post, sort: str, versions: list[str]) -> dict:
+def shared_threads(post: Post, sort: str, versions: list[str]) -> SharedThreads:
     """The post's public threads in order, each comment rendered without buttons.
 
     `versions` are the site's and the post page's (blog/pagecache/), which every
@@ -125,7 +133,7 @@ def shared_threads(post: Post, sort: str, versions: list[str]) -> dict:
     reader's time zone, so that is."""
     zone = timezone.get_current_timezone_name()
     key = f"comments:{post.pk}:{sort}:{post.slug}:{post.author_id}:{post.comments_open}:{zone}:{':'.join(versions)}"
-    shared = pagecache.local_copy(key)
+    shared: SharedThreads | None = pagecache.local_copy(key)
     if shared is None:
         shared = _render_shared(post, sort)
         cache.set(key, shared, SHARED_TIMEOUT)
@@ -144,7 +152,7 @@ def _reader(post: Post, user: User | AnonymousUser, csrf_token: str) -> Reader:
 
 
 def reader_state(
-    post: Post, user, csrf_token: str, known: readers.ReaderState | None = None
+    post: Post, user: User | AnonymousUser, csrf_token: str, known: readers.ReaderState | None = None
 ) -> tuple[Reader, list[Comment]]:
     """The reader's likes on this post's comments and the held comments they may see:
     their own, or for a moderator every one, to act on beside it."""

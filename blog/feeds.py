@@ -37,7 +37,7 @@ class PostItems:
         return [tag.name for tag in item.tags.all()]
 
 
-class LatestPostsFeed(PostItems, Feed):
+class LatestPostsFeed(PostItems, Feed[Post, None]):
     link = "/"
 
     def title(self) -> str:
@@ -57,7 +57,7 @@ class LatestPostsAtomFeed(LatestPostsFeed):
         return sitesettings.current().description
 
 
-class TagFeed(PostItems, Feed):
+class TagFeed(PostItems, Feed[Post, Tag]):
     """Posts with one tag: /t/<slug>/feed/."""
 
     def get_object(self, request: HttpRequest, slug: str) -> Tag:
@@ -76,7 +76,7 @@ class TagFeed(PostItems, Feed):
         return Post.objects.published().filter(tags=obj).for_listing()[:20]
 
 
-class AuthorFeed(PostItems, Feed):
+class AuthorFeed(PostItems, Feed[Post, User]):
     """One author's posts: /@handle/feed/."""
 
     def get_object(self, request: HttpRequest, handle: str) -> User:

@@ -35,7 +35,7 @@ def check_version(post: Post, submitted: str) -> None:
 ACTIONS = {"save", "preview", "schedule", "publish"}
 
 
-class PostForm(forms.ModelForm):
+class PostForm(forms.ModelForm[Post]):
     slug = forms.SlugField(
         max_length=200,
         required=False,
@@ -88,13 +88,13 @@ class PostForm(forms.ModelForm):
         ].help_text = f"In your time zone, {zone} ({timezones.abbreviation(zone)}); change it in your settings."
 
     def clean_title(self) -> str:
-        title = self.cleaned_data["title"].strip()
+        title: str = self.cleaned_data["title"].strip()
         if not title:
             raise forms.ValidationError("A post needs a title.")
         return title
 
     def clean_slug(self) -> str:
-        slug = self.cleaned_data["slug"] or self.instance.slug
+        slug: str = self.cleaned_data["slug"] or self.instance.slug
         if not slug:
             return ""
         slug = slugify(slug)
@@ -138,7 +138,7 @@ class PostForm(forms.ModelForm):
         return post
 
 
-class ImageUploadForm(forms.ModelForm):
+class ImageUploadForm(forms.ModelForm[PostImage]):
     """An image dropped on the editor (JavaScript), stored before the post is saved."""
 
     class Meta:
@@ -150,7 +150,7 @@ class ImageUploadForm(forms.ModelForm):
     image = UploadedImageField(max_side=COVER_MAX_SIDE)
 
 
-class DraftForm(forms.ModelForm):
+class DraftForm(forms.ModelForm[Post]):
     """What autosave keeps of a draft while the author types."""
 
     class Meta:
@@ -163,7 +163,7 @@ class DraftForm(forms.ModelForm):
         self.fields["body"].required = False  # a title alone is worth keeping: it saves from the first keystroke
 
     def clean_title(self) -> str:
-        title = self.cleaned_data["title"].strip()
+        title: str = self.cleaned_data["title"].strip()
         if not title:
             raise forms.ValidationError("Give the post a title; then it saves by itself.")
         return title
@@ -190,7 +190,7 @@ class BanForm(forms.Form):
         ].help_text = f"In your time zone, {zone} ({timezones.abbreviation(zone)}). Empty for a permanent ban."
 
     def clean_reason(self) -> str:
-        reason = self.cleaned_data["reason"].strip()
+        reason: str = self.cleaned_data["reason"].strip()
         if not reason:
             raise forms.ValidationError("A ban needs a reason.")
         return reason
@@ -202,7 +202,7 @@ class SubscribeForm(forms.Form):
     source = forms.CharField(required=False, max_length=120)
 
 
-class PreferencesForm(forms.ModelForm):
+class PreferencesForm(forms.ModelForm[Subscriber]):
     timezone = forms.ChoiceField(choices=timezones.choices, label="Time zone")
     digest_hour = forms.TypedChoiceField(
         choices=[(h, f"{h:02d}:00") for h in range(24)], coerce=int, label="Digest time"
@@ -219,7 +219,7 @@ class ImportForm(forms.Form):
     file = forms.FileField(label="CSV file", help_text="One address a row: email[,frequency]. A header row is fine.")
     dry_run = forms.BooleanField(required=False, initial=True, label="Dry run: check the file, import nothing")
 
-    def clean(self) -> dict:
+    def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         upload = data.get("file")
         if upload:
@@ -246,7 +246,7 @@ class PublishForm(forms.Form):
     )
 
 
-class WelcomeForm(forms.ModelForm):
+class WelcomeForm(forms.ModelForm[NewsletterSettings]):
     class Meta:
         model = NewsletterSettings
         fields = ["welcome_enabled", "welcome_subject", "welcome_body"]
@@ -273,11 +273,12 @@ class PublicationImportForm(forms.Form):
         help_text="People an earlier import from the same platform brought who are not in this newer list.",
     )
 
-    def clean_file(self) -> UploadedFile:
-        upload = self.cleaned_data["file"]
-        if upload.size > settings.IMPORT_MAX_BYTES:
+    def clean_file(self) -> UploadedFile[bytes]:
+        upload: UploadedFile[bytes] = self.cleaned_data["file"]
+        size = upload.size or 0  # an upload always has one; the type allows a file without
+        if size > settings.IMPORT_MAX_BYTES:
             raise forms.ValidationError(
-                f"The file is {upload.size / 1024**2:.0f} MB; the largest import is "
+                f"The file is {size / 1024**2:.0f} MB; the largest import is "
                 f"{settings.IMPORT_MAX_BYTES / 1024**2:.0f} MB."
             )
         return upload
@@ -313,7 +314,7 @@ LOGO_MAX_BYTES = 1024 * 1024
 FAVICON_MAX_BYTES = 256 * 1024
 
 
-class SiteSettingsForm(forms.ModelForm):
+class SiteSettingsForm(forms.ModelForm[SiteSettings]):
     """The publication's settings (blog/sitesettings.py); blank keeps the environment's value."""
 
     logo = UploadedImageField(
@@ -369,7 +370,7 @@ class SiteSettingsForm(forms.ModelForm):
         )
 
     def clean_accent_color(self) -> str:
-        colour = self.cleaned_data["accent_color"].strip().lower()
+        colour: str = self.cleaned_data["accent_color"].strip().lower()
         if colour and (problem := sitesettings.contrast_problem(colour)):
             raise forms.ValidationError(problem)
         return colour
@@ -382,7 +383,8 @@ class SiteSettingsForm(forms.ModelForm):
             ]
         except ValueError as error:
             raise forms.ValidationError(str(error)) from None
-        return self.cleaned_data["nav_text"]
+        text: str = self.cleaned_data["nav_text"]
+        return text
 
 
 class MemberFilterForm(forms.Form):
@@ -405,7 +407,7 @@ class MemberFilterForm(forms.Form):
         return data
 
 
-class MemberNoteForm(forms.ModelForm):
+class MemberNoteForm(forms.ModelForm[Subscriber]):
     class Meta:
         model = Subscriber
         fields = ["label", "note"]

@@ -116,7 +116,8 @@ def _is_postgres() -> bool:
 
 
 def _config() -> str:
-    return settings.SEARCH_CONFIG
+    config: str = settings.SEARCH_CONFIG
+    return config
 
 
 def _ts_query(query: Query) -> SearchQuery:
@@ -482,7 +483,7 @@ def _scan_rank(query: Query) -> Expression:
     return rank
 
 
-def _highlight_pattern(terms: list[str]) -> re.Pattern | None:
+def _highlight_pattern(terms: list[str]) -> re.Pattern[str] | None:
     def stem(word: str) -> str:
         return re.escape(word if len(word) <= 4 else word[: max(4, len(word) - 2)]) + r"\w*"
 
@@ -490,11 +491,11 @@ def _highlight_pattern(terms: list[str]) -> re.Pattern | None:
     return re.compile(r"\b(?:" + "|".join(alternatives) + ")", re.IGNORECASE) if alternatives else None
 
 
-def _mark(text: str, pattern: re.Pattern | None) -> str:
+def _mark(text: str, pattern: re.Pattern[str] | None) -> str:
     return pattern.sub(lambda m: f"{START}{m.group(0)}{STOP}", text) if pattern else text
 
 
-def _passage(text: str, pattern: re.Pattern | None) -> str:
+def _passage(text: str, pattern: re.Pattern[str] | None) -> str:
     """About PASSAGE_WORDS words from a little before the first match."""
     found = pattern.search(text) if pattern else None
     words_before = text[: found.start()].split() if found else []
@@ -508,15 +509,15 @@ def _passage(text: str, pattern: re.Pattern | None) -> str:
 # --- Keeping the vector current (connected in blog/apps.py) -------------------
 
 
-def on_post_saved(sender: type, instance: Post, **kwargs) -> None:
+def on_post_saved(sender: type, instance: Post, **kwargs: Any) -> None:
     index_posts([instance.pk])
 
 
-def on_tags_changed(sender: type, instance: object, action: str, **kwargs) -> None:
+def on_tags_changed(sender: type, instance: object, action: str, **kwargs: Any) -> None:
     if isinstance(instance, Post) and action in ("post_add", "post_remove", "post_clear"):
         index_posts([instance.pk])
 
 
-def on_author_saved(sender: type, instance: User, update_fields: Iterable[str] | None = None, **kwargs) -> None:
+def on_author_saved(sender: type, instance: User, update_fields: Iterable[str] | None = None, **kwargs: Any) -> None:
     if update_fields is None or {"display_name", "username"} & set(update_fields):
         index_posts(Post.objects.filter(author=instance).values_list("pk", flat=True))

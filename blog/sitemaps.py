@@ -6,7 +6,7 @@ from django.urls import reverse
 from blog.models import Post, PostQuerySet
 
 
-class PostSitemap(Sitemap):
+class PostSitemap(Sitemap[Post]):
     changefreq = "weekly"
 
     def items(self) -> PostQuerySet:
@@ -16,7 +16,7 @@ class PostSitemap(Sitemap):
         return item.updated_at
 
 
-class PagesSitemap(Sitemap):
+class PagesSitemap(Sitemap[str]):
     changefreq = "daily"
 
     def items(self) -> list[str]:

@@ -21,7 +21,7 @@ ROUTABLE = re.compile(r"^[-a-zA-Z0-9_]+$")
 def ascii_slug(text: str, fallback: str = "tag", length: int = 50) -> str:
     """An ASCII slug for `text` (percent-encoding undone first, as WordPress keeps unicode slugs)."""
     plain = unquote(text or "")
-    slug = slugify(unidecode(plain))[:length].strip("-")
+    slug: str = slugify(unidecode(plain))[:length].strip("-")
     if slug:
         return slug
     digest = hashlib.sha1(plain.encode()).hexdigest()[:8]  # noqa: S324  (a name, not a secret)

@@ -7,13 +7,19 @@ a malformed value stops start-up with a message instead of limping along.
 
 import sys
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+import django_stubs_ext
 import environ
 from botocore.config import Config as BotoConfig
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
+
+# Django's generic classes (ModelAdmin[Post], ModelForm[User], Feed[Post, Tag]) take
+# type arguments at run time too, as the strict type check asks of every subclass.
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("VAR_DIR", default=str(BASE_DIR / "var")))
@@ -285,7 +291,7 @@ ANYMAIL_ESPS = {
 }  # fmt: skip
 
 
-def mailers_from_url(url: str) -> dict:
+def mailers_from_url(url: str) -> dict[str, dict[str, Any]]:
     """Turn EMAIL_URL (smtp://user:pass@host:587?tls=1, file:///path, console:, locmem:)
     into Django 6.1's MAILERS setting."""
     parts = urlsplit(url)

@@ -73,6 +73,17 @@ def eager_celery():
     app.conf.task_always_eager = False
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _static_files_found_on_request() -> None:
+    """WhiteNoise lists every static file through the finders each time its
+    middleware starts, which is once per test client (about 10 ms, in most
+    tests). With autorefresh it finds a file when one is asked for instead,
+    from the same finders, so what is served is the same."""
+    from django.conf import settings
+
+    settings.WHITENOISE_AUTOREFRESH = True
+
+
 @pytest.fixture(autouse=True)
 def _media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"

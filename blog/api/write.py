@@ -69,7 +69,7 @@ def _save_post(post: Post, fields: dict[str, Any]) -> Post:
 
 
 @router.post("/posts", response={201: schemas.WrittenPost, **ERRORS}, summary="Create a draft", **WRITE)
-def create_post(request: HttpRequest, payload: schemas.PostIn) -> Status:
+def create_post(request: HttpRequest, payload: schemas.PostIn) -> Status[dict[str, Any]]:
     key = require_scope(request, ApiKey.Scope.WRITE_POSTS)
     if not key.created_by.has_perm("blog.add_post"):
         raise HttpError(403, "The key's owner may not write posts.")
@@ -126,7 +126,7 @@ def unpublish(request: HttpRequest, post_id: int) -> dict[str, Any]:
 
 
 @router.post("/images", response={201: schemas.ImageOut, **ERRORS}, summary="Upload an image", **WRITE)
-def upload_image(request: HttpRequest, image: File[UploadedFile], alt: Form[str]) -> Status:
+def upload_image(request: HttpRequest, image: File[UploadedFile], alt: Form[str]) -> Status[dict[str, str]]:
     """The editor's image upload: same types, size and pixel limits as covers."""
     key = require_scope(request, ApiKey.Scope.WRITE_POSTS)
     form = ImageUploadForm({"alt": alt}, MultiValueDict({"image": [image]}))
@@ -139,7 +139,7 @@ def upload_image(request: HttpRequest, image: File[UploadedFile], alt: Form[str]
 
 
 @router.post("/subscribers", response={202: schemas.SubscriberOut, **ERRORS}, summary="Add a subscriber", **WRITE)
-def add_subscriber(request: HttpRequest, payload: schemas.SubscriberIn) -> Status:
+def add_subscriber(request: HttpRequest, payload: schemas.SubscriberIn) -> Status[dict[str, str]]:
     """Double opt-in: a confirmation e-mail goes out, unless the key is trusted to import."""
     key = require_scope(request, ApiKey.Scope.MANAGE_SUBSCRIBERS)
     try:

@@ -23,7 +23,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, TypedDict
 from uuid import uuid4
 
 from django.conf import settings
@@ -40,6 +40,7 @@ from django.utils.safestring import SafeString, mark_safe
 from accounts.models import User
 from blog.models import Post, Restack, SlugRedirect
 from blog.pagecache import http, pubsub, purgers
+from blog.pagecache.pubsub import StoredPage
 
 COUNTER_LAG = 60
 FRESH_COOKIE = "fresh"
@@ -176,12 +177,20 @@ def _keeping_headers(rendered: HttpResponse, served: HttpResponse) -> HttpRespon
     return served
 
 
+class Rendering(TypedDict):
+    """A page's rendering as stored: the response cut at its marks (see _template())."""
+
+    pieces: list[Any]  # bytes between the marks, the marks' names (str) at the odd places
+    marks: set[str]
+    content_type: str
+
+
 def _text(version: object) -> str | None:
     """Versions are counters in the cache (see changed()), compared as text."""
     return None if version is None else str(version)
 
 
-def _refreshes(page: dict) -> bool:
+def _refreshes(page: StoredPage) -> bool:
     """Whether this request renders the next copy of a page whose current one
     nears the end of its lag: the first to ask, across processes."""
     if page["stored_at"] + COUNTER_LAG - REFRESH_AHEAD > time.time() or page["rendering"] in _refresh_asked:
@@ -192,7 +201,7 @@ def _refreshes(page: dict) -> bool:
     return cache.add(f"pagecache:refresh:{page['rendering']}", 1, timeout=COUNTER_LAG)
 
 
-def _current(page: dict, versions: list[str | None]) -> bool:
+def _current(page: StoredPage, versions: list[str | None]) -> bool:
     """Stored under these versions, and within the counters' lag (a copy kept in
     this process outlives its entry in the shared cache otherwise)."""
     fresh = page.get("stored_at", 0) + COUNTER_LAG > time.time()
@@ -217,8 +226,9 @@ def versions(request: HttpRequest, scope: str) -> list[str]:
 
 def _read_versions(request: HttpRequest) -> dict[str, list[str]]:
     if not hasattr(request, "_page_versions"):
-        request._page_versions = {}  # type: ignore[attr-defined]
-    return request._page_versions  # type: ignore[attr-defined]
+        request._page_versions = {}  # type: ignore[attr-defined]  # kept on the request for its lifetime
+    read: dict[str, list[str]] = request._page_versions  # type: ignore[attr-defined]  # set just above
+    return read
 
 
 def _start_version(key: str) -> str:
@@ -232,7 +242,7 @@ def _first_version() -> int:
     return time.time_ns() // 1000
 
 
-def _wait_for(key: str, versions: list[str]) -> dict | None:
+def _wait_for(key: str, versions: list[str]) -> Rendering | None:
     """Another process is rendering this page version: wait briefly for it."""
     deadline = time.monotonic() + RENDER_WAIT
     while time.monotonic() < deadline:
@@ -254,7 +264,7 @@ def _storable(request: HttpRequest, response: HttpResponse) -> bool:
     )
 
 
-def _template(request: HttpRequest, response: HttpResponse) -> dict:
+def _template(request: HttpRequest, response: HttpResponse) -> Rendering:
     """The response cut at its marks. A shell's CSRF token (signed in: its forms
     carry one) is the rendering reader's, so it is left out too; signed-out
     pages carry no token and no nonce at all (blog/origins.py)."""
@@ -266,17 +276,18 @@ def _template(request: HttpRequest, response: HttpResponse) -> dict:
     return {"pieces": pieces, "marks": set(pieces[1::2]), "content_type": response["Content-Type"]}
 
 
-def _store(key: str, versions: list[str], body: dict) -> None:
+def _store(key: str, versions: list[str], body: Rendering) -> None:
     rendering, since = uuid4().hex, pubsub.generation()
-    page = {"versions": versions, "rendering": rendering, "stored_at": time.time()}
+    page: StoredPage = {"versions": versions, "rendering": rendering, "stored_at": time.time()}
     cache.set(_body_key(rendering), body, COUNTER_LAG)
     cache.set(key, page, COUNTER_LAG)
     keep_local_copy(_body_key(rendering), body)
     pubsub.remember(since, {}, key, page)
 
 
-def _body(rendering: str) -> dict | None:
-    return local_copy(_body_key(rendering))
+def _body(rendering: str) -> Rendering | None:
+    body: Rendering | None = local_copy(_body_key(rendering))
+    return body
 
 
 def local_copy(key: str) -> Any:
@@ -299,7 +310,7 @@ def keep_local_copy(key: str, value: Any) -> None:
         _recent.popitem(last=False)
 
 
-def _serve(request: HttpRequest, body: dict, parts: dict[str, str] | None = None) -> HttpResponse:
+def _serve(request: HttpRequest, body: Rendering, parts: dict[str, str] | None = None) -> HttpResponse:
     pieces, marks = body["pieces"], body["marks"]
     if marks:  # odd pieces are the marks
         values = dict(parts or {})
@@ -413,7 +424,9 @@ SHOWN_ON_PROFILE = frozenset({"bio"})
 
 
 @receiver(post_save, sender=User, dispatch_uid="pagecache.user")
-def _user_saved(sender: type, instance: User, created: bool, update_fields: frozenset | None, **kwargs: Any) -> None:
+def _user_saved(
+    sender: type, instance: User, created: bool, update_fields: frozenset[str] | None, **kwargs: Any
+) -> None:
     """Bump what shows what changed; a save that does not say which fields
     changed (the admin's, say) may have changed the name."""
     if created:

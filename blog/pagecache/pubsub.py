@@ -23,6 +23,7 @@ import os
 import threading
 import time
 from collections import OrderedDict
+from typing import TypedDict
 
 import redis
 from django.conf import settings
@@ -40,11 +41,20 @@ KEPT_PAGES = 1024
 log = logging.getLogger(__name__)
 
 
+class StoredPage(TypedDict):
+    """What the cache keeps under a page's key: the versions it was rendered
+    under and the key of its rendering (blog/pagecache/)."""
+
+    versions: list[str]
+    rendering: str
+    stored_at: float
+
+
 class _Copy:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.versions: dict[str, str] = {}
-        self.pages: OrderedDict[str, dict] = OrderedDict()
+        self.pages: OrderedDict[str, StoredPage] = OrderedDict()
         self.generation = 0
         self.listening = False
         self.pid = 0
@@ -58,7 +68,7 @@ def _redis_url() -> str | None:
     cache = settings.CACHES["default"]
     if not cache["BACKEND"].endswith("RedisCache"):
         return None
-    location = cache["LOCATION"]
+    location: str | list[str] | tuple[str, ...] = cache["LOCATION"]
     return location[0] if isinstance(location, list | tuple) else location
 
 
@@ -152,11 +162,11 @@ def known(keys: list[str]) -> list[str] | None:
         return None
 
 
-def page(key: str) -> dict | None:
+def page(key: str) -> StoredPage | None:
     return _copy.pages.get(key) if _copy.listening else None
 
 
-def remember(since: int, versions: dict[str, str], page_key: str = "", page: dict | None = None) -> None:
+def remember(since: int, versions: dict[str, str], page_key: str = "", page: StoredPage | None = None) -> None:
     """Keep what a request read from Redis, unless the copy was reset since it began
     reading; a version heard from the channel meanwhile is newer and stays."""
     with _copy.lock:

@@ -1,10 +1,11 @@
 import json
+from typing import Any
 
 from django import template
 from django.utils.safestring import SafeString, mark_safe
 
 from blog import commentpages, moderation, sitesettings, subscriptions
-from blog.models import Post
+from blog.models import Comment, Post
 from blog.site import absolute
 
 register = template.Library()
@@ -36,7 +37,7 @@ def article_jsonld(post: Post) -> SafeString:
 
 
 @register.inclusion_tag("blog/subscriptions/_box.html", takes_context=True)
-def subscribe_box(context: template.Context, source: str) -> dict:
+def subscribe_box(context: template.Context, source: str) -> dict[str, Any]:
     """The subscribe box: an e-mail field, or one click for a signed-in reader."""
     request = context["request"]
     if not hasattr(request, "_subscription_state"):
@@ -56,7 +57,7 @@ def moderation_waiting() -> int:
 
 
 @register.simple_tag(takes_context=True)
-def comment_actions(context: template.Context, comment) -> SafeString:
+def comment_actions(context: template.Context, comment: Comment) -> SafeString:
     """A comment's buttons when it is rendered on its own (see blog/commentpages.py)."""
     token = str(context.get("csrf_token", ""))
     html = commentpages.live_actions(comment, context["user"], token, comment.post)

@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
+from django.forms import BaseForm
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -58,7 +59,7 @@ def post_send(request: SignedInRequest, pk: int) -> HttpResponse:
     return render(request, "blog/desk/send.html", context)
 
 
-def _failure(item: Delivery, show_address: bool) -> dict:
+def _failure(item: Delivery, show_address: bool) -> dict[str, str | int]:
     """A failed delivery as the send page lists it. Subscribers' addresses are
     for those who manage subscribers; an author sees them masked, also where
     the SMTP answer quotes them."""
@@ -68,7 +69,7 @@ def _failure(item: Delivery, show_address: bool) -> dict:
     return {"address": address, "error": error, "attempts": item.attempts}
 
 
-def _report(event: ProviderEvent, show_address: bool) -> dict:
+def _report(event: ProviderEvent, show_address: bool) -> dict[str, str | datetime]:
     """A provider's bounce, complaint or unsubscribe, masked like a failure."""
     address = event.recipient if show_address else delivery.masked_address(event.recipient)
     return {"address": address, "provider": event.provider, "type": event.event_type,
@@ -155,8 +156,9 @@ def post_unpublish(request: SignedInRequest, pk: int) -> HttpResponse:
 # --- The editor's helpers (JavaScript) ----------------------------------------
 
 
-def _first_error(form) -> str:
-    return next(iter(form.errors.values()))[0]
+def _first_error(form: BaseForm) -> str:
+    # ErrorList hands out its messages (some lazily translated), never ValidationErrors.
+    return str(next(iter(form.errors.values()))[0])
 
 
 @author_required

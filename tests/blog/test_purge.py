@@ -54,7 +54,8 @@ class Recorder(BaseHTTPRequestHandler):
 @pytest.fixture
 def stand_in() -> Iterator[StandIn]:
     server = StandIn()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # shutdown() waits out one poll: 0.05 s, not the default 0.5 s, after every test
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield server
     server.shutdown()

@@ -1,5 +1,6 @@
 import sys
 from pathlib import Path
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
@@ -15,7 +16,7 @@ class Command(BaseCommand):
             "--with-password-hashes", action="store_true", help="Include password hashes (keep the file safe)."
         )
 
-    def handle(self, *args, out: Path, with_password_hashes: bool, **options) -> None:
+    def handle(self, *args: Any, out: Path, with_password_hashes: bool, **options: Any) -> None:
         counts = export_publication(out, with_password_hashes=with_password_hashes, progress=self.progress)
         self.stderr.write("")
         self.stdout.write(f"Wrote {out}: " + ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in counts.items()))

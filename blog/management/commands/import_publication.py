@@ -1,5 +1,6 @@
 import sys
 from pathlib import Path
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -38,14 +39,14 @@ class Command(BaseCommand):
 
     def handle(
         self,
-        *args,
+        *args: Any,
         file: Path,
         dry_run: bool,
         author: str | None,
         unsubscribe_missing: bool,
         old_site_address: str,
         trust_accounts: bool = False,
-        **options,
+        **options: Any,
     ) -> None:
         if not file.is_file():
             raise CommandError(f"No such file: {file}")

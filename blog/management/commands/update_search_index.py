@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.core.management.base import BaseCommand
 
 from blog.search import index_posts
@@ -6,6 +8,6 @@ from blog.search import index_posts
 class Command(BaseCommand):
     help = "Rebuild every post's stored search vector (after changing SEARCH_LANGUAGE). PostgreSQL only."
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         count = index_posts()
         self.stdout.write(f"Indexed {count} posts." if count else "Nothing to index (SQLite scans, or no posts).")
