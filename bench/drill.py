@@ -16,6 +16,7 @@ down at the end, also on failure or Ctrl-C.
 import argparse
 import asyncio
 import contextlib
+import functools
 import io
 import logging
 import os
@@ -36,7 +37,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import PYTHON, ROOT, WRK, ensure_database, free_port, production_env, run_wrk
+from bench.harness import PYTHON, ROOT, WRK, Request, Result, ensure_database, free_port, production_env, run_wrk
 
 BRIDGE, HOST = "drill-br", "10.77.0.1"
 HOSTS = {"varnish": "10.77.0.10", "web-a": "10.77.0.11", "web-b": "10.77.0.12",
@@ -263,7 +264,7 @@ class Drill:
                                           f"{HOSTS['varnish']}:6081", "-f", str(self.work / "drill.vcl"),
                                           "-s", "malloc,64m", "-T", "none"])  # fmt: skip
         for base in (f"http://{HOSTS['web-a']}:8000", f"http://{HOSTS['web-b']}:8000", self.varnish):
-            wait_for(lambda base=base: fetch(base + "/readyz")[0] == 200, 60, f"{base}/readyz")
+            wait_for(functools.partial(_ready, base), 60, f"{base}/readyz")
 
     def start_worker(self, host: str) -> None:
         self.spawn(host, host, [PYTHON, "-m", "celery", "-A", "config", "worker", "-l", "warning", "-n",
@@ -273,7 +274,13 @@ class Drill:
 # --- HTTP ------------------------------------------------------------------------------------------
 
 
-def fetch(url: str, data: bytes | None = None, headers: dict[str, str] | None = None) -> tuple[int, bytes, dict]:
+def _ready(base: str) -> bool:
+    return fetch(base + "/readyz")[0] == 200
+
+
+def fetch(
+    url: str, data: bytes | None = None, headers: dict[str, str] | None = None
+) -> tuple[int, bytes, dict[str, str]]:
     request = urllib.request.Request(url, data=data, headers=headers or {})
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
@@ -435,7 +442,10 @@ def send_newsletter(drill: Drill, author: Browser, n: int, trouble: Callable[[],
     author.request(a + f"/write/{pk}/publish/", {"delivery": "email"})
     wait_for(lambda: sum(drill.sink.received.values()) >= n // 4, 600, "a quarter of the send")
     trouble()
-    ours = lambda: [r for r in drill.sink.received if r.startswith("reader")]  # noqa: E731
+
+    def ours() -> list[str]:
+        return [r for r in drill.sink.received if r.startswith("reader")]
+
     with contextlib.suppress(TimeoutError):
         wait_for(lambda: len(ours()) >= n, 900, "every subscriber")
     seconds = time.monotonic() - started
@@ -504,7 +514,7 @@ def check_throughput(drill: Drill, author: Browser) -> None:
         return
     a, b = f"http://{HOSTS['web-a']}:8000", f"http://{HOSTS['web-b']}:8000"
     slug = drill.shell("from blog.models import Post; print(Post.objects.published().order_by('pk').first().slug)")
-    page = [("GET", f"/p/{slug}/", None, {"Accept": "text/html"})]
+    page: list[Request] = [("GET", f"/p/{slug}/", None, {"Accept": "text/html"})]
     fetch(drill.varnish + f"/p/{slug}/")
     status, body, headers = fetch(drill.varnish + f"/p/{slug}/", headers={"Accept": "text/html"})
     print(f"the page measured: /p/{slug}/, {status}, {len(body)} bytes, X-Varnish {headers.get('X-Varnish')}")
@@ -512,9 +522,9 @@ def check_throughput(drill: Drill, author: Browser) -> None:
     varnish = run_wrk("signed out, through Varnish", drill.varnish, page, seconds=5)
     cookie = {"Cookie": f"sessionid={author.cookie('sessionid')}; csrftoken={author.cookie('csrftoken')}",
               "Accept": "text/html"}  # fmt: skip
-    signed = [("GET", f"/p/{slug}/", None, cookie)]
+    signed: list[Request] = [("GET", f"/p/{slug}/", None, cookie)]
     one = run_wrk("signed in, web host A alone", a, signed, seconds=5, connections=16)
-    results: list = []
+    results: list[Result] = []
     threads = [threading.Thread(target=lambda base=base: results.append(run_wrk("", base, signed, seconds=5,
                                                                                  connections=8)))
                for base in (a, b)]  # fmt: skip

@@ -12,7 +12,7 @@ class Command(BaseCommand):
         "(MEDIA_STORAGE=s3). Safe to run again: files already there are skipped."
     )
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: object, **options: object) -> None:
         moves = [
             (Path(settings.MEDIA_ROOT), files.public_storage(), "public"),
             (Path(settings.PRIVATE_ROOT), files.private_storage(), "private"),
