@@ -25,6 +25,8 @@ import smtplib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from anymail.exceptions import AnymailRecipientsRefused
@@ -33,7 +35,7 @@ from django.core import mail
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import DatabaseError, IntegrityError, transaction
 from django.db import connection as db
-from django.db.models import Count, Q
+from django.db.models import Count, Field, Model, Q
 from django.utils import timezone
 
 from blog import emails, subscriptions
@@ -160,39 +162,45 @@ class _InFlight:
     False once it went out whole (an HTTP provider, a test backend)."""
 
     delivery: Delivery
-    claimed_at: object
+    claimed_at: Any
     held: bool = False
 
 
-def _claim_sql() -> str:
-    """Mark one delivery sent and claim the next (queued -> sending) in one
-    UPDATE: written out, since the ORM spends longer building it than the
-    database running it; names from the models, so a rename cannot go stale."""
-    quote = db.ops.quote_name
-    d, s = Delivery._meta, Subscriber._meta
-    col = {name: quote(d.get_field(name).column) for name in ("status", "sent_at", "error", "claimed_at", "attempts")}
-    pk, subscriber_id = quote(d.pk.column), quote(d.get_field("subscriber").column)
-    delivery, subscriber = quote(d.db_table), quote(s.db_table)
-    return f"""
+# Marks one delivery sent and claims the next (queued -> sending) in one
+# UPDATE, written out: the ORM spends longer building it than the database
+# running it. Names come from the models (`_claim_statement`).
+_CLAIM = """
 UPDATE {delivery} SET
-    {col["status"]} = CASE WHEN {pk} = %(mark)s THEN %(sent)s ELSE %(sending)s END,
-    {col["sent_at"]} = CASE WHEN {pk} = %(mark)s THEN %(now)s ELSE {col["sent_at"]} END,
-    {col["error"]} = CASE WHEN {pk} = %(mark)s THEN '' ELSE {col["error"]} END,
-    {col["claimed_at"]} = CASE WHEN {pk} = %(mark)s THEN {col["claimed_at"]} ELSE %(now)s END,
-    {col["attempts"]} = CASE WHEN {pk} = %(mark)s THEN {col["attempts"]} ELSE {col["attempts"]} + 1 END
-WHERE ({pk} = %(mark)s AND (%(whole)s = 1 OR (
-        {col["status"]} = %(sending)s AND {col["attempts"]} = %(attempts)s AND {col["claimed_at"]} = %(claimed_at)s
+    {status} = CASE WHEN {id} = %(mark)s THEN %(sent)s ELSE %(sending)s END,
+    {sent_at} = CASE WHEN {id} = %(mark)s THEN %(now)s ELSE {sent_at} END,
+    {error} = CASE WHEN {id} = %(mark)s THEN '' ELSE {error} END,
+    {claimed_at} = CASE WHEN {id} = %(mark)s THEN {claimed_at} ELSE %(now)s END,
+    {attempts} = CASE WHEN {id} = %(mark)s THEN {attempts} ELSE {attempts} + 1 END
+WHERE ({id} = %(mark)s AND (%(whole)s = 1 OR (
+        {status} = %(sending)s AND {attempts} = %(attempts)s AND {claimed_at} = %(claimed_at)s
     )))
-    OR ({pk} = %(claim)s AND {col["status"]} = %(queued)s AND EXISTS (
-        SELECT 1 FROM {subscriber}
-        WHERE {subscriber}.{quote(s.pk.column)} = {delivery}.{subscriber_id}
-        AND {subscriber}.{quote(s.get_field("status").column)} = %(active)s
+    OR ({id} = %(claim)s AND {status} = %(queued)s AND EXISTS (
+        SELECT 1 FROM {subscriber} WHERE {subscriber}.{subscriber_pk} = {delivery}.{subscriber_id}
+        AND {subscriber}.{subscriber_status} = %(active)s
     ))
-RETURNING {pk}, {col["attempts"]}
+RETURNING {id}, {attempts}
 """
 
 
-_CLAIM = _claim_sql()
+def _column(model: type[Model], name: str) -> str:
+    field = model._meta.get_field(name)
+    assert isinstance(field, Field) and field.column is not None
+    return db.ops.quote_name(field.column)
+
+
+@cache
+def _claim_statement() -> str:
+    columns = {name: _column(Delivery, name) for name in ("id", "status", "sent_at", "error", "claimed_at", "attempts")}
+    return _CLAIM.format(
+        delivery=db.ops.quote_name(Delivery._meta.db_table), subscriber_id=_column(Delivery, "subscriber"),
+        subscriber=db.ops.quote_name(Subscriber._meta.db_table), subscriber_pk=_column(Subscriber, "id"),
+        subscriber_status=_column(Subscriber, "status"), **columns,
+    )  # fmt: skip
 
 
 def _claim(delivery: Delivery | None, mark: _InFlight | None = None) -> tuple[_InFlight | None, bool]:
@@ -203,7 +211,7 @@ def _claim(delivery: Delivery | None, mark: _InFlight | None = None) -> tuple[_I
     and whether the mark took. A held message is marked only while the row is
     still this worker's claim; one that went out whole is marked regardless."""
     now = db.ops.adapt_datetimefield_value(timezone.now())
-    params = {
+    params: dict[str, Any] = {
         "claim": delivery.pk if delivery is not None else -1,
         "mark": mark.delivery.pk if mark is not None else -1,
         "whole": 0 if mark is not None and mark.held else 1,
@@ -213,7 +221,7 @@ def _claim(delivery: Delivery | None, mark: _InFlight | None = None) -> tuple[_I
         "queued": Delivery.Status.QUEUED.value, "active": Subscriber.Status.ACTIVE.value,
     }  # fmt: skip
     with db.cursor() as cursor:
-        cursor.execute(_CLAIM, params)
+        cursor.execute(_claim_statement(), params)
         changed = dict(cursor.fetchall())
     claim = None
     if delivery is not None and delivery.pk in changed:

@@ -251,7 +251,7 @@ def test_a_row_taken_over_mid_send_makes_this_worker_drop_its_copy(ada, to_sink,
 
 
 def test_a_refusal_after_the_final_dot_puts_the_row_back(ada, to_sink) -> None:
-    [subscriber] = make_subscribers(active=1)["active"]
+    make_subscribers(active=1)
     send = delivery.create_send(make_post(ada))
     to_sink.reply = lambda sender, rcpts: "451 4.3.0 Try again later"  # the answer to the final dot
     [retry] = delivery.send_deliveries(list(send.deliveries.values_list("pk", flat=True)))
