@@ -3,14 +3,16 @@
 A published post gets one Send and one Delivery row per active each-post
 subscriber (unique per send and subscriber). Workers send deliveries in
 batches over one SMTP connection. Each delivery is claimed by a conditional
-UPDATE (queued -> sending) just before its SMTP call, and marked sent by the
-same UPDATE that claims the next one (or at the end of the batch): one round
-trip a message, and a worker that dies loses nothing and repeats at most the
-one message it had in flight; `requeue_stuck_deliveries` puts back what a
-dead worker left. A post is rendered once per batch and its copies differ
-only in a few bytes (emails.Prepared). Temporary SMTP failures are retried with backoff, permanent ones
-fail the delivery (and a hard bounce suppresses the address); a send with too
-many permanent failures pauses and says why.
+UPDATE (queued -> sending); over SMTP its message is written but for the
+final dot, then one UPDATE marks it sent (only while the row is still this
+worker's claim) and claims the next, and only then goes the dot: a worker
+killed at any moment repeats nothing, and `requeue_stuck_deliveries` puts
+back what it left (the contract, and its one narrow loss window, in
+docs/email.md, "Exactly once"). A post is rendered once per batch and its
+copies differ only in a few bytes (emails.Prepared). Temporary SMTP failures
+are retried with backoff, permanent ones fail the delivery (and a hard
+bounce suppresses the address); a send with too many permanent failures
+pauses and says why.
 
 Nothing here queues work: each function returns the delivery ids (in
 `batches`) or the `Retry`s that must go on the queue, and blog/tasks.py
@@ -22,6 +24,7 @@ import email.policy
 import logging
 import re
 import smtplib
+import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -334,6 +337,10 @@ class _Sender:
     def _bind(self) -> None:
         smtp = getattr(self.connection, "connection", None)
         self.smtp = smtp if isinstance(smtp, smtplib.SMTP) else None
+        if self.smtp is not None and self.smtp.sock is not None:
+            # The final dot is a write of its own after the message: with Nagle's algorithm it would
+            # wait for the server's delayed ACK of the message (40 ms on Linux) before leaving.
+            self.smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def begin(self, delivery: Delivery, rendering: Rendering) -> bool:
         """True: the message waits for `end` (or `abort`); False: it went out whole."""
