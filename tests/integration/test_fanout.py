@@ -114,7 +114,7 @@ def test_a_permanent_refusal_fails_once_and_marks_the_address_bounced(celery_wor
     assert len(smtp_sink.messages) == 19
 
 
-# One worker process, so that a kill interrupts at most one message in flight.
+# One worker process, so that each kill lands in the middle of a batch.
 @pytest.mark.parametrize("worker_env", [{"DELIVERY_STUCK_AFTER_SECONDS": str(STUCK_AFTER), "CONCURRENCY": "1"}])
 def test_a_worker_killed_twice_mid_send_misses_no_one(celery_worker_process, smtp_sink, fast_sweeper):
     readers = add_subscribers("many", 2000, status="active")
@@ -128,9 +128,7 @@ def test_a_worker_killed_twice_mid_send_misses_no_one(celery_worker_process, smt
 
     received = Counter(rcpt for m in smtp_sink.messages for rcpt in m.recipients)
     assert set(received) == {r.email for r in readers}  # nobody missed
-    duplicates = sum(n - 1 for n in received.values())
-    print(f"duplicates after two kills: {duplicates}")
-    assert duplicates <= 2  # at most the one message in flight per kill
+    assert max(received.values()) == 1  # nobody twice: what a kill cut off mid-message the server dropped
     assert set(Delivery.objects.values_list("status", flat=True)) == {"sent"}
 
 
