@@ -159,8 +159,7 @@ def retry_delay(attempts: int) -> float:
 class _InFlight:
     """A claimed delivery, from its claim until it is marked sent.
 
-    `claimed_at` (as the database stores it) and the delivery's `attempts`
-    are this worker's claim: a row requeued by the sweeper and claimed again
+    `claimed_at` and the delivery's `attempts` are this worker's claim: a row requeued by the sweeper and claimed again
     has others. `held`: its DATA is written but for the final dot (SMTP);
     False once it went out whole (an HTTP provider, a test backend)."""
 
@@ -258,11 +257,9 @@ def _claim_orm(delivery: Delivery | None, mark: _InFlight | None = None) -> tupl
     return _InFlight(delivery, now), bool(marked)
 
 
-def _finish(delivery_id: int, status: str, error: str = "") -> None:
-    fields: dict[str, object] = {"status": status, "error": error[:500], "sent_at": None}
-    if status == Delivery.Status.SENT:
-        fields["sent_at"] = timezone.now()
-    Delivery.objects.filter(pk=delivery_id).update(**fields)
+def _fail(delivery_id: int, error: str) -> None:
+    # sent_at cleared: a refusal after the final dot comes to a row already marked sent.
+    Delivery.objects.filter(pk=delivery_id).update(status=Delivery.Status.FAILED, error=error[:500], sent_at=None)
 
 
 def _requeue(delivery_id: int, error: str, delay: float) -> None:
@@ -345,7 +342,10 @@ class _Sender:
     def begin(self, delivery: Delivery, rendering: Rendering) -> bool:
         """True: the message waits for `end` (or `abort`); False: it went out whole."""
         if self.dropped:  # the last message was dropped mid-DATA: a new connection
-            self.connection.open()
+            try:
+                self.connection.open()
+            except OSError as exc:  # smtplib's errors too: no server to send this one to, not a refusal of it
+                raise ConnectionError(f"could not reconnect: {exc}") from exc
             self.dropped = False
             self._bind()
         subscriber, message_id = delivery.subscriber, emails.message_id_for(delivery.pk)
@@ -546,7 +546,7 @@ def _handle_refusal(delivery: Delivery, exc: Exception) -> list[Retry]:
         return [Retry([delivery.pk], delay)]
     if 400 <= code < 500:
         reason = f"gave up after {attempts} temporary failures: {reason}"
-    _finish(delivery.pk, Delivery.Status.FAILED, reason)
+    _fail(delivery.pk, reason)
     if code in HARD_BOUNCE_CODES:
         subscriptions.suppress(Subscriber.objects.filter(pk=delivery.subscriber_id), Subscriber.Status.BOUNCED)
     return []
