@@ -1,7 +1,7 @@
 """The visitor's address, as every limit and record counts it.
 
 Here rather than in blog/ratelimits.py because allauth's limits (through
-accounts.adapters) must count the same address, and accounts never imports blog."""
+blog.accountmail) must count the same address, and accounts never imports blog."""
 
 import ipaddress
 
