@@ -21,7 +21,10 @@ class Table:
     def __getattr__(self, name: str) -> str:
         if name.startswith("_"):
             raise AttributeError(name)
-        return connection.ops.quote_name(self._model._meta.get_field(name).column)
+        field = self._model._meta.get_field(name)
+        if not isinstance(field, models.Field) or field.column is None:
+            raise AttributeError(f"{self._model.__name__}.{name} has no column")
+        return connection.ops.quote_name(field.column)
 
 
 def spelled(sql: str, **models_by_name: type[models.Model]) -> str:
