@@ -1,7 +1,7 @@
 """The visitor's address, as every limit and record counts it.
 
 Here rather than in blog/ratelimits.py because allauth's limits (through
-accounts.adapters) must count the same address, and accounts never imports blog."""
+blog.accountmail) must count the same address, and accounts never imports blog."""
 
 import ipaddress
 
@@ -20,7 +20,7 @@ def client_ip(request: HttpRequest) -> str:
     """The visitor's address. X-Forwarded-For is believed only as far as the
     number of proxies we run (TRUSTED_PROXY_COUNT); otherwise anyone could
     dodge a limit by sending the header. allauth's limits use this too
-    (accounts.adapters), so log-in failures are counted per visitor."""
+    (blog.accountmail), so log-in failures are counted per visitor."""
     proxies = settings.TRUSTED_PROXY_COUNT
     forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
     if proxies and len(forwarded) >= proxies and (ip := _valid_ip(forwarded[-proxies])):

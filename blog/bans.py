@@ -11,11 +11,12 @@ from here is paused. Moderators' changes to bans are in blog/moderation.py.
 """
 
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
 from django.db import connection
-from django.db.models import Q
+from django.db.models import Exists, Q, Subquery, Value
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.timezone import localtime
@@ -23,6 +24,7 @@ from django.utils.timezone import localtime
 from accounts.models import User
 from blog.models import Ban
 from blog.models.comments import email_key
+from blog.sqlnames import spelled
 
 ADDRESS_PAUSED = "Taking part from your network is paused for a while. Please try again later."
 
@@ -71,16 +73,27 @@ def refusal(user: User | AnonymousUser, ip: str | None, *, email: str = "") -> s
     return _refusal(user, own.reason if own else None, any(ban.is_ip_ban for ban in found), until)
 
 
-# What `_own` and `_address` match, written out for the query that loads what
-# a reader likes: the ORM took longer to build these two subqueries (about
-# 5 ms) than PostgreSQL takes to run that whole query. A test holds them to
-# `refusal()`; a reader without an e-mail key passes NULL, which matches nothing.
-OWN_BAN_REASON = """SELECT reason FROM blog_ban
-WHERE lifted_at IS NULL AND (until IS NULL OR until > %(ban_now)s) AND (user_id = %(user)s OR email_key = %(ban_email)s)
-ORDER BY created_at DESC LIMIT 1"""
-ADDRESS_BANNED = """EXISTS(SELECT 1 FROM blog_ban
-WHERE lifted_at IS NULL AND (until IS NULL OR until > %(ban_now)s) AND ip = %(ban_ip)s
-AND user_id IS NULL AND handle = '' AND email_key = '')"""
+def ban_state_annotations(user: User, ip: str | None) -> dict[str, Subquery | Exists | Value]:
+    """This signed-in reader's bans as two annotations (own_ban_reason, address_banned)
+    on the query that loads what they act on: `_own` and `_address`, through the ORM.
+    `ban_state_columns` below is its twin in SQL (tests/blog/test_sql_twins.py)."""
+    own = Ban.objects.active().filter(_own(user, "")).order_by("-created_at").values("reason")[:1]
+    address = Exists(Ban.objects.active().filter(_address(ip))) if ip else Value(False)
+    return {"own_ban_reason": Subquery(own), "address_banned": address}
+
+
+# The twin of `ban_state_annotations`, written out for the statements that load
+# what a reader likes or sees (blog/engagement.py, blog/readers.py): the ORM took
+# longer to build these two subqueries (about 5 ms) than PostgreSQL takes to run
+# the whole statement (bench/likes.py). A reader without an e-mail key passes
+# NULL, which matches nothing.
+_OWN_BAN_REASON = """SELECT {ban.reason} FROM {ban}
+WHERE {ban.lifted_at} IS NULL AND ({ban.until} IS NULL OR {ban.until} > %(ban_now)s)
+AND ({ban.user} = %(user)s OR {ban.email_key} = %(ban_email)s)
+ORDER BY {ban.created_at} DESC LIMIT 1"""
+_ADDRESS_BANNED = """EXISTS(SELECT 1 FROM {ban}
+WHERE {ban.lifted_at} IS NULL AND ({ban.until} IS NULL OR {ban.until} > %(ban_now)s) AND {ban.ip} = %(ban_ip)s
+AND {ban.user} IS NULL AND {ban.handle} = '' AND {ban.email_key} = '')"""
 
 
 def ban_state_columns(user: User, ip: str | None) -> tuple[str, dict[str, Any]]:
@@ -92,8 +105,13 @@ def ban_state_columns(user: User, ip: str | None) -> tuple[str, dict[str, Any]]:
     address = "FALSE"
     if ip:
         params["ban_ip"] = Ban._meta.get_field("ip").get_db_prep_value(ip, connection)
-        address = ADDRESS_BANNED
-    return f"({OWN_BAN_REASON}) AS own_ban_reason, {address} AS address_banned", params
+        address = _spelled(_ADDRESS_BANNED)
+    return f"({_spelled(_OWN_BAN_REASON)}) AS own_ban_reason, {address} AS address_banned", params
+
+
+@cache
+def _spelled(sql: str) -> str:
+    return spelled(sql, ban=Ban)
 
 
 def refused(user: User | AnonymousUser, *, own_ban_reason: str | None, address_banned: bool) -> bool:

@@ -5,7 +5,7 @@ part and an HTML part in the site's e-mail look (templates/emails/
 _email_base.html, CSS inlined), given the site's name, address and postal
 address; `compose` addresses it, with the RFC 8058 one-click unsubscribe
 headers when there is something to unsubscribe from; `build_message` does
-both. allauth's account e-mails (accounts/adapters.py) go through
+both. allauth's account e-mails (blog/accountmail.py) go through
 `render_templates` and `compose` too, without unsubscribe headers: they are
 transactional. The headers are never folded into RFC 2047
 encoded words, which mail providers do not read as a URL.

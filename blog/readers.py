@@ -5,10 +5,10 @@ whether they subscribe (and with which verified address they could), their
 likes on the post's comments, and whether they have comments held for
 moderation there; and the post's counters, which change without a new
 version of its page (blog/pagecache/). Built with the ORM these were five queries whose building
-cost ten times what PostgreSQL spent running them, so they are written out
-here. The rules are the ones of engagement (likes, re-stacks),
-subscriptions.subscriber_for_user and verified_email, and commentpages (a
-reader's held comments); tests/blog/test_readers.py holds them to each other.
+cost ten times what PostgreSQL spent running them (bench/post_page.py, signed in), so they are
+written out here, beside their ORM twin `state_through_orm`: the rules of engagement (likes,
+re-stacks), subscriptions.box_state, commentpages (a reader's held comments) and bans.
+tests/blog/test_sql_twins.py holds the two to each other on SQLite and PostgreSQL.
 """
 
 from dataclasses import dataclass, field
@@ -18,8 +18,9 @@ from allauth.account.models import EmailAddress
 from django.db import connection
 
 from accounts.models import User
-from blog import bans
+from blog import bans, subscriptions
 from blog.models import Comment, CommentLike, Like, Post, Restack, Subscriber
+from blog.sqlnames import spelled
 
 
 @dataclass
@@ -37,31 +38,35 @@ class ReaderState:
 @cache
 def _statement() -> str:
     models = {
-        "like": Like, "restack": Restack, "subscriber": Subscriber, "address": EmailAddress,
-        "comment": Comment, "comment_like": CommentLike, "post": Post,
+        "likes": Like, "restacks": Restack, "subscribers": Subscriber, "addresses": EmailAddress,
+        "comments": Comment, "comment_likes": CommentLike, "posts": Post,
     }  # fmt: skip
-    tables = {name: connection.ops.quote_name(model._meta.db_table) for name, model in models.items()}
-    return _STATE.format(list=_LIST[connection.vendor], bans="{bans}", **tables)
+    return spelled(_STATE.replace("{list}", _LIST[connection.vendor]), **models)
 
 
 # The ids of the comments they liked come as one text, by an aggregate each backend spells its own way.
 _LIST = {
-    "postgresql": "string_agg(CAST(liked.comment_id AS text), ',')",
-    "sqlite": "group_concat(liked.comment_id, ',')",
+    "postgresql": "string_agg(CAST(liked.{comment_likes.comment} AS text), ',')",
+    "sqlite": "group_concat(liked.{comment_likes.comment}, ',')",
 }
 # LOWER(email), as the unique index on subscribers is: UPPER() would scan the table.
 _STATE = """
 SELECT
-  EXISTS (SELECT 1 FROM {like} WHERE post_id = %(post)s AND user_id = %(user)s),
-  EXISTS (SELECT 1 FROM {restack} WHERE post_id = %(post)s AND user_id = %(user)s),
-  (SELECT status FROM {subscriber} WHERE user_id = %(user)s OR LOWER(email) = LOWER(%(email)s)
-     ORDER BY CASE WHEN user_id = %(user)s THEN 0 ELSE 1 END, id LIMIT 1),
-  (SELECT email FROM {address} WHERE user_id = %(user)s AND verified AND "primary" ORDER BY id LIMIT 1),
-  EXISTS (SELECT 1 FROM {comment} WHERE post_id = %(post)s AND author_id = %(user)s AND status = %(held)s),
-  (SELECT {list} FROM {comment_like} liked JOIN {comment} comment ON comment.id = liked.comment_id
-     WHERE comment.post_id = %(post)s AND liked.user_id = %(user)s),
-  like_count, share_count, restack_count, {bans}
-FROM {post} WHERE id = %(post)s
+  EXISTS (SELECT 1 FROM {likes} WHERE {likes.post} = %(post)s AND {likes.user} = %(user)s),
+  EXISTS (SELECT 1 FROM {restacks} WHERE {restacks.post} = %(post)s AND {restacks.user} = %(user)s),
+  (SELECT {subscribers.status} FROM {subscribers}
+     WHERE {subscribers.user} = %(user)s OR LOWER({subscribers.email}) = LOWER(%(email)s)
+     ORDER BY CASE WHEN {subscribers.user} = %(user)s THEN 0 ELSE 1 END, {subscribers.id} LIMIT 1),
+  (SELECT {addresses.email} FROM {addresses}
+     WHERE {addresses.user} = %(user)s AND {addresses.verified} AND {addresses.primary}
+     ORDER BY {addresses.id} LIMIT 1),
+  EXISTS (SELECT 1 FROM {comments}
+     WHERE {comments.post} = %(post)s AND {comments.author} = %(user)s AND {comments.status} = %(held)s),
+  (SELECT {list} FROM {comment_likes} liked
+     JOIN {comments} comment ON comment.{comments.id} = liked.{comment_likes.comment}
+     WHERE comment.{comments.post} = %(post)s AND liked.{comment_likes.user} = %(user)s),
+  {posts.like_count}, {posts.share_count}, {posts.restack_count}, {bans}
+FROM {posts} WHERE {posts.id} = %(post)s
 """
 
 
@@ -79,4 +84,20 @@ def state(post: Post, user: User, ip: str | None = None) -> ReaderState:
         liked=bool(liked), restacked=bool(restacked), subscribed=status == Subscriber.Status.ACTIVE,
         verified_email=address, has_held=bool(has_held), counts=(counts[0], counts[1], counts[2]), banned=banned,
         liked_comments={int(pk) for pk in liked_comments.split(",")} if liked_comments else set(),
+    )  # fmt: skip
+
+
+def state_through_orm(post: Post, user: User, ip: str | None = None) -> ReaderState:
+    """`state` through the ORM, in several queries: the rules `_STATE` writes out,
+    where they live (tests/blog/test_sql_twins.py holds the two to each other)."""
+    box = subscriptions.box_state(user)
+    verified = box["verified_email"]
+    counts = Post.objects.values_list("like_count", "share_count", "restack_count").get(pk=post.pk)
+    comment_likes = CommentLike.objects.filter(user=user, comment__post=post).values_list("comment_id", flat=True)
+    return ReaderState(
+        liked=Like.objects.filter(post=post, user=user).exists(),
+        restacked=Restack.objects.filter(post=post, user=user).exists(),
+        subscribed=bool(box["subscribed"]), verified_email=verified if isinstance(verified, str) else None,
+        has_held=Comment.objects.filter(post=post, author=user, status=Comment.Status.HELD).exists(),
+        banned=bans.refusal(user, ip) is not None, liked_comments=set(comment_likes), counts=counts,
     )  # fmt: skip

@@ -5,6 +5,7 @@ published now, delivery batches and retries, notices), and the callers
 (views, admin actions, these tasks) queue it after commit with the
 `queue_*` functions below, so every piece of work is queued the same way."""
 
+import smtplib
 from collections.abc import Iterable
 from typing import Any
 
@@ -209,3 +210,20 @@ def expire_import_uploads() -> None:
 @shared_task(base=DjangoTask)
 def export_publication(job_id: int) -> None:
     exports.perform_export(job_id)
+
+
+@shared_task(
+    base=DjangoTask,
+    # Its name from when it lived in accounts, so messages queued before a deploy still run.
+    name="accounts.tasks.send_account_email",
+    autoretry_for=(smtplib.SMTPException, OSError),
+    retry_backoff=True,
+    retry_backoff_max=300,
+    max_retries=6,
+)
+def send_account_email(subject: str, text: str, html: str, to: str) -> None:
+    """Send one of allauth's transactional messages (verification, password reset).
+
+    The message is rendered by the web process and passed whole, so a worker
+    never needs the user's session or request to build it."""
+    emails.compose(emails.Rendered(subject, text, html), to).send()

@@ -10,11 +10,8 @@ import base64
 import hashlib
 import hmac
 import http.client
-import ipaddress
 import json
 import secrets
-import socket
-import ssl
 import time
 from datetime import datetime, timedelta
 from typing import Any
@@ -28,6 +25,7 @@ from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
+from blog import outbound
 from blog.emails import Message, build_message
 from blog.models import Webhook, WebhookDelivery
 from blog.site import absolute
@@ -64,18 +62,15 @@ def check_url(url: str) -> None:
 
 
 def resolve_public(host: str, port: int) -> str:
-    """The address to connect to, checked after DNS resolution, so that a name
-    pointing at 127.0.0.1 or 10.x is refused like the address itself."""
+    """The address to connect to, checked after DNS resolution (blog/outbound.py), so that a
+    name pointing at 127.0.0.1 or 10.x is refused like the address itself."""
+    allow = outbound.EVERYWHERE if settings.WEBHOOK_ALLOW_PRIVATE_TARGETS else ()
     try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as exc:
-        raise TargetRefused(f"{host} does not resolve.") from exc
-    addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
-    if not settings.WEBHOOK_ALLOW_PRIVATE_TARGETS:
-        for address in addresses:
-            if not address.is_global or address.is_multicast:
-                raise TargetRefused(f"{host} resolves to a private or local address ({address}).")
-    return str(addresses[0])
+        return outbound.checked_addresses(host, port, allow)[0]
+    except outbound.Unresolved as unresolved:
+        raise TargetRefused(f"{host} does not resolve.") from unresolved
+    except outbound.Refused as refused:
+        raise TargetRefused(f"{host} resolves to a private or local address ({refused.address}).") from None
 
 
 def create_hook(user: Any, url: str, events: list[str]) -> Webhook:
@@ -179,7 +174,9 @@ def post(hook: Webhook, delivery: WebhookDelivery) -> tuple[int | None, str]:
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     try:
         address = resolve_public(parts.hostname or "", port)
-        connection = _connection(parts.hostname or "", address, port, https)
+        connection = outbound.connection(
+            parts.hostname or "", port, address, https=https, timeout=settings.WEBHOOK_TIMEOUT_SECONDS
+        )
         try:
             connection.request("POST", path, body=delivery.body.encode(), headers=headers)
             response = connection.getresponse()
@@ -191,19 +188,6 @@ def post(hook: Webhook, delivery: WebhookDelivery) -> tuple[int | None, str]:
         return None, str(refused)
     except (OSError, http.client.HTTPException) as exc:
         return None, f"{type(exc).__name__}: {exc}"[:300]
-
-
-def _connection(host: str, address: str, port: int, https: bool) -> http.client.HTTPConnection:
-    """Connect to the address that was checked, not to a second DNS answer (no rebinding)."""
-    timeout = settings.WEBHOOK_TIMEOUT_SECONDS
-    if https:
-        connection: http.client.HTTPConnection = http.client.HTTPSConnection(host, port, timeout=timeout)
-        raw = socket.create_connection((address, port), timeout=timeout)
-        connection.sock = ssl.create_default_context().wrap_socket(raw, server_hostname=host)
-        return connection
-    connection = http.client.HTTPConnection(host, port, timeout=timeout)
-    connection.sock = socket.create_connection((address, port), timeout=timeout)
-    return connection
 
 
 def _record_outcome(delivery: WebhookDelivery, code: int | None, error: str) -> float | None:

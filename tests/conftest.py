@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import Message
 from pathlib import Path
+from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 os.environ.setdefault("TESTING", "1")
@@ -102,6 +103,16 @@ def _fresh_cache():
     pubsub.forget()  # what this process knew of the page versions went with the cache
     pagecache._recent.clear()  # and the renderings and rows it kept under them
     sitesettings.forget()  # and of the site settings
+
+
+@pytest.fixture(autouse=True)
+def _steady_rate_windows(monkeypatch):
+    """Rate limits count in fixed windows; a test that crossed a window's edge
+    would see its count restart. Each test runs inside one window (a test may
+    still set its own clock)."""
+    from blog import ratelimits
+
+    monkeypatch.setattr(ratelimits, "time", SimpleNamespace(time=lambda: 1_000 * 86_400.0 + 1))
 
 
 # --- Named people -------------------------------------------------------------

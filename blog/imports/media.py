@@ -5,18 +5,13 @@ before decoding, turned upright, scaled down, with no EXIF.
 
 The URLs come from an uploaded file, so fetching them must not become a way
 into the worker's network (docs/security.md, "Imports and restores"). Each
-hop's host is resolved and every address it names must be a public one: not
-loopback, private, shared, link-local (where cloud metadata answers, at
-169.254.169.254), multicast, reserved or unspecified. The connection goes to
-the very address checked, so a name that resolves elsewhere a moment later
-gains nothing; redirects are followed here, a few at most, each checked
-again; size and total time are capped. Every failure reads "could not
+hop's host must name only public addresses, and the connection goes to the
+very address checked (blog/outbound.py); redirects are followed here, a few
+at most, each checked again; size and total time are capped. Every failure reads "could not
 fetch": the network's own error would tell a port scanner what answers."""
 
 import hashlib
 import http.client
-import ipaddress
-import socket
 import time
 from urllib.parse import urljoin, urlsplit
 
@@ -26,6 +21,7 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from accounts.images import COVER_MAX_SIDE, reencode
+from blog import outbound
 
 MAX_IMAGE_BYTES = 15 * 1024**2
 TIMEOUT_SECONDS = 10  # any one connect or read
@@ -34,59 +30,18 @@ MAX_REDIRECTS = 4
 MAX_IMAGES = 2000  # per import: each may take TOTAL_SECONDS, and an export could name millions
 REDIRECTS = {301, 302, 303, 307, 308}
 EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "image/gif": ".gif", "image/webp": ".webp"}
-Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 class ImageFailed(Exception):
     pass
 
 
-def is_public(address: Address) -> bool:
-    """An address on the open internet; IPv4 inside IPv6 (mapped, 6to4, Teredo) is judged as IPv4."""
-    if isinstance(address, ipaddress.IPv6Address):
-        inner = address.ipv4_mapped or address.sixtofour or (address.teredo[1] if address.teredo else None)
-        if inner is not None:
-            return is_public(inner)
-    if any(address in ipaddress.ip_network(net) for net in settings.IMPORT_FETCH_ALLOWED_NETWORKS):
-        return True  # tests only: a server of their own on loopback
-    special = (address.is_private or address.is_loopback or address.is_link_local or address.is_multicast
-               or address.is_reserved or address.is_unspecified)  # fmt: skip
-    return address.is_global and not special
-
-
 def _addresses(host: str, port: int) -> list[str]:
-    """Every address `host` resolves to, if all are public; one that is not refuses the host."""
+    """Every address `host` resolves to, if all are public (blog/outbound.py); one that is not refuses the host."""
     try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (OSError, UnicodeError) as error:
+        return outbound.checked_addresses(host, port, settings.IMPORT_FETCH_ALLOWED_NETWORKS)
+    except (outbound.Unresolved, outbound.Refused) as error:
         raise ImageFailed("could not fetch") from error
-    addresses = [str(info[4][0]) for info in infos]
-    if not addresses or not all(is_public(ipaddress.ip_address(a.split("%")[0])) for a in addresses):
-        raise ImageFailed("could not fetch")
-    return addresses
-
-
-class _PinnedHTTP(http.client.HTTPConnection):
-    """HTTP to the address that was checked, whatever the name resolves to now."""
-
-    def __init__(self, host: str, port: int, address: str, timeout: float) -> None:
-        super().__init__(host, port, timeout=timeout)
-        self.address = address
-
-    def connect(self) -> None:
-        self.sock = socket.create_connection((self.address, self.port), self.timeout)
-
-
-class _PinnedHTTPS(http.client.HTTPSConnection):
-    """HTTPS to the address that was checked; the certificate is checked against the name."""
-
-    def __init__(self, host: str, port: int, address: str, timeout: float) -> None:
-        super().__init__(host, port, timeout=timeout)
-        self.address = address
-
-    def connect(self) -> None:
-        sock = socket.create_connection((self.address, self.port), self.timeout)
-        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)  # type: ignore[attr-defined]
 
 
 def _open(url: str, deadline: float) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
@@ -96,8 +51,7 @@ def _open(url: str, deadline: float) -> tuple[http.client.HTTPConnection, http.c
     port = parts.port or (443 if parts.scheme == "https" else 80)
     address = _addresses(parts.hostname, port)[0]
     timeout = max(0.1, min(TIMEOUT_SECONDS, deadline - time.monotonic()))
-    kind = _PinnedHTTPS if parts.scheme == "https" else _PinnedHTTP
-    connection = kind(parts.hostname, port, address, timeout)
+    connection = outbound.connection(parts.hostname, port, address, https=parts.scheme == "https", timeout=timeout)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     try:
         connection.request("GET", target, headers={"User-Agent": "Dispatch importer", "Accept": "image/*"})

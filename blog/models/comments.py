@@ -14,7 +14,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
-from blog.models.posts import Post
 
 MAX_LEVEL = 4  # threads nest this deep; deeper replies sit flat under their level-4 ancestor
 EDIT_WINDOW_MINUTES = 15
@@ -51,7 +50,8 @@ class Comment(models.Model):
         REJECTED = "rejected", "Rejected"
         REMOVED = "removed", "Removed by a moderator"
 
-    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="comments")
+    # Named, not imported: the post's listing counts its comments with `counted_comments` below.
+    post = models.ForeignKey("blog.Post", on_delete=models.CASCADE, related_name="comments")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="comments")
     # `reply_to` is the comment answered; `parent` is where it is shown (the
     # same, except below level 4, where replies sit under the level-4 ancestor).

@@ -17,6 +17,7 @@ from django.utils.text import slugify
 from taggit.managers import TaggableManager
 
 from accounts.models import User
+from blog.models.comments import counted_comments
 from blog.rendering import excerpt_from_html, render_markdown, text_from_html
 
 WORDS_PER_MINUTE = 230
@@ -65,9 +66,6 @@ class PostQuerySet(models.QuerySet["Post"]):
         )
 
     def for_listing(self) -> "PostQuerySet":
-        # Imported here: blog.models.comments imports this module for its foreign key.
-        from blog.models.comments import counted_comments
-
         return (
             self.select_related("author")
             .defer(*Post.NOT_ON_PAGE)

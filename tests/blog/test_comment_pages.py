@@ -145,3 +145,29 @@ def test_the_post_page_runs_the_same_queries_for_five_comments_and_five_hundred(
     discuss(other, [rosa, bo], threads=1, depth=5)
     discuss(post, [rosa, bo], threads=100, depth=5)
     assert count_queries(client, "/p/quiet/") == count_queries(client, "/p/busy/") == expected
+
+
+def buttons_of(html: str, pk: int) -> str:
+    """The buttons under comment `pk` on a page, the form tokens (masked anew each time) left out."""
+    start = html.index(f'id="comment-{pk}"')
+    body_end = html.index('<div class="comment-body">', start)
+    end = html.find('<li class="comment', body_end)
+    part = html[html.index("</div>", body_end) + len("</div>") : end if end != -1 else None]
+    return re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", part.split("</li>")[0].split("<ol")[0])
+
+
+@pytest.mark.parametrize("who", ["visitor", "rosa", "bo", "ada", "milo"])
+def test_a_comments_buttons_are_the_same_on_its_permalink_and_in_its_thread(post, ada, bo, rosa, milo, who) -> None:
+    """One source for the buttons (commentpages.actions): the thread adds them to the
+    shared rendering, the permalink page through {% comment_actions %}."""
+    [[top, reply]] = discuss(post, [bo, rosa], threads=1, depth=2)
+    CommentLike.objects.create(comment=top, user=rosa)
+    Comment.objects.filter(pk=top.pk).update(like_count=1)
+    client = Client()
+    if who != "visitor":
+        client.force_login({"rosa": rosa, "bo": bo, "ada": ada, "milo": milo}[who])
+    thread = client.get(post.get_absolute_url()).content.decode()
+    for comment in (top, reply):
+        permalink = client.get(comment.get_absolute_url()).content.decode()
+        assert buttons_of(permalink, comment.pk) == buttons_of(thread, comment.pk)
+    assert ("Flag" in buttons_of(thread, top.pk)) == (who in ("rosa", "ada", "milo"))

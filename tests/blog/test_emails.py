@@ -21,6 +21,7 @@ from blog.models import ModerationSettings, Post, Subscriber
 from blog.site import absolute
 from blog.subscriptions import like_token, manage_token
 from blog.tasks import send_moderation_digest
+from config.celery import app as celery_app
 from tests.factories import comment_as, make_post, make_subscribers, make_user, publish, relax_moderation
 
 pytestmark = pytest.mark.django_db
@@ -194,6 +195,14 @@ def test_account_emails_without_a_design_of_their_own_show_their_text_in_the_sit
     [(html, _)] = message.alternatives
     assert 'class="brand"' in html and "Hello from The Ledger!" in html
     assert 'href="https://ledger.example/accounts/' in html  # its links are links
+
+
+def test_an_account_email_queued_before_the_move_to_blog_is_still_sent(ada) -> None:
+    """A worker finds the task by the name messages already in the queue carry (it lived in accounts.tasks)."""
+    task = celery_app.tasks["accounts.tasks.send_account_email"]
+    task.apply(args=("[The Ledger] Confirm", "Confirm your address.", "<p>Confirm</p>", ada.email)).get()
+    [message] = mail.outbox
+    assert message.to == [ada.email] and message.subject == "[The Ledger] Confirm"
 
 
 def test_a_prepared_copy_is_the_newsletter_message_on_the_wire(ada, settings) -> None:

@@ -141,8 +141,8 @@ def test_authors_see_like_counts_on_their_desk(client, ada, rosa, post) -> None:
 def test_the_queries_of_a_like_and_an_unlike_are_pinned(client, rosa, post, liked, monkeypatch) -> None:
     """The session and the user (the cache is emptied first, so both are read from
     the database), then on PostgreSQL the like in one statement, the post and the
-    reader's bans included (tests/integration pins it); elsewhere the post with this
-    reader's like and bans, the like and the counter. The test's own transaction
+    reader's bans included (tests/integration pins it); elsewhere, through the ORM,
+    the post with this reader's like and bans, the like, the counter and the count. The test's own transaction
     turns the like's into savepoints, not counted. Last, for a like, with the cache
     emptied, which events webhooks listen to (blog/webhooks.py keeps that in the cache
     for five minutes, so a warm like asks nothing)."""
@@ -157,6 +157,6 @@ def test_the_queries_of_a_like_and_an_unlike_are_pinned(client, rosa, post, like
         assert response.json() == {"liked": bool(expected), "count": expected}
         statements = [q["sql"] for q in queries if "SAVEPOINT" not in q["sql"]]
         listened = expected  # a like asks whether a webhook listens (post.liked); an unlike sends no event
-        assert len(statements) == (3 if connection.vendor == "postgresql" else 5) + listened, statements
+        assert len(statements) == (3 if connection.vendor == "postgresql" else 6) + listened, statements
         assert ("blog_webhook" in statements[-1]) == bool(listened)
         assert "django_session" in statements[0]

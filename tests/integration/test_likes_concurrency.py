@@ -54,7 +54,7 @@ def test_a_like_is_one_statement_with_the_post_and_ban_check(require_service, mo
         statements = [q["sql"] for q in queries]
         # A like also asks, with the cache emptied, whether a webhook listens to likes (blog/webhooks.py).
         assert len(statements) == 3 + expected and "django_session" in statements[0], statements
-        assert "INSERT INTO blog_like" in statements[2] and "blog_ban" in statements[2]
+        assert 'INSERT INTO "blog_like"' in statements[2] and "blog_ban" in statements[2]
     with CaptureQueriesContext(connection) as queries:
         assert client.post(f"/p/{post.slug}/like/", headers={"Accept": "application/json"}).json()["count"] == 0
     assert len(queries) == 1, [q["sql"] for q in queries]

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
+from blog import outbound
 from blog.imports import media
 from blog.models import Post
 from tests.blog.imports.conftest import FIXTURES, png
@@ -242,9 +243,9 @@ def test_a_server_sending_slowly_is_given_up_on(tmp_path, serve, settings, monke
     ],
 )  # fmt: skip
 def test_no_neighbour_of_the_worker_counts_as_public(address: str) -> None:
-    assert not media.is_public(ipaddress.ip_address(address))
+    assert not outbound.is_public(ipaddress.ip_address(address))
 
 
 @pytest.mark.parametrize("address", ["93.184.215.14", "2606:4700:4700::1111", "::ffff:93.184.215.14"])
 def test_addresses_on_the_internet_do(address: str) -> None:
-    assert media.is_public(ipaddress.ip_address(address))
+    assert outbound.is_public(ipaddress.ip_address(address))
