@@ -38,11 +38,12 @@ from django.core import mail
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import DatabaseError, IntegrityError, transaction
 from django.db import connection as db
-from django.db.models import Count, F, Field, Model, Q
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from blog import emails, subscriptions
 from blog.models import Delivery, Digest, Post, Send, Subscriber
+from blog.sqlnames import spelled
 
 log = logging.getLogger(__name__)
 
@@ -170,39 +171,30 @@ class _InFlight:
 
 # Marks one delivery sent and claims the next (queued -> sending) in one
 # UPDATE, written out: the ORM spends longer building it than the database
-# running it. Names come from the models (`_claim_statement`).
+# running it. Its twin is `_claim_orm`.
 _CLAIM = """
-UPDATE {delivery} SET
-    {status} = CASE WHEN {id} = %(mark)s THEN %(sent)s ELSE %(sending)s END,
-    {sent_at} = CASE WHEN {id} = %(mark)s THEN %(now)s ELSE {sent_at} END,
-    {error} = CASE WHEN {id} = %(mark)s THEN '' ELSE {error} END,
-    {claimed_at} = CASE WHEN {id} = %(mark)s THEN {claimed_at} ELSE %(now)s END,
-    {attempts} = CASE WHEN {id} = %(mark)s THEN {attempts} ELSE {attempts} + 1 END
-WHERE ({id} = %(mark)s AND (%(whole)s = 1 OR (
-        {status} = %(sending)s AND {attempts} = %(attempts)s AND {claimed_at} = %(claimed_at)s
+UPDATE {deliveries} SET
+    {deliveries.status} = CASE WHEN {deliveries.id} = %(mark)s THEN %(sent)s ELSE %(sending)s END,
+    {deliveries.sent_at} = CASE WHEN {deliveries.id} = %(mark)s THEN %(now)s ELSE {deliveries.sent_at} END,
+    {deliveries.error} = CASE WHEN {deliveries.id} = %(mark)s THEN '' ELSE {deliveries.error} END,
+    {deliveries.claimed_at} = CASE WHEN {deliveries.id} = %(mark)s THEN {deliveries.claimed_at} ELSE %(now)s END,
+    {deliveries.attempts} = CASE WHEN {deliveries.id} = %(mark)s
+        THEN {deliveries.attempts} ELSE {deliveries.attempts} + 1 END
+WHERE ({deliveries.id} = %(mark)s AND (%(whole)s = 1 OR (
+        {deliveries.status} = %(sending)s AND {deliveries.attempts} = %(attempts)s
+        AND {deliveries.claimed_at} = %(claimed_at)s
     )))
-    OR ({id} = %(claim)s AND {status} = %(queued)s AND EXISTS (
-        SELECT 1 FROM {subscriber} WHERE {subscriber}.{subscriber_pk} = {delivery}.{subscriber_id}
-        AND {subscriber}.{subscriber_status} = %(active)s
+    OR ({deliveries.id} = %(claim)s AND {deliveries.status} = %(queued)s AND EXISTS (
+        SELECT 1 FROM {subscribers} WHERE {subscribers}.{subscribers.id} = {deliveries}.{deliveries.subscriber}
+        AND {subscribers}.{subscribers.status} = %(active)s
     ))
-RETURNING {id}, {attempts}
+RETURNING {deliveries.id}, {deliveries.attempts}
 """
-
-
-def _column(model: type[Model], name: str) -> str:
-    field = model._meta.get_field(name)
-    assert isinstance(field, Field) and field.column is not None
-    return db.ops.quote_name(field.column)
 
 
 @cache
 def _claim_statement() -> str:
-    columns = {name: _column(Delivery, name) for name in ("id", "status", "sent_at", "error", "claimed_at", "attempts")}
-    return _CLAIM.format(
-        delivery=db.ops.quote_name(Delivery._meta.db_table), subscriber_id=_column(Delivery, "subscriber"),
-        subscriber=db.ops.quote_name(Subscriber._meta.db_table), subscriber_pk=_column(Subscriber, "id"),
-        subscriber_status=_column(Subscriber, "status"), **columns,
-    )  # fmt: skip
+    return spelled(_CLAIM, deliveries=Delivery, subscribers=Subscriber)
 
 
 def _claim(delivery: Delivery | None, mark: _InFlight | None = None) -> tuple[_InFlight | None, bool]:
@@ -235,7 +227,7 @@ def _claim(delivery: Delivery | None, mark: _InFlight | None = None) -> tuple[_I
 
 def _claim_orm(delivery: Delivery | None, mark: _InFlight | None = None) -> tuple[_InFlight | None, bool]:
     """`_claim`'s rule as the ORM says it, in two UPDATEs: the statement's
-    readable twin, which a test holds it to (tests/blog/test_delivery.py)."""
+    readable twin, which tests/blog/test_sql_twins.py holds it to."""
     now = timezone.now()
     with transaction.atomic():
         marked = 0

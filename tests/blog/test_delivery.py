@@ -124,36 +124,6 @@ def test_a_batch_costs_one_update_a_message_and_a_kill_repeats_at_most_one(ada, 
     assert statuses[:4] == ["sent"] * 4 and statuses[4] == "sending" and set(statuses[5:]) == {"queued"}
 
 
-def claims_and_marks(post: Post, claim) -> list[object]:
-    """What a claim function does to rows in each state a worker meets."""
-    Send.objects.all().delete()
-    Subscriber.objects.all().delete()
-    made = make_subscribers(active=4, unsubscribed=1)
-    send = Send.objects.create(post=post)
-    a, b, c, d, gone = (Delivery.objects.create(send=send, subscriber=s) for s in made["active"] + made["unsubscribed"])
-    seen: list[object] = []
-    first, _ = claim(a)  # queued and active: claimed
-    first.held = True
-    second, marked = claim(b, first)  # ours: marked, and the next claimed
-    seen += [marked, second is not None]
-    second.held = True
-    Delivery.objects.filter(pk=b.pk).update(claimed_at=timezone.now() + timedelta(seconds=1))  # taken over
-    third, marked = claim(c, second)
-    seen += [marked, third is not None]
-    Delivery.objects.filter(pk=c.pk).update(attempts=5)  # taken over again; this copy went out whole
-    fourth, marked = claim(d, delivery._InFlight(c, third.claimed_at, held=False))
-    seen += [marked, fourth is not None, claim(d)[0] is None, claim(gone)[0] is None]
-    seen += list(send.deliveries.order_by("pk").values_list("status", "attempts", "error"))
-    return seen
-
-
-def test_the_claim_statement_answers_as_its_orm_twin(ada) -> None:
-    post = make_post(ada)
-    written_out = claims_and_marks(post, delivery._claim)
-    assert written_out == claims_and_marks(post, delivery._claim_orm)
-    assert written_out[:6] == [True, True, False, True, True, True]
-
-
 def test_stuck_deliveries_are_requeued_and_repeat_offenders_parked(ada, settings) -> None:
     settings.DELIVERY_STUCK_AFTER_SECONDS = 60
     make_subscribers(active=3)
