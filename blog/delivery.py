@@ -167,6 +167,7 @@ class _InFlight:
     delivery: Delivery
     claimed_at: datetime
     held: bool = False
+    dot_first: bool = False  # its final dot went before its mark (a young claim: see `_young`)
 
 
 # Marks one delivery sent and claims the next (queued -> sending) in one
@@ -203,13 +204,14 @@ def _claim(delivery: Delivery | None, mark: _InFlight | None = None) -> tuple[_I
 
     Returns the claim (None if someone else has the row, or it was skipped)
     and whether the mark took. A held message is marked only while the row is
-    still this worker's claim; one that went out whole is marked regardless."""
+    still this worker's claim; one that went out whole, or whose dot went
+    first, is marked regardless."""
     now = timezone.now()
     adapt = db.ops.adapt_datetimefield_value
     params: dict[str, Any] = {
         "claim": delivery.pk if delivery is not None else -1,
         "mark": mark.delivery.pk if mark is not None else -1,
-        "whole": 0 if mark is not None and mark.held else 1,
+        "whole": 0 if mark is not None and mark.held and not mark.dot_first else 1,
         "attempts": mark.delivery.attempts if mark is not None else -1,
         "claimed_at": adapt(mark.claimed_at if mark is not None else now),
         "now": adapt(now), "sent": Delivery.Status.SENT.value, "sending": Delivery.Status.SENDING.value,
@@ -375,14 +377,22 @@ class _Sender:
         self.in_data = True
         smtp.send(body if body.endswith(b"\r\n") else body + b"\r\n")
 
-    def end(self) -> None:
-        """The final dot: from here the server keeps the message. A refusal raises an SMTP error."""
+    def write_dot(self) -> None:
+        """The final dot: from here the server keeps the message."""
         assert self.smtp is not None
         self.smtp.send(b".\r\n")
         self.in_data, self.dot_written = False, True
+
+    def answer(self) -> None:
+        """The server's answer to the dot; a refusal raises an SMTP error."""
+        assert self.smtp is not None
         code, reply = self.smtp.getreply()
         if code != 250:
             raise smtplib.SMTPDataError(code, reply)
+
+    def end(self) -> None:
+        self.write_dot()
+        self.answer()
 
     def abort(self) -> None:
         """Drop the connection without the final dot: the server discards the
@@ -444,10 +454,18 @@ def _send_batch(delivery_ids: list[int]) -> list[Retry]:
     retries: list[Retry] = []
     in_flight: _InFlight | None = None  # claimed and not yet marked sent
     try:
-        # Each turn: one statement marks the message in flight sent and claims
-        # the next; then the message in flight gets its final dot; then the
-        # next is written up to its own. The last turn only marks.
+        # Each turn: the message in flight gets its final dot (while its claim
+        # is young); one statement marks it sent and claims the next; the
+        # server's answer is read; the next is written up to its own dot.
+        # The last turn only marks.
         for index, delivery in enumerate([*pending, None]):
+            if in_flight is not None and in_flight.held and _young(in_flight):
+                try:
+                    sender.write_dot()
+                    in_flight.dot_first = True
+                except CONNECTION_ERRORS as exc:  # never sent: the server drops it
+                    rest = [in_flight.delivery.pk, *(d.pk for d in pending[index:])]
+                    return [*retries, _hand_back(rest, in_flight, exc)]
             claim, marked = _claim_marking(sender, delivery, in_flight)
             ended, in_flight = in_flight, None
             try:
@@ -489,15 +507,27 @@ def _claim_marking(
         raise
 
 
+def _young(in_flight: _InFlight) -> bool:
+    """Whether the claim is so recent that no sweep can have given the row to
+    another worker: half of DELIVERY_STUCK_AFTER_SECONDS, the other half a
+    margin for the clocks of this host and beat's."""
+    age = (timezone.now() - in_flight.claimed_at).total_seconds()
+    return age < settings.DELIVERY_STUCK_AFTER_SECONDS / 2
+
+
 def _end(sender: _Sender, ended: _InFlight, marked: bool) -> list[Retry]:
-    """The final dot of a held message, now that its mark has committed. If
-    the mark did not take, the row is someone else's now: our copy is dropped."""
-    if not marked:
+    """A held message after its mark: read the answer to the dot that went
+    first, or write the dot now that the mark has committed. If a mark made
+    before the dot did not take, the row is someone else's: our copy is dropped."""
+    if not marked and not ended.dot_first:
         log.warning("delivery %s was taken over while this worker sent it; its copy is dropped", ended.delivery.pk)
         sender.abort()
         return []
     try:
-        sender.end()
+        if ended.dot_first:
+            sender.answer()
+        else:
+            sender.end()
     except REFUSALS as exc:  # after the dot: the row, marked sent, goes back or fails
         return _handle_refusal(ended.delivery, exc)
     except CONNECTION_ERRORS as exc:
@@ -521,10 +551,11 @@ def _hand_back(rest: list[int], claim: _InFlight | None, exc: Exception) -> Retr
 
 def _leave(sender: _Sender, in_flight: _InFlight | None) -> None:
     """A batch stopped by an error: a message written but for its dot is
-    dropped (its row stays "sending" until the sweep); one sent whole is marked."""
+    dropped (its row stays "sending" until the sweep); one whose dot went, or
+    sent whole, is marked."""
     if sender.in_data:
         sender.abort()
-    elif in_flight is not None and not in_flight.held:
+    elif in_flight is not None and (not in_flight.held or in_flight.dot_first):
         _claim(None, in_flight)
 
 

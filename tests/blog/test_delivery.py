@@ -203,28 +203,36 @@ def test_a_send_with_many_failures_pauses_and_says_why(publish, to_sink, setting
     assert send.status == "paused" and "Paused after" in send.paused_reason
 
 
-def test_over_smtp_each_row_is_marked_sent_before_the_server_gets_its_final_dot(ada, to_sink, monkeypatch) -> None:
+@pytest.mark.parametrize(
+    ("stuck_after", "sent_at_each_dot"),
+    [(300, lambda n: n), (0, lambda n: n + 1)],  # a young claim: dot, then mark; an old one: mark, then dot
+)
+def test_over_smtp_a_row_is_marked_sent_next_to_its_final_dot(
+    ada, to_sink, monkeypatch, settings, stuck_after, sent_at_each_dot
+) -> None:
+    settings.DELIVERY_STUCK_AFTER_SECONDS = stuck_after
     made = make_subscribers(active=5)["active"]
     send = delivery.create_send(make_post(ada))
     at_the_dot = []
-    real_end = delivery._Sender.end
+    real_write_dot = delivery._Sender.write_dot
 
-    def end(self) -> None:
-        at_the_dot.append((len(to_sink.messages), sorted(send.deliveries.values_list("status", flat=True))))
-        real_end(self)
+    def write_dot(self) -> None:
+        at_the_dot.append((len(to_sink.messages), list(send.deliveries.values_list("status", flat=True))))
+        real_write_dot(self)
 
-    monkeypatch.setattr(delivery._Sender, "end", end)
+    monkeypatch.setattr(delivery._Sender, "write_dot", write_dot)
     with CaptureQueriesContext(connection) as queries:
         delivery.send_deliveries(list(send.deliveries.values_list("pk", flat=True)))
-    # Before the n-th dot the server has n-1 messages, and n rows are sent (the n+1-th claimed).
-    assert [(n, statuses.count("sent")) for n, statuses in at_the_dot] == [(n, n + 1) for n in range(5)]
+    # Before the n-th dot the server has n-1 messages; n-1 rows are sent (or n, the mark gone first).
+    assert [(n, statuses.count("sent")) for n, statuses in at_the_dot] == [(n, sent_at_each_dot(n)) for n in range(5)]
     assert sorted(m.recipients[0] for m in to_sink.messages) == sorted(s.email for s in made)
     assert set(send.deliveries.values_list("status", flat=True)) == {"sent"}
     updates = [q for q in queries if q["sql"].lstrip().upper().startswith('UPDATE "BLOG_DELIVERY"')]
     assert len(updates) == 5 + 2  # still one statement a message, the last mark alone, skip_inactive
 
 
-def test_a_row_taken_over_mid_send_makes_this_worker_drop_its_copy(ada, to_sink, monkeypatch) -> None:
+def test_a_row_taken_over_mid_send_makes_this_worker_drop_its_copy(ada, to_sink, monkeypatch, settings) -> None:
+    settings.DELIVERY_STUCK_AFTER_SECONDS = 0  # this worker's claims are as old as the sweep's delay: mark first
     made = make_subscribers(active=4)["active"]
     send = delivery.create_send(make_post(ada))
     second = send.deliveries.order_by("pk")[1]

@@ -128,15 +128,17 @@ def test_a_worker_killed_twice_mid_send_misses_no_one(celery_worker_process, smt
 
     received = Counter(rcpt for m in smtp_sink.messages for rcpt in m.recipients)
     assert set(received) == {r.email for r in readers}  # nobody missed
-    assert max(received.values()) == 1  # nobody twice: what a kill cut off mid-message the server dropped
+    duplicates = sum(n - 1 for n in received.values())
+    print(f"duplicates after two kills: {duplicates}")
+    assert duplicates <= 2  # only a kill between a dot and its mark repeats a message (microseconds)
     assert set(Delivery.objects.values_list("status", flat=True)) == {"sent"}
 
 
 # --- A sender killed (SIGKILL) at the two moments of a message over SMTP ------------------------------
 
 # Runs send_deliveries in a process that kills itself at the chosen call: "dot", the n-th final dot
-# (its row marked sent, the dot not yet written); "mark", the n-th claim (which would mark the message
-# before it, written but for its dot).
+# (the message written but for it, not yet marked); "mark", the n-th claim statement (the message
+# before it has had its dot, the statement would mark it).
 KILLED_SENDER = """
 import os, signal
 from blog import delivery
@@ -152,7 +154,7 @@ def killing(original):
     return wrapper
 
 if os.environ["KILL_AT"] == "dot":
-    delivery._Sender.end = killing(delivery._Sender.end)
+    delivery._Sender.write_dot = killing(delivery._Sender.write_dot)
 else:
     delivery._claim = killing(delivery._claim)
 delivery.send_deliveries([int(pk) for pk in os.environ["IDS"].split(",")])
@@ -207,9 +209,10 @@ def test_a_sender_killed_mid_message_repeats_nothing_and_sends_it_on_the_retry(k
     send = delivery.create_send(make_post(make_user("killed-midway"), "Killed midway"))
     ids, readers = in_order(send)
 
-    killed_sender(ids, at="mark", on=3)  # the second message written but for its dot, not yet marked
-    assert [m.recipients for m in smtp_sink.messages] == [[readers[0]]]  # the server dropped the second
-    assert list(send.deliveries.order_by("pk").values_list("status", flat=True)) == ["sent", "sending", *["queued"] * 4]
+    killed_sender(ids, at="dot", on=3)  # the third message written but for its dot
+    assert [m.recipients[0] for m in smtp_sink.messages] == readers[:2]  # the server dropped the third
+    statuses = list(send.deliveries.order_by("pk").values_list("status", flat=True))
+    assert statuses == ["sent", "sent", "sending", "queued", "queued", "queued"]
 
     sweep_and_send_again(ids)
     received = Counter(rcpt for m in smtp_sink.messages for rcpt in m.recipients)
@@ -217,19 +220,19 @@ def test_a_sender_killed_mid_message_repeats_nothing_and_sends_it_on_the_retry(k
     assert set(send.deliveries.values_list("status", flat=True)) == {"sent"}
 
 
-def test_a_sender_killed_between_the_mark_and_the_final_dot_repeats_nothing(killed_sender, smtp_sink, fast_sweeper):
+def test_a_sender_killed_between_a_dot_and_its_mark_repeats_that_one_message(killed_sender, smtp_sink, fast_sweeper):
     add_subscribers("atdot", 6, status="active")
-    send = delivery.create_send(make_post(make_user("killed-at-dot"), "Killed at the dot"))
+    send = delivery.create_send(make_post(make_user("killed-at-mark"), "Killed at the mark"))
     ids, readers = in_order(send)
 
-    killed_sender(ids, at="dot", on=3)  # the third marked sent (and the fourth claimed), its dot never written
+    killed_sender(ids, at="mark", on=3)  # the second message's dot written, its mark not yet sent
     assert [m.recipients[0] for m in smtp_sink.messages] == readers[:2]
     statuses = list(send.deliveries.order_by("pk").values_list("status", flat=True))
-    assert statuses == ["sent", "sent", "sent", "sending", "queued", "queued"]
+    assert statuses == ["sent", "sending", "queued", "queued", "queued", "queued"]
 
     sweep_and_send_again(ids)
     received = Counter(rcpt for m in smtp_sink.messages for rcpt in m.recipients)
-    # Nobody twice. The price (docs/email.md): the one message whose dot the kill cut off, in a window
-    # one socket write wide, is marked sent and never arrived.
-    assert received == Counter(readers[:2] + readers[3:])
+    # The price of never losing one (docs/email.md): a kill in the microseconds between the dot's
+    # write and the mark's repeats that message. Nobody is missed.
+    assert received == Counter([*readers, readers[1]])
     assert set(send.deliveries.values_list("status", flat=True)) == {"sent"}
