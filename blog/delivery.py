@@ -4,10 +4,11 @@ A published post gets one Send and one Delivery row per active each-post
 subscriber (unique per send and subscriber). Workers send deliveries in
 batches over one SMTP connection. Each delivery is claimed by a conditional
 UPDATE (queued -> sending); over SMTP its message is written but for the
-final dot, then one UPDATE marks it sent (only while the row is still this
-worker's claim) and claims the next, and only then goes the dot: a worker
-killed at any moment repeats nothing, and `requeue_stuck_deliveries` puts
-back what it left (the contract, and its one narrow loss window, in
+final dot, then the dot and, right after it, one UPDATE that marks it sent
+and claims the next (a claim grown old is marked first, only while still
+this worker's, and dropped if not): a killed worker loses nothing and
+repeats a message only if killed between those two writes, and
+`requeue_stuck_deliveries` puts back what it left (the contract in
 docs/email.md, "Exactly once"). A post is rendered once per batch and its
 copies differ only in a few bytes (emails.Prepared). Temporary SMTP failures
 are retried with backoff, permanent ones fail the delivery (and a hard
@@ -235,7 +236,7 @@ def _claim_orm(delivery: Delivery | None, mark: _InFlight | None = None) -> tupl
         marked = 0
         if mark is not None:
             rows = Delivery.objects.filter(pk=mark.delivery.pk)
-            if mark.held:
+            if mark.held and not mark.dot_first:
                 rows = rows.filter(
                     status=Delivery.Status.SENDING, attempts=mark.delivery.attempts, claimed_at=mark.claimed_at
                 )
@@ -308,11 +309,10 @@ _LINE_START_DOT = re.compile(rb"(?m)^\.")
 class _Sender:
     """The batch's one connection.
 
-    When the backend speaks SMTP, a message goes out in two steps on its
-    smtplib connection: `begin` writes MAIL, RCPT, DATA and the dot-stuffed
-    message, `end` writes the final dot and reads the answer; the row is
-    marked sent between the two, so the server keeps the message only once
-    the database says it was ours and is sent. A post's copy is its prepared
+    When the backend speaks SMTP, a message goes out in steps on its smtplib
+    connection: `begin` writes MAIL, RCPT, DATA and the dot-stuffed message,
+    `write_dot` the final dot, `answer` reads the server's answer; the row is
+    marked sent right after the dot (or, for an old claim, before it). A post's copy is its prepared
     bytes, a digest the bytes of its message object. Otherwise (an HTTP
     provider, tests' locmem backend, an address that needs SMTPUTF8) `begin`
     sends the message whole."""
@@ -512,7 +512,7 @@ def _young(in_flight: _InFlight) -> bool:
     another worker: half of DELIVERY_STUCK_AFTER_SECONDS, the other half a
     margin for the clocks of this host and beat's."""
     age = (timezone.now() - in_flight.claimed_at).total_seconds()
-    return age < settings.DELIVERY_STUCK_AFTER_SECONDS / 2
+    return age < float(settings.DELIVERY_STUCK_AFTER_SECONDS) / 2
 
 
 def _end(sender: _Sender, ended: _InFlight, marked: bool) -> list[Retry]:

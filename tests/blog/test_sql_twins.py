@@ -136,6 +136,8 @@ def claims_and_marks(post: Post, claim) -> list[object]:
     Delivery.objects.filter(pk=c.pk).update(attempts=5)  # taken over again; this copy went out whole
     fourth, marked = claim(d, delivery._InFlight(c, third.claimed_at, held=False))
     seen += [marked, fourth is not None, claim(d)[0] is None, claim(gone)[0] is None]
+    Delivery.objects.filter(pk=d.pk).update(attempts=9)  # taken over after this worker's dot went
+    seen.append(claim(None, delivery._InFlight(d, fourth.claimed_at, held=True, dot_first=True))[1])
     seen += list(send.deliveries.order_by("pk").values_list("status", "attempts", "error"))
     return seen
 
