@@ -27,7 +27,7 @@ class ActivityJsonMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.method not in ("GET", "HEAD") or not request.path_info.startswith("/p/"):
             return self.get_response(request)
-        response = None
+        response: HttpResponse | None = None
         if wants_activity_json(request.META.get("HTTP_ACCEPT", "")):
             match = _match(request.path_info)
             if match is not None and match.view_name == POST_VIEW:
