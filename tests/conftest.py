@@ -96,9 +96,11 @@ def _fresh_cache():
     from django.core.cache import cache
 
     from blog import pagecache, sitesettings
+    from blog.pagecache import pubsub
 
     cache.clear()
-    pagecache._recent.clear()  # the renderings and rows this process kept went with the cache
+    pubsub.forget()  # what this process knew of the page versions went with the cache
+    pagecache._recent.clear()  # and the renderings and rows it kept under them
     sitesettings.forget()  # and of the site settings
 
 

@@ -39,7 +39,8 @@ from django.utils.safestring import SafeString, mark_safe
 
 from accounts.models import User
 from blog.models import Post, Restack, SlugRedirect
-from blog.pagecache import http, purgers
+from blog.pagecache import http, pubsub, purgers
+from blog.pagecache.pubsub import StoredPage
 
 COUNTER_LAG = 60
 FRESH_COOKIE = "fresh"
@@ -122,16 +123,25 @@ def _cached(
     parts: dict[str, str] | None = None,
 ) -> HttpResponse:
     key, version_keys = key or _page_key(request), [_version_key(SITE), _version_key(scope)]
-    read = _read_versions(request)
+    read, since = _read_versions(request), pubsub.generation()
+    # The view read them before the database (see versions()), or this process knows them.
+    known = read.get(scope) or pubsub.known(version_keys)
     versions: list[str | None]
-    if scope in read:  # the view read them before the database (see versions())
-        versions, page = list(read[scope]), cache.get(key)
+    if known is not None:  # on a hit, often no round trip at all
+        versions, local = list(known), pubsub.page(key)
+        if local is not None and not _current(local, versions):
+            local = None  # out of date here; another process may have stored the next one
+        page = local or cache.get(key)
     else:
         found = cache.get_many([key, *version_keys])  # one round trip, a few bytes, on a hit
-        versions, page = [_text(found.get(k)) for k in version_keys], found.get(key)
+        versions, page, local = [_text(found.get(k)) for k in version_keys], found.get(key), None
+        pubsub.remember(since, {k: v for k, v in zip(version_keys, versions, strict=True) if v})
     serving = _body(page["rendering"]) if page and _current(page, versions) else None
-    if serving and not _refreshes(page):
-        return _serve(request, serving, parts)
+    if serving:
+        if local is None:
+            pubsub.remember(since, {}, key, page)
+        if not _refreshes(page):
+            return _serve(request, serving, parts)
     # Read the versions before the database: a change committed after this
     # point bumps them, so what is rendered now is never served after it.
     current: list[str] = [v or _start_version(k) for k, v in zip(version_keys, versions, strict=True)]
@@ -165,15 +175,6 @@ def _keeping_headers(rendered: HttpResponse, served: HttpResponse) -> HttpRespon
             served[header] = value
     served.cookies = rendered.cookies
     return served
-
-
-class StoredPage(TypedDict):
-    """What the cache keeps under a page's key: the versions it was rendered
-    under and the key of its rendering."""
-
-    versions: list[str]
-    rendering: str
-    stored_at: float
 
 
 class Rendering(TypedDict):
@@ -214,9 +215,13 @@ def versions(request: HttpRequest, scope: str) -> list[str]:
     does, so that what it renders is never stored under a later version."""
     read = _read_versions(request)
     if scope not in read:
-        keys = [_version_key(SITE), _version_key(scope)]
-        stored = cache.get_many(keys)
-        read[scope] = [_text(stored.get(key)) or _start_version(key) for key in keys]
+        keys, since = [_version_key(SITE), _version_key(scope)], pubsub.generation()
+        found = pubsub.known(keys)
+        if found is None:
+            stored = cache.get_many(keys)
+            found = [_text(stored.get(key)) or _start_version(key) for key in keys]
+            pubsub.remember(since, dict(zip(keys, found, strict=True)))
+        read[scope] = found
     return read[scope]
 
 
@@ -275,11 +280,12 @@ def _template(request: HttpRequest, response: HttpResponse) -> Rendering:
 
 
 def _store(key: str, versions: list[str], body: Rendering) -> None:
-    rendering = uuid4().hex
+    rendering, since = uuid4().hex, pubsub.generation()
     page: StoredPage = {"versions": versions, "rendering": rendering, "stored_at": time.time()}
     cache.set(_body_key(rendering), body, COUNTER_LAG)
     cache.set(key, page, COUNTER_LAG)
     keep_local_copy(_body_key(rendering), body)
+    pubsub.remember(since, {}, key, page)
 
 
 def _body(rendering: str) -> Rendering | None:
@@ -359,8 +365,8 @@ def changed(*scopes: str) -> None:
     keys = [_version_key(scope) for scope in scopes]
 
     def bump() -> None:
-        for key in keys:
-            _next_version(key)
+        new = {key: _next_version(key) for key in keys}
+        pubsub.publish(new)  # then every process knows, without asking Redis per page
 
     transaction.on_commit(bump, robust=True)
     if purgers.is_configured():
@@ -368,10 +374,10 @@ def changed(*scopes: str) -> None:
         transaction.on_commit(lambda: pages_changed.send(sender=None, keys=surrogate_keys), robust=True)
 
 
-def _next_version(key: str) -> None:
-    """Versions are counters: two changes at once both move them on."""
+def _next_version(key: str) -> str:
+    """A counter, so that a process that hears two changes out of order keeps the later (pubsub)."""
     cache.add(key, _first_version(), timeout=None)
-    cache.incr(key)
+    return str(cache.incr(key))
 
 
 def site_changed() -> None:

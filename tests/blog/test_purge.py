@@ -13,8 +13,9 @@ from celery.exceptions import Retry
 from django.core import mail
 from django.test import Client
 
-from blog import pagecache, publishing
+from blog import publishing
 from blog.models import Post
+from blog.pagecache import pubsub
 from blog.tasks import purge_pages
 from tests.factories import comment_as, make_post, relax_moderation
 
@@ -136,7 +137,7 @@ def test_redis_failing_at_commit_drops_no_other_work(ada, rosa, monkeypatch) -> 
     def down(*args: object, **kwargs: object) -> None:
         raise redis.ConnectionError("Redis is down")
 
-    monkeypatch.setattr(pagecache, "_next_version", down)
+    monkeypatch.setattr(pubsub, "publish", down)
     comment_as(rosa, post, "A fair point")
     assert [m.to for m in mail.outbox] == [[ada.email]]
     assert "A fair point" in Client().get(post.get_absolute_url()).content.decode()
