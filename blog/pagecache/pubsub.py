@@ -28,7 +28,6 @@ from typing import TypedDict
 
 import redis
 from django.conf import settings
-from redis.connection import parse_url
 
 CHANNEL = "pagecache:versions"
 RECONNECT_SECONDS = 1.0
@@ -79,8 +78,9 @@ def channel() -> str:
     server, whatever its database, so sites (or test runs) sharing a server on
     other databases or key prefixes must not hear each other's versions. Not the
     host: every web host of one site must hear the others, whatever it calls Redis."""
-    cache, url = settings.CACHES["default"], _redis_url() or ""
-    scope = f"{parse_url(url).get('db', 0)}|{cache.get('KEY_PREFIX', '')}|{cache.get('VERSION', 1)}"
+    cache, url = settings.CACHES["default"], _redis_url() or "redis://"
+    db = redis.Redis.from_url(url).connection_pool.connection_kwargs.get("db", 0)  # connects to nothing
+    scope = f"{db}|{cache.get('KEY_PREFIX', '')}|{cache.get('VERSION', 1)}"
     return f"{CHANNEL}:{hashlib.sha256(scope.encode()).hexdigest()[:16]}"
 
 
