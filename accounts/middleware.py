@@ -5,9 +5,8 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
-from django.utils import timezone
 
-from accounts import timezones
+from accounts.requests import may_be_signed_in
 
 # Signing in and out, setting up two-factor, and files stay open to a staff
 # account that has not set it up yet.
@@ -29,26 +28,11 @@ class StaffTwoFactorMiddleware:
 
     @staticmethod
     def _must_set_up(request: HttpRequest) -> bool:
+        if not (settings.MFA_REQUIRED_FOR_STAFF and may_be_signed_in(request)):
+            return False
         user = request.user
-        if not (settings.MFA_REQUIRED_FOR_STAFF and user.is_authenticated and user.is_staff):
+        if not (user.is_authenticated and user.is_staff):
             return False
         if request.path.startswith(EXEMPT_PREFIXES):
             return False
         return not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
-
-
-class TimeZoneMiddleware:
-    """Times are shown, and schedules read, in the signed-in reader's own zone
-    (accounts/timezones.py); everyone else sees the site's default zone."""
-
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        user = request.user
-        if user.is_authenticated and user.time_zone:
-            timezone.activate(timezones.zone_of(user.time_zone))
-        try:
-            return self.get_response(request)
-        finally:
-            timezone.deactivate()  # the thread's next request starts from the default

@@ -5,6 +5,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
@@ -17,6 +18,12 @@ View = Callable[..., HttpResponse]
 
 class SignedInRequest(HttpRequest):
     user: User
+
+
+def may_be_signed_in(request: HttpRequest) -> bool:
+    """Only a session signs a reader in, so a request without its cookie is a
+    visitor's: middleware can tell without loading the user."""
+    return settings.SESSION_COOKIE_NAME in request.COOKIES
 
 
 def role_required(role: str) -> Callable[[View], View]:

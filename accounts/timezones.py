@@ -64,7 +64,7 @@ def is_known(name: str) -> bool:
 
 
 def site_default() -> str:
-    """The site's zone: what blog.middleware.SiteTimeZoneMiddleware activated
+    """The site's zone: what blog.middleware.TimeZoneMiddleware activated first
     for this request (the site settings), else TIME_ZONE."""
     return timezone.get_current_timezone_name()
 

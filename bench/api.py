@@ -15,7 +15,6 @@ hello's throughput (the target is 0.40), and the SQL queries of one request.
 """
 
 import argparse
-import os
 import shutil
 import sys
 from collections.abc import Callable
@@ -25,32 +24,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.harness import (
     CACHE_URL,
-    DATABASE_URL,
     HEADER,
-    WRK,
+    MACHINE,
     Request,
+    add_load_arguments,
+    against_hello,
+    count_queries,
     ensure_database,
-    gunicorn,
-    hello,
-    interleaved,
-    load,
-    manage,
+    load_by,
+    page,
+    prepare_demo,
     production_env,
+    ratio_row,
+    shell,
     temp_var_dir,
 )
-from bench.post_page import page, shell
 
-COUNT_QUERIES = """
-from django.db import connection
-from django.test import Client
-from django.test.utils import CaptureQueriesContext
-client = Client(HTTP_HOST="127.0.0.1")
-client.get("PATH")
-with CaptureQueriesContext(connection) as queries:
-    response = client.get("PATH", headers={"Authorization": "KEY"} if "KEY" else {})
-assert response.status_code == 200, response.status_code
-print(len(queries), len(response.content))
-"""
 MAKE_KEY = """
 from accounts.models import User
 from blog.apikeys import create_key
@@ -65,10 +54,7 @@ print(Tag.objects.order_by("slug").values_list("slug", flat=True).first())
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seconds", type=float, default=5, help="wrk duration per target")
-    parser.add_argument("--requests", type=int, default=2000, help="requests per target without wrk")
-    parser.add_argument("--concurrency", type=int, default=32, help="connections")
-    parser.add_argument("--database-url", default=DATABASE_URL)
+    add_load_arguments(parser)
     parser.add_argument("--cache-url", default=CACHE_URL, help="shared cache; default: each worker's own memory")
     return parser.parse_args()
 
@@ -81,7 +67,7 @@ def api(path: str, key: str = "") -> Callable[[int], Request]:
 
 
 def request_for(name: str, path: str, key: str) -> Callable[[int], Request]:
-    """The API as a tool calls it; the reference page as a browser asks for it (bench/post_page.py)."""
+    """The API as a tool calls it; the reference page as a browser asks for it (harness.page)."""
     return page(path, "") if name.startswith("home") else api(path, key)
 
 
@@ -91,9 +77,7 @@ def main() -> None:
     var_dir = temp_var_dir()
     try:
         env = production_env(args.database_url, var_dir, args.cache_url)
-        manage(env, "migrate", "--noinput")
-        manage(env, "seed_demo", "--force", "--verbosity", "0")
-        manage(env, "collectstatic", "--noinput")
+        prepare_demo(env)
         key = shell(env, MAKE_KEY).split()[-1]
         tag = shell(env, FIRST_TAG).split()[-1]
         targets = {
@@ -102,28 +86,21 @@ def main() -> None:
             f"GET /api/v1/posts?tag={tag}, a key": (f"/api/v1/posts?tag={tag}", key),
         }
         sizes = {
-            name: shell(env, COUNT_QUERIES.replace("PATH", path).replace("KEY", f"Bearer {who}" if who else "")).split()
+            name: count_queries(env, path, headers={"Authorization": f"Bearer {who}"} if who else {})
             for name, (path, who) in targets.items()
         }
-        results = []
-        with gunicorn(env) as base, hello(env) as hello_base:
-            for name, (path, who) in targets.items():
-                load("warm-up", base, request_for(name, path, who), 40, 4)
-            load("warm-up", hello_base, api("/"), 200, 4)
-            for name, (path, who) in targets.items():
-                results.append(interleaved((name, base, request_for(name, path, who)), ("hello", hello_base, api("/")),
-                                           args.seconds, args.concurrency, total=args.requests))  # fmt: skip
+        requests = {name: request_for(name, path, who) for name, (path, who) in targets.items()}
+        results = against_hello(env, requests, api("/"), args)
     finally:
         shutil.rmtree(var_dir, ignore_errors=True)
-    load_by = f"wrk -t2 -c{args.concurrency} -d{args.seconds:g}s" if WRK else f"{args.concurrency} Python threads"
-    print(f"gunicorn 2 sync workers, {load_by}; cache: {args.cache_url or 'per-worker memory'}")
-    print(f"machine: {os.cpu_count()} cores; the load generator runs on the same machine")
+    print(f"gunicorn 2 sync workers, {load_by(args)}; cache: {args.cache_url or 'per-worker memory'}")
+    print(MACHINE)
     print("each target alternates with the bare Django hello (bench/hello.py); ratio = target / hello (target 0.40)")
     print(HEADER + f" {'hello/s':>9} {'hello p99':>9} {'ratio':>7}")
     for result, floor in results:
-        print(result.row() + f" {floor.rate:>9.0f} {floor.p99:>9.1f} {result.rate / floor.rate:>7.3f}")
+        print(ratio_row(result, floor))
     for name, (queries, size) in sizes.items():
-        print(f"{name}: {queries} SQL queries, {int(size) // 1024} KB")
+        print(f"{name}: {queries} SQL queries, {size // 1024} KB")
 
 
 if __name__ == "__main__":

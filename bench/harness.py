@@ -2,9 +2,11 @@
 Django floor to compare it with, and a load that reports throughput and
 latency (wrk when installed, else Python threads)."""
 
+import argparse
 import http.client
 import json
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -69,6 +71,60 @@ def production_env(database_url: str, var_dir: str, cache_url: str = CACHE_URL) 
 
 def manage(env: dict[str, str], *args: str) -> None:
     subprocess.run([PYTHON, "manage.py", *args], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+
+
+def prepare_demo(env: dict[str, str]) -> None:
+    """Migrate, seed the demo content and collect the static files, as a fresh site."""
+    manage(env, "migrate", "--noinput")
+    manage(env, "seed_demo", "--force", "--verbosity", "0")
+    manage(env, "collectstatic", "--noinput")
+
+
+def shell(env: dict[str, str], code: str) -> str:
+    """What `code` prints, run by `manage.py shell` in the bench's settings; its error ends the bench."""
+    command = [PYTHON, "manage.py", "shell", "--no-imports", "-c", code]
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+    if done.returncode:
+        sys.exit(f"manage.py shell failed:\n{done.stderr[-3000:]}")
+    return done.stdout.strip()
+
+
+# Run in the bench's own settings, so the count is the production page's.
+COUNT_QUERIES = """
+import json
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+client = Client(HTTP_HOST="127.0.0.1")
+for name, value in json.loads(COOKIES).items():
+    client.cookies[name] = value
+client.get(PATH)
+with CaptureQueriesContext(connection) as queries:
+    response = client.get(PATH, headers=json.loads(HEADERS))
+assert response.status_code == 200, response.status_code
+assert EXPECT.encode() in response.content, "the page lacks " + EXPECT
+print(len(queries), len(response.content))
+"""
+
+
+def count_queries(
+    env: dict[str, str],
+    path: str,
+    cookies: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+    expect: str = "",
+) -> tuple[int, int]:
+    """SQL queries and size of a page's second load (so a cached page shows what a hit costs):
+    `cookies` on both loads, `headers` on the counted one; `expect` must be in the page."""
+    values = {
+        "COOKIES": json.dumps(cookies or {}),
+        "HEADERS": json.dumps(headers or {}),
+        "PATH": path,
+        "EXPECT": expect,
+    }
+    code = re.sub(r"\b(COOKIES|HEADERS|PATH|EXPECT)\b", lambda found: repr(values[found[1]]), COUNT_QUERIES)
+    queries, size = shell(env, code).split()[-2:]
+    return int(queries), int(size)
 
 
 def free_port() -> int:
@@ -192,6 +248,16 @@ def load(name: str, base: str, request: Callable[[int], "Request"], total: int, 
 
 # A request as the load generators send it: method, path, body, headers.
 Request = tuple[str, str, bytes | None, dict[str, str]]
+BROWSER = "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0"
+CSRF_SECRET = "c" * 32  # a well-formed CSRF cookie (an unmasked secret)
+
+
+def page(path: str, session: str) -> Callable[[int], Request]:
+    """A page as a browser asks for it, so that page-view counting runs as for a reader."""
+    headers = {"Host": "127.0.0.1", "User-Agent": BROWSER, "Accept": "text/html", "Accept-Language": "en"}
+    if session:  # and the CSRF cookie the site set on their first page, as a browser keeps it
+        headers["Cookie"] = f"sessionid={session}; csrftoken={CSRF_SECRET}"
+    return lambda _i: ("GET", path, None, headers)
 
 
 def _lua(value: str) -> str:
@@ -291,6 +357,48 @@ def interleaved(
             results.append(measure(name, base, request, total // rounds, concurrency, seconds / rounds, variants))
             drain(base)
     return combined(a[0], runs[0]), combined(b[0], runs[1])
+
+
+def against_hello(
+    env: dict[str, str],
+    targets: dict[str, Callable[[int], Request]],
+    hello_request: Callable[[int], Request],
+    args: argparse.Namespace,
+    variants: int = 1,
+    warm_up: tuple[int, int, int] = (40, 200, 4),
+) -> list[tuple[Result, Result]]:
+    """Each target alternating with the bare Django hello: the machine is shared, so
+    each ratio is taken in one stretch. `warm_up`: requests per target and for the
+    hello, and their connections, sent first to warm both workers' caches."""
+    pairs = []
+    per_target, for_hello, connections = warm_up
+    with gunicorn(env) as base, hello(env) as hello_base:
+        for request in targets.values():
+            load("warm-up", base, request, per_target, connections)
+        load("warm-up", hello_base, hello_request, for_hello, connections)
+        for name, request in targets.items():
+            pairs.append(interleaved((name, base, request), ("hello", hello_base, hello_request), args.seconds,
+                                     args.concurrency, variants=variants, total=args.requests))  # fmt: skip
+    return pairs
+
+
+def add_load_arguments(parser: argparse.ArgumentParser, requests: int = 2000, concurrency: int = 32) -> None:
+    parser.add_argument("--seconds", type=float, default=5, help="wrk duration per target")
+    parser.add_argument("--requests", type=int, default=requests, help="requests per target without wrk")
+    parser.add_argument("--concurrency", type=int, default=concurrency, help="connections")
+    parser.add_argument("--database-url", default=DATABASE_URL)
+
+
+def load_by(args: argparse.Namespace) -> str:
+    return f"wrk -t2 -c{args.concurrency} -d{args.seconds:g}s" if WRK else f"{args.concurrency} Python threads"
+
+
+MACHINE = f"machine: {os.cpu_count()} cores; the load generator runs on the same machine"
+
+
+def ratio_row(result: Result, floor: Result) -> str:
+    """A target's row, then its baseline's rate and p99 and the target's share of its rate."""
+    return result.row() + f" {floor.rate:>9.0f} {floor.p99:>9.1f} {result.rate / floor.rate:>7.3f}"
 
 
 def drain(base: str, path: str = "/robots.txt", timeout: float = 60) -> None:

@@ -18,9 +18,7 @@ SQL each request runs.
 """
 
 import argparse
-import os
 import shutil
-import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -28,20 +26,18 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.harness import (
-    DATABASE_URL,
     HEADER,
-    PYTHON,
-    ROOT,
-    WRK,
+    MACHINE,
     Request,
-    Result,
+    add_load_arguments,
+    against_hello,
+    count_queries,
     ensure_database,
-    gunicorn,
-    hello,
-    interleaved,
-    load,
-    manage,
+    get,
+    load_by,
+    prepare_demo,
     production_env,
+    shell,
     temp_var_dir,
 )
 
@@ -83,37 +79,13 @@ found = members.members(members.MemberFilter())
 row = found.order_by("-created_at", "-pk")[60000]
 print(members.make_cursor(row))
 """
-COUNT_QUERIES = """
-from django.db import connection
-from django.test import Client
-from django.test.utils import CaptureQueriesContext
-client = Client(HTTP_HOST="127.0.0.1")
-client.cookies["sessionid"] = "SESSION"
-client.get("PATH")
-with CaptureQueriesContext(connection) as queries:
-    response = client.get("PATH")
-assert response.status_code == 200, response.status_code
-assert b"/write/members/" in response.content
-print(len(queries))
-"""
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seconds", type=float, default=5, help="wrk duration per target")
-    parser.add_argument("--requests", type=int, default=500, help="requests per target without wrk")
-    parser.add_argument("--concurrency", type=int, default=2, help="connections")
+    add_load_arguments(parser, requests=500, concurrency=2)
     parser.add_argument("--members", type=int, default=100_000)
-    parser.add_argument("--database-url", default=DATABASE_URL)
     return parser.parse_args()
-
-
-def shell(env: dict[str, str], code: str) -> str:
-    command = [PYTHON, "manage.py", "shell", "--no-imports", "-c", code]
-    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
-    if done.returncode:
-        sys.exit(f"manage.py shell failed:\n{done.stderr[-3000:]}")
-    return done.stdout.strip()
 
 
 def member_page(session: str, queries: list[str]) -> Callable[[int], Request]:
@@ -138,35 +110,21 @@ def main() -> None:
     var_dir = temp_var_dir()
     try:
         env = production_env(args.database_url, var_dir)
-        manage(env, "migrate", "--noinput")
-        manage(env, "seed_demo", "--force", "--verbosity", "0")
-        manage(env, "collectstatic", "--noinput")
+        prepare_demo(env)
         total = shell(env, FILL.replace("WANTED", str(args.members)))
         session = shell(env, SIGN_IN).split()[-1]
         cursor = shell(env, CURSOR).split()[-1]
         wanted = targets(args.members, cursor)
-        queries = {name: shell(env, COUNT_QUERIES.replace("SESSION", session).replace("PATH", "/write/members/?"
-                                                                                      + qs[0])).split()[-1]
-                   for name, qs in wanted.items()}  # fmt: skip
-        results: list[tuple[Result, Result]] = []
-        with gunicorn(env) as base, hello(env) as hello_base:
-            hello_request: Callable[[int], Request] = lambda _i: ("GET", "/", None, {"Host": "127.0.0.1"})  # noqa: E731
-            for qs in wanted.values():
-                load("warm-up", base, member_page(session, qs), 20, 2)
-            load("warm-up", hello_base, hello_request, 100, 2)
-            for name, qs in wanted.items():
-                target = (name, base, member_page(session, qs))
-                baseline = ("hello", hello_base, hello_request)
-                results.append(
-                    interleaved(
-                        target, baseline, args.seconds, args.concurrency, variants=VARIANTS, total=args.requests
-                    )
-                )
+        queries = {
+            name: count_queries(env, "/write/members/?" + qs[0], {"sessionid": session}, expect="/write/members/")[0]
+            for name, qs in wanted.items()
+        }
+        requests = {name: member_page(session, qs) for name, qs in wanted.items()}
+        results = against_hello(env, requests, get("/"), args, variants=VARIANTS, warm_up=(20, 100, 2))
     finally:
         shutil.rmtree(var_dir, ignore_errors=True)
-    load_by = f"wrk -t2 -c{args.concurrency} -d{args.seconds:g}s" if WRK else f"{args.concurrency} Python threads"
-    print(f"{total} subscribers; gunicorn 2 sync workers, {load_by}; signed in as the demo publisher")
-    print(f"machine: {os.cpu_count()} cores; the load generator runs on the same machine")
+    print(f"{total} subscribers; gunicorn 2 sync workers, {load_by(args)}; signed in as the demo publisher")
+    print(MACHINE)
     print("each target alternates with the bare Django hello (bench/hello.py), five runs each")
     print(HEADER + f" {'hello p99':>9} {'p99 ratio':>9} {'rate ratio':>10} {'SQL':>4}")
     worst = 0.0

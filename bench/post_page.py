@@ -18,14 +18,13 @@ With --cache-url (Redis) the workers share one cache, as in production.
 """
 
 import argparse
-import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -33,42 +32,28 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.harness import (
     CACHE_URL,
-    DATABASE_URL,
     HEADER,
-    PYTHON,
+    MACHINE,
     ROOT,
-    WRK,
-    Request,
     Result,
+    add_load_arguments,
+    against_hello,
+    count_queries,
     ensure_database,
     free_port,
     gunicorn,
-    hello,
     interleaved,
     load,
-    manage,
+    load_by,
+    page,
+    prepare_demo,
     production_env,
+    ratio_row,
+    shell,
     temp_var_dir,
 )
 
-# Run in the bench's own settings, so the count is the production page's.
-COUNT_QUERIES = """
-from django.db import connection
-from django.test import Client
-from django.test.utils import CaptureQueriesContext
-client = Client(HTTP_HOST="127.0.0.1")
-session = "SESSION"
-if session:
-    client.cookies["sessionid"] = session
-client.get("PATH")
-with CaptureQueriesContext(connection) as queries:
-    response = client.get("PATH")
-assert response.status_code == 200, response.status_code
-print(len(queries), len(response.content))
-"""
 COMMENTED_SLUG = "bench-500-comments"
-CSRF_SECRET = "c" * 32  # a well-formed CSRF cookie (an unmasked secret)
-BROWSER = "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0"
 # 500 approved comments: 100 threads, each a root and replies four deep.
 SEED_COMMENTS = """
 from django.test import Client
@@ -95,10 +80,7 @@ print(reader.cookies["sessionid"].value)
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seconds", type=float, default=5, help="wrk duration per target")
-    parser.add_argument("--requests", type=int, default=2000, help="requests per target without wrk")
-    parser.add_argument("--concurrency", type=int, default=32, help="connections")
-    parser.add_argument("--database-url", default=DATABASE_URL)
+    add_load_arguments(parser)
     parser.add_argument("--cache-url", default=CACHE_URL, help="shared cache; default: each worker's own memory")
     parser.add_argument("--only", default="", help="run only the targets whose name contains this")
     parser.add_argument(
@@ -115,11 +97,6 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def shell(env: dict[str, str], code: str) -> str:
-    command = [PYTHON, "manage.py", "shell", "--no-imports", "-c", code]
-    return subprocess.run(command, cwd=ROOT, env=env, check=True, capture_output=True, text=True).stdout
-
-
 SEED_SUBSCRIBERS = """
 from blog.models import Subscriber
 have = Subscriber.objects.filter(email__startswith="bench-sub").count()
@@ -131,9 +108,7 @@ for start in range(have, COUNT, 5000):
 
 def prepare(env: dict[str, str], subscribers: int) -> str:
     """Migrate and seed; returns a session key of a signed-in commenter."""
-    manage(env, "migrate", "--noinput")
-    manage(env, "seed_demo", "--force", "--verbosity", "0")
-    manage(env, "collectstatic", "--noinput")
+    prepare_demo(env)
     if subscribers:
         shell(env, SEED_SUBSCRIBERS.replace("COUNT", str(subscribers)))
     return shell(env, SEED_COMMENTS.replace("SLUG", COMMENTED_SLUG)).split()[-1]
@@ -233,35 +208,6 @@ print(post.get_absolute_url(), post.author.get_absolute_url(), "/t/" + post.tags
 """
 
 
-def count_queries(env: dict[str, str], path: str, session: str) -> tuple[int, int]:
-    """A page's SQL queries and HTML size on its second load (signed in if a session is given)."""
-    queries, size = shell(env, COUNT_QUERIES.replace("PATH", path).replace("SESSION", session)).split()[-2:]
-    return int(queries), int(size)
-
-
-def page(path: str, session: str) -> Callable[[int], Request]:
-    # What a browser sends, so that page-view counting (blog/pageviews.py) runs as for a reader.
-    headers = {"Host": "127.0.0.1", "User-Agent": BROWSER, "Accept": "text/html", "Accept-Language": "en"}
-    if session:  # and the CSRF cookie the site set on their first page, as a browser keeps it
-        headers["Cookie"] = f"sessionid={session}; csrftoken={CSRF_SECRET}"
-    return lambda _i: ("GET", path, None, headers)
-
-
-def run(
-    env: dict[str, str], targets: dict[str, tuple[str, str]], args: argparse.Namespace
-) -> list[tuple[Result, Result]]:
-    """Each target alternating with the hello: the machine is shared, so each ratio is taken in one stretch."""
-    pairs = []
-    with gunicorn(env) as base, hello(env) as hello_base:
-        for path, session in targets.values():  # warm both workers' template and URL caches first
-            load("warm-up", base, page(path, session), 40, 4)
-        load("warm-up", hello_base, page("/", ""), 200, 4)
-        for name, target in targets.items():
-            pairs.append(interleaved((name, base, page(*target)), ("hello", hello_base, page("/", "")),
-                                     args.seconds, args.concurrency, total=args.requests))  # fmt: skip
-    return pairs
-
-
 def main() -> None:
     args = parse_args()
     ensure_database(args.database_url)
@@ -281,22 +227,24 @@ def main() -> None:
             "500 comments, signed in": (commented, session),
         }
         targets = {name: target for name, target in targets.items() if args.only in name}
-        sizes = {name: count_queries(env, path, who) for name, (path, who) in targets.items()}
-        results = run(env, targets, args)
+        sizes = {
+            name: count_queries(env, path, {"sessionid": who} if who else {}) for name, (path, who) in targets.items()
+        }
+        requests = {name: page(*target) for name, target in targets.items()}
+        results = against_hello(env, requests, page("/", ""), args)
         shared = None
         if not args.no_shared_cache and shutil.which("varnishd") and shutil.which("nginx"):
             shared = shared_cache_pair(env, post, args)
     finally:
         shutil.rmtree(var_dir, ignore_errors=True)
-    load_by = f"wrk -t2 -c{args.concurrency} -d{args.seconds:g}s" if WRK else f"{args.concurrency} Python threads"
-    print(f"gunicorn 2 sync workers, {load_by}; cache: {args.cache_url or 'per-worker memory'}")
-    print(f"machine: {os.cpu_count()} cores; the load generator runs on the same machine")
+    print(f"gunicorn 2 sync workers, {load_by(args)}; cache: {args.cache_url or 'per-worker memory'}")
+    print(MACHINE)
     print(
         "each target alternates with the bare Django hello (bench/hello.py), five 1 s runs each; ratio = target / hello"
     )
     print(HEADER + f" {'hello/s':>9} {'hello p99':>9} {'ratio':>7}")
     for result, floor in results:
-        print(result.row() + f" {floor.rate:>9.0f} {floor.p99:>9.1f} {result.rate / floor.rate:>7.3f}")
+        print(ratio_row(result, floor))
     for name, (queries, size) in sizes.items():
         print(f"{name}: {queries} SQL queries, {size // 1024} KB of HTML")
     if args.subscribers:
@@ -306,7 +254,7 @@ def main() -> None:
         print("\nsigned-out post page through Varnish (config/varnish/dispatch.vcl) against nginx (2 workers)")
         print("serving the same HTML as a static file, alternating; ratio = Varnish / nginx")
         print(HEADER + f" {'nginx/s':>9} {'nginx p99':>9} {'ratio':>7}")
-        print(cached.row() + f" {static.rate:>9.0f} {static.p99:>9.1f} {cached.rate / static.rate:>7.3f}")
+        print(ratio_row(cached, static))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Site-wide middleware: 301s from the old addresses of imported posts (WordPress,
-Ghost), and the site's time zone (blog/sitesettings.py). Page views are counted
-by the pages' beacon (blog/views/seen.py)."""
+Ghost), and the time zone a request is shown in (the signed-in reader's, else the
+publication's). Page views are counted by the pages' beacon (blog/views/seen.py)."""
 
 import zoneinfo
 from collections.abc import Callable
@@ -9,6 +9,8 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.utils import timezone
 
+from accounts import timezones
+from accounts.requests import may_be_signed_in
 from blog import sitesettings
 from blog.models import LegacyPath
 
@@ -38,21 +40,30 @@ class LegacyRedirectMiddleware:
         return HttpResponsePermanentRedirect(legacy.post.get_absolute_url())
 
 
-class SiteTimeZoneMiddleware:
-    """Times are shown and entered in the publication's time zone (site settings)."""
+class TimeZoneMiddleware:
+    """Times are shown, and schedules read, in the signed-in reader's own zone
+    (accounts/timezones.py); everyone else sees the publication's zone (site
+    settings). One middleware, so a request activates one zone once."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        timezone.activate(_site_zone())
         try:
-            zone = sitesettings.current().time_zone
-        except Exception:
-            # The database is down: the view meets the failure and reports it
-            # (the health check answers 503 by itself), so not here.
-            zone = settings.TIME_ZONE
-        timezone.activate(zoneinfo.ZoneInfo(zone))
-        try:
+            user = request.user if may_be_signed_in(request) else None
+            if user is not None and user.is_authenticated and user.time_zone:
+                # An unknown name falls back to the site's zone, the one just activated.
+                timezone.activate(timezones.zone_of(user.time_zone))
             return self.get_response(request)
         finally:
-            timezone.deactivate()
+            timezone.deactivate()  # the thread's next request starts from the default
+
+
+def _site_zone() -> zoneinfo.ZoneInfo:
+    try:
+        return zoneinfo.ZoneInfo(sitesettings.current().time_zone)
+    except Exception:
+        # The database is down: the view meets the failure and reports it
+        # (the health check answers 503 by itself), so not here.
+        return zoneinfo.ZoneInfo(settings.TIME_ZONE)

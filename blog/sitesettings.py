@@ -6,7 +6,7 @@ EMAIL_REPLY_TO, TIME_ZONE). `current()` is the one way to read them: it keeps
 the resolved values in the shared cache, and `save_site` drops that copy and
 bumps the site-wide page version, so a change shows at once on every page,
 cached or not. Each process also keeps the values for LOCAL_SECONDS, since
-every request reads the time zone (SiteTimeZoneMiddleware) and a page served
+every request reads the time zone (TimeZoneMiddleware) and a page served
 from the page cache otherwise asks the shared cache nothing. See
 docs/site-settings.md.
 """

@@ -34,7 +34,7 @@ from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import Signal, receiver
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
-from django.utils.cache import patch_vary_headers
+from django.utils.http import quote_etag
 from django.utils.safestring import SafeString, mark_safe
 
 from accounts.models import User
@@ -106,7 +106,7 @@ def _version_key(scope: str) -> str:
 
 
 def _page_key(request: HttpRequest) -> str:
-    # Times on a page are in the reader's zone (accounts/middleware.py), so a rendering is per zone.
+    # Times on a page are in the reader's zone (blog/middleware.py), so a rendering is per zone.
     page = f"{request.get_full_path()}|{timezone.get_current_timezone_name()}"
     return "pagecache:page:" + hashlib.sha256(page.encode()).hexdigest()
 
@@ -183,6 +183,7 @@ class Rendering(TypedDict):
     pieces: list[Any]  # bytes between the marks, the marks' names (str) at the odd places
     marks: set[str]
     content_type: str
+    etag: str  # of a rendering without marks, so that a hit hashes nothing (http.shared)
 
 
 def _text(version: object) -> str | None:
@@ -273,7 +274,9 @@ def _template(request: HttpRequest, response: HttpResponse) -> Rendering:
         html = html.replace(token, mark(_CSRF))
     pieces: list[Any] = _MARKS.split(html)  # odd pieces are the marks' names
     pieces[::2] = [piece.encode(response.charset) for piece in pieces[::2]]
-    return {"pieces": pieces, "marks": set(pieces[1::2]), "content_type": response["Content-Type"]}
+    marks = set(pieces[1::2])
+    etag = "" if marks else quote_etag(hashlib.md5(b"".join(pieces), usedforsecurity=False).hexdigest())
+    return {"pieces": pieces, "marks": marks, "content_type": response["Content-Type"], "etag": etag}
 
 
 def _store(key: str, versions: list[str], body: Rendering) -> None:
@@ -317,8 +320,9 @@ def _serve(request: HttpRequest, body: Rendering, parts: dict[str, str] | None =
         encoded = {name: values[name].encode() for name in marks}
         pieces = [encoded[piece] if i % 2 else piece for i, piece in enumerate(pieces)]
     response = HttpResponse(b"".join(pieces), content_type=body["content_type"])
-    patch_vary_headers(response, ["Cookie"])  # a signed-in reader gets another page at this address
-    response["X-Page-Cache"] = "hit"
+    if body.get("etag"):
+        response["ETag"] = body["etag"]
+    response["X-Page-Cache"] = "hit"  # shared_page() says Vary: Cookie (http.py)
     return response
 
 

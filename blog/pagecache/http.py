@@ -38,7 +38,8 @@ def shared(request: HttpRequest, response: HttpResponse, scopes: list[str]) -> H
     patch_vary_headers(response, ["Cookie"])
     header, joiner = KEY_HEADERS[settings.PAGE_CACHE_PURGER]
     response[header] = joiner.join(surrogate_key(scope) for scope in scopes)
-    set_response_etag(response)
+    if not response.has_header("ETag"):  # a hit carries its rendering's (blog/pagecache/)
+        set_response_etag(response)
     return get_conditional_response(request, etag=response["ETag"], response=response) or response
 
 

@@ -17,6 +17,7 @@ Only with a Redis cache; with any other (tests, `make run`) every request
 asks the cache, as before.
 """
 
+import hashlib
 import json
 import logging
 import os
@@ -72,6 +73,17 @@ def _redis_url() -> str | None:
     return location[0] if isinstance(location, list | tuple) else location
 
 
+def channel() -> str:
+    """One channel per cache: Redis delivers a message to every subscriber on the
+    server, whatever its database, so sites (or test runs) sharing a server on
+    other databases or key prefixes must not hear each other's versions. Not the
+    host: every web host of one site must hear the others, whatever it calls Redis."""
+    cache, url = settings.CACHES["default"], _redis_url() or "redis://"
+    db = redis.Redis.from_url(url).connection_pool.connection_kwargs.get("db", 0)  # connects to nothing
+    scope = f"{db}|{cache.get('KEY_PREFIX', '')}|{cache.get('VERSION', 1)}"
+    return f"{CHANNEL}:{hashlib.sha256(scope.encode()).hexdigest()[:16]}"
+
+
 def _start() -> bool:
     """Start this process's listener if it has none (first use, or after a fork)."""
     if _copy.pid == os.getpid():
@@ -96,7 +108,7 @@ def _listen(url: str) -> None:
         try:
             client = redis.Redis.from_url(url, socket_connect_timeout=SOCKET_TIMEOUT, socket_keepalive=True)
             pubsub = client.pubsub()
-            pubsub.subscribe(CHANNEL)
+            pubsub.subscribe(channel())
             _follow(pubsub)
         except Exception:
             log.warning("Page versions: lost the subscription; asking Redis until it is back", exc_info=True)
@@ -188,7 +200,7 @@ def publish(versions: dict[str, str]) -> None:
     _apply(versions)
     try:
         assert _copy.client is not None
-        _copy.client.publish(CHANNEL, json.dumps(versions))
+        _copy.client.publish(channel(), json.dumps(versions))
     except redis.RedisError:
         # The other processes would keep old versions: make every copy start over.
         log.exception("Page versions: could not publish a change")

@@ -1,4 +1,4 @@
-"""Each process's copy of the page versions (blog/pageversions.py) on real
+"""Each process's copy of the page versions (blog/pagecache/pubsub.py) on real
 Redis: a hit asks Redis nothing, and a change made by another process shows
 on the next load here once it is published."""
 
@@ -12,7 +12,7 @@ import pytest
 import redis
 from django.conf import settings
 from django.core.cache import cache
-from django.test import Client
+from django.test import Client, override_settings
 
 from blog import pagecache
 from blog.models import Post
@@ -59,7 +59,7 @@ def test_a_hit_asks_redis_nothing_and_another_process_change_shows_next(shared_r
     # Another process edits the post: it sets a new version in Redis, then publishes it.
     Post.objects.filter(pk=post.pk).update(title="Argue elsewhere")  # no signal here: not this process
     cache.set(keys[1], "another-process-version", timeout=None)
-    shared_redis.publish(pageversions.CHANNEL, json.dumps({keys[1]: "another-process-version"}))
+    shared_redis.publish(pageversions.channel(), json.dumps({keys[1]: "another-process-version"}))
     deadline = time.monotonic() + 5
     while (pageversions.known(keys) or [None, None])[1] != "another-process-version":
         assert time.monotonic() < deadline, "the change was never heard"
@@ -93,11 +93,27 @@ def test_two_changes_heard_out_of_order_leave_the_later_version(shared_redis, ad
     keys = ["pagecache:version:site", f"pagecache:version:{pagecache.post_scope(post.slug)}"]
     now = int(listening(keys)[1])
     # Two processes change the post at once: the later one's version is published first.
-    shared_redis.publish(pageversions.CHANNEL, json.dumps({keys[1]: str(now + 2)}))
-    shared_redis.publish(pageversions.CHANNEL, json.dumps({keys[1]: str(now + 1)}))
-    shared_redis.publish(pageversions.CHANNEL, json.dumps({"pagecache:version:heard-last": "1"}))
+    shared_redis.publish(pageversions.channel(), json.dumps({keys[1]: str(now + 2)}))
+    shared_redis.publish(pageversions.channel(), json.dumps({keys[1]: str(now + 1)}))
+    shared_redis.publish(pageversions.channel(), json.dumps({"pagecache:version:heard-last": "1"}))
     wait_for(lambda: "pagecache:version:heard-last" in pageversions._copy.versions)
     assert pageversions.known(keys)[1] == str(now + 2)
+
+
+def test_versions_published_for_another_cache_database_are_never_heard(shared_redis, ada) -> None:
+    post = make_post(ada, "Argue here", slug="argue-here")
+    keys = ["pagecache:version:site", f"pagecache:version:{pagecache.post_scope(post.slug)}"]
+    mine = listening(keys)
+    server, db = settings.CACHES["default"]["LOCATION"].rsplit("/", 1)
+    other = {**settings.CACHES["default"], "LOCATION": f"{server}/{int(db or 0) + 1}"}
+    with override_settings(CACHES={"default": other}):
+        elsewhere = pageversions.channel()
+    assert elsewhere != pageversions.channel()
+    # Another site on the same server, another database, changes its page with a far larger counter.
+    shared_redis.publish(elsewhere, json.dumps({keys[1]: str(int(mine[1]) * 10)}))
+    shared_redis.publish(pageversions.channel(), json.dumps({"pagecache:version:heard-last": "1"}))
+    wait_for(lambda: "pagecache:version:heard-last" in pageversions._copy.versions)
+    assert pageversions.known(keys) == mine
 
 
 class Blackhole:
