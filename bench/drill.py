@@ -199,8 +199,8 @@ class Drill:
             MEDIA_S3_SECRET_ACCESS_KEY=S3_KEY,
             PAGE_CACHE_PURGER="varnish",
             PAGE_CACHE_PURGE_URLS=self.varnish,
-            # A killed host's claimed rows come back within the drill, but only after longer than the 30 s
-            # cut: a host cut off mid-message may have handed it to the sink already (docs/scaling.md).
+            # A killed host's claimed rows come back within the drill, after longer than the 30 s cut, so
+            # that the cut host finishes its own rows rather than dropping them (docs/email.md, "Exactly once").
             DELIVERY_STUCK_AFTER_SECONDS="45",
             CELERY_WORKER_CONCURRENCY="2",
             TRUSTED_PROXY_COUNT="1",

@@ -3,14 +3,17 @@
 A published post gets one Send and one Delivery row per active each-post
 subscriber (unique per send and subscriber). Workers send deliveries in
 batches over one SMTP connection. Each delivery is claimed by a conditional
-UPDATE (queued -> sending) just before its SMTP call, and marked sent by the
-same UPDATE that claims the next one (or at the end of the batch): one round
-trip a message, and a worker that dies loses nothing and repeats at most the
-one message it had in flight; `requeue_stuck_deliveries` puts back what a
-dead worker left. A post is rendered once per batch and its copies differ
-only in a few bytes (emails.Prepared). Temporary SMTP failures are retried with backoff, permanent ones
-fail the delivery (and a hard bounce suppresses the address); a send with too
-many permanent failures pauses and says why.
+UPDATE (queued -> sending); over SMTP its message is written but for the
+final dot, then the dot and, right after it, one UPDATE that marks it sent
+and claims the next (a claim grown old is marked first, only while still
+this worker's, and dropped if not): a killed worker loses nothing and
+repeats a message only if killed between those two writes, and
+`requeue_stuck_deliveries` puts back what it left (the contract in
+docs/email.md, "Exactly once"). A post is rendered once per batch and its
+copies differ only in a few bytes (emails.Prepared). Temporary SMTP failures
+are retried with backoff, permanent ones fail the delivery (and a hard
+bounce suppresses the address); a send with too many permanent failures
+pauses and says why.
 
 Nothing here queues work: each function returns the delivery ids (in
 `batches`) or the `Retry`s that must go on the queue, and blog/tasks.py
@@ -18,11 +21,16 @@ queues them.
 """
 
 import contextlib
+import email.policy
 import logging
+import re
 import smtplib
+import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from anymail.exceptions import AnymailRecipientsRefused
@@ -31,11 +39,12 @@ from django.core import mail
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import DatabaseError, IntegrityError, transaction
 from django.db import connection as db
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from blog import emails, subscriptions
 from blog.models import Delivery, Digest, Post, Send, Subscriber
+from blog.sqlnames import spelled
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +148,8 @@ def create_due_digests(now: datetime | None = None) -> list[int]:
 
 
 # --- Sending ---------------------------------------------------------------
+# The exactly-once contract (claim, mark, the split DATA) is docs/email.md's
+# "Exactly once: the claim, the mark and the final dot".
 
 
 def retry_delay(attempts: int) -> float:
@@ -146,50 +157,112 @@ def retry_delay(attempts: int) -> float:
     return min(base * pow(2.0, max(attempts - 1, 0)), most)
 
 
-# The claim runs once a message: as SQL written out, since the ORM spends
-# longer building this UPDATE than the database spends running it.
+@dataclass
+class _InFlight:
+    """A claimed delivery, from its claim until it is marked sent.
+
+    `claimed_at` and the delivery's `attempts` are this worker's claim: a row requeued by the sweeper and claimed again
+    has others. `held`: its DATA is written but for the final dot (SMTP);
+    False once it went out whole (an HTTP provider, a test backend)."""
+
+    delivery: Delivery
+    claimed_at: datetime
+    held: bool = False
+    dot_first: bool = False  # its final dot went before its mark (a young claim: see `_young`)
+
+
+# Marks one delivery sent and claims the next (queued -> sending) in one
+# UPDATE, written out: the ORM spends longer building it than the database
+# running it. Its twin is `_claim_orm`.
 _CLAIM = """
-UPDATE blog_delivery SET
-    status = CASE WHEN id = %(sent)s THEN %(sent_status)s ELSE %(sending)s END,
-    sent_at = CASE WHEN id = %(sent)s THEN %(now)s ELSE sent_at END,
-    error = CASE WHEN id = %(sent)s THEN '' ELSE error END,
-    claimed_at = CASE WHEN id = %(sent)s THEN claimed_at ELSE %(now)s END,
-    attempts = CASE WHEN id = %(sent)s THEN attempts ELSE attempts + 1 END
-WHERE id = %(sent)s OR (
-    id = %(claim)s AND status = %(queued)s
-    AND EXISTS (SELECT 1 FROM blog_subscriber WHERE id = subscriber_id AND status = %(active)s)
-)
+UPDATE {deliveries} SET
+    {deliveries.status} = CASE WHEN {deliveries.id} = %(mark)s THEN %(sent)s ELSE %(sending)s END,
+    {deliveries.sent_at} = CASE WHEN {deliveries.id} = %(mark)s THEN %(now)s ELSE {deliveries.sent_at} END,
+    {deliveries.error} = CASE WHEN {deliveries.id} = %(mark)s THEN '' ELSE {deliveries.error} END,
+    {deliveries.claimed_at} = CASE WHEN {deliveries.id} = %(mark)s THEN {deliveries.claimed_at} ELSE %(now)s END,
+    {deliveries.attempts} = CASE WHEN {deliveries.id} = %(mark)s
+        THEN {deliveries.attempts} ELSE {deliveries.attempts} + 1 END
+WHERE ({deliveries.id} = %(mark)s AND (%(whole)s = 1 OR (
+        {deliveries.status} = %(sending)s AND {deliveries.attempts} = %(attempts)s
+        AND {deliveries.claimed_at} = %(claimed_at)s
+    )))
+    OR ({deliveries.id} = %(claim)s AND {deliveries.status} = %(queued)s AND EXISTS (
+        SELECT 1 FROM {subscribers} WHERE {subscribers}.{subscribers.id} = {deliveries}.{deliveries.subscriber}
+        AND {subscribers}.{subscribers.status} = %(active)s
+    ))
+RETURNING {deliveries.id}, {deliveries.attempts}
 """
 
 
-def _claim(delivery_id: int, sent_id: int | None = None) -> bool:
-    """queued -> sending, only if still queued and the subscriber still active.
+@cache
+def _claim_statement() -> str:
+    return spelled(_CLAIM, deliveries=Delivery, subscribers=Subscriber)
 
-    `sent_id`, the delivery sent just before, is marked sent in the same
-    UPDATE: one round trip a message, and a worker killed at any moment has
-    at most one message sent and not marked, the one it had in flight."""
-    params = {
-        "claim": delivery_id, "sent": sent_id if sent_id is not None else -1,
-        "now": db.ops.adapt_datetimefield_value(timezone.now()),
-        "sent_status": Delivery.Status.SENT.value, "sending": Delivery.Status.SENDING.value,
+
+def _claim(delivery: Delivery | None, mark: _InFlight | None = None) -> tuple[_InFlight | None, bool]:
+    """Claim `delivery` (only if still queued and its subscriber still active)
+    and mark `mark` sent, in one statement: one round trip a message.
+
+    Returns the claim (None if someone else has the row, or it was skipped)
+    and whether the mark took. A held message is marked only while the row is
+    still this worker's claim; one that went out whole, or whose dot went
+    first, is marked regardless."""
+    now = timezone.now()
+    adapt = db.ops.adapt_datetimefield_value
+    params: dict[str, Any] = {
+        "claim": delivery.pk if delivery is not None else -1,
+        "mark": mark.delivery.pk if mark is not None else -1,
+        "whole": 0 if mark is not None and mark.held and not mark.dot_first else 1,
+        "attempts": mark.delivery.attempts if mark is not None else -1,
+        "claimed_at": adapt(mark.claimed_at if mark is not None else now),
+        "now": adapt(now), "sent": Delivery.Status.SENT.value, "sending": Delivery.Status.SENDING.value,
         "queued": Delivery.Status.QUEUED.value, "active": Subscriber.Status.ACTIVE.value,
     }  # fmt: skip
     with db.cursor() as cursor:
-        cursor.execute(_CLAIM, params)
-        return bool(cursor.rowcount == (1 if sent_id is None else 2))
+        cursor.execute(_claim_statement(), params)
+        changed = dict(cursor.fetchall())
+    claim = None
+    if delivery is not None and delivery.pk in changed:
+        delivery.attempts = changed[delivery.pk]  # counted at the claim: a message that kills its worker is parked
+        claim = _InFlight(delivery, now)
+    return claim, mark is not None and mark.delivery.pk in changed
 
 
-def _finish(delivery_id: int, status: str, error: str = "") -> None:
-    fields: dict[str, object] = {"status": status, "error": error[:500]}
-    if status == Delivery.Status.SENT:
-        fields["sent_at"] = timezone.now()
-    Delivery.objects.filter(pk=delivery_id).update(**fields)
+def _claim_orm(delivery: Delivery | None, mark: _InFlight | None = None) -> tuple[_InFlight | None, bool]:
+    """`_claim`'s rule as the ORM says it, in two UPDATEs: the statement's
+    readable twin, which tests/blog/test_sql_twins.py holds it to."""
+    now = timezone.now()
+    with transaction.atomic():
+        marked = 0
+        if mark is not None:
+            rows = Delivery.objects.filter(pk=mark.delivery.pk)
+            if mark.held and not mark.dot_first:
+                rows = rows.filter(
+                    status=Delivery.Status.SENDING, attempts=mark.delivery.attempts, claimed_at=mark.claimed_at
+                )
+            marked = rows.update(status=Delivery.Status.SENT, sent_at=now, error="")
+        if delivery is None:
+            return None, bool(marked)
+        claimable = Delivery.objects.filter(
+            pk=delivery.pk, status=Delivery.Status.QUEUED, subscriber__status=Subscriber.Status.ACTIVE
+        )
+        if not claimable.update(status=Delivery.Status.SENDING, claimed_at=now, attempts=F("attempts") + 1):
+            return None, bool(marked)
+    delivery.attempts = Delivery.objects.values_list("attempts", flat=True).get(pk=delivery.pk)
+    return _InFlight(delivery, now), bool(marked)
+
+
+def _fail(delivery_id: int, error: str) -> None:
+    # sent_at cleared: a refusal after the final dot comes to a row already marked sent.
+    Delivery.objects.filter(pk=delivery_id).update(status=Delivery.Status.FAILED, error=error[:500], sent_at=None)
 
 
 def _requeue(delivery_id: int, error: str, delay: float) -> None:
     # enqueued_at is when the retry is due, so the sweeper leaves it alone until then.
     due = timezone.now() + timedelta(seconds=delay)
-    Delivery.objects.filter(pk=delivery_id).update(status=Delivery.Status.QUEUED, error=error[:500], enqueued_at=due)
+    Delivery.objects.filter(pk=delivery_id).update(
+        status=Delivery.Status.QUEUED, error=error[:500], enqueued_at=due, sent_at=None
+    )
 
 
 def _smtp_code(exc: Exception) -> int | None:
@@ -230,26 +303,107 @@ class _Renderer:
         return self.posts[send.post_id]
 
 
+_LINE_START_DOT = re.compile(rb"(?m)^\.")
+
+
 class _Sender:
-    """The batch's one connection. When the backend speaks SMTP, a post's copy
-    goes out as prepared bytes on its smtplib connection; otherwise (tests, the
-    console backend) as a message object."""
+    """The batch's one connection.
+
+    When the backend speaks SMTP, a message goes out in steps on its smtplib
+    connection: `begin` writes MAIL, RCPT, DATA and the dot-stuffed message,
+    `write_dot` the final dot, `answer` reads the server's answer; the row is
+    marked sent right after the dot (or, for an old claim, before it). A post's copy is its prepared
+    bytes, a digest the bytes of its message object. Otherwise (an HTTP
+    provider, tests' locmem backend, an address that needs SMTPUTF8) `begin`
+    sends the message whole."""
 
     def __init__(self, connection: BaseEmailBackend) -> None:
         self.connection = connection
-        smtp = getattr(connection, "connection", None)
-        self.smtp = smtp if isinstance(smtp, smtplib.SMTP) else None
-        self.sender = connection.prep_address(settings.DEFAULT_FROM_EMAIL) if self.smtp else ""  # type: ignore[attr-defined]
+        self.smtp: smtplib.SMTP | None = None
+        self.in_data = False  # the server has part of a message and waits for its final dot
+        self.dot_written = False
+        self.dropped = False
+        self._bind()
 
-    def send(self, delivery: Delivery, rendering: Rendering) -> None:
-        """A post's copy has the subscriber's own like link; a digest's has none."""
+    def _bind(self) -> None:
+        smtp = getattr(self.connection, "connection", None)
+        self.smtp = smtp if isinstance(smtp, smtplib.SMTP) else None
+        if self.smtp is not None and self.smtp.sock is not None:
+            # The final dot is a write of its own after the message: with Nagle's algorithm it would
+            # wait for the server's delayed ACK of the message (40 ms on Linux) before leaving.
+            self.smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def begin(self, delivery: Delivery, rendering: Rendering) -> bool:
+        """True: the message waits for `end` (or `abort`); False: it went out whole."""
+        if self.dropped:  # the last message was dropped mid-DATA: a new connection
+            try:
+                self.connection.open()
+            except OSError as exc:  # smtplib's errors too: no server to send this one to, not a refusal of it
+                raise ConnectionError(f"could not reconnect: {exc}") from exc
+            self.dropped = False
+            self._bind()
         subscriber, message_id = delivery.subscriber, emails.message_id_for(delivery.pk)
-        if self.smtp is not None and rendering.prepared is not None and subscriber.email.isascii():
-            wire = rendering.prepared.for_subscriber(subscriber.email, rendering.links(subscriber), message_id)
-            self.smtp.sendmail(self.sender, [subscriber.email], wire)
-        else:
-            message = emails.newsletter_message(rendering.rendered, subscriber, message_id, rendering.post)
-            self.connection.send_messages([message])
+        if self.smtp is not None and subscriber.email.isascii():
+            prep = self.connection.prep_address  # type: ignore[attr-defined]
+            if rendering.prepared is not None:
+                wire = rendering.prepared.for_subscriber(subscriber.email, rendering.links(subscriber), message_id)
+                self._all_but_the_end(prep(settings.DEFAULT_FROM_EMAIL), subscriber.email, wire)
+            else:
+                message = emails.newsletter_message(rendering.rendered, subscriber, message_id, rendering.post)
+                wire = message.message(policy=email.policy.SMTP).as_bytes()
+                self._all_but_the_end(prep(message.from_email), prep(subscriber.email), wire)
+            return True
+        message = emails.newsletter_message(rendering.rendered, subscriber, message_id, rendering.post)
+        self.connection.send_messages([message])
+        return False
+
+    def _all_but_the_end(self, sender: str, recipient: str, wire: bytes) -> None:
+        assert self.smtp is not None
+        smtp, self.dot_written = self.smtp, False
+        smtp.ehlo_or_helo_if_needed()
+        code, reply = smtp.mail(sender)
+        if code != 250:
+            smtp.rset()
+            raise smtplib.SMTPSenderRefused(code, reply, sender)
+        code, reply = smtp.rcpt(recipient)
+        if code not in (250, 251):
+            smtp.rset()
+            raise smtplib.SMTPRecipientsRefused({recipient: (code, reply)})
+        code, reply = smtp.docmd("data")
+        if code != 354:
+            smtp.rset()
+            raise smtplib.SMTPDataError(code, reply)
+        body = _LINE_START_DOT.sub(b"..", wire)
+        self.in_data = True
+        smtp.send(body if body.endswith(b"\r\n") else body + b"\r\n")
+
+    def write_dot(self) -> None:
+        """The final dot: from here the server keeps the message."""
+        assert self.smtp is not None
+        self.smtp.send(b".\r\n")
+        self.in_data, self.dot_written = False, True
+
+    def answer(self) -> None:
+        """The server's answer to the dot; a refusal raises an SMTP error."""
+        assert self.smtp is not None
+        code, reply = self.smtp.getreply()
+        if code != 250:
+            raise smtplib.SMTPDataError(code, reply)
+
+    def end(self) -> None:
+        self.write_dot()
+        self.answer()
+
+    def abort(self) -> None:
+        """Drop the connection without the final dot: the server discards the
+        unfinished message. Inside DATA nothing else can say so (an RSET or
+        QUIT would be read as a line of the message), so the next message
+        opens a new connection."""
+        if self.smtp is not None:
+            self.smtp.close()
+        with contextlib.suppress(*CONNECTION_ERRORS):
+            self.connection.close()
+        self.smtp, self.in_data, self.dropped = None, False, True
 
 
 @contextlib.contextmanager
@@ -288,55 +442,134 @@ def _send_batch(delivery_ids: list[int]) -> list[Retry]:
         .order_by("pk")
     )
     paused = set(Send.objects.filter(status=Send.Status.PAUSED).values_list("pk", flat=True))
-    render = _Renderer()
+    everything = list(deliveries)
+    pending = [d for d in everything if d.send_id not in paused]
     connection = mail.mailers.default  # one connection for the whole batch
     try:
         connection.open()
     except CONNECTION_ERRORS as exc:
         log.warning("SMTP connection failed: %s; retrying the batch", exc)
         return [Retry(delivery_ids, retry_delay(1))]
-    sender = _Sender(connection)
+    sender, render = _Sender(connection), _Renderer()
     retries: list[Retry] = []
-    sent: int | None = None  # sent and not yet marked: marked by the next claim, or at the end
+    in_flight: _InFlight | None = None  # claimed and not yet marked sent
     try:
-        pending = list(deliveries)
-        for index, delivery in enumerate(pending):
-            if delivery.send_id in paused:
-                continue
-            claimed, sent = _claim(delivery.pk, sent), None
-            if not claimed:
-                continue
+        # Each turn: the message in flight gets its final dot (while its claim
+        # is young); one statement marks it sent and claims the next; the
+        # server's answer is read; the next is written up to its own dot.
+        # The last turn only marks.
+        for index, delivery in enumerate([*pending, None]):
+            if in_flight is not None and in_flight.held and _young(in_flight):
+                try:
+                    sender.write_dot()
+                    in_flight.dot_first = True
+                except CONNECTION_ERRORS as exc:  # never sent: the server drops it
+                    rest = [in_flight.delivery.pk, *(d.pk for d in pending[index:])]
+                    return [*retries, _hand_back(rest, in_flight, exc)]
+            claim, marked = _claim_marking(sender, delivery, in_flight)
+            ended, in_flight = in_flight, None
             try:
-                sender.send(delivery, render(delivery))
-            except REFUSALS as exc:
-                retries += _handle_refusal(delivery, exc)
-                continue
+                if ended is not None and ended.held:
+                    retries += _end(sender, ended, marked)
+                if claim is None:
+                    continue
+                claim.held = sender.begin(claim.delivery, render(claim.delivery))
+                in_flight = claim
+            except REFUSALS as exc:  # to MAIL, RCPT or DATA: the row is still ours, "sending"
+                assert claim is not None
+                retries += _handle_refusal(claim.delivery, exc)
             except CONNECTION_ERRORS as exc:
-                # The connection is gone: put this one back and hand the rest to a later task.
-                delay = retry_delay(delivery.attempts + 1)
-                _requeue(delivery.pk, f"connection lost: {exc}", delay)
-                return [*retries, Retry([d.pk for d in pending[index:]], delay)]
-            sent = delivery.pk
+                # The connection is gone: what was claimed goes back, the rest to a later task.
+                rest = [d.pk for d in ([ended.delivery] if ended else []) + pending[index:]]
+                return [*retries, _hand_back(rest, claim, exc)]
     finally:
-        if sent is not None:
-            _finish(sent, Delivery.Status.SENT)
+        _leave(sender, in_flight)
         with contextlib.suppress(*CONNECTION_ERRORS):
             connection.close()
-    _update_sends({d.send_id for d in deliveries if d.send_id})
+    _update_sends({d.send_id for d in everything if d.send_id})
     return retries
+
+
+def _claim_marking(
+    sender: _Sender, delivery: Delivery | None, in_flight: _InFlight | None
+) -> tuple[_InFlight | None, bool]:
+    if delivery is None and in_flight is None:
+        return None, False
+    try:
+        return _claim(delivery, in_flight)
+    except DatabaseError:
+        if sender.in_data:
+            # Whether the mark committed is unknown: end the message anyway,
+            # so that the worst case is a repeat after the sweep, never a row
+            # marked sent for a message the server discarded.
+            with contextlib.suppress(*REFUSALS, *CONNECTION_ERRORS):
+                sender.end()
+        raise
+
+
+def _young(in_flight: _InFlight) -> bool:
+    """Whether the claim is so recent that no sweep can have given the row to
+    another worker: half of DELIVERY_STUCK_AFTER_SECONDS, the other half a
+    margin for the clocks of this host and beat's."""
+    age = (timezone.now() - in_flight.claimed_at).total_seconds()
+    return age < float(settings.DELIVERY_STUCK_AFTER_SECONDS) / 2
+
+
+def _end(sender: _Sender, ended: _InFlight, marked: bool) -> list[Retry]:
+    """A held message after its mark: read the answer to the dot that went
+    first, or write the dot now that the mark has committed. If a mark made
+    before the dot did not take, the row is someone else's: our copy is dropped."""
+    if not marked and not ended.dot_first:
+        log.warning("delivery %s was taken over while this worker sent it; its copy is dropped", ended.delivery.pk)
+        sender.abort()
+        return []
+    try:
+        if ended.dot_first:
+            sender.answer()
+        else:
+            sender.end()
+    except REFUSALS as exc:  # after the dot: the row, marked sent, goes back or fails
+        return _handle_refusal(ended.delivery, exc)
+    except CONNECTION_ERRORS as exc:
+        if sender.dot_written:
+            # The dot is in the socket's buffer, and TCP delivers it once the
+            # link is back: the row stays sent (docs/email.md says why).
+            error = f"sent; no answer to the final dot: {exc}"
+            Delivery.objects.filter(pk=ended.delivery.pk).update(error=error[:500])
+        else:  # the dot never left: the server drops the message, so it goes again
+            _requeue(ended.delivery.pk, f"connection lost: {exc}", retry_delay(ended.delivery.attempts))
+        raise
+    return []
+
+
+def _hand_back(rest: list[int], claim: _InFlight | None, exc: Exception) -> Retry:
+    delay = retry_delay(claim.delivery.attempts if claim is not None else 1)
+    if claim is not None:
+        _requeue(claim.delivery.pk, f"connection lost: {exc}", delay)
+    return Retry(rest, delay)
+
+
+def _leave(sender: _Sender, in_flight: _InFlight | None) -> None:
+    """A batch stopped by an error: a message written but for its dot is
+    dropped (its row stays "sending" until the sweep); one whose dot went, or
+    sent whole, is marked."""
+    if sender.in_data:
+        sender.abort()
+    elif in_flight is not None and (not in_flight.held or in_flight.dot_first):
+        _claim(None, in_flight)
 
 
 def _handle_refusal(delivery: Delivery, exc: Exception) -> list[Retry]:
     code = _smtp_code(exc) or 0
     reason = f"{code} {getattr(exc, 'smtp_error', exc)!s}"[:500]
-    attempts = delivery.attempts + 1  # _claim counted this attempt in the database
+    attempts = delivery.attempts  # _claim counted this attempt in the database
     if 400 <= code < 500 and attempts < settings.DELIVERY_MAX_ATTEMPTS:
         delay = retry_delay(attempts)
         _requeue(delivery.pk, reason, delay)
         return [Retry([delivery.pk], delay)]
     if 400 <= code < 500:
         reason = f"gave up after {attempts} temporary failures: {reason}"
-    _finish(delivery.pk, Delivery.Status.FAILED, reason)
+    _fail(delivery.pk, reason)
     if code in HARD_BOUNCE_CODES:
         subscriptions.suppress(Subscriber.objects.filter(pk=delivery.subscriber_id), Subscriber.Status.BOUNCED)
     return []

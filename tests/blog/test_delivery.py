@@ -104,18 +104,20 @@ def test_a_batch_costs_one_update_a_message_and_a_kill_repeats_at_most_one(ada, 
     assert sorted(m.to[0] for m in mail.outbox) == sorted(s.email for s in made)
     assert set(send.deliveries.values_list("status", flat=True)) == {"sent"}
 
-    # A worker killed while sending: what it sent before is marked, only the message in flight is not.
+    # A worker killed while sending whole messages (an HTTP provider, here locmem): what it sent before
+    # is marked, only the message in flight is not (the SMTP path: tests/integration/test_fanout.py).
     mail.outbox.clear()
     second = delivery.create_send(make_post(ada, "Another"))
     ids = list(second.deliveries.order_by("pk").values_list("pk", flat=True))
     calls = {"n": 0}
 
-    def die_on_the_fifth(*args: object) -> None:
+    def die_on_the_fifth(*args: object) -> bool:
         calls["n"] += 1
         if calls["n"] == 5:
             raise SystemExit("killed")
+        return False  # sent whole
 
-    monkeypatch.setattr(delivery._Sender, "send", lambda self, *args: die_on_the_fifth(*args))
+    monkeypatch.setattr(delivery._Sender, "begin", lambda self, *args: die_on_the_fifth(*args))
     with pytest.raises(SystemExit):
         delivery.send_deliveries(ids)
     statuses = list(second.deliveries.order_by("pk").values_list("status", flat=True))
@@ -159,7 +161,7 @@ def test_a_hard_bounce_fails_once_and_suppresses_the_address(publish, to_sink) -
     to_sink.reply = lambda sender, rcpts: "550 5.1.1 No such user" if bad in rcpts else None
     publish()
     failed = Delivery.objects.get(subscriber__email=bad)
-    assert (failed.status, failed.attempts) == ("failed", 1)
+    assert (failed.status, failed.attempts, failed.sent_at) == ("failed", 1, None)  # refused after the dot
     assert failed.error.startswith("550")
     assert Subscriber.objects.get(email=bad).status == "bounced"
     assert len(to_sink.messages) == 2
@@ -199,6 +201,72 @@ def test_a_send_with_many_failures_pauses_and_says_why(publish, to_sink, setting
     post = publish()
     send = Send.objects.get(post=post)
     assert send.status == "paused" and "Paused after" in send.paused_reason
+
+
+@pytest.mark.parametrize(
+    ("stuck_after", "sent_at_each_dot"),
+    [(300, lambda n: n), (0, lambda n: n + 1)],  # a young claim: dot, then mark; an old one: mark, then dot
+)
+def test_over_smtp_a_row_is_marked_sent_next_to_its_final_dot(
+    ada, to_sink, monkeypatch, settings, stuck_after, sent_at_each_dot
+) -> None:
+    settings.DELIVERY_STUCK_AFTER_SECONDS = stuck_after
+    made = make_subscribers(active=5)["active"]
+    send = delivery.create_send(make_post(ada))
+    at_the_dot = []
+    real_write_dot = delivery._Sender.write_dot
+
+    def write_dot(self) -> None:
+        at_the_dot.append((len(to_sink.messages), list(send.deliveries.values_list("status", flat=True))))
+        real_write_dot(self)
+
+    monkeypatch.setattr(delivery._Sender, "write_dot", write_dot)
+    with CaptureQueriesContext(connection) as queries:
+        delivery.send_deliveries(list(send.deliveries.values_list("pk", flat=True)))
+    # Before the n-th dot the server has n-1 messages; n-1 rows are sent (or n, the mark gone first).
+    assert [(n, statuses.count("sent")) for n, statuses in at_the_dot] == [(n, sent_at_each_dot(n)) for n in range(5)]
+    assert sorted(m.recipients[0] for m in to_sink.messages) == sorted(s.email for s in made)
+    assert set(send.deliveries.values_list("status", flat=True)) == {"sent"}
+    updates = [q for q in queries if q["sql"].lstrip().upper().startswith('UPDATE "BLOG_DELIVERY"')]
+    assert len(updates) == 5 + 2  # still one statement a message, the last mark alone, skip_inactive
+
+
+def test_a_row_taken_over_mid_send_makes_this_worker_drop_its_copy(ada, to_sink, monkeypatch, settings) -> None:
+    settings.DELIVERY_STUCK_AFTER_SECONDS = 0  # this worker's claims are as old as the sweep's delay: mark first
+    made = make_subscribers(active=4)["active"]
+    send = delivery.create_send(make_post(ada))
+    second = send.deliveries.order_by("pk")[1]
+    real_begin = delivery._Sender.begin
+
+    def begin(self, claimed: Delivery, rendering) -> bool:
+        held = real_begin(self, claimed, rendering)
+        if claimed.pk == second.pk:  # stalled here long enough to be swept, and claimed by another worker
+            Delivery.objects.filter(pk=second.pk).update(claimed_at=timezone.now() + timedelta(seconds=1))
+        return held
+
+    monkeypatch.setattr(delivery._Sender, "begin", begin)
+    delivery.send_deliveries(list(send.deliveries.values_list("pk", flat=True)))
+    # The server never got this worker's copy: the connection was dropped before its final dot,
+    # and the rest of the batch went out over a new one.
+    assert second.subscriber.email not in [m.recipients[0] for m in to_sink.messages]
+    assert sorted(m.recipients[0] for m in to_sink.messages) == sorted(s.email for s in made if s != second.subscriber)
+    assert Delivery.objects.get(pk=second.pk).status == "sending"  # the other worker's, untouched
+
+    Delivery.objects.filter(pk=second.pk).update(status="queued")  # the other worker, seen from here
+    monkeypatch.setattr(delivery._Sender, "begin", real_begin)
+    delivery.send_deliveries([second.pk])
+    assert sorted(m.recipients[0] for m in to_sink.messages) == sorted(s.email for s in made)
+
+
+def test_a_refusal_after_the_final_dot_puts_the_row_back(ada, to_sink) -> None:
+    make_subscribers(active=1)
+    send = delivery.create_send(make_post(ada))
+    to_sink.reply = lambda sender, rcpts: "451 4.3.0 Try again later"  # the answer to the final dot
+    [retry] = delivery.send_deliveries(list(send.deliveries.values_list("pk", flat=True)))
+    row = send.deliveries.get()
+    assert (row.status, row.sent_at, row.attempts, retry.delivery_ids) == ("queued", None, 1, [row.pk])
+    assert row.error.startswith("451")
+    assert to_sink.messages == []
 
 
 # --- Digests -----------------------------------------------------------------

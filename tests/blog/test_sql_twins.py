@@ -1,8 +1,8 @@
 """Hand-written SQL and its ORM twin give the same answer.
 
 Each statement written out for speed (blog/bans.py, blog/readers.py,
-blog/engagement.py) sits beside the ORM version of the same rule. These tests
-run on SQLite in the fast suite and on PostgreSQL under DATABASE_URL, e.g.
+blog/engagement.py, blog/delivery.py) sits beside the ORM version of the same
+rule. These tests run on SQLite in the fast suite and on PostgreSQL under DATABASE_URL, e.g.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/dispatch_x .venv/bin/pytest tests/blog/test_sql_twins.py
 
@@ -15,9 +15,9 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts.models import User
-from blog import bans, engagement, readers
-from blog.models import Ban, Comment, CommentLike, Like, Post, Restack, Subscriber
-from tests.factories import make_post, make_user
+from blog import bans, delivery, engagement, readers
+from blog.models import Ban, Comment, CommentLike, Delivery, Like, Post, Restack, Send, Subscriber
+from tests.factories import make_post, make_subscribers, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -112,3 +112,38 @@ def test_the_like_in_one_statement_does_what_the_orm_steps_do(ada, kind, wanted,
         post.refresh_from_db()
         answers.append((answer, post.like_count, Like.objects.filter(post=post).count()))
     assert answers[0] == answers[1]
+
+
+# --- The delivery claim and mark (blog/delivery.py) ---------------------------------------------
+
+
+def claims_and_marks(post: Post, claim) -> list[object]:
+    """What a claim function does to rows in each state a worker meets."""
+    Send.objects.all().delete()
+    Subscriber.objects.all().delete()
+    made = make_subscribers(active=4, unsubscribed=1)
+    send = Send.objects.create(post=post)
+    a, b, c, d, gone = (Delivery.objects.create(send=send, subscriber=s) for s in made["active"] + made["unsubscribed"])
+    seen: list[object] = []
+    first, _ = claim(a)  # queued and active: claimed
+    first.held = True
+    second, marked = claim(b, first)  # ours: marked, and the next claimed
+    seen += [marked, second is not None]
+    second.held = True
+    Delivery.objects.filter(pk=b.pk).update(claimed_at=timezone.now() + timedelta(seconds=1))  # taken over
+    third, marked = claim(c, second)
+    seen += [marked, third is not None]
+    Delivery.objects.filter(pk=c.pk).update(attempts=5)  # taken over again; this copy went out whole
+    fourth, marked = claim(d, delivery._InFlight(c, third.claimed_at, held=False))
+    seen += [marked, fourth is not None, claim(d)[0] is None, claim(gone)[0] is None]
+    Delivery.objects.filter(pk=d.pk).update(attempts=9)  # taken over after this worker's dot went
+    seen.append(claim(None, delivery._InFlight(d, fourth.claimed_at, held=True, dot_first=True))[1])
+    seen += list(send.deliveries.order_by("pk").values_list("status", "attempts", "error"))
+    return seen
+
+
+def test_the_delivery_claim_and_mark_in_sql_and_through_the_orm_agree(ada) -> None:
+    post = make_post(ada)
+    written_out = claims_and_marks(post, delivery._claim)
+    assert written_out == claims_and_marks(post, delivery._claim_orm)
+    assert written_out[:6] == [True, True, False, True, True, True]
