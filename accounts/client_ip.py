@@ -1,6 +1,6 @@
 """The visitor's address, as every limit and record counts it.
 
-Here rather than in blog/ratelimits.py because allauth's limits (through
+Here rather than in blog/shared/ratelimits.py because allauth's limits (through
 blog.accountmail) must count the same address, and accounts never imports blog."""
 
 import ipaddress

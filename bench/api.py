@@ -42,7 +42,7 @@ from bench.harness import (
 
 MAKE_KEY = """
 from accounts.models import User
-from blog.apikeys import create_key
+from blog.integrations.apikeys import create_key
 owner, _ = User.objects.get_or_create(username="bench-integrations", defaults={"email": "bi@example.com"})
 print(create_key(owner, "bench", ["read"]).secret)
 """

@@ -419,7 +419,7 @@ def check_rate_limit(drill: Drill, author: Browser) -> None:
     a, b = f"http://{HOSTS['web-a']}:8000", f"http://{HOSTS['web-b']}:8000"
     pk = drill.shell("from blog.models import Post; print(Post.objects.order_by('pk').first().pk)")
     statuses: Counter[int] = Counter()
-    # The limit counts per calendar minute (blog/ratelimits.py, a fixed window): 50 requests that
+    # The limit counts per calendar minute (blog/shared/ratelimits.py, a fixed window): 50 requests that
     # straddle a minute's end meet two windows, up to 10 through. Start them in a fresh minute.
     if (left := 60 - time.time() % 60) < 20:
         time.sleep(left + 0.5)

@@ -56,7 +56,7 @@ print(post.pk)
 PUBLISH = """
 import time
 from blog.models import Post
-from blog.publishing import publish_post
+from blog.posts.publishing import publish_post
 from blog.tasks import queue_send
 post = Post.objects.get(pk=PK)
 print("started", time.time())  # the send starts here, not when this shell's Python started
@@ -70,7 +70,7 @@ if publish_post(post):
 # send's quoted-printable copy has 359, and costs the sink a third less).
 SAMPLE = """
 import sys
-from blog import emails
+from blog.newsletter import emails
 from blog.models import Post, Subscriber
 post = Post.objects.get(pk=PK)
 subscriber = Subscriber.objects.order_by("pk").first()

@@ -65,7 +65,7 @@ for run in ("clean", "kill"):
 PUBLISH = """
 import time
 from blog.models import Post
-from blog.publishing import publish_post
+from blog.posts.publishing import publish_post
 print("started", time.time())
 publish_post(Post.objects.get(pk=PK))
 """

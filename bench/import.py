@@ -111,12 +111,12 @@ django.setup()
 step, path = sys.argv[1], Path(sys.argv[2])
 started = time.perf_counter()
 if step == "import":
-    from blog.imports import run_import
+    from blog.transfers.imports import run_import
     report = run_import(path)
     assert not report.refused, report.refused
     extra = report.counts
 else:
-    from blog.exports import export_publication
+    from blog.transfers.exports import export_publication
     extra = export_publication(path)
 seconds = time.perf_counter() - started
 usage = resource.getrusage(resource.RUSAGE_SELF)

@@ -74,7 +74,7 @@ client.force_login(User.objects.get(username="author"))
 print(client.cookies["sessionid"].value)
 """
 CURSOR = """
-from blog import members
+from blog.newsletter import members
 found = members.members(members.MemberFilter())
 row = found.order_by("-created_at", "-pk")[60000]
 print(members.make_cursor(row))

@@ -66,7 +66,7 @@ PageViewDay.objects.filter(post__slug="SLUG", day=timezone.localdate()).delete()
 """
 COUNTED = """
 from django.utils import timezone
-from blog import pageviews
+from blog.insights import pageviews
 from blog.models import PageViewDay
 pageviews.fold()
 print(PageViewDay.objects.filter(post__slug="SLUG", day=timezone.localdate()).first().views)

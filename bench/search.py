@@ -56,8 +56,8 @@ from taggit.models import Tag, TaggedItem
 from django.contrib.contenttypes.models import ContentType
 from accounts.models import User
 from blog.models import Post
-from blog.rendering import render_markdown, text_from_html
-from blog.search import index_posts
+from blog.shared.rendering import render_markdown, text_from_html
+from blog.posts.search import index_posts
 
 WANT = {posts}
 have = Post.objects.filter(slug__startswith="bench-search-").count()

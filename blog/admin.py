@@ -7,7 +7,7 @@ from django.http import HttpRequest
 from accounts.images import UploadedImageField
 from accounts.models import User
 from accounts.requests import SignedInRequest
-from blog import moderation
+from blog.discussion import moderation
 from blog.models import (
     Ban,
     Comment,
@@ -21,7 +21,7 @@ from blog.models import (
     SlugRedirect,
     Subscriber,
 )
-from blog.publishing import publish_post, unpublish_post
+from blog.posts.publishing import publish_post, unpublish_post
 from blog.tasks import queue_notices, queue_send, refresh_preview
 
 Action = ModerationLog.Action
@@ -102,12 +102,12 @@ class CommentRevisionInline(admin.TabularInline[CommentRevision, Comment]):
 
 @admin.register(Comment)
 class CommentAdmin(admin.ModelAdmin[Comment]):
-    """Moderation state changes only through blog.moderation, like the queue."""
+    """Moderation state changes only through blog.discussion.moderation, like the queue."""
 
     list_display = ("pk", "author", "post", "status", "flag_count", "created_at")
     list_filter = ("status",)
     search_fields = ("body", "author__username", "author__email")
-    # Only the text is edited here, and that through blog.moderation: rendered
+    # Only the text is edited here, and that through blog.discussion.moderation: rendered
     # again, the old text kept as a revision, a log row written.
     fields = ("post", "author", "status", "reasons", "body", "body_html", "is_deleted", "flag_count", "like_count",
               "ip", "created_at", "edited_at")  # fmt: skip
@@ -163,7 +163,7 @@ class ModerationSettingsAdmin(admin.ModelAdmin[ModerationSettings]):
 @admin.register(Ban)
 class BanAdmin(admin.ModelAdmin[Ban]):
     """Bans are made from the moderation queue; here their reason and end
-    change, and they are lifted, through blog.moderation, which logs it."""
+    change, and they are lifted, through blog.discussion.moderation, which logs it."""
 
     list_display = ("__str__", "email", "ip", "until", "lifted_at", "reason", "created_by", "created_at")
     fields = ("handle", "email", "ip", "reason", "until", "lifted_at", "created_by", "created_at")

@@ -2,7 +2,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from blog.site import identity
+from blog.shared.site import identity
 
 
 def site(request: HttpRequest) -> dict[str, Any]:

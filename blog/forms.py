@@ -9,9 +9,9 @@ from django.utils.text import slugify
 
 from accounts import timezones
 from accounts.images import COVER_MAX_SIDE, UploadedImageField
-from blog import sitesettings
 from blog.models import ApiKey, NewsletterSettings, Post, PostImage, SiteSettings, SlugRedirect, Subscriber, Webhook
-from blog.publishing import check_publication_time
+from blog.posts.publishing import check_publication_time
+from blog.shared import sitesettings
 
 
 def version_of(post: Post) -> str:
@@ -315,7 +315,7 @@ FAVICON_MAX_BYTES = 256 * 1024
 
 
 class SiteSettingsForm(forms.ModelForm[SiteSettings]):
-    """The publication's settings (blog/sitesettings.py); blank keeps the environment's value."""
+    """The publication's settings (blog/shared/sitesettings.py); blank keeps the environment's value."""
 
     logo = UploadedImageField(
         required=False, max_side=800, max_bytes=LOGO_MAX_BYTES, noun="logo",
@@ -388,7 +388,7 @@ class SiteSettingsForm(forms.ModelForm[SiteSettings]):
 
 
 class MemberFilterForm(forms.Form):
-    """The members page's search and filters (blog/members.py); GET, so a filtered list has an address."""
+    """The members page's search and filters (blog/newsletter/members.py); GET, so a filtered list has an address."""
 
     q = forms.CharField(label="Address", required=False, max_length=254)
     status = forms.ChoiceField(label="Status", required=False, choices=[("", "Any"), *Subscriber.Status.choices])

@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from accounts import timezones
 from accounts.requests import may_be_signed_in
-from blog import sitesettings
 from blog.models import LegacyPath
+from blog.shared import sitesettings
 
 
 class LegacyRedirectMiddleware:

@@ -14,24 +14,19 @@ from celery.contrib.django.task import DjangoTask
 from django.dispatch import receiver
 
 from accounts.models import User
-from blog import (
-    delivery,
-    emails,
-    exports,
-    moderation,
-    notifications,
-    pagecache,
-    pageviews,
-    publishing,
-    subscriptions,
-    webhooks,
-)  # fmt: skip
-from blog.emails import confirmation_message
-from blog.imports import jobs
+from blog import pagecache
+from blog.discussion import moderation, notifications
+from blog.discussion.notifications import Kind, Notice
+from blog.insights import pageviews
+from blog.integrations import webhooks
 from blog.models import Comment, NewsletterSettings, Post, Send, Subscriber
-from blog.notifications import Kind, Notice
+from blog.newsletter import delivery, emails, subscriptions
+from blog.newsletter.emails import confirmation_message
 from blog.pagecache import purgers
-from blog.previews import ensure_preview
+from blog.posts import publishing
+from blog.posts.previews import ensure_preview
+from blog.transfers import exports
+from blog.transfers.imports import jobs
 
 
 def queue_send(post_ids: Iterable[int]) -> None:
@@ -69,7 +64,7 @@ def purge_pages(keys: list[str]) -> None:
 
 
 def queue_webhooks(sender: object, event: str, data: dict[str, Any], **kwargs: Any) -> None:
-    """Receiver of blog.events.occurred: record a delivery per listening hook, send each after commit."""
+    """Receiver of blog.shared.events.occurred: record a delivery per listening hook, send each after commit."""
     for delivery_id in webhooks.record_event(event, data):
         deliver_webhook.delay_on_commit(delivery_id)
 

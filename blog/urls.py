@@ -1,8 +1,8 @@
 from django.contrib.sitemaps.views import sitemap
 from django.urls import path
 
-from blog.feeds import AuthorFeed, LatestPostsAtomFeed, LatestPostsFeed, TagFeed
-from blog.sitemaps import SITEMAPS
+from blog.posts.feeds import AuthorFeed, LatestPostsAtomFeed, LatestPostsFeed, TagFeed
+from blog.posts.sitemaps import SITEMAPS
 from blog.views import (
     account,
     clicks,

@@ -54,7 +54,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.sitemaps",
-    "django.contrib.postgres",  # search (blog/search.py); harmless on SQLite
+    "django.contrib.postgres",  # search (blog/posts/search.py); harmless on SQLite
     "allauth",
     "allauth.account",
     "allauth.mfa",
@@ -134,7 +134,7 @@ if PAGE_CACHE_PURGER and not PAGE_CACHE_PURGE_URLS:
 PAGE_CACHE_PURGE_TOKEN = env.str("PAGE_CACHE_PURGE_TOKEN", default="")
 PAGE_CACHE_PURGE_TIMEOUT = env.float("PAGE_CACHE_PURGE_TIMEOUT", default=5.0)
 
-# Page views (blog/pageviews.py) are counted in Redis and folded into the
+# Page views (blog/insights/pageviews.py) are counted in Redis and folded into the
 # database every minute; without a Redis URL nothing is counted.
 PAGEVIEWS_ENABLED = env.bool("PAGEVIEWS_ENABLED", default=True)
 _cache_url = env.str("CACHE_URL", default="")
@@ -196,7 +196,7 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 WHITENOISE_USE_FINDERS = DEBUG or TESTING
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
-# Uploaded imports and finished exports: private, never served like MEDIA_ROOT (blog/files.py).
+# Uploaded imports and finished exports: private, never served like MEDIA_ROOT (blog/shared/files.py).
 PRIVATE_ROOT = Path(env.str("PRIVATE_ROOT", default=str(VAR_DIR / "private")))
 # Public media (covers, avatars, body images, previews, logos) keep their name once written, so a
 # browser or CDN may keep them a year.
@@ -247,7 +247,7 @@ def s3_storages(values: environ.Env, cache_control: str) -> dict[str, dict[str, 
 if MEDIA_STORAGE == "local":
     FILE_STORAGES: dict[str, dict[str, object]] = {
         "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-        "private": {"BACKEND": "blog.files.PrivateFileSystemStorage"},
+        "private": {"BACKEND": "blog.shared.files.PrivateFileSystemStorage"},
     }
 elif MEDIA_STORAGE == "s3":
     FILE_STORAGES = s3_storages(env, MEDIA_CACHE_CONTROL)
@@ -278,7 +278,7 @@ IMPORT_MAX_STREAMED_BYTES = env.int("IMPORT_MAX_STREAMED_BYTES", default=64 * 10
 # An upload checked but not imported is deleted after this long; each account may upload this often.
 IMPORT_UPLOAD_HOURS = env.int("IMPORT_UPLOAD_HOURS", default=24)
 IMPORT_UPLOAD_RATE = env.str("IMPORT_UPLOAD_RATE", default="6/h")
-# Imported images are fetched only from public addresses (blog/imports/media.py). Tests that serve
+# Imported images are fetched only from public addresses (blog/transfers/imports/media.py). Tests that serve
 # images from a server of their own on loopback name its network here; production leaves it empty.
 IMPORT_FETCH_ALLOWED_NETWORKS: list[str] = []
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
@@ -324,7 +324,7 @@ def mailers_from_url(url: str) -> dict[str, dict[str, Any]]:
 
 MAILERS = mailers_from_url(env.str("EMAIL_URL", default=f"file://{VAR_DIR / 'outbox'}"))
 
-# Newsletter delivery (blog/delivery.py).
+# Newsletter delivery (blog/newsletter/delivery.py).
 POSTAL_ADDRESS = env.str("POSTAL_ADDRESS", default="Dispatch, 1 Example Street, Example City")
 EMAIL_REPLY_TO = env.list("EMAIL_REPLY_TO", default=[])
 DELIVERY_BATCH_SIZE = env.int("DELIVERY_BATCH_SIZE", default=500)
@@ -336,7 +336,7 @@ DELIVERY_STUCK_AFTER_SECONDS = env.int("DELIVERY_STUCK_AFTER_SECONDS", default=3
 # A send with this many permanent failures pauses and tells the author.
 SEND_PAUSE_AFTER_FAILURES = env.int("SEND_PAUSE_AFTER_FAILURES", default=1000)
 
-# E-mail providers' bounce and complaint webhooks (django-anymail, blog/providerevents.py),
+# E-mail providers' bounce and complaint webhooks (django-anymail, blog/newsletter/providerevents.py),
 # at /api/anymail/<provider>/tracking/. Without a secret they are not served at all.
 ANYMAIL = {
     "WEBHOOK_SECRET": env.list("ANYMAIL_WEBHOOK_SECRET", default=[]),  # "user:password", rotate with a list
@@ -352,7 +352,7 @@ ANYMAIL = {name: value for name, value in ANYMAIL.items() if value not in ("", [
 API_PUBLIC_RATE = env.str("API_PUBLIC_RATE", default="60/m")
 API_KEY_RATE = env.str("API_KEY_RATE", default="600/m")
 API_CACHE_SECONDS = env.int("API_CACHE_SECONDS", default=60)
-# Webhooks out (blog/webhooks.py). Retries stay short: Redis redelivers long countdowns.
+# Webhooks out (blog/integrations/webhooks.py). Retries stay short: Redis redelivers long countdowns.
 WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10)
 WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=6)
 WEBHOOK_RETRY_BASE_SECONDS = env.float("WEBHOOK_RETRY_BASE_SECONDS", default=10)
@@ -455,7 +455,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
 
-# Search (blog/search.py): the PostgreSQL text-search configuration, i.e. the
+# Search (blog/posts/search.py): the PostgreSQL text-search configuration, i.e. the
 # publication's language. After changing it, run `manage.py update_search_index`.
 SEARCH_CONFIG = env.str("SEARCH_LANGUAGE", default="english")
 if not SEARCH_CONFIG.isidentifier():

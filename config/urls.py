@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path, re_path
 
 from blog.api import api
-from blog.providerevents import tracking_urls
+from blog.newsletter.providerevents import tracking_urls
 from blog.views.media import serve_media
 
 # The admin signs in through allauth's log-in, which is rate-limited; its own

@@ -96,8 +96,9 @@ def _fresh_cache():
     """Rate-limit counters must not leak from one test into the next."""
     from django.core.cache import cache
 
-    from blog import pagecache, sitesettings
+    from blog import pagecache
     from blog.pagecache import pubsub
+    from blog.shared import sitesettings
 
     cache.clear()
     pubsub.forget()  # what this process knew of the page versions went with the cache
@@ -110,7 +111,7 @@ def _steady_rate_windows(monkeypatch):
     """Rate limits count in fixed windows; a test that crossed a window's edge
     would see its count restart. Each test runs inside one window (a test may
     still set its own clock)."""
-    from blog import ratelimits
+    from blog.shared import ratelimits
 
     monkeypatch.setattr(ratelimits, "time", SimpleNamespace(time=lambda: 1_000 * 86_400.0 + 1))
 

@@ -13,9 +13,9 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts.models import User
-from blog import moderation
+from blog.discussion import moderation
 from blog.models import Comment, ModerationSettings, Post, Subscriber
-from blog.publishing import publish_post
+from blog.posts.publishing import publish_post
 from blog.tasks import queue_send
 
 PASSWORD = "a-long-pass-phrase"

@@ -5,6 +5,7 @@ queues Celery work, and no import hidden inside a function except in the apps'
 start-up hooks."""
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("accounts", "blog", "config")
 # The callers: they may import the process modules and blog.tasks (blog.api is views, as JSON).
 CALLERS = ("blog.views", "blog.api", "blog.admin", "blog.tasks", "blog.management", "blog.urls", "blog.templatetags",
-           "blog.feeds", "blog.sitemaps", "blog.forms", "blog.apps", "blog.context_processors", "config",
+           "blog.posts.feeds", "blog.posts.sitemaps", "blog.forms", "blog.apps", "blog.context_processors", "config",
            "blog.accountmail", "accounts.views", "accounts.urls", "accounts.admin", "accounts.apps",
            "accounts.forms", "blog.federation.views", "blog.federation.urls",
            "blog.federation.tasks", "blog.federation.middleware")  # fmt: skip
@@ -159,3 +160,27 @@ def test_every_module_imports_first_in_a_fresh_interpreter_in_any_order() -> Non
             "PATH": "/usr/bin:/bin"}, check=False,
         )  # fmt: skip
         assert result.returncode == 0, result.stderr[-2000:]
+
+
+# Each part of blog/ names, on its __init__.py's "May import:" line, the other parts it may import;
+# blog.models and blog.pagecache sit below every part, and any part may import them.
+PARTS = sorted(p.parent.name for p in (ROOT / "blog").glob("*/__init__.py") if "May import:" in p.read_text())
+
+
+def allowed_parts(part: str) -> set[str]:
+    """The parts a part's docstring names on its "May import:" line."""
+    line = next(x for x in (ROOT / "blog" / part / "__init__.py").read_text().splitlines() if "May import:" in x)
+    return set(re.findall(r"blog\.(\w+)", line))
+
+
+@pytest.mark.parametrize("part", PARTS)
+def test_each_part_imports_only_what_its_docstring_allows(part: str) -> None:
+    allowed = allowed_parts(part) | {part}
+    wrong = {
+        f"{module} -> {target}"
+        for module in MODULES
+        if module.startswith(f"blog.{part}.")
+        for target in imports(module, top_level=False)
+        if target.startswith("blog.") and target.split(".")[1] in set(PARTS) - allowed
+    }
+    assert not wrong, f"blog/{part}/__init__.py does not allow: {sorted(wrong)}"

@@ -1,6 +1,6 @@
 """Who is calling the API and how often: API keys (optional for reading),
 scopes, and the published rate limits counted in the shared cache
-(blog/ratelimits.py), answered with 429 and Retry-After."""
+(blog/shared/ratelimits.py), answered with 429 and Retry-After."""
 
 import threading
 import time
@@ -12,8 +12,9 @@ from ninja.errors import HttpError
 from ninja.security import HttpBearer
 from ninja.throttling import BaseThrottle
 
-from blog import apikeys, ratelimits
+from blog.integrations import apikeys
 from blog.models import ApiKey
+from blog.shared import ratelimits
 
 PUBLIC = "public"  # request.auth of a call without a key
 

@@ -29,7 +29,7 @@ from blog import pagecache
 from blog.api import schemas
 from blog.api.access import KeyAuth, key_of, public
 from blog.models import Comment, Post, PostQuerySet
-from blog.site import absolute
+from blog.shared.site import absolute
 
 # One router for reading and writing, so that GET and POST /posts share a path;
 # writes name their own auth (a key), reads take a key or none.

@@ -15,15 +15,16 @@ from ninja import File, Form, Status
 from ninja.errors import HttpError
 from ninja.files import UploadedFile
 
-from blog import moderation, subscriptions
 from blog.api import schemas
 from blog.api.access import KeyAuth, require_scope
 from blog.api.read import router
+from blog.discussion import moderation
+from blog.discussion.moderation import CommentRefused
 from blog.forms import ImageUploadForm, PostForm
 from blog.models import ApiKey, Comment, Post, Subscriber
-from blog.moderation import CommentRefused
-from blog.publishing import publish_post, schedule_post, unpublish_post
-from blog.site import absolute
+from blog.newsletter import subscriptions
+from blog.posts.publishing import publish_post, schedule_post, unpublish_post
+from blog.shared.site import absolute
 from blog.tasks import queue_notices, queue_send, refresh_preview, send_confirmation
 
 WRITE: dict[str, Any] = {"auth": KeyAuth(), "tags": ["write"]}

@@ -23,8 +23,8 @@ from accounts.models import User
 from blog.federation import network
 from blog.federation.signatures import new_key_pair
 from blog.models import ActorKey, BlockedInstance, Follower, Post, RemoteActor
-from blog.rendering import render_markdown
-from blog.site import absolute, hostname
+from blog.shared.rendering import render_markdown
+from blog.shared.site import absolute, hostname
 
 PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
 CONTEXT = ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"]
@@ -155,7 +155,7 @@ def article_id(post: Post) -> str:
 
 
 def article(post: Post) -> dict[str, Any]:
-    """A live post as an Article: body_html is already sanitised at save (blog.rendering)."""
+    """A live post as an Article: body_html is already sanitised at save (blog.shared.rendering)."""
     doc: dict[str, Any] = {
         "id": article_id(post),
         "type": "Article",

@@ -8,7 +8,7 @@ checks the digest and the date window). Each activity id is handled once.
 - Like / Undo{Like}: a like of the post, by the remote actor's stand-in user.
 - Announce / Undo{Announce}: a re-stack, listed under the post with the remote account.
 - Create{Note} replying (inReplyTo) to a post, a local comment or a remote reply:
-  a comment through blog.moderation's rules (bans, rate, words, links, first
+  a comment through blog.discussion.moderation's rules (bans, rate, words, links, first
   comment held), its HTML cut down to text and rendered with the comment rules.
   Only public notes: a followers-only or direct reply is never published.
 - Delete of a reply: hidden as its author's deletion; of the actor: its follows end.
@@ -30,7 +30,8 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from markdownify import markdownify
 
-from blog import bans, counters, moderation, notifications, threads
+from blog.discussion import bans, counters, moderation, notifications, threads
+from blog.discussion.notifications import Notice
 from blog.federation import actors, outbox, signatures
 from blog.federation.actors import PUBLIC
 from blog.federation.network import NetworkError
@@ -46,8 +47,7 @@ from blog.models import (
     RemoteObject,
     Restack,
 )
-from blog.notifications import Notice
-from blog.rendering import render_markdown
+from blog.shared.rendering import render_markdown
 
 PUBLIC_NAMES = {PUBLIC, "as:Public", "Public"}
 MAX_COMMENT = 10_000

@@ -83,7 +83,7 @@ class OutboundActivity(models.Model):
 
 
 class FederatedDelivery(models.Model):
-    """One activity to one inbox: unique, claimed before it is sent (as blog.delivery does for e-mail)."""
+    """One activity to one inbox: unique, claimed before it is sent (as blog.newsletter.delivery does for e-mail)."""
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"

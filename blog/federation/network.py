@@ -2,7 +2,7 @@
 objects, signed POSTs to inboxes.
 
 Every request resolves the host first and refuses any address that is not
-public, then connects to the very address it checked (blog/outbound.py).
+public, then connects to the very address it checked (blog/shared/outbound.py).
 Only https, unless FEDERATION_ALLOW_PRIVATE_ADDRESSES (tests and the
 two-site drill on loopback). Responses are read up to a size limit,
 redirects are not followed, and every call has a timeout."""
@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
-from blog import outbound
 from blog.federation import signatures
+from blog.shared import outbound
 
 ACCEPT = 'application/activity+json, application/ld+json; profile="https://www.w3.org/ns/activitystreams"'
 USER_AGENT = "Dispatch (+ActivityPub)"

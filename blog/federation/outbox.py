@@ -1,4 +1,4 @@
-"""What we send, to whom, exactly once (the newsletter's rules, blog/delivery.py).
+"""What we send, to whom, exactly once (the newsletter's rules, blog/newsletter/delivery.py).
 
 A post going live records the publication's Create{Article} to the
 publication's followers and the author's Announce of it to the author's
@@ -36,7 +36,7 @@ from django.utils import timezone
 from blog.federation import actors, network
 from blog.federation.actors import CONTEXT, PUBLIC, LocalActor
 from blog.models import BlockedInstance, FederatedDelivery, Follower, OutboundActivity, Post, RemoteActor
-from blog.site import absolute
+from blog.shared.site import absolute
 
 log = logging.getLogger(__name__)
 Status = FederatedDelivery.Status

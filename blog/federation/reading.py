@@ -15,11 +15,11 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import User
-from blog import bans
+from blog.discussion import bans
 from blog.federation import actors, network, outbox
 from blog.federation.actors import CONTEXT, PUBLIC, LocalActor
 from blog.models import Following, OutboundActivity, ReceivedArticle, RemoteActor
-from blog.rendering import render_markdown
+from blog.shared.rendering import render_markdown
 
 MAX_REPLY = 5000
 

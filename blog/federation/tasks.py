@@ -10,9 +10,9 @@ from celery.contrib.django.task import DjangoTask
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
+from blog.discussion.notifications import Notice
 from blog.federation import outbox
 from blog.models import OutboundActivity
-from blog.notifications import Notice
 from blog.tasks import queue_notices as queue_comment_notices
 
 

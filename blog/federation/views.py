@@ -15,15 +15,15 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.requests import SignedInRequest, role_required
-from blog import ratelimits
 from blog.federation import actors, blocks, inbox
 from blog.federation import reading as reading_
 from blog.federation.actors import CONTEXT, LocalActor
 from blog.federation.responses import activity_response, article_response, wants_activity_json
 from blog.federation.tasks import queue_notices
 from blog.models import BlockedInstance, Following, OutboundActivity, Post, ReceivedArticle
-from blog.ratelimits import rate_limit
-from blog.site import absolute
+from blog.shared import ratelimits
+from blog.shared.ratelimits import rate_limit
+from blog.shared.site import absolute
 
 OUTBOX_PAGE = 20
 moderator_required = role_required("is_moderator")

@@ -5,7 +5,7 @@ from django.db import migrations
 
 
 def rerender(apps, schema_editor):
-    from blog.rendering import render_markdown
+    from blog.shared.rendering import render_markdown
 
     Post = apps.get_model("blog", "Post")
     Comment = apps.get_model("blog", "Comment")

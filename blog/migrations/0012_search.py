@@ -17,13 +17,13 @@ def drop_index(apps, schema_editor):
 
 
 def fill_search_columns(apps, schema_editor):
-    from blog.rendering import text_from_html
+    from blog.shared.rendering import text_from_html
 
     Post = apps.get_model("blog", "Post")
     for post in Post.objects.only("pk", "body_html").iterator():
         Post.objects.filter(pk=post.pk).update(body_text=text_from_html(post.body_html))
     if schema_editor.connection.vendor == "postgresql" and Post.objects.exists():
-        from blog.search import index_posts
+        from blog.posts.search import index_posts
 
         index_posts()
 

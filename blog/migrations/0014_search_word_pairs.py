@@ -1,7 +1,7 @@
 import django.contrib.postgres.search
 from django.db import migrations, models
 
-# Word pairs make "exact phrase" searches cheap (blog/search.py). GIN keeps no
+# Word pairs make "exact phrase" searches cheap (blog/posts/search.py). GIN keeps no
 # word positions, so without them PostgreSQL reads the whole stored vector
 # (10-16 KB, out of line) of every post that has all the words of a phrase to
 # check their order. `search_pairs` holds a 20-bit hash (5 hex digits of md5) of

@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.db import DatabaseError, migrations, models, transaction
 
-# The members page finds an address by any part of it (blog/members.py):
+# The members page finds an address by any part of it (blog/newsletter/members.py):
 # LOWER(email) LIKE '%part%', which a trigram index answers on PostgreSQL.
 # pg_trgm ships with PostgreSQL and is a trusted extension (PostgreSQL 13+), so
 # the database's owner may create it; where it cannot be, the search still

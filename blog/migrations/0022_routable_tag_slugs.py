@@ -1,4 +1,4 @@
-"""Tags saved before blog.tagslugs could hold unicode slugs (taggit's default), which
+"""Tags saved before blog.posts.tagslugs could hold unicode slugs (taggit's default), which
 the `t/<slug:slug>/` route cannot reverse: every page listing one answered 500.
 This gives each such tag an ASCII slug; names are left as they are."""
 
@@ -6,7 +6,7 @@ from django.apps.registry import Apps
 from django.db import migrations
 from django.db.backends.base.schema import BaseDatabaseSchemaEditor
 
-from blog.tagslugs import ROUTABLE, free_tag_slug
+from blog.posts.tagslugs import ROUTABLE, free_tag_slug
 
 
 def repair_tag_slugs(apps: Apps, schema_editor: BaseDatabaseSchemaEditor) -> None:

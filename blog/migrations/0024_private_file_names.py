@@ -1,5 +1,5 @@
 """Import uploads and exports were kept as absolute paths under PRIVATE_ROOT; they are now names in
-private storage (blog/files.py), relative to it, so that a bucket can hold them."""
+private storage (blog/shared/files.py), relative to it, so that a bucket can hold them."""
 
 from pathlib import Path
 

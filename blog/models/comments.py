@@ -72,13 +72,13 @@ class Comment(models.Model):
 
     objects = CommentQuerySet.as_manager()
 
-    # Set for display by blog/threads.py and the moderation queue; not stored.
+    # Set for display by blog/discussion/threads.py and the moderation queue; not stored.
     liked: bool
     placeholder: bool
     by_post_author: bool
     by_moderator: bool
     editable: bool
-    depth: int  # 0 for a thread's first comment; set with the two below by blog.threads
+    depth: int  # 0 for a thread's first comment; set with the two below by blog.discussion.threads
     opens_replies: bool
     closes: range
     history: dict[str, int]
@@ -211,7 +211,7 @@ class Ban(models.Model):
     email = models.EmailField(blank=True)
     email_key = models.CharField(max_length=254, blank=True, db_index=True, editable=False)
     # On a reader's ban, where their comment came from (kept, not matched);
-    # alone, an address ban (blog.bans.refusal).
+    # alone, an address ban (blog.discussion.bans.refusal).
     ip = models.GenericIPAddressField(null=True, blank=True)
     reason = models.CharField(max_length=300)
     until = models.DateTimeField(null=True, blank=True, help_text="Empty for a permanent ban.")
@@ -244,7 +244,7 @@ class Ban(models.Model):
 
 
 class ModerationSettings(models.Model):
-    """The rules of blog/moderation.py, editable by staff in the admin (one row)."""
+    """The rules of blog/discussion/moderation.py, editable by staff in the admin (one row)."""
 
     disallowed_words = models.TextField(blank=True, help_text="One word or phrase a line: comments with them are spam.")
     moderation_words = models.TextField(blank=True, help_text="One word or phrase a line: comments with them are held.")

@@ -1,5 +1,5 @@
 """Likes, shares, re-stacks and referral visits: one row per reader action,
-unique where a reader may act once (counted on Post by blog/counters.py)."""
+unique where a reader may act once (counted on Post by blog/discussion/counters.py)."""
 
 from django.conf import settings
 from django.db import models

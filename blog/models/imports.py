@@ -10,7 +10,7 @@ class SourceRecord(models.Model):
     Re-running an import finds its earlier rows here (nothing is created
     twice), and `digest` tells whether the export changed that item since.
     One source id may have a record per post: two authors importing the same
-    id each get their own post (blog/imports/steps.py)."""
+    id each get their own post (blog/transfers/imports/steps.py)."""
 
     source = models.CharField(max_length=20)  # substack, ghost, wordpress
     kind = models.CharField(max_length=20)  # post, comment, user
@@ -58,7 +58,7 @@ class ImportJob(models.Model):
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     filename = models.CharField(max_length=255)
-    path = models.CharField(max_length=500)  # a name in private storage (blog/files.py), never public
+    path = models.CharField(max_length=500)  # a name in private storage (blog/shared/files.py), never public
     # run_import's choices made on the upload form: old_site, unsubscribe_missing.
     options = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.CHECKING)

@@ -7,7 +7,7 @@ from blog.models.posts import Post
 class PageViewDay(models.Model):
     """Views of one post, or of the home page (no post), on one day.
 
-    Written only by the fold (blog/pageviews.py), which copies Redis's running
+    Written only by the fold (blog/insights/pageviews.py), which copies Redis's running
     totals for the day, so writing the same day twice changes nothing.
     `visitors` counts distinct visitors of this page on this day; the hashes
     that counted them were never stored."""
@@ -30,7 +30,7 @@ class PageViewDay(models.Model):
 
 class DailyVisitor(models.Model):
     """A visitor's hash for one page and day, kept only where no Redis counts
-    visitors (blog/pageviews.py, the database path): it says whether a view is
+    visitors (blog/insights/pageviews.py, the database path): it says whether a view is
     the visitor's first of the day. The hash is an HMAC of the address and the
     page under a salt that changes every day; rows older than yesterday are deleted."""
 

@@ -18,7 +18,7 @@ from taggit.managers import TaggableManager
 
 from accounts.models import User
 from blog.models.comments import counted_comments
-from blog.rendering import excerpt_from_html, render_markdown, text_from_html
+from blog.shared.rendering import excerpt_from_html, render_markdown, text_from_html
 
 WORDS_PER_MINUTE = 230
 IMAGE_EXTENSIONS = ["jpg", "jpeg", "png", "webp", "gif"]
@@ -112,7 +112,7 @@ class Post(models.Model):
     restack_count = models.PositiveIntegerField(default=0, editable=False)
     preview_image = models.ImageField(upload_to="previews/", blank=True, editable=False)
     preview_key = models.CharField(max_length=64, blank=True, editable=False)
-    # Search (blog/search.py): the body's words as plain text; on PostgreSQL a
+    # Search (blog/posts/search.py): the body's words as plain text; on PostgreSQL a
     # weighted tsvector of title, subtitle, tags, body and author (GIN-indexed,
     # for matching), one of everything but the body (small, for ranking), and
     # hashes of its neighbouring words (GIN-indexed, for "exact phrases").

@@ -2,7 +2,7 @@
 
 A blank field means "as the environment says" (SITE_NAME, SITE_DESCRIPTION,
 DEFAULT_FROM_EMAIL, EMAIL_REPLY_TO, TIME_ZONE), so a new install looks as
-it did before anyone saved this form. Read it through blog.sitesettings,
+it did before anyone saved this form. Read it through blog.shared.sitesettings,
 never directly: that is where the defaults are applied and the copy kept."""
 
 from django.db import models

@@ -70,7 +70,7 @@ class Subscriber(models.Model):
     referred_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    # The members page (blog/members.py): what the owner notes, and one label to filter by.
+    # The members page (blog/newsletter/members.py): what the owner notes, and one label to filter by.
     note = models.TextField(blank=True, max_length=2000)
     label = models.CharField(max_length=40, blank=True)
     # Erased on request: the address and consent evidence are gone, the row stays for the counts.

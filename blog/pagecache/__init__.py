@@ -8,7 +8,7 @@ It is a view decorator, not a middleware, so every middleware (sessions,
 CSRF, CSP) still runs for a cached page; it also sets the headers a shared
 cache reads (http.py).
 
-Signed-in readers of a post (reader_page) get one rendering per version and
+Signed-in readers of a post (filled_shell) get one rendering per version and
 per reader state (their like, re-stack and subscription, and the post's
 counters), with mark(name) where each reader's own values go (their account
 links, their comment buttons and held comments, their share link and
@@ -211,7 +211,7 @@ def _current(page: StoredPage, versions: list[str | None]) -> bool:
 
 def versions(request: HttpRequest, scope: str) -> list[str]:
     """The site's and `scope`'s versions, read once per request. A view that
-    renders for reader_page() reads them before the database, as the decorator
+    renders for filled_shell() reads them before the database, as the decorator
     does, so that what it renders is never stored under a later version."""
     read = _read_versions(request)
     if scope not in read:
@@ -268,7 +268,7 @@ def _storable(request: HttpRequest, response: HttpResponse) -> bool:
 def _template(request: HttpRequest, response: HttpResponse) -> Rendering:
     """The response cut at its marks. A shell's CSRF token (signed in: its forms
     carry one) is the rendering reader's, so it is left out too; signed-out
-    pages carry no token and no nonce at all (blog/origins.py)."""
+    pages carry no token and no nonce at all (blog/shared/origins.py)."""
     html = response.content.decode(response.charset)
     for token in set(_CSRF_INPUT.findall(html)):
         html = html.replace(token, mark(_CSRF))
@@ -327,11 +327,11 @@ def _serve(request: HttpRequest, body: Rendering, parts: dict[str, str] | None =
 
 
 def mark(name: str) -> SafeString:
-    """Where a reader's own part goes in a shell (see reader_page)."""
+    """Where a reader's own part goes in a shell (see filled_shell)."""
     return mark_safe(f"\x00{name}\x00")
 
 
-def reader_page(
+def filled_shell(
     request: HttpRequest,
     scope: str,
     variant: str,

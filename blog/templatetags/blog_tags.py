@@ -4,9 +4,11 @@ from typing import Any
 from django import template
 from django.utils.safestring import SafeString, mark_safe
 
-from blog import commentpages, moderation, sitesettings, subscriptions
+from blog.discussion import commentpages, moderation
 from blog.models import Comment, Post
-from blog.site import absolute
+from blog.newsletter import subscriptions
+from blog.shared import sitesettings
+from blog.shared.site import absolute
 
 register = template.Library()
 
@@ -58,7 +60,7 @@ def moderation_waiting() -> int:
 
 @register.simple_tag(takes_context=True)
 def comment_actions(context: template.Context, comment: Comment) -> SafeString:
-    """A comment's buttons when it is rendered on its own (see blog/commentpages.py)."""
+    """A comment's buttons when it is rendered on its own (see blog/discussion/commentpages.py)."""
     token = str(context.get("csrf_token", ""))
     html = commentpages.live_actions(comment, context["user"], token, comment.post)
     return mark_safe(html)

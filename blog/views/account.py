@@ -1,6 +1,6 @@
 """A reader's own account, the parts that reach into the blog: one page for
 every e-mail switch, downloading their data, and closing the account
-(blog/readerdata.py). The profile and time zone are accounts/views.py."""
+(blog/transfers/readerdata.py). The profile and time zone are accounts/views.py."""
 
 import json
 
@@ -14,10 +14,11 @@ from django.views.decorators.http import require_POST
 
 from accounts.forms import DeleteAccountForm, NotificationsForm
 from accounts.requests import SignedInRequest
-from blog import readerdata, subscriptions
 from blog.forms import PreferencesForm
 from blog.models import Subscriber
-from blog.ratelimits import allow, rate_limit, too_many_requests
+from blog.newsletter import subscriptions
+from blog.shared.ratelimits import allow, rate_limit, too_many_requests
+from blog.transfers import readerdata
 
 
 @login_required

@@ -4,8 +4,9 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from blog import clicks, pageviews
+from blog.insights import pageviews
 from blog.models import Post
+from blog.newsletter import clicks
 
 
 @require_GET

@@ -6,11 +6,11 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.requests import SignedInRequest
-from blog import comments, moderation, notifications, threads
+from blog.discussion import comments, moderation, notifications, threads
+from blog.discussion.moderation import CommentRefused as Refused
 from blog.models import Comment, Flag, Post
 from blog.models.comments import EDIT_WINDOW_MINUTES
-from blog.moderation import CommentRefused as Refused
-from blog.ratelimits import client_ip, rate_limit
+from blog.shared.ratelimits import client_ip, rate_limit
 from blog.tasks import queue_notices
 
 

@@ -14,14 +14,15 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.requests import SignedInRequest, role_required
-from blog import delivery, providerevents, revisions, search
-from blog.engagement import share_counts
+from blog.discussion.engagement import share_counts
 from blog.forms import ACTIONS, ConflictError, DraftForm, ImageUploadForm, PostForm, check_version, version_of
 from blog.models import Delivery, Post, ProviderEvent, Send
 from blog.models.revisions import REVISED_FIELDS
-from blog.publishing import schedule_post, unpublish_post
-from blog.rendering import render_markdown
-from blog.subscriptions import audience_growth, post_audience
+from blog.newsletter import delivery, providerevents
+from blog.newsletter.subscriptions import audience_growth, post_audience
+from blog.posts import revisions, search
+from blog.posts.publishing import schedule_post, unpublish_post
+from blog.shared.rendering import render_markdown
 from blog.tasks import refresh_preview, retry_failed_deliveries
 
 author_required = role_required("is_author")

@@ -11,10 +11,13 @@ from django.views.decorators.csp import csp_override
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts.requests import SignedInRequest
-from blog import engagement, pagecache, previews, subscriptions
+from blog import pagecache
+from blog.discussion import engagement
 from blog.models import Post, Restack, Share
-from blog.origins import same_origin_only
-from blog.ratelimits import client_ip, rate_limit
+from blog.newsletter import subscriptions
+from blog.posts import previews
+from blog.shared.origins import same_origin_only
+from blog.shared.ratelimits import client_ip, rate_limit
 from blog.tasks import refresh_preview
 
 

@@ -15,7 +15,7 @@ from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 
-from blog import files
+from blog.shared import files
 
 logger = logging.getLogger(__name__)
 

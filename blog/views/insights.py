@@ -4,19 +4,19 @@ from datetime import date
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
-from blog import charts, insights, pageviews
-from blog.insights import Table
+from blog.insights import charts, figures, pageviews
+from blog.insights.figures import Table
 from blog.models import Post
-from blog.spreadsheets import safe_row
+from blog.shared.spreadsheets import safe_row
 from blog.views.desk import author_required
 
 
 def _period(request: HttpRequest) -> int:
     try:
-        days = int(request.GET.get("days", insights.DEFAULT_PERIOD))
+        days = int(request.GET.get("days", figures.DEFAULT_PERIOD))
     except ValueError:
-        return insights.DEFAULT_PERIOD
-    return days if days in insights.PERIODS else insights.DEFAULT_PERIOD
+        return figures.DEFAULT_PERIOD
+    return days if days in figures.PERIODS else figures.DEFAULT_PERIOD
 
 
 def _csv(table: Table, filename: str) -> HttpResponse:
@@ -45,14 +45,14 @@ def _days(table: Table) -> list[date]:
 @author_required
 def overview(request: HttpRequest) -> HttpResponse:
     days = _period(request)
-    tables = insights.overview(request.user, days)
+    tables = figures.overview(request.user, days)
     if response := _chosen_csv(request, tables, f"insights-{days}-days"):
         return response
     daily, subscribers = tables["daily"], tables["subscribers"]
     context = {
         "days": days,
         "counting": pageviews.counting(),
-        "periods": insights.PERIODS,
+        "periods": figures.PERIODS,
         "tables": tables,
         "views_chart": charts.line_chart(
             daily.caption, _days(daily), [("Views", daily.column(1)), ("Unique visitors", daily.column(2))]
@@ -74,7 +74,7 @@ def overview(request: HttpRequest) -> HttpResponse:
 @author_required
 def post_insights(request: HttpRequest, pk: int) -> HttpResponse:
     post = get_object_or_404(Post.objects.editable_by(request.user).select_related("author", "send"), pk=pk)
-    tables = insights.post_figures(post)
+    tables = figures.post_figures(post)
     if response := _chosen_csv(request, tables, f"post-{post.pk}"):
         return response
     daily = tables["daily"]

@@ -12,8 +12,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.requests import SignedInRequest
-from blog import apikeys, webhooks
 from blog.forms import ApiKeyForm, WebhookForm
+from blog.integrations import apikeys, webhooks
 from blog.models import ApiKey, Webhook
 from blog.tasks import deliver_webhook
 

@@ -12,7 +12,7 @@ from django.core.exceptions import SuspiciousFileOperation
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.utils.http import http_date
 
-from blog import files
+from blog.shared import files
 
 INLINE_TYPES = {"image/jpeg", "image/png", "image/gif", "image/webp"}
 

@@ -1,4 +1,4 @@
-"""Members on the desk: find a subscriber, open one, note, label, unsubscribe or erase (blog/members.py)."""
+"""Members on the desk: find a subscriber, open one, note, label, unsubscribe or erase (blog/newsletter/members.py)."""
 
 from django.contrib import messages
 from django.http import HttpResponse
@@ -7,9 +7,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.requests import SignedInRequest
 from accounts.roles import permission_required
-from blog import members as members_
 from blog.forms import MemberFilterForm, MemberNoteForm
 from blog.models import Subscriber
+from blog.newsletter import members as members_
 
 MANAGE = "blog.manage_subscribers"
 

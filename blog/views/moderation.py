@@ -6,9 +6,10 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
 from accounts.requests import SignedInRequest, role_required
-from blog import moderation, search
+from blog.discussion import moderation
 from blog.forms import BanForm
 from blog.models import Ban, Comment, CommentRevision, ModerationLog
+from blog.posts import search
 from blog.tasks import queue_notices
 
 BAN_DAYS = {"1": 1, "7": 7, "30": 30, "forever": None}

@@ -10,9 +10,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.requests import SignedInRequest
 from blog.forms import PublishForm, WelcomeForm
 from blog.models import NewsletterSettings, Post, Send
-from blog.publishing import publish_post
-from blog.ratelimits import rate_limit
-from blog.subscriptions import post_audience
+from blog.newsletter.subscriptions import post_audience
+from blog.posts.publishing import publish_post
+from blog.shared.ratelimits import rate_limit
 from blog.tasks import queue_send, refresh_preview, send_test_email
 from blog.views.desk import author_required
 

@@ -16,9 +16,11 @@ from django.views.decorators.http import require_GET
 from taggit.models import Tag
 
 from accounts.models import User
-from blog import bans, commentpages, engagement, moderation, pagecache, readers, search, threads
+from blog import pagecache
+from blog.discussion import bans, commentpages, engagement, moderation, readerstate, threads
 from blog.models import Post, PostQuerySet, SlugRedirect
-from blog.ratelimits import allow, client_ip, too_many_requests
+from blog.posts import search
+from blog.shared.ratelimits import allow, client_ip, too_many_requests
 
 POSTS_PER_PAGE = 10
 SEARCH_RATE = "30/m"
@@ -41,7 +43,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 # On a post's page, what a signed-in reader's own values fill in (blog/pagecache/:
-# reader_page); everything else they see is alike for readers in the same state.
+# filled_shell); everything else they see is alike for readers in the same state.
 FILLED = ("account_nav", "comments_html", "share_url", "verified_email", "form_token")
 
 
@@ -66,9 +68,9 @@ def post_detail(request: HttpRequest, slug: str) -> HttpResponse:
         engagement.record_referral_visit(request, post, request.GET["ref"])
     sort = request.GET.get("sort", "")
     sort = sort if sort in threads.SORTS else "oldest"
-    # Signed out: no token, no cookie, so the page is the same for everyone (blog/origins.py).
+    # Signed out: no token, no cookie, so the page is the same for everyone (blog/shared/origins.py).
     token = get_token(request) if request.user.is_authenticated else ""
-    reader = _reader(request, post, sort, token, versions)
+    reader = _personal_parts(request, post, sort, token, versions)
     if (
         not _shares_shell(request, post)
         or reader["ban_refusal"]
@@ -84,14 +86,14 @@ def post_detail(request: HttpRequest, slug: str) -> HttpResponse:
     marks = {name: pagecache.mark(name) if reader[name] or name != "verified_email" else None for name in FILLED}
     render_shell = lambda: _render_post(request, post, sort, {**reader, **marks})  # noqa: E731
     values = {name: str(conditional_escape(reader[name])) for name in FILLED if marks[name]}
-    return pagecache.reader_page(request, pagecache.post_scope(slug), variant, render_shell, values, token)
+    return pagecache.filled_shell(request, pagecache.post_scope(slug), variant, render_shell, values, token)
 
 
-def _reader(request: HttpRequest, post: Post, sort: str, token: str, versions: list[str]) -> dict[str, Any]:
+def _personal_parts(request: HttpRequest, post: Post, sort: str, token: str, versions: list[str]) -> dict[str, Any]:
     """What differs from one reader to the next on a post's page."""
     user = request.user
     ip = client_ip(request) or None
-    known = readers.state(post, user, ip) if user.is_authenticated else readers.ReaderState()
+    known = readerstate.state(post, user, ip) if user.is_authenticated else readerstate.ReaderState()
     if user.is_authenticated:
         post.like_count, post.share_count, post.restack_count = known.counts
     after, comment = request.GET.get("after"), request.GET.get("comment")

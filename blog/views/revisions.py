@@ -8,8 +8,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.requests import SignedInRequest
-from blog import revisions
 from blog.models import Post, PostRevision
+from blog.posts import revisions
 from blog.views.desk import author_required
 
 

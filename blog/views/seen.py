@@ -1,4 +1,4 @@
-"""The page-view beacon: a 1x1 image that every counted page loads (blog/pageviews.py).
+"""The page-view beacon: a 1x1 image that every counted page loads (blog/insights/pageviews.py).
 
 A page may come from a shared cache (Varnish, a CDN) and never reach Django;
 its beacon always does: it is `no-store`, and Varnish passes what Django does
@@ -10,7 +10,7 @@ import logging
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_safe
 
-from blog import pageviews
+from blog.insights import pageviews
 from blog.models import Post
 
 log = logging.getLogger(__name__)

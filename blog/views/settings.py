@@ -15,8 +15,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.requests import SignedInRequest
 from accounts.roles import permission_required
-from blog import sitesettings
 from blog.forms import SiteSettingsForm
+from blog.shared import sitesettings
 
 DEFAULT_FAVICON = Path(settings.BASE_DIR) / "static" / "img" / "favicon.png"
 

@@ -12,11 +12,12 @@ from accounts.models import User
 from accounts.referrals import referrer_for
 from accounts.requests import SignedInRequest
 from accounts.roles import permission_required
-from blog import bans, subscriptions
+from blog.discussion import bans
 from blog.forms import ImportForm, PreferencesForm, SubscribeForm
 from blog.models import Subscriber
-from blog.origins import same_origin_only
-from blog.ratelimits import client_ip, rate_limit
+from blog.newsletter import subscriptions
+from blog.shared.origins import same_origin_only
+from blog.shared.ratelimits import client_ip, rate_limit
 from blog.tasks import send_confirmation, send_welcome
 from blog.views.desk import author_required
 

@@ -12,13 +12,13 @@ from django.views.decorators.http import require_POST
 
 from accounts.requests import SignedInRequest
 from accounts.roles import permission_required
-from blog import exports
 from blog.forms import PublicationImportForm
-from blog.imports import jobs
-from blog.imports.steps import Report
 from blog.models import ExportJob, ImportJob
-from blog.ratelimits import allow, too_many_requests
+from blog.shared.ratelimits import allow, too_many_requests
 from blog.tasks import check_import, export_publication, import_publication
+from blog.transfers import exports
+from blog.transfers.imports import jobs
+from blog.transfers.imports.steps import Report
 from blog.views.desk import author_required
 
 EXPORT_PERMISSIONS = ("blog.change_any_post", "blog.manage_subscribers")

@@ -9,8 +9,8 @@ from pathlib import Path
 from django.conf import settings
 from django.urls import reverse
 
-from blog import emails
 from blog.models import Comment, Subscriber
+from blog.newsletter import emails
 from tests.factories import make_post, relax_moderation
 
 

@@ -7,9 +7,10 @@ from types import SimpleNamespace
 import pytest
 from django.utils import timezone
 
-from blog import apikeys, ratelimits, sitesettings
 from blog.api import access
+from blog.integrations import apikeys
 from blog.models import Comment
+from blog.shared import ratelimits, sitesettings
 from tests.factories import comment_as, grant, make_post, make_user, relax_moderation
 
 
@@ -201,7 +202,7 @@ def test_anonymous_lists_are_shared_until_a_post_is_published(
         get(client, "/api/v1/posts")
     draft = make_post(ada, "Second", status="draft")
     with django_capture_on_commit_callbacks(execute=True):
-        from blog.publishing import publish_post
+        from blog.posts.publishing import publish_post
 
         publish_post(draft)
     assert [p["title"] for p in get(client, "/api/v1/posts").json()["items"]] == ["Second", "First"]

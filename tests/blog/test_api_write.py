@@ -11,7 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from PIL import Image
 
-from blog import apikeys
+from blog.integrations import apikeys
 from blog.models import Comment, ModerationLog, Post, PostImage, Send, Subscriber
 from tests.factories import grant, make_post, make_subscribers
 
@@ -311,8 +311,8 @@ def test_a_session_cookie_is_no_key(client, owner) -> None:
 def test_writes_are_rate_limited_per_key(client, owner, settings, monkeypatch) -> None:
     from types import SimpleNamespace
 
-    from blog import ratelimits
     from blog.api import access
+    from blog.shared import ratelimits
 
     clock = SimpleNamespace(time=lambda: 600.0)
     monkeypatch.setattr(ratelimits, "time", clock)

@@ -7,7 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from accounts.models import User
-from blog import bans, comments, engagement, moderation
+from blog.discussion import bans, comments, engagement, moderation
 from blog.models import (
     Ban,
     Comment,

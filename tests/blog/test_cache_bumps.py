@@ -4,7 +4,7 @@ rate-limited (issue 22, item 10)."""
 import pytest
 from django.test import Client
 
-from blog import comments
+from blog.discussion import comments
 from blog.models import Comment, CommentLike, Post, Restack
 from tests.factories import make_post, relax_moderation
 

@@ -22,7 +22,7 @@ def click_paths(message) -> list[str]:
 
 
 def phishing_link(message) -> str:
-    from blog import clicks
+    from blog.newsletter import clicks
 
     [path] = [path for path in click_paths(message) if clicks.read_click_token(path[3:-1])[1] == PHISH]
     return path

@@ -1,8 +1,8 @@
 import pytest
 from django.core import mail, signing
 
-from blog import clicks
 from blog.models import LinkClick, Post, Send
+from blog.newsletter import clicks
 from tests.blog.test_pageviews import BROWSER
 from tests.factories import make_post, make_subscribers, publish
 

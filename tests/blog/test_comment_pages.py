@@ -8,7 +8,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from blog.commentpages import PAGE_COMMENTS
+from blog.discussion.commentpages import PAGE_COMMENTS
 from blog.models import Comment, CommentLike, Post
 from tests.factories import make_post
 
@@ -130,7 +130,7 @@ def count_queries(client: Client, path: str) -> int:
     return len(queries)
 
 
-# Signed in: this reader's state on the post with its counters (blog/readers.py), and only
+# Signed in: this reader's state on the post with its counters (blog/discussion/readerstate.py), and only
 # if they have comments awaiting moderation there, those; the user comes from the shared
 # cache (accounts/backends.py), the post's row and the rest of the page are kept per
 # version of the page.

@@ -6,7 +6,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.roles import MODERATORS
-from blog import moderation
+from blog.discussion import moderation
 from blog.models import Comment, Post
 from tests.factories import make_post, make_user, relax_moderation, say
 

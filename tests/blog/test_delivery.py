@@ -11,10 +11,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from blog import clicks, delivery
 from blog.models import Delivery, Digest, Post, Send, Subscriber
-from blog.publishing import publish_post
-from blog.subscriptions import manage_token
+from blog.newsletter import clicks, delivery
+from blog.newsletter.subscriptions import manage_token
+from blog.posts.publishing import publish_post
 from tests import factories
 from tests.factories import make_post, make_subscribers
 

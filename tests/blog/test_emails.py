@@ -16,10 +16,11 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.roles import MODERATORS
-from blog import delivery, emails, moderation
+from blog.discussion import moderation
 from blog.models import ModerationSettings, Post, Subscriber
-from blog.site import absolute
-from blog.subscriptions import like_token, manage_token
+from blog.newsletter import delivery, emails
+from blog.newsletter.subscriptions import like_token, manage_token
+from blog.shared.site import absolute
 from blog.tasks import send_moderation_digest
 from config.celery import app as celery_app
 from tests.factories import comment_as, make_post, make_subscribers, make_user, publish, relax_moderation

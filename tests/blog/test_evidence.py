@@ -3,7 +3,7 @@
 import pytest
 
 from accounts.roles import MODERATORS
-from blog import comments, moderation
+from blog.discussion import comments, moderation
 from blog.models import Ban, Comment, CommentRevision, Flag, ModerationLog, ModerationSettings, Post
 from tests.factories import make_post, make_user, relax_moderation
 

@@ -4,7 +4,7 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import User
-from blog import moderation
+from blog.discussion import moderation
 from blog.models import Comment, Flag, ModerationLog, Post
 from tests.factories import comment_as, make_post, make_user, relax_moderation
 

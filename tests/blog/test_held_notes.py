@@ -69,7 +69,7 @@ def test_moderators_see_the_held_note_where_it_stands(post, held, milo) -> None:
 
 def test_once_a_moderator_publishes_it_everyone_sees_it(post, held, milo, commit) -> None:
     assert NOTE not in page(post.get_absolute_url())
-    from blog import moderation
+    from blog.discussion import moderation
 
     with commit():
         moderation.publish_note(milo, held)

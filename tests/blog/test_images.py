@@ -98,7 +98,7 @@ def test_the_admin_re_encodes_uploads_too(client, ada, settings) -> None:
 
 
 def test_the_preview_leaves_out_a_cover_stored_before_the_cap(ada, settings) -> None:
-    from blog.previews import render_preview
+    from blog.posts.previews import render_preview
 
     post = Post.objects.create(author=ada, title="Old cover", body="x")
     post.cover.save("old.png", picture((200, 200)), save=False)

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from blog import pageviews
+from blog.insights import pageviews
 from tests.blog.test_pageviews import visit
 from tests.factories import make_post
 

@@ -6,8 +6,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from blog import sitesettings
 from blog.models import Like, Post
+from blog.shared import sitesettings
 from tests.factories import grant, make_post
 
 pytestmark = pytest.mark.django_db
@@ -144,7 +144,7 @@ def test_the_queries_of_a_like_and_an_unlike_are_pinned(client, rosa, post, like
     reader's bans included (tests/integration pins it); elsewhere, through the ORM,
     the post with this reader's like and bans, the like, the counter and the count. The test's own transaction
     turns the like's into savepoints, not counted. Last, for a like, with the cache
-    emptied, which events webhooks listen to (blog/webhooks.py keeps that in the cache
+    emptied, which events webhooks listen to (blog/integrations/webhooks.py keeps that in the cache
     for five minutes, so a warm like asks nothing)."""
     client.force_login(rosa)
     monkeypatch.setattr(sitesettings, "LOCAL_SECONDS", 3600)  # the site settings are each process's own copy

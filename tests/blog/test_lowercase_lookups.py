@@ -10,8 +10,9 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from blog import readers, subscriptions
+from blog.discussion import readerstate
 from blog.models import Subscriber
+from blog.newsletter import subscriptions
 from tests.factories import make_post, make_user
 
 pytestmark = pytest.mark.django_db
@@ -33,7 +34,7 @@ def test_a_subscription_under_the_same_address_in_other_case_is_theirs(rosa_subs
     rosa = rosa_subscribed_before_signing_up
     assert subscriptions.subscriber_for_user(rosa).email == "Rosa@Example.COM"
     assert subscriptions.box_state(rosa)["subscribed"] is True
-    assert readers.state(make_post(make_user("ada")), rosa).subscribed is True
+    assert readerstate.state(make_post(make_user("ada")), rosa).subscribed is True
 
 
 def test_every_address_lookup_matches_the_lower_index(rosa_subscribed_before_signing_up) -> None:
@@ -42,7 +43,7 @@ def test_every_address_lookup_matches_the_lower_index(rosa_subscribed_before_sig
     for action in (
         lambda: subscriptions.subscriber_for_user(make_user("zed")),
         lambda: subscriptions.box_state(rosa),
-        lambda: readers.state(post, rosa),
+        lambda: readerstate.state(post, rosa),
     ):
         sql = sql_of(action)
         assert re.search(r'LOWER\(("[A-Z0-9_]+"\.)?"?EMAIL"?\)', sql), sql

@@ -1,4 +1,4 @@
-"""Members (blog/members.py): find a subscriber, open one, note, label, unsubscribe, erase."""
+"""Members (blog/newsletter/members.py): find a subscriber, open one, note, label, unsubscribe, erase."""
 
 import re
 from datetime import timedelta
@@ -7,9 +7,9 @@ import pytest
 from django.utils import timezone
 
 from accounts.roles import PUBLISHERS
-from blog import members
 from blog.models import Delivery, Like, Send, Subscriber
-from blog.subscriptions import audience_growth
+from blog.newsletter import members
+from blog.newsletter.subscriptions import audience_growth
 from tests.factories import comment_as, make_post, make_user, relax_moderation
 
 LIST = "/write/members/"

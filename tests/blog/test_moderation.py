@@ -5,7 +5,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from blog import comments, moderation
+from blog.discussion import comments, moderation
 from blog.models import Ban, Comment, ModerationLog, ModerationSettings, Post
 from tests.factories import make_post, make_user, relax_moderation, say
 

@@ -10,9 +10,10 @@ from django.core import mail
 from django.test import Client
 from django.utils import timezone
 
-from blog import delivery, pagecache
+from blog import pagecache
 from blog.models import Delivery, Like, NewsletterSettings, Post, Send, Subscriber
-from blog.subscriptions import confirm_token, like_token
+from blog.newsletter import delivery
+from blog.newsletter.subscriptions import confirm_token, like_token
 from blog.tasks import publish_due_posts, send_deliveries
 from tests.blog.test_emails import LONG_SITE, assert_one_click_headers
 from tests.factories import grant, make_post

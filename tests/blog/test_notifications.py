@@ -1,13 +1,13 @@
-"""Comment notifications (blog/notifications.py): who hears of a comment, the
+"""Comment notifications (blog/discussion/notifications.py): who hears of a comment, the
 e-mail they get, and the one-click link that turns that kind off."""
 
 import pytest
 from django.core import mail
 from django.test import Client
 
-from blog import moderation
+from blog.discussion import moderation
+from blog.discussion.notifications import Kind, Notice, notices_for, off_token
 from blog.models import Comment, ModerationSettings, Post
-from blog.notifications import Kind, Notice, notices_for, off_token
 from tests.factories import comment_as, make_post, relax_moderation
 
 pytestmark = pytest.mark.django_db

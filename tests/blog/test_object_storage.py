@@ -12,8 +12,8 @@ from django.core.management import call_command
 from django.urls import reverse
 from PIL import Image
 
-from blog.files import private_storage, public_storage
 from blog.models import ExportJob, Post
+from blog.shared.files import private_storage, public_storage
 from tests.blog.imports.test_export_restore import grant
 
 pytestmark = pytest.mark.django_db

@@ -1,14 +1,14 @@
 """Every way Dispatch reaches a server named by someone else (an imported
 image, a webhook, federation) refuses the same neighbours of the worker,
-through the one rule in blog/outbound.py."""
+through the one rule in blog/shared/outbound.py."""
 
 from collections.abc import Callable
 
 import pytest
 
 from blog.federation import network
-from blog.imports import media
-from blog.webhooks import TargetRefused, check_url
+from blog.integrations.webhooks import TargetRefused, check_url
+from blog.transfers.imports import media
 
 
 def fetch_image(url: str) -> None:

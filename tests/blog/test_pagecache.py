@@ -12,8 +12,11 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from blog import comments, moderation, pagecache, publishing, sitesettings
+from blog import pagecache
+from blog.discussion import comments, moderation
 from blog.models import Comment, Post, ReferralVisit
+from blog.posts import publishing
+from blog.shared import sitesettings
 from tests.factories import make_post, relax_moderation
 
 pytestmark = pytest.mark.django_db

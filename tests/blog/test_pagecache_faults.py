@@ -43,7 +43,7 @@ def test_a_filled_in_shell_keeps_the_views_headers_and_cookies(rosa) -> None:
         response.set_cookie("seen-note", "1")
         return response
 
-    served = pagecache.reader_page(request, "post:argue-here", "reader:x", render, {"name": "rosa"}, "token")
+    served = pagecache.filled_shell(request, "post:argue-here", "reader:x", render, {"name": "rosa"}, "token")
     assert served.content == b"<p>rosa</p>"
     assert served["Content-Language"] == "en" and served.cookies["seen-note"].value == "1"
 

@@ -7,7 +7,7 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
-from blog import pageviews
+from blog.insights import pageviews
 from blog.models import PageViewDay, Post, ReferrerDay
 from blog.tasks import fold_page_views
 from tests.factories import make_post

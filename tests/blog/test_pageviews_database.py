@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from blog import pageviews
+from blog.insights import pageviews
 from blog.models import DailyVisitor, PageViewDay, ReferrerDay
 from tests.blog.test_pageviews import CHROME, _database_dump, today_row, visit
 from tests.factories import make_post

@@ -4,7 +4,7 @@ import pytest
 from django.core import mail
 
 from accounts.roles import MODERATORS
-from blog import comments
+from blog.discussion import comments
 from blog.models import Comment, Delivery, ModerationSettings, Post, Subscriber
 from tests.factories import grant, make_post, make_user
 
@@ -66,7 +66,7 @@ def test_the_moderation_digest_goes_to_moderators_not_to_all_staff(kit, held) ->
 
 
 def failed_send(post: Post) -> None:
-    from blog import delivery
+    from blog.newsletter import delivery
 
     Subscriber.objects.create(email="grace@example.com", status="active")
     send = delivery.create_send(post)

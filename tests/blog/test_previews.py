@@ -47,7 +47,7 @@ def test_the_preview_is_redrawn_when_the_title_changes_and_only_then(client, ada
 
 
 def test_a_request_never_draws_the_preview_itself(client, ada, monkeypatch, django_capture_on_commit_callbacks) -> None:
-    from blog import previews
+    from blog.posts import previews
     from blog.tasks import refresh_preview
 
     queued = []

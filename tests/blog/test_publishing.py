@@ -1,4 +1,4 @@
-"""Publishing (blog/publishing.py): a post goes live once, schedules only
+"""Publishing (blog/posts/publishing.py): a post goes live once, schedules only
 forward, and the beat task publishes what is due and e-mails it once."""
 
 from datetime import timedelta
@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from blog.models import Post, Send
-from blog.publishing import publish_post, schedule_post, unpublish_post
+from blog.posts.publishing import publish_post, schedule_post, unpublish_post
 from blog.tasks import publish_due_posts
 from tests.factories import make_post, make_subscribers
 

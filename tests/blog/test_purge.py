@@ -13,9 +13,9 @@ from celery.exceptions import Retry
 from django.core import mail
 from django.test import Client
 
-from blog import publishing
 from blog.models import Post
 from blog.pagecache import pubsub
+from blog.posts import publishing
 from blog.tasks import purge_pages
 from tests.factories import comment_as, make_post, relax_moderation
 

@@ -6,7 +6,7 @@ import pytest
 from django.core.cache import caches
 from django.test import RequestFactory
 
-from blog import ratelimits
+from blog.shared import ratelimits
 
 
 @pytest.fixture(autouse=True)

@@ -1,19 +1,20 @@
-"""blog/readers.py writes out in SQL what engagement, subscriptions and
+"""blog/discussion/readerstate.py writes out in SQL what engagement, subscriptions and
 commentpages decide with the ORM: the two must agree."""
 
 import pytest
 
-from blog import engagement, readers, subscriptions
+from blog.discussion import engagement, readerstate
 from blog.models import Comment, CommentLike, Like, Post, Restack, Subscriber
+from blog.newsletter import subscriptions
 from tests.factories import make_post, make_user
 
 pytestmark = pytest.mark.django_db
 
 
-def orm_state(post: Post, user) -> readers.ReaderState:
+def orm_state(post: Post, user) -> readerstate.ReaderState:
     box = subscriptions.box_state(user)
     comment_likes = CommentLike.objects.filter(user=user, comment__post=post).values_list("comment_id", flat=True)
-    return readers.ReaderState(
+    return readerstate.ReaderState(
         liked=engagement.has_liked(post, user),
         restacked=Restack.objects.filter(post=post, user=user).exists(),
         subscribed=box["subscribed"],
@@ -25,7 +26,11 @@ def orm_state(post: Post, user) -> readers.ReaderState:
 
 def test_a_reader_with_nothing_yet(ada, rosa) -> None:
     post = make_post(ada)
-    assert readers.state(post, rosa) == orm_state(post, rosa) == readers.ReaderState(verified_email="rosa@example.com")
+    assert (
+        readerstate.state(post, rosa)
+        == orm_state(post, rosa)
+        == readerstate.ReaderState(verified_email="rosa@example.com")
+    )
 
 
 def test_a_reader_who_did_everything(ada, rosa, bo) -> None:
@@ -38,7 +43,7 @@ def test_a_reader_who_did_everything(ada, rosa, bo) -> None:
     CommentLike.objects.create(comment=theirs, user=rosa)
     CommentLike.objects.create(comment=elsewhere, user=rosa)
     Comment.objects.create(post=post, author=rosa, body="z", body_html="<p>z</p>", status="held")
-    state = readers.state(post, rosa)
+    state = readerstate.state(post, rosa)
     assert state == orm_state(post, rosa)
     assert state.liked and state.restacked and state.subscribed and state.has_held
     assert state.liked_comments == {theirs.pk}
@@ -48,12 +53,12 @@ def test_the_subscriber_linked_to_the_account_comes_before_one_by_address(ada) -
     post, reader = make_post(ada), make_user("lin")
     Subscriber.objects.create(email="lin@example.com", status=Subscriber.Status.ACTIVE)
     Subscriber.objects.create(email="lin.work@example.com", user=reader, status=Subscriber.Status.UNSUBSCRIBED)
-    assert readers.state(post, reader) == orm_state(post, reader)
-    assert not readers.state(post, reader).subscribed
+    assert readerstate.state(post, reader) == orm_state(post, reader)
+    assert not readerstate.state(post, reader).subscribed
 
 
 def test_an_unverified_address_is_not_offered(ada) -> None:
     post, reader = make_post(ada), make_user("una")
     reader.emailaddress_set.update(verified=False)
-    assert readers.state(post, reader) == orm_state(post, reader)
-    assert readers.state(post, reader).verified_email is None
+    assert readerstate.state(post, reader) == orm_state(post, reader)
+    assert readerstate.state(post, reader).verified_email is None

@@ -9,8 +9,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from blog import engagement, previews, tasks
+from blog import tasks
+from blog.discussion import engagement
 from blog.models import Post, Restack, Share
+from blog.posts import previews
 from tests.factories import make_post, make_user
 
 pytestmark = pytest.mark.django_db

@@ -3,7 +3,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from blog.rendering import COMMENT_TAGS, POST_TAGS, excerpt_from_html, external_links, render_markdown
+from blog.shared.rendering import COMMENT_TAGS, POST_TAGS, excerpt_from_html, external_links, render_markdown
 
 HOSTILE_INPUTS = [
     "<script>alert(1)</script>",

@@ -12,8 +12,9 @@ from django.core.management import call_command
 from django.db import connection
 from django.urls import reverse
 
-from blog import ratelimits, search, sitesettings
 from blog.models import Comment, ModerationLog, Post
+from blog.posts import search
+from blog.shared import ratelimits, sitesettings
 from tests.factories import make_post
 
 URL = reverse("blog:search")

@@ -1,12 +1,12 @@
 """Signed-out pages a shared cache (Varnish, a CDN) can serve: the same bytes
 for every visitor, standard caching headers, and forms that refuse
-cross-site forgeries without a per-visitor token (blog/origins.py)."""
+cross-site forgeries without a per-visitor token (blog/shared/origins.py)."""
 
 import pytest
 from django.test import Client
 
 from blog.models import Like, Post, Subscriber
-from blog.origins import REFUSED
+from blog.shared.origins import REFUSED
 from tests.factories import make_post
 
 pytestmark = pytest.mark.django_db

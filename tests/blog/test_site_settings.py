@@ -1,4 +1,4 @@
-"""Site settings on the desk (blog/sitesettings.py): what the owner sets shows on
+"""Site settings on the desk (blog/shared/sitesettings.py): what the owner sets shows on
 every page, e-mail and feed at once, and bad input changes nothing."""
 
 import io

@@ -1,7 +1,7 @@
 """Hand-written SQL and its ORM twin give the same answer.
 
-Each statement written out for speed (blog/bans.py, blog/readers.py,
-blog/engagement.py, blog/delivery.py) sits beside the ORM version of the same
+Each statement written out for speed (blog/discussion/bans.py, blog/discussion/readerstate.py,
+blog/discussion/engagement.py, blog/newsletter/delivery.py) sits beside the ORM version of the same
 rule. These tests run on SQLite in the fast suite and on PostgreSQL under DATABASE_URL, e.g.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/dispatch_x .venv/bin/pytest tests/blog/test_sql_twins.py
@@ -15,8 +15,9 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts.models import User
-from blog import bans, delivery, engagement, readers
+from blog.discussion import bans, engagement, readerstate
 from blog.models import Ban, Comment, CommentLike, Delivery, Like, Post, Restack, Send, Subscriber
+from blog.newsletter import delivery
 from tests.factories import make_post, make_subscribers, make_user
 
 pytestmark = pytest.mark.django_db
@@ -84,7 +85,7 @@ def test_a_readers_state_in_one_statement_is_the_state_through_the_orm(ada, bo, 
     post = make_post(ada)
     set_the_scene(scene, post, rosa, bo)
     for ip in (HERE, ELSEWHERE):
-        assert readers.state(post, rosa, ip) == readers.state_through_orm(post, rosa, ip)
+        assert readerstate.state(post, rosa, ip) == readerstate.state_through_orm(post, rosa, ip)
 
 
 @pytest.mark.parametrize("wanted", [None, True, False])
@@ -114,7 +115,7 @@ def test_the_like_in_one_statement_does_what_the_orm_steps_do(ada, kind, wanted,
     assert answers[0] == answers[1]
 
 
-# --- The delivery claim and mark (blog/delivery.py) ---------------------------------------------
+# --- The delivery claim and mark (blog/newsletter/delivery.py) ---------------------------------------------
 
 
 def claims_and_marks(post: Post, claim) -> list[object]:

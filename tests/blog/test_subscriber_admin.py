@@ -5,8 +5,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from blog import delivery
 from blog.models import Delivery, Subscriber
+from blog.newsletter import delivery
 from tests.factories import make_post
 
 pytestmark = pytest.mark.django_db

@@ -4,7 +4,7 @@ e-mail is for those who manage subscribers (issue 22, item 12)."""
 import pytest
 
 from blog.models import Ban, Like, NewsletterSettings, Post, Subscriber
-from blog.subscriptions import like_token
+from blog.newsletter.subscriptions import like_token
 from tests.factories import grant, make_post, make_user
 
 pytestmark = pytest.mark.django_db

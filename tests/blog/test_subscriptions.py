@@ -7,7 +7,7 @@ from django.test import Client
 from django.utils import timezone
 
 from blog.models import Subscriber
-from blog.subscriptions import CONFIRM_SALT, confirm_token, manage_token
+from blog.newsletter.subscriptions import CONFIRM_SALT, confirm_token, manage_token
 from tests.factories import make_user
 
 pytestmark = pytest.mark.django_db

@@ -1,10 +1,10 @@
-"""Reading comments (blog/threads.py): who sees which comment, placeholders,
+"""Reading comments (blog/discussion/threads.py): who sees which comment, placeholders,
 and the count every page shows."""
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
 
-from blog import threads
+from blog.discussion import threads
 from blog.models import Comment, Post
 from tests.factories import make_post
 

@@ -6,9 +6,9 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from blog import delivery, emails
 from blog.models import NewsletterSettings, Post, Subscriber
-from blog.subscriptions import confirm_token
+from blog.newsletter import delivery, emails
+from blog.newsletter.subscriptions import confirm_token
 from tests.blog.test_desk import png
 from tests.factories import make_post
 
@@ -146,7 +146,7 @@ def test_editing_after_the_window_says_so_not_that_a_comment_was_not_posted(clie
 
 
 def test_an_unsubscribed_reader_opening_the_link_again_is_offered_to_come_back(client) -> None:
-    from blog.subscriptions import manage_token
+    from blog.newsletter.subscriptions import manage_token
 
     subscriber = Subscriber.objects.create(email="grace@example.com", status="unsubscribed")
     url = f"/unsubscribe/{manage_token(subscriber)}/"
@@ -162,7 +162,7 @@ def test_an_unsubscribed_reader_opening_the_link_again_is_offered_to_come_back(c
 
 @pytest.mark.parametrize("status", ["bounced", "complained"])
 def test_a_suppressed_address_is_not_turned_back_on_from_the_link(client, status) -> None:
-    from blog.subscriptions import manage_token
+    from blog.newsletter.subscriptions import manage_token
 
     subscriber = Subscriber.objects.create(email="grace@example.com", status=status)
     response = client.post(f"/unsubscribe/{manage_token(subscriber)}/undo/")
@@ -171,7 +171,7 @@ def test_a_suppressed_address_is_not_turned_back_on_from_the_link(client, status
 
 
 def test_subscribing_again_needs_a_post_and_a_genuine_link(client) -> None:
-    from blog.subscriptions import manage_token
+    from blog.newsletter.subscriptions import manage_token
 
     subscriber = Subscriber.objects.create(email="grace@example.com", status="unsubscribed")
     assert client.get(f"/unsubscribe/{manage_token(subscriber)}/undo/").status_code == 405

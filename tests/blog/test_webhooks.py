@@ -113,7 +113,7 @@ def test_a_published_post_reaches_the_receiver_signed(
 def test_a_tampered_body_fails_the_receivers_check(owner, client, receiver, loopback_allowed) -> None:
     hook = register(client, owner, receiver.url, ["post.published"])
     headers = {"webhook-id": "msg_1", "webhook-timestamp": str(int(time.time()))}
-    from blog.webhooks import sign
+    from blog.integrations.webhooks import sign
 
     headers["webhook-signature"] = sign(hook.secret, "msg_1", int(headers["webhook-timestamp"]), '{"a":1}')
     assert verify(hook.secret, headers, b'{"a":1}')
@@ -148,7 +148,7 @@ def test_a_receiver_answering_500_is_retried_with_the_same_id_until_it_succeeds(
 
 
 def test_the_retry_countdowns_are_short_and_grow(settings) -> None:
-    from blog.webhooks import retry_delay
+    from blog.integrations.webhooks import retry_delay
 
     settings.WEBHOOK_RETRY_BASE_SECONDS, settings.WEBHOOK_RETRY_MAX_SECONDS = 10, 600
     assert [retry_delay(n) for n in (1, 2, 3, 8)] == [10, 20, 40, 600]
@@ -225,7 +225,7 @@ def test_subscriber_and_comment_events_are_sent(
     with django_capture_on_commit_callbacks(execute=True):
         client.logout()
         client.post("/subscribe/", {"email": "new@example.com", "source": "home"})
-        from blog.subscriptions import unsubscribe
+        from blog.newsletter.subscriptions import unsubscribe
 
         unsubscribe(Subscriber.objects.get(email="new@example.com"))
         client.force_login(rosa)
@@ -288,8 +288,8 @@ def test_a_hook_without_events_is_refused(client, owner) -> None:
 def test_post_updates_unpublishing_confirmations_and_restacks_are_sent(
     client, owner, ada, rosa, receiver, loopback_allowed, django_capture_on_commit_callbacks
 ) -> None:
-    from blog import apikeys
-    from blog.subscriptions import confirm
+    from blog.integrations import apikeys
+    from blog.newsletter.subscriptions import confirm
 
     events = ["post.updated", "post.unpublished", "subscriber.confirmed", "post.restacked"]
     hook = register(client, owner, receiver.url, events)

@@ -7,8 +7,9 @@ from django.utils import timezone
 from playwright.sync_api import BrowserContext, Page, expect
 
 from accounts.roles import MODERATORS
-from blog import emails, notifications, subscriptions
+from blog.discussion import notifications
 from blog.models import Comment, Digest, ModerationLog, ModerationSettings, NewsletterSettings, Send, Subscriber
+from blog.newsletter import emails, subscriptions
 from tests.browser.conftest import WCAG_ONLY
 from tests.browser.session import sign_in
 from tests.factories import make_post, make_user

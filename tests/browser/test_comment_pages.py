@@ -1,7 +1,7 @@
 import pytest
 from playwright.sync_api import Browser, expect
 
-from blog.commentpages import PAGE_COMMENTS
+from blog.discussion.commentpages import PAGE_COMMENTS
 from blog.models import Comment
 from tests.factories import make_post, make_user
 

@@ -11,7 +11,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from accounts.roles import AUTHORS, MODERATORS
 from blog.models import Comment, Like, Post, PostImage, Share, Subscriber
-from blog.subscriptions import manage_token
+from blog.newsletter.subscriptions import manage_token
 from tests.browser.session import sign_in
 from tests.factories import PASSWORD, make_post, make_user
 

@@ -5,8 +5,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from accounts.roles import AUTHORS
-from blog.imports import media
 from blog.models import Post
+from blog.transfers.imports import media
 from tests.browser.session import sign_in
 from tests.factories import make_user
 

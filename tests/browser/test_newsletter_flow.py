@@ -8,7 +8,7 @@ from playwright.sync_api import Page, expect
 
 from accounts.roles import AUTHORS
 from blog.models import Like, NewsletterSettings, Post, Subscriber
-from blog.subscriptions import like_token
+from blog.newsletter.subscriptions import like_token
 from tests.browser.session import sign_in
 from tests.factories import grant, make_post, make_user
 

@@ -11,7 +11,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from accounts.models import User
 from accounts.roles import AUTHORS
-from blog import pageviews
+from blog.insights import pageviews
 from blog.models import Comment, Post, PostRevision
 from tests.browser.session import sign_in
 from tests.factories import PASSWORD, make_post, make_user

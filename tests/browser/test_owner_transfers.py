@@ -8,8 +8,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from accounts.roles import PUBLISHERS
-from blog.imports import media
 from blog.models import Subscriber
+from blog.transfers.imports import media
 from tests.browser.session import sign_in
 from tests.browser.test_imports import substack_zip
 from tests.factories import make_post, make_user

@@ -6,7 +6,7 @@ import fakeredis
 import pytest
 from playwright.sync_api import Browser
 
-from blog import pageviews
+from blog.insights import pageviews
 from blog.models import PageViewDay, ReferrerDay
 from tests.factories import make_post, make_user
 

@@ -9,8 +9,8 @@ from django.conf import settings as django_settings
 from django.db import connections
 from django.test import Client
 
-from blog import ratelimits
 from blog.api import access
+from blog.shared import ratelimits
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

@@ -12,9 +12,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from blog import delivery
 from blog.models import Delivery, Post, Subscriber
-from blog.publishing import publish_post
+from blog.newsletter import delivery
+from blog.posts.publishing import publish_post
 from blog.tasks import queue_send, requeue_stuck_deliveries
 from tests.conftest import ROOT
 from tests.factories import make_post, make_user
@@ -141,7 +141,7 @@ def test_a_worker_killed_twice_mid_send_misses_no_one(celery_worker_process, smt
 # before it has had its dot, the statement would mark it).
 KILLED_SENDER = """
 import os, signal
-from blog import delivery
+from blog.newsletter import delivery
 
 calls = {"n": 0}
 

@@ -13,8 +13,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from accounts.roles import EDITORS
-from blog.files import private_storage
 from blog.models import ImportJob, Post, Subscriber
+from blog.shared.files import private_storage
 from tests.factories import grant, make_user
 
 pytestmark = pytest.mark.integration

@@ -6,8 +6,8 @@ from django.db import connection, connections
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from blog import sitesettings
 from blog.models import Like, Post
+from blog.shared import sitesettings
 from tests.factories import make_post, make_user
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -39,7 +39,7 @@ def test_fifty_threads_toggling_likes_keep_the_count_equal_to_the_rows(require_s
 def test_a_like_is_one_statement_with_the_post_and_ban_check(require_service, monkeypatch) -> None:
     """With the cache emptied first, the session and the user are read from the
     database too; then the like is one statement: the post, this reader's like
-    and bans, the write and the count (blog/engagement.py). With them cached, only it."""
+    and bans, the write and the count (blog/discussion/engagement.py). With them cached, only it."""
     require_service("PostgreSQL", connection.vendor == "postgresql", "set DATABASE_URL=postgres://...")
     post = make_post(make_user("ada"), "Counted")
     client = Client()
@@ -52,7 +52,7 @@ def test_a_like_is_one_statement_with_the_post_and_ban_check(require_service, mo
             response = client.post(f"/p/{post.slug}/like/", headers={"Accept": "application/json"})
         assert response.json() == {"liked": bool(expected), "count": expected}
         statements = [q["sql"] for q in queries]
-        # A like also asks, with the cache emptied, whether a webhook listens to likes (blog/webhooks.py).
+        # A like also asks, with the cache emptied, whether a webhook listens to likes (blog/integrations/webhooks.py).
         assert len(statements) == 3 + expected and "django_session" in statements[0], statements
         assert 'INSERT INTO "blog_like"' in statements[2] and "blog_ban" in statements[2]
     with CaptureQueriesContext(connection) as queries:

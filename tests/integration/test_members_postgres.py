@@ -1,12 +1,12 @@
 """Members on PostgreSQL: the address search through the trigram index answers
-as on SQLite, also once the statement is prepared (blog/members.py)."""
+as on SQLite, also once the statement is prepared (blog/newsletter/members.py)."""
 
 import pytest
 from django.db import connection
 from django.utils import timezone
 
-from blog import members
 from blog.models import Subscriber
+from blog.newsletter import members
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 

@@ -7,7 +7,7 @@ from django.db import connection, connections
 from django.test import Client
 from django.utils import timezone
 
-from blog import pageviews
+from blog.insights import pageviews
 from blog.models import DailyVisitor, PageViewDay, ReferrerDay
 from tests.blog.test_pageviews import visit
 from tests.factories import make_post, make_user

@@ -22,8 +22,10 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts.roles import AUTHORS
-from blog import moderation, pageviews, publishing, referrers
+from blog.discussion import moderation
+from blog.insights import pageviews, referrers
 from blog.models import Comment, PageViewDay, Post
+from blog.posts import publishing
 from tests.conftest import require
 from tests.factories import make_post, make_user
 

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from blog import webhooks
+from blog.integrations import webhooks
 from blog.models import WebhookDelivery
 from tests.blog.test_webhooks import receiver  # noqa: F401  (the receiver fixture)
 from tests.factories import make_post, make_user, publish

@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from blog.exports import export_publication
+from blog.transfers.exports import export_publication
 
 
 class Command(BaseCommand):

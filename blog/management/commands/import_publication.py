@@ -5,7 +5,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.models import User
-from blog.imports import Report, run_import
+from blog.transfers.imports import Report, run_import
 
 
 class Command(BaseCommand):

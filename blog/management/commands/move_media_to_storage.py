@@ -3,7 +3,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from blog import files
+from blog.shared import files
 
 
 class Command(BaseCommand):

@@ -33,8 +33,8 @@ from blog.models import (
     Share,
     Subscriber,
 )
-from blog.publishing import schedule_post
-from blog.rendering import render_markdown
+from blog.posts.publishing import schedule_post
+from blog.shared.rendering import render_markdown
 
 PASSWORD = "dispatch-demo-pass"  # noqa: S105 - printed for the demo on purpose
 ANALYSIS_SLUG = "the-harbour-bill-what-the-reports-leave-out"

@@ -2,7 +2,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from blog.search import index_posts
+from blog.posts.search import index_posts
 
 
 class Command(BaseCommand):

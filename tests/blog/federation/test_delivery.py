@@ -11,7 +11,7 @@ from django.utils import timezone
 from blog.federation import outbox, signatures
 from blog.federation.tasks import requeue_stuck, send_deliveries
 from blog.models import ActorKey, FederatedDelivery, Follower, OutboundActivity, Post
-from blog.publishing import publish_post, unpublish_post
+from blog.posts.publishing import publish_post, unpublish_post
 from tests.blog.federation.conftest import FakeServer, RemoteAccount
 from tests.factories import make_post
 

@@ -39,7 +39,7 @@ TINY_PNG = png()
 @pytest.fixture(autouse=True)
 def fake_images(monkeypatch) -> list[str]:
     """Image URLs on example.invalid fail; others answer with a tiny PNG."""
-    from blog.imports import media
+    from blog.transfers.imports import media
 
     asked: list[str] = []
 

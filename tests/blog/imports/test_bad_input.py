@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from blog.imports import archive, run_import
-from blog.imports.steps import Importer
 from blog.models import Post, SourceRecord, Subscriber
+from blog.transfers.imports import archive, run_import
+from blog.transfers.imports.steps import Importer
 
 pytestmark = pytest.mark.django_db
 

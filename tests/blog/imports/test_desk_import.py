@@ -2,8 +2,8 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 
-from blog.files import private_storage
 from blog.models import ExportJob, ImportJob, Post, Subscriber
+from blog.shared.files import private_storage
 from tests.factories import make_user
 
 pytestmark = pytest.mark.django_db

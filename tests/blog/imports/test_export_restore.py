@@ -12,8 +12,6 @@ from django.utils import timezone
 from PIL import Image
 
 from accounts.models import User
-from blog.exports import export_publication
-from blog.imports import run_import
 from blog.management.commands.seed_demo import ANALYSIS_SLUG
 from blog.models import (
     Ban,
@@ -31,6 +29,8 @@ from blog.models import (
     Share,
     Subscriber,
 )
+from blog.transfers.exports import export_publication
+from blog.transfers.imports import run_import
 from tests.blog.imports.conftest import png
 from tests.factories import grant
 
@@ -224,7 +224,7 @@ def test_media_come_back_and_a_dry_run_writes_none(tmp_path, settings) -> None:
 
 def test_a_restored_ban_still_bars_its_reader(tmp_path) -> None:
     """Bans are written in bulk on restore: their normalised address must come back too."""
-    from blog import bans
+    from blog.discussion import bans
 
     seed_everything()
     out = tmp_path / "export.zip"

@@ -3,8 +3,8 @@ import json
 import pytest
 from django.core import mail
 
-from blog.imports import run_import
 from blog.models import Comment, Post, Subscriber
+from blog.transfers.imports import run_import
 from tests.blog.imports.conftest import FIXTURES
 
 pytestmark = pytest.mark.django_db

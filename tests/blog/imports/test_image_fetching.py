@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from blog import outbound
-from blog.imports import media
 from blog.models import Post
+from blog.shared import outbound
+from blog.transfers.imports import media
 from tests.blog.imports.conftest import FIXTURES, png
 
 pytestmark = pytest.mark.django_db

@@ -1,5 +1,5 @@
 """A small upload cannot unpack into a worker-sized heap: each file of an export is capped by how it is read,
-before it is unpacked (blog/imports/archive.py, docs/security.md "Imports and restores").
+before it is unpacked (blog/transfers/imports/archive.py, docs/security.md "Imports and restores").
 
 Each bomb below is a ZIP of a few dozen kilobytes whose one file unpacks to tens of megabytes of the
 cheapest structure to write and the dearest to parse: empty JSON objects, empty XML elements, CSV rows."""
@@ -15,9 +15,9 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from blog.exports import export_publication
-from blog.files import private_storage
 from blog.models import ImportJob, Post, SourceRecord, Subscriber
+from blog.shared.files import private_storage
+from blog.transfers.exports import export_publication
 from tests.blog.imports.conftest import FIXTURES
 from tests.factories import make_post
 

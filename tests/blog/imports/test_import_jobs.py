@@ -9,10 +9,10 @@ from django.core.files.base import ContentFile
 from django.urls import reverse
 from django.utils import timezone
 
-from blog.files import private_storage
-from blog.imports import jobs
 from blog.models import ImportJob, Post
+from blog.shared.files import private_storage
 from blog.tasks import check_import, expire_import_uploads, import_publication
+from blog.transfers.imports import jobs
 
 pytestmark = pytest.mark.django_db
 

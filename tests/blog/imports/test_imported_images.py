@@ -6,7 +6,7 @@ import pytest
 from django.core.files.storage import default_storage
 from PIL import Image
 
-from blog.imports import media
+from blog.transfers.imports import media
 from tests.blog.imports.conftest import png
 
 pytestmark = pytest.mark.django_db

@@ -11,8 +11,8 @@ from django.apps import apps
 from django.core.management import CommandError, call_command
 from taggit.models import Tag
 
-from blog.imports import run_import
 from blog.models import Post, SourceRecord, Subscriber
+from blog.transfers.imports import run_import
 from tests.factories import make_post
 
 pytestmark = pytest.mark.django_db

@@ -10,8 +10,8 @@ import pytest
 from django.core.management import call_command
 
 from accounts.models import User
-from blog.exports import export_publication
 from blog.models import ImportJob, Post
+from blog.transfers.exports import export_publication
 from tests.blog.imports.conftest import png
 from tests.factories import PASSWORD, make_post, make_user
 

@@ -5,10 +5,10 @@ from django.core import mail
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from blog.imports import run_import
 from blog.models import Comment, Delivery, Post, Send, Subscriber
-from blog.publishing import publish_post, unpublish_post
+from blog.posts.publishing import publish_post, unpublish_post
 from blog.tasks import queue_send
+from blog.transfers.imports import run_import
 from tests.factories import make_post
 
 pytestmark = pytest.mark.django_db

@@ -1,8 +1,8 @@
 import pytest
 from django.core import mail
 
-from blog.imports import run_import
 from blog.models import Comment, Post
+from blog.transfers.imports import run_import
 from tests.blog.imports.conftest import FIXTURES
 
 pytestmark = pytest.mark.django_db
