@@ -3,5 +3,9 @@ down (publishing), revisions and autosaved edits (revisions), social cards
 (previews), full-text search (search), feeds and sitemaps, and the tag and
 post slugs every route accepts (tagslugs).
 
+feeds and sitemaps are callers, as views are (Django's syndication and sitemap
+classes, found by URL): they may import any part and blog.tasks, and
+tests/test_imports.py counts them among its CALLERS.
+
 May import: blog.shared, blog.federation (a post that goes live goes to followers too).
 """
