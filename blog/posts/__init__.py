@@ -4,8 +4,9 @@ down (publishing), revisions and autosaved edits (revisions), social cards
 post slugs every route accepts (tagslugs).
 
 feeds and sitemaps are callers, as views are (Django's syndication and sitemap
-classes, found by URL): they may import any part and blog.tasks, and
-tests/test_imports.py counts them among its CALLERS.
+classes, served by URL): tests/test_imports.py counts them among its CALLERS,
+so they may import the callers' modules (blog.tasks, say); the parts they may
+import are still the ones named below.
 
 May import: blog.shared, blog.federation (a post that goes live goes to followers too).
 """
