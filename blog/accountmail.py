@@ -1,6 +1,6 @@
 """allauth's account e-mails (verification, password reset, ...) in the
 site's name, address and e-mail look, built by the site's one e-mail builder
-(blog/newsletter/emails.py) and sent by a worker (settings.ACCOUNT_ADAPTER).
+(blog/shared/emails.py) and sent by a worker (settings.ACCOUNT_ADAPTER).
 
 It lives in blog, not accounts, because it needs the site settings and the
 e-mail builder, and accounts never imports blog.
@@ -18,8 +18,7 @@ from django.conf import settings
 from django.http import HttpRequest
 
 from accounts.client_ip import client_ip
-from blog.newsletter import emails
-from blog.shared import sitesettings
+from blog.shared import emails, sitesettings
 from blog.shared.site import absolute
 from blog.tasks import send_account_email
 

@@ -12,6 +12,7 @@ class BlogConfig(AppConfig):
 
         from accounts.guards import register_profile_guard
         from accounts.models import User
+        from blog import pagecache  # noqa: F401  (its receivers drop the pages a saved post, user or re-stack shows)
         from blog.discussion.bans import profile_refusal
         from blog.discussion.engagement import apply_like_intent
         from blog.federation import outbox  # noqa: F401  (edits become Updates)
@@ -21,7 +22,7 @@ class BlogConfig(AppConfig):
         from blog.posts import search
         from blog.posts.tagslugs import routable_tag_slug
         from blog.shared import events
-        from blog.tasks import queue_webhooks
+        from blog.tasks import queue_webhooks  # also connects the purge of a shared cache (pages_changed)
 
         user_logged_in.connect(apply_like_intent, dispatch_uid="blog.apply_like_intent")
         register_profile_guard(profile_refusal)  # a banned reader keeps their name, bio and avatar

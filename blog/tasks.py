@@ -25,6 +25,7 @@ from blog.newsletter.emails import confirmation_message
 from blog.pagecache import purgers
 from blog.posts import publishing
 from blog.posts.previews import ensure_preview
+from blog.shared.emails import Rendered, compose
 from blog.transfers import exports
 from blog.transfers.imports import jobs
 
@@ -221,4 +222,4 @@ def send_account_email(subject: str, text: str, html: str, to: str) -> None:
 
     The message is rendered by the web process and passed whole, so a worker
     never needs the user's session or request to build it."""
-    emails.compose(emails.Rendered(subject, text, html), to).send()
+    compose(Rendered(subject, text, html), to).send()

@@ -266,7 +266,7 @@ STORAGES = {
 SERVE_MEDIA = env.bool("SERVE_MEDIA", default=True)
 # Cover images larger than this are refused with a message.
 MAX_COVER_BYTES = env.int("MAX_COVER_BYTES", default=5 * 1024 * 1024)
-# Covers and avatars with more pixels than this are refused before decoding (blog/images.py).
+# Covers and avatars with more pixels than this are refused before decoding (accounts/images.py).
 MAX_IMAGE_PIXELS = env.int("MAX_IMAGE_PIXELS", default=40_000_000)
 # "News" and "news" are one tag (imports from other platforms often hold both).
 TAGGIT_CASE_INSENSITIVE = True

@@ -54,7 +54,7 @@ def cacheable(request: HttpRequest, response: HttpResponse) -> None:
 
 def shared(request: HttpRequest, schema: type[Schema], build: Callable[[], Any]) -> HttpResponse:
     """Answers built once per listings version and kept in the shared cache, as
-    the pages are (blog/pagecache.py: a published post, a new comment or tag
+    the pages are (blog/pagecache/: a published post, a new comment or tag
     bumps the version; counters may lag COUNTER_LAG seconds). Public content is
     the same with a key or without, so both share it."""
     versions = pagecache.versions(request, pagecache.LISTINGS)

@@ -4,5 +4,5 @@
 likes, shares, re-stacks and referrals (engagement, counters), and a
 signed-in reader's own state on a post's page (readerstate).
 
-May import: blog.shared, blog.newsletter.
+May import: blog.shared, blog.newsletter (a reader's subscription shows on a post's page).
 """

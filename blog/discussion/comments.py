@@ -1,10 +1,11 @@
 """What readers do to comments: post, reply, edit, delete, like, flag, pin.
 
 A new or edited comment goes through the rules in blog/discussion/moderation.py, which
-decide whether it is published, held or refused; every change here drops the
-cached thread of signed-out readers (blog/discussion/threads.py). Nothing here queues
-work: a comment published at once comes back with the notices that must go
-out, and the caller queues them.
+decide whether it is published, held or refused; every change here bumps the post's
+version (threads.changed, threads.likes_changed), which drops its cached comment
+pages (blog/discussion/commentpages.py). Nothing here queues work: a comment
+published at once comes back with the notices that must go out, and the caller
+queues them.
 """
 
 from dataclasses import dataclass

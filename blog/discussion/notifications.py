@@ -16,7 +16,7 @@ from django.urls import reverse
 
 from accounts.models import User
 from blog.models import Comment
-from blog.newsletter import emails
+from blog.shared import emails
 from blog.shared.site import absolute
 
 SALT = "dispatch.notifications.off"

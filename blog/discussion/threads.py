@@ -2,7 +2,8 @@
 
 One query for the comments and one for the reader's likes, however many
 comments there are; the tree is put in order in Python. Signed-out readers
-all see the same list, so its rendering is cached until the comments change."""
+all see the same list; its rendering, in pages of whole threads, is cached until
+the comments change (blog/discussion/commentpages.py)."""
 
 from collections.abc import Callable
 from typing import Any

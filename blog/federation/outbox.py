@@ -35,7 +35,7 @@ from django.utils import timezone
 
 from blog.federation import actors, network
 from blog.federation.actors import CONTEXT, PUBLIC, LocalActor
-from blog.models import BlockedInstance, FederatedDelivery, Follower, OutboundActivity, Post, RemoteActor
+from blog.models import BlockedInstance, FederatedDelivery, OutboundActivity, Post, RemoteActor
 from blog.shared.site import absolute
 
 log = logging.getLogger(__name__)
@@ -238,7 +238,3 @@ def requeue_stuck() -> list[int]:
         ids = list(stuck.values_list("pk", flat=True)[:10_000])
         FederatedDelivery.objects.filter(pk__in=ids).update(status=Status.QUEUED, due_at=now)
     return ids
-
-
-def followers_of(actor: LocalActor) -> int:
-    return Follower.objects.filter(local=actor.name).count()

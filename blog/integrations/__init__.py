@@ -2,5 +2,5 @@
 the events of blog.shared.events signed and POSTed to the owner's URLs
 (webhooks).
 
-May import: blog.shared, blog.newsletter.
+May import: blog.shared.
 """

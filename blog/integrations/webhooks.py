@@ -26,8 +26,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from blog.models import Webhook, WebhookDelivery
-from blog.newsletter.emails import Message, build_message
 from blog.shared import outbound
+from blog.shared.emails import Message, build_message
 from blog.shared.site import absolute
 
 ACTIVE_EVENTS_KEY = "webhooks:active-events"

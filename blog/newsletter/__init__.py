@@ -1,8 +1,8 @@
 """Subscribers and what is sent to them: double opt-in, preferences and
 unsubscribing (subscriptions), the members page (members), who gets which
-newsletter exactly once (delivery), the one builder of every e-mail the site
-sends (emails), counted link clicks (clicks) and e-mail providers' bounces and
-complaints (providerevents).
+newsletter exactly once (delivery), its e-mails, made with the site's one
+builder in blog.shared (emails), counted link clicks (clicks) and e-mail
+providers' bounces and complaints (providerevents).
 
 May import: blog.shared.
 """

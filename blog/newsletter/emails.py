@@ -1,126 +1,33 @@
-"""Every e-mail the site sends is built here, one way.
-
-`render` turns a template name and a context into a subject, a plain-text
-part and an HTML part in the site's e-mail look (templates/emails/
-_email_base.html, CSS inlined), given the site's name, address and postal
-address; `compose` addresses it, with the RFC 8058 one-click unsubscribe
-headers when there is something to unsubscribe from; `build_message` does
-both. allauth's account e-mails (blog/accountmail.py) go through
-`render_templates` and `compose` too, without unsubscribe headers: they are
-transactional. The headers are never folded into RFC 2047
-encoded words, which mail providers do not read as a URL.
+"""The newsletter's e-mails, built with the site's one builder (blog/shared/emails.py).
 
 A newsletter is rendered once per post (or digest) with placeholders for the
 links that differ per subscriber; each subscriber's copy only swaps those in
-(`Rendered.with_links`).
+(`Rendered.with_links`), or, on the fast path, is a join of prepared bytes
+(`Prepared`). The double opt-in and welcome e-mails carry a subscriber's own
+unsubscribe link too.
 """
 
 import binascii
 import email.policy
 import re
 from dataclasses import dataclass
-from email.message import EmailMessage
-from email.message import Message as MIMEMessage
-from email.policy import Policy
 from typing import Any
 
-import css_inline
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
-from django.template.loader import render_to_string, select_template
 from django.urls import reverse
 
 from blog.models import Digest, NewsletterSettings, Post, Subscriber
 from blog.newsletter import clicks
 from blog.newsletter.subscriptions import confirm_token, like_token, manage_token
 from blog.shared import sitesettings
+from blog.shared.emails import Message, build_message, compose, render
+from blog.shared.emails import Rendered as Rendered  # what render_post and render_digest return, by this name too
 from blog.shared.rendering import plain_text, render_markdown
-from blog.shared.site import absolute, absolutise, hostname, identity
+from blog.shared.site import absolute, absolutise, hostname
 
 UNSUBSCRIBE = "%%UNSUBSCRIBE_URL%%"
 PREFERENCES = "%%PREFERENCES_URL%%"
 LIKE = "%%LIKE_URL%%"
-ONE_CLICK = "List-Unsubscribe=One-Click"
-# Styles go inline (mail clients drop <style> or parts of it); the dark-scheme
-# @media block cannot, so it stays in a <style> for the clients that honour it.
-INLINER = css_inline.CSSInliner(keep_at_rules=True)
-
-
-class Message(EmailMultiAlternatives):
-    """Headers longer than 78 characters stay whole (up to 990, inside RFC 5322's
-    998 even after SMTP dot-stuffing).
-
-    Python folds a long header with no spaces in it, such as List-Unsubscribe's
-    URL, into RFC 2047 encoded words, which mail providers do not read as a URL."""
-
-    def message(self, *, policy: "Policy[MIMEMessage[str, str]] | None" = None) -> EmailMessage:
-        policy = policy or email.policy.default
-        return super().message(policy=policy.clone(max_line_length=990))
-
-
-@dataclass(frozen=True)
-class Rendered:
-    subject: str
-    text: str
-    html: str
-
-    def with_links(self, links: dict[str, str]) -> "Rendered":
-        """This message with each placeholder (a key of `links`) replaced by its URL."""
-
-        def fill(text: str) -> str:
-            for placeholder, url in links.items():
-                text = text.replace(placeholder, url)
-            return text
-
-        return Rendered(self.subject, fill(self.text), fill(self.html))
-
-
-def render(template: str, context: dict[str, Any]) -> Rendered:
-    """Render emails/<template>-subject.txt, -body.txt and -body.html (CSS inlined)."""
-    return render_templates(
-        f"emails/{template}-subject.txt", f"emails/{template}-body.txt", [f"emails/{template}-body.html"], context
-    )
-
-
-def render_templates(subject: str, text: str, html: list[str], context: dict[str, Any]) -> Rendered:
-    """Render a subject, a plain-text part and the first of `html` that exists, with the site's context.
-
-    The HTML template gets the rendered plain text as `text_body`, for messages
-    with no design of their own."""
-    context = {**identity(), **context}
-    subject_line = " ".join(render_to_string(subject, context).split())
-    text_body = render_to_string(text, context)
-    html_body = INLINER.inline(select_template(html).render({**context, "text_body": text_body.strip()}))
-    return Rendered(subject_line, text_body, html_body)
-
-
-def compose(
-    rendered: Rendered, to: str, *, unsubscribe_url: str | None = None, headers: dict[str, str] | None = None,
-    reply_to: list[str] | None = None,
-) -> Message:  # fmt: skip
-    """Address a rendered e-mail. With `unsubscribe_url`, the RFC 8058 one-click headers point to it."""
-    headers = dict(headers or {})
-    if unsubscribe_url:
-        headers["List-Unsubscribe"] = f"<{unsubscribe_url}>"
-        headers["List-Unsubscribe-Post"] = ONE_CLICK
-    message = Message(
-        subject=rendered.subject,
-        body=rendered.text,
-        from_email=sitesettings.from_email(),
-        to=[to],
-        reply_to=reply_to,
-        headers=headers,
-    )
-    message.attach_alternative(rendered.html, "text/html")
-    return message
-
-
-def build_message(
-    template: str, to: str, context: dict[str, Any], *, unsubscribe_url: str | None = None,
-    headers: dict[str, str] | None = None,
-) -> Message:  # fmt: skip
-    """The one way to make an e-mail: render `template` with `context`, then address it to `to`."""
-    return compose(render(template, context), to, unsubscribe_url=unsubscribe_url, headers=headers)
 
 
 # --- The newsletter -------------------------------------------------------------

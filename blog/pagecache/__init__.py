@@ -6,7 +6,8 @@ change bumps and purges, how long a counter may lag) are docs/caching.md.
 
 It is a view decorator, not a middleware, so every middleware (sessions,
 CSRF, CSP) still runs for a cached page; it also sets the headers a shared
-cache reads (http.py).
+cache reads (http.py). Each web process's copy of the page versions is pubsub.py;
+purging Varnish, Fastly or Cloudflare after commit is purgers.py.
 
 Signed-in readers of a post (filled_shell) get one rendering per version and
 per reader state (their like, re-stack and subscription, and the post's

@@ -1,5 +1,6 @@
 """What every part of the product uses: the site's address and settings
-(site, sitesettings), Markdown to safe HTML (rendering), where files live
+(site, sitesettings), the one builder of every e-mail the site sends
+(emails), Markdown to safe HTML (rendering), where files live
 (files), rate limits (ratelimits), cross-site POSTs refused by origin
 (origins), the events each process emits for webhooks (events), CSV cells
 that never run as formulas (spreadsheets), which addresses Dispatch may

@@ -1,5 +1,5 @@
 """Signed-in readers of a post share one rendering of the page around them
-(blog/pagecache.py, filled_shell); what is theirs is filled in per request and
+(blog/pagecache/, filled_shell); what is theirs is filled in per request and
 never reaches another reader."""
 
 import re

@@ -16,7 +16,7 @@ from django.test import Client, override_settings
 
 from blog import pagecache
 from blog.models import Post
-from blog.pagecache import pubsub as pageversions
+from blog.pagecache import pubsub
 from tests.factories import make_post
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
@@ -34,7 +34,7 @@ def shared_redis(require_service) -> redis.Redis:
 def listening(keys: list[str]) -> list[str]:
     """Load the page until this process trusts its copy of the versions (its listener is subscribed)."""
     deadline = time.monotonic() + 5
-    while (found := pageversions.known(keys)) is None:
+    while (found := pubsub.known(keys)) is None:
         assert time.monotonic() < deadline, "the listener never subscribed"
         Client().get(PATH)
         time.sleep(0.05)
@@ -59,9 +59,9 @@ def test_a_hit_asks_redis_nothing_and_another_process_change_shows_next(shared_r
     # Another process edits the post: it sets a new version in Redis, then publishes it.
     Post.objects.filter(pk=post.pk).update(title="Argue elsewhere")  # no signal here: not this process
     cache.set(keys[1], "another-process-version", timeout=None)
-    shared_redis.publish(pageversions.channel(), json.dumps({keys[1]: "another-process-version"}))
+    shared_redis.publish(pubsub.channel(), json.dumps({keys[1]: "another-process-version"}))
     deadline = time.monotonic() + 5
-    while (pageversions.known(keys) or [None, None])[1] != "another-process-version":
+    while (pubsub.known(keys) or [None, None])[1] != "another-process-version":
         assert time.monotonic() < deadline, "the change was never heard"
         time.sleep(0.01)
     assert "Argue elsewhere" in Client().get(PATH).content.decode()
@@ -72,8 +72,8 @@ def test_without_its_subscription_a_process_asks_redis(shared_redis, ada, monkey
     keys = ["pagecache:version:site", f"pagecache:version:{pagecache.post_scope(post.slug)}"]
     listening(keys)
     Client().get(PATH)
-    monkeypatch.setattr(pageversions._copy, "listening", False)  # as when the connection drops
-    assert pageversions.known(keys) is None
+    monkeypatch.setattr(pubsub._copy, "listening", False)  # as when the connection drops
+    assert pubsub.known(keys) is None
     Post.objects.filter(pk=post.pk).update(title="Argue elsewhere")
     cache.set(keys[1], "another-process-version", timeout=None)  # published while this process was deaf
     before = redis_commands(shared_redis)
@@ -93,11 +93,11 @@ def test_two_changes_heard_out_of_order_leave_the_later_version(shared_redis, ad
     keys = ["pagecache:version:site", f"pagecache:version:{pagecache.post_scope(post.slug)}"]
     now = int(listening(keys)[1])
     # Two processes change the post at once: the later one's version is published first.
-    shared_redis.publish(pageversions.channel(), json.dumps({keys[1]: str(now + 2)}))
-    shared_redis.publish(pageversions.channel(), json.dumps({keys[1]: str(now + 1)}))
-    shared_redis.publish(pageversions.channel(), json.dumps({"pagecache:version:heard-last": "1"}))
-    wait_for(lambda: "pagecache:version:heard-last" in pageversions._copy.versions)
-    assert pageversions.known(keys)[1] == str(now + 2)
+    shared_redis.publish(pubsub.channel(), json.dumps({keys[1]: str(now + 2)}))
+    shared_redis.publish(pubsub.channel(), json.dumps({keys[1]: str(now + 1)}))
+    shared_redis.publish(pubsub.channel(), json.dumps({"pagecache:version:heard-last": "1"}))
+    wait_for(lambda: "pagecache:version:heard-last" in pubsub._copy.versions)
+    assert pubsub.known(keys)[1] == str(now + 2)
 
 
 def test_versions_published_for_another_cache_database_are_never_heard(shared_redis, ada) -> None:
@@ -107,13 +107,13 @@ def test_versions_published_for_another_cache_database_are_never_heard(shared_re
     server, db = settings.CACHES["default"]["LOCATION"].rsplit("/", 1)
     other = {**settings.CACHES["default"], "LOCATION": f"{server}/{int(db or 0) + 1}"}
     with override_settings(CACHES={"default": other}):
-        elsewhere = pageversions.channel()
-    assert elsewhere != pageversions.channel()
+        elsewhere = pubsub.channel()
+    assert elsewhere != pubsub.channel()
     # Another site on the same server, another database, changes its page with a far larger counter.
     shared_redis.publish(elsewhere, json.dumps({keys[1]: str(int(mine[1]) * 10)}))
-    shared_redis.publish(pageversions.channel(), json.dumps({"pagecache:version:heard-last": "1"}))
-    wait_for(lambda: "pagecache:version:heard-last" in pageversions._copy.versions)
-    assert pageversions.known(keys) == mine
+    shared_redis.publish(pubsub.channel(), json.dumps({"pagecache:version:heard-last": "1"}))
+    wait_for(lambda: "pagecache:version:heard-last" in pubsub._copy.versions)
+    assert pubsub.known(keys) == mine
 
 
 class Blackhole:
@@ -141,14 +141,14 @@ class Blackhole:
 def test_a_silently_dead_subscription_stops_being_trusted(shared_redis, ada, monkeypatch) -> None:
     host = shared_redis.connection_pool.connection_kwargs
     relay = Blackhole((host.get("host", "127.0.0.1"), host.get("port", 6379)))
-    monkeypatch.setattr(pageversions, "HEALTH_CHECK_SECONDS", 1.0)
-    monkeypatch.setattr(pageversions, "RECONNECT_SECONDS", 30)  # stays deaf after dropping it, for the test
-    monkeypatch.setattr(pageversions, "_redis_url", lambda: f"redis://127.0.0.1:{relay.port}/{host.get('db', 0)}")
-    monkeypatch.setattr(pageversions._copy, "pid", 0)  # a new listener, through the relay
+    monkeypatch.setattr(pubsub, "HEALTH_CHECK_SECONDS", 1.0)
+    monkeypatch.setattr(pubsub, "RECONNECT_SECONDS", 30)  # stays deaf after dropping it, for the test
+    monkeypatch.setattr(pubsub, "_redis_url", lambda: f"redis://127.0.0.1:{relay.port}/{host.get('db', 0)}")
+    monkeypatch.setattr(pubsub._copy, "pid", 0)  # a new listener, through the relay
     post = make_post(ada, "Argue here", slug="argue-here")
     keys = ["pagecache:version:site", f"pagecache:version:{pagecache.post_scope(post.slug)}"]
     listening(keys)
     time.sleep(2.5)  # idle for longer than the health check: the pings keep it trusted
-    assert pageversions.known(keys) is not None
+    assert pubsub.known(keys) is not None
     relay.relaying = False  # nothing comes back any more, and no error either
-    wait_for(lambda: pageversions.known(keys) is None, seconds=6)
+    wait_for(lambda: pubsub.known(keys) is None, seconds=6)
