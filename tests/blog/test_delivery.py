@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from blog.models import Delivery, Digest, Post, Send, Subscriber
-from blog.newsletter import clicks, delivery
+from blog.newsletter import clicks, delivery, smtpwire
 from blog.newsletter.subscriptions import manage_token
 from blog.posts.publishing import publish_post
 from tests import factories
@@ -117,7 +117,7 @@ def test_a_batch_costs_one_update_a_message_and_a_kill_repeats_at_most_one(ada, 
             raise SystemExit("killed")
         return False  # sent whole
 
-    monkeypatch.setattr(delivery._Sender, "begin", lambda self, *args: die_on_the_fifth(*args))
+    monkeypatch.setattr(smtpwire.Sender, "begin", lambda self, *args: die_on_the_fifth(*args))
     with pytest.raises(SystemExit):
         delivery.send_deliveries(ids)
     statuses = list(second.deliveries.order_by("pk").values_list("status", flat=True))
@@ -214,13 +214,13 @@ def test_over_smtp_a_row_is_marked_sent_next_to_its_final_dot(
     made = make_subscribers(active=5)["active"]
     send = delivery.create_send(make_post(ada))
     at_the_dot = []
-    real_write_dot = delivery._Sender.write_dot
+    real_write_dot = smtpwire.Sender.write_dot
 
     def write_dot(self) -> None:
         at_the_dot.append((len(to_sink.messages), list(send.deliveries.values_list("status", flat=True))))
         real_write_dot(self)
 
-    monkeypatch.setattr(delivery._Sender, "write_dot", write_dot)
+    monkeypatch.setattr(smtpwire.Sender, "write_dot", write_dot)
     with CaptureQueriesContext(connection) as queries:
         delivery.send_deliveries(list(send.deliveries.values_list("pk", flat=True)))
     # Before the n-th dot the server has n-1 messages; n-1 rows are sent (or n, the mark gone first).
@@ -236,7 +236,7 @@ def test_a_row_taken_over_mid_send_makes_this_worker_drop_its_copy(ada, to_sink,
     made = make_subscribers(active=4)["active"]
     send = delivery.create_send(make_post(ada))
     second = send.deliveries.order_by("pk")[1]
-    real_begin = delivery._Sender.begin
+    real_begin = smtpwire.Sender.begin
 
     def begin(self, claimed: Delivery, rendering) -> bool:
         held = real_begin(self, claimed, rendering)
@@ -244,7 +244,7 @@ def test_a_row_taken_over_mid_send_makes_this_worker_drop_its_copy(ada, to_sink,
             Delivery.objects.filter(pk=second.pk).update(claimed_at=timezone.now() + timedelta(seconds=1))
         return held
 
-    monkeypatch.setattr(delivery._Sender, "begin", begin)
+    monkeypatch.setattr(smtpwire.Sender, "begin", begin)
     delivery.send_deliveries(list(send.deliveries.values_list("pk", flat=True)))
     # The server never got this worker's copy: the connection was dropped before its final dot,
     # and the rest of the batch went out over a new one.
@@ -253,7 +253,7 @@ def test_a_row_taken_over_mid_send_makes_this_worker_drop_its_copy(ada, to_sink,
     assert Delivery.objects.get(pk=second.pk).status == "sending"  # the other worker's, untouched
 
     Delivery.objects.filter(pk=second.pk).update(status="queued")  # the other worker, seen from here
-    monkeypatch.setattr(delivery._Sender, "begin", real_begin)
+    monkeypatch.setattr(smtpwire.Sender, "begin", real_begin)
     delivery.send_deliveries([second.pk])
     assert sorted(m.recipients[0] for m in to_sink.messages) == sorted(s.email for s in made)
 
