@@ -365,8 +365,10 @@ def _send_batch(delivery_ids: list[int]) -> list[Retry]:
                 rest = [d.pk for d in ([ended.delivery] if ended else []) + pending[index:]]
                 return [*retries, _hand_back(rest, claim, exc)]
     finally:
-        _leave(sender, in_flight)
-        sender.close()
+        try:
+            _leave(sender, in_flight)
+        finally:
+            sender.close()
     _update_sends({d.send_id for d in everything if d.send_id})
     return retries
 
@@ -433,11 +435,17 @@ def _hand_back(rest: list[int], claim: _InFlight | None, exc: Exception) -> Retr
 def _leave(sender: smtpwire.Sender, in_flight: _InFlight | None) -> None:
     """A batch stopped by an error: a message written but for its dot is
     dropped (its row stays "sending" until the sweep); one whose dot went, or
-    sent whole, is marked."""
+    sent whole, is marked. If that mark fails too (the database is down), the
+    row stays "sending" and the sweep sends the message again: the batch's
+    own error goes on, not this one."""
     if sender.in_data:
         sender.abort()
     elif in_flight is not None and (not in_flight.held or in_flight.dot_first):
-        _claim(None, in_flight)
+        try:
+            _claim(None, in_flight)
+        except DatabaseError as exc:
+            pk = in_flight.delivery.pk
+            log.error("delivery %s went out but could not be marked sent (%s); it goes again after the sweep", pk, exc)
 
 
 def _handle_refusal(delivery: Delivery, exc: Exception) -> list[Retry]:

@@ -2,12 +2,14 @@
 runs are in tests/integration/test_fanout.py."""
 
 import email.policy
+import time
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from anymail.backends.test import EmailBackend as AnymailTestBackend
 from django.core import mail
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -267,6 +269,70 @@ def test_a_refusal_after_the_final_dot_puts_the_row_back(ada, to_sink) -> None:
     assert (row.status, row.sent_at, row.attempts, retry.delivery_ids) == ("queued", None, 1, [row.pk])
     assert row.error.startswith("451")
     assert to_sink.messages == []
+
+
+@pytest.mark.parametrize("stuck_after", [300, 0])  # a young claim (dot, then mark) and an old one (mark, then dot)
+def test_no_answer_to_the_final_dot_leaves_the_row_sent_and_the_rest_goes_later(
+    ada, to_sink, settings, stuck_after
+) -> None:
+    settings.DELIVERY_STUCK_AFTER_SECONDS = stuck_after
+    settings.MAILERS["default"]["OPTIONS"]["timeout"] = 0.5
+    make_subscribers(active=3)
+    send = delivery.create_send(make_post(ada))
+    rows = list(send.deliveries.order_by("pk").select_related("subscriber"))
+    readers = [row.subscriber.email for row in rows]
+    to_sink.silent = lambda sender, rcpts: readers[0] in rcpts  # keeps the first message, never answers its dot
+
+    [retry] = delivery.send_deliveries([row.pk for row in rows])
+    first = Delivery.objects.get(pk=rows[0].pk)
+    assert first.status == "sent"  # the server read the dot: counting it unsent would repeat it
+    assert first.error.startswith("sent; no answer to the final dot")
+    assert [m.recipients[0] for m in to_sink.messages] == readers[:1]
+    assert set(send.deliveries.exclude(pk=first.pk).values_list("status", flat=True)) == {"queued"}
+
+    delivery.send_deliveries(retry.delivery_ids)  # the later task
+    assert sorted(m.recipients[0] for m in to_sink.messages) == sorted(readers)  # nobody twice
+    assert set(send.deliveries.values_list("status", flat=True)) == {"sent"}
+
+
+@pytest.mark.parametrize(
+    ("stuck_after", "failures", "copies"),
+    [
+        (300, 1, 1),  # a young claim's dot went first; its mark, tried again as the batch stops, takes
+        (300, 2, 2),  # ... or fails again: the row stays "sending" and the sweep sends the message again
+        (0, 1, 2),  # an old claim: its mark's outcome unknown, the dot is written anyway; again after the sweep
+    ],
+)
+def test_a_database_error_at_the_mark_stops_the_batch_and_misses_no_one(
+    ada, to_sink, settings, stuck_after, failures, copies
+) -> None:
+    settings.DELIVERY_STUCK_AFTER_SECONDS = stuck_after
+    make_subscribers(active=4)
+    send = delivery.create_send(make_post(ada))
+    rows = list(send.deliveries.order_by("pk").select_related("subscriber"))
+    ids, readers = [row.pk for row in rows], [row.subscriber.email for row in rows]
+    left = {"failures": failures}
+
+    def database_down_at_the_mark(execute, sql, params, many, context):
+        if isinstance(params, dict) and params.get("mark") == ids[1] and left["failures"]:
+            left["failures"] -= 1
+            raise DatabaseError("server closed the connection unexpectedly")
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(database_down_at_the_mark), pytest.raises(DatabaseError):
+        delivery.send_deliveries(ids)
+    assert [m.recipients[0] for m in to_sink.messages] == readers[:2]  # the second's dot went all the same
+    deadline = time.monotonic() + 5
+    while to_sink.quits < 1 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert to_sink.quits == 1  # the SMTP connection was closed, not left open
+    statuses = list(send.deliveries.order_by("pk").values_list("status", flat=True))
+    assert statuses == ["sent", "sent" if copies == 1 else "sending", "queued", "queued"]
+
+    delivery.requeue_stuck_deliveries(now=timezone.now() + timedelta(seconds=stuck_after + 1))  # beat's sweep
+    delivery.send_deliveries(ids)  # and the task it queues
+    assert Counter(m.recipients[0] for m in to_sink.messages) == Counter([*readers, *[readers[1]] * (copies - 1)])
+    assert set(send.deliveries.values_list("status", flat=True)) == {"sent"}
 
 
 # --- Digests -----------------------------------------------------------------
