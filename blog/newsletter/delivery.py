@@ -4,16 +4,18 @@ A published post gets one Send and one Delivery row per active each-post
 subscriber (unique per send and subscriber). Workers send deliveries in
 batches over one SMTP connection. Each delivery is claimed by a conditional
 UPDATE (queued -> sending); over SMTP its message is written but for the
-final dot, then the dot and, right after it, one UPDATE that marks it sent
-and claims the next (a claim grown old is marked first, only while still
-this worker's, and dropped if not): a killed worker loses nothing and
-repeats a message only if killed between those two writes, and
-`requeue_stuck_deliveries` puts back what it left (the contract in
-docs/email.md, "Exactly once"). A post is rendered once per batch and its
-copies differ only in a few bytes (emails.Prepared). Temporary SMTP failures
-are retried with backoff, permanent ones fail the delivery (and a hard
-bounce suppresses the address); a send with too many permanent failures
-pauses and says why.
+final dot (smtpwire), then the dot and, right after it, one UPDATE that marks
+it sent and claims the next (a claim grown old is marked first, only while
+still this worker's, and dropped if not). A killed worker repeats a message
+if killed between those two writes (or, for a message sent whole through an
+HTTP provider, between the provider's answer and the mark), and loses one
+only if killed between an old claim's mark and its dot;
+`requeue_stuck_deliveries` puts back what it left. docs/email.md, "Exactly
+once", has the contract and a table of what each kill or failure leaves. A
+post is rendered once per batch and its copies differ only in a few bytes
+(emails.Prepared). Temporary SMTP failures are retried with backoff,
+permanent ones fail the delivery (and a hard bounce suppresses the address);
+a send with too many permanent failures pauses and says why.
 
 Nothing here queues work: each function returns the delivery ids (in
 `batches`) or the `Retry`s that must go on the queue, and blog/tasks.py
@@ -292,8 +294,8 @@ class _Renderer:
 def _commits_without_flush_wait() -> Iterator[None]:
     """The batch's commits do not wait for the disk (PostgreSQL's synchronous_commit = off).
 
-    A worker killed mid-batch loses nothing by it: what it committed is in the
-    server. Only a crash of the database server itself can lose its last
+    A worker killed mid-batch loses no commit by it: what it committed is in
+    the server. Only a crash of the database server itself can lose its last
     fraction of a second of commits, and a lost claim or mark only makes
     those messages go again (duplicates after a server crash, never a miss)."""
     if db.vendor != "postgresql":
