@@ -5,7 +5,7 @@ dot-stuffed message), so that delivery.py can put the dot and the row's mark
 next to each other; the rules, and what each failure leaves, are
 docs/email.md's "Exactly once: the claim, the mark and the final dot".
 Any other backend (an HTTP provider, tests' locmem) gets the copy whole.
-Nothing here touches the database.
+The rows, their claims and marks are delivery.py's.
 """
 
 import contextlib
