@@ -7,6 +7,7 @@ service skips those tests with the reason, unless REQUIRE_SERVICES=1 (CI),
 where it fails them.
 """
 
+import asyncio
 import email.policy
 import os
 import shutil
@@ -207,12 +208,16 @@ class ReceivedMessage:
 class SmtpSink:
     """A real SMTP server on loopback. `reply` may answer a message with an
     SMTP status (e.g. "451 4.3.0 Try later" or "550 5.1.1 No such user")
-    instead of accepting it; return None to accept."""
+    instead of accepting it; return None to accept. `silent` may keep a
+    message and never answer its final dot. `quits` counts the sessions the
+    client ended with QUIT."""
 
     host: str
     port: int
     messages: list[ReceivedMessage] = field(default_factory=list)
     reply: Callable[[str, list[str]], str | None] | None = None
+    silent: Callable[[str, list[str]], bool] | None = None
+    quits: int = 0
 
     @property
     def url(self) -> str:
@@ -238,7 +243,13 @@ class _SinkHandler:
         message = message_from_bytes(envelope.content, policy=email.policy.default)  # headers decoded
         received = ReceivedMessage(envelope.mail_from, list(envelope.rcpt_tos), message, envelope.original_content)
         self.sink.messages.append(received)
+        if self.sink.silent and self.sink.silent(envelope.mail_from, list(envelope.rcpt_tos)):
+            await asyncio.Event().wait()  # until the client gives up and hangs up
         return "250 OK"
+
+    async def handle_QUIT(self, server, session, envelope) -> str:
+        self.sink.quits += 1
+        return "221 Bye"
 
 
 @pytest.fixture

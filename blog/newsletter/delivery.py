@@ -4,16 +4,18 @@ A published post gets one Send and one Delivery row per active each-post
 subscriber (unique per send and subscriber). Workers send deliveries in
 batches over one SMTP connection. Each delivery is claimed by a conditional
 UPDATE (queued -> sending); over SMTP its message is written but for the
-final dot, then the dot and, right after it, one UPDATE that marks it sent
-and claims the next (a claim grown old is marked first, only while still
-this worker's, and dropped if not): a killed worker loses nothing and
-repeats a message only if killed between those two writes, and
-`requeue_stuck_deliveries` puts back what it left (the contract in
-docs/email.md, "Exactly once"). A post is rendered once per batch and its
-copies differ only in a few bytes (emails.Prepared). Temporary SMTP failures
-are retried with backoff, permanent ones fail the delivery (and a hard
-bounce suppresses the address); a send with too many permanent failures
-pauses and says why.
+final dot (smtpwire), then the dot and, right after it, one UPDATE that marks
+it sent and claims the next (a claim grown old is marked first, only while
+still this worker's, and dropped if not). A killed worker repeats a message
+if killed between those two writes (or, for a message sent whole through an
+HTTP provider, between the provider's answer and the mark), and loses one
+only if killed between an old claim's mark and its dot;
+`requeue_stuck_deliveries` puts back what it left. docs/email.md, "Exactly
+once", has the contract and a table of what each kill or failure leaves. A
+post is rendered once per batch and its copies differ only in a few bytes
+(emails.Prepared). Temporary SMTP failures are retried with backoff,
+permanent ones fail the delivery (and a hard bounce suppresses the address);
+a send with too many permanent failures pauses and says why.
 
 Nothing here queues work: each function returns the delivery ids (in
 `batches`) or the `Retry`s that must go on the queue, and blog/tasks.py
@@ -21,11 +23,8 @@ queues them.
 """
 
 import contextlib
-import email.policy
 import logging
-import re
 import smtplib
-import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -36,14 +35,13 @@ from zoneinfo import ZoneInfo
 from anymail.exceptions import AnymailRecipientsRefused
 from django.conf import settings
 from django.core import mail
-from django.core.mail.backends.base import BaseEmailBackend
 from django.db import DatabaseError, IntegrityError, transaction
 from django.db import connection as db
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from blog.models import Delivery, Digest, Post, Send, Subscriber
-from blog.newsletter import emails, subscriptions
+from blog.newsletter import emails, smtpwire, subscriptions
 from blog.shared.sqlnames import spelled
 
 log = logging.getLogger(__name__)
@@ -273,145 +271,31 @@ def _smtp_code(exc: Exception) -> int | None:
     return getattr(exc, "smtp_code", None)
 
 
-@dataclass(frozen=True)
-class Rendering:
-    """What every copy of one post (or one digest) is made from; `post` is None
-    for a digest, and `prepared` is its bytes for the fast path (emails.Prepared)."""
-
-    rendered: emails.Rendered
-    prepared: emails.Prepared | None
-    post: Post | None
-    links: emails.SubscriberLinks
-
-
 class _Renderer:
     """Renders each post once per batch, with the bytes its copies share; a digest for its one reader."""
 
     def __init__(self) -> None:
-        self.posts: dict[int, Rendering] = {}
+        self.posts: dict[int, smtpwire.Rendering] = {}
 
-    def __call__(self, delivery: Delivery) -> Rendering:
+    def __call__(self, delivery: Delivery) -> smtpwire.Rendering:
         if delivery.digest is not None:
-            return Rendering(emails.render_digest(delivery.digest), None, None, emails.SubscriberLinks())
+            return smtpwire.Rendering(emails.render_digest(delivery.digest), None, None, emails.SubscriberLinks())
         send = delivery.send
         assert send is not None, "a delivery carries a digest or belongs to a send"
         if send.post_id not in self.posts:
             post = Post.objects.select_related("author").get(pk=send.post_id)
             rendered = emails.render_post(post)
             prepared = emails.prepare_newsletter(rendered)
-            self.posts[send.post_id] = Rendering(rendered, prepared, post, emails.SubscriberLinks(post))
+            self.posts[send.post_id] = smtpwire.Rendering(rendered, prepared, post, emails.SubscriberLinks(post))
         return self.posts[send.post_id]
-
-
-_LINE_START_DOT = re.compile(rb"(?m)^\.")
-
-
-class _Sender:
-    """The batch's one connection.
-
-    When the backend speaks SMTP, a message goes out in steps on its smtplib
-    connection: `begin` writes MAIL, RCPT, DATA and the dot-stuffed message,
-    `write_dot` the final dot, `answer` reads the server's answer; the row is
-    marked sent right after the dot (or, for an old claim, before it). A post's copy is its prepared
-    bytes, a digest the bytes of its message object. Otherwise (an HTTP
-    provider, tests' locmem backend, an address that needs SMTPUTF8) `begin`
-    sends the message whole."""
-
-    def __init__(self, connection: BaseEmailBackend) -> None:
-        self.connection = connection
-        self.smtp: smtplib.SMTP | None = None
-        self.in_data = False  # the server has part of a message and waits for its final dot
-        self.dot_written = False
-        self.dropped = False
-        self._bind()
-
-    def _bind(self) -> None:
-        smtp = getattr(self.connection, "connection", None)
-        self.smtp = smtp if isinstance(smtp, smtplib.SMTP) else None
-        if self.smtp is not None and self.smtp.sock is not None:
-            # The final dot is a write of its own after the message: with Nagle's algorithm it would
-            # wait for the server's delayed ACK of the message (40 ms on Linux) before leaving.
-            self.smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def begin(self, delivery: Delivery, rendering: Rendering) -> bool:
-        """True: the message waits for `end` (or `abort`); False: it went out whole."""
-        if self.dropped:  # the last message was dropped mid-DATA: a new connection
-            try:
-                self.connection.open()
-            except OSError as exc:  # smtplib's errors too: no server to send this one to, not a refusal of it
-                raise ConnectionError(f"could not reconnect: {exc}") from exc
-            self.dropped = False
-            self._bind()
-        subscriber, message_id = delivery.subscriber, emails.message_id_for(delivery.pk)
-        if self.smtp is not None and subscriber.email.isascii():
-            prep = self.connection.prep_address  # type: ignore[attr-defined]
-            if rendering.prepared is not None:
-                wire = rendering.prepared.for_subscriber(subscriber.email, rendering.links(subscriber), message_id)
-                self._all_but_the_end(prep(settings.DEFAULT_FROM_EMAIL), subscriber.email, wire)
-            else:
-                message = emails.newsletter_message(rendering.rendered, subscriber, message_id, rendering.post)
-                wire = message.message(policy=email.policy.SMTP).as_bytes()
-                self._all_but_the_end(prep(message.from_email), prep(subscriber.email), wire)
-            return True
-        message = emails.newsletter_message(rendering.rendered, subscriber, message_id, rendering.post)
-        self.connection.send_messages([message])
-        return False
-
-    def _all_but_the_end(self, sender: str, recipient: str, wire: bytes) -> None:
-        assert self.smtp is not None
-        smtp, self.dot_written = self.smtp, False
-        smtp.ehlo_or_helo_if_needed()
-        code, reply = smtp.mail(sender)
-        if code != 250:
-            smtp.rset()
-            raise smtplib.SMTPSenderRefused(code, reply, sender)
-        code, reply = smtp.rcpt(recipient)
-        if code not in (250, 251):
-            smtp.rset()
-            raise smtplib.SMTPRecipientsRefused({recipient: (code, reply)})
-        code, reply = smtp.docmd("data")
-        if code != 354:
-            smtp.rset()
-            raise smtplib.SMTPDataError(code, reply)
-        body = _LINE_START_DOT.sub(b"..", wire)
-        self.in_data = True
-        smtp.send(body if body.endswith(b"\r\n") else body + b"\r\n")
-
-    def write_dot(self) -> None:
-        """The final dot: from here the server keeps the message."""
-        assert self.smtp is not None
-        self.smtp.send(b".\r\n")
-        self.in_data, self.dot_written = False, True
-
-    def answer(self) -> None:
-        """The server's answer to the dot; a refusal raises an SMTP error."""
-        assert self.smtp is not None
-        code, reply = self.smtp.getreply()
-        if code != 250:
-            raise smtplib.SMTPDataError(code, reply)
-
-    def end(self) -> None:
-        self.write_dot()
-        self.answer()
-
-    def abort(self) -> None:
-        """Drop the connection without the final dot: the server discards the
-        unfinished message. Inside DATA nothing else can say so (an RSET or
-        QUIT would be read as a line of the message), so the next message
-        opens a new connection."""
-        if self.smtp is not None:
-            self.smtp.close()
-        with contextlib.suppress(*CONNECTION_ERRORS):
-            self.connection.close()
-        self.smtp, self.in_data, self.dropped = None, False, True
 
 
 @contextlib.contextmanager
 def _commits_without_flush_wait() -> Iterator[None]:
     """The batch's commits do not wait for the disk (PostgreSQL's synchronous_commit = off).
 
-    A worker killed mid-batch loses nothing by it: what it committed is in the
-    server. Only a crash of the database server itself can lose its last
+    A worker killed mid-batch loses no commit by it: what it committed is in
+    the server. Only a crash of the database server itself can lose its last
     fraction of a second of commits, and a lost claim or mark only makes
     those messages go again (duplicates after a server crash, never a miss)."""
     if db.vendor != "postgresql":
@@ -450,7 +334,7 @@ def _send_batch(delivery_ids: list[int]) -> list[Retry]:
     except CONNECTION_ERRORS as exc:
         log.warning("SMTP connection failed: %s; retrying the batch", exc)
         return [Retry(delivery_ids, retry_delay(1))]
-    sender, render = _Sender(connection), _Renderer()
+    sender, render = smtpwire.Sender(connection), _Renderer()
     retries: list[Retry] = []
     in_flight: _InFlight | None = None  # claimed and not yet marked sent
     try:
@@ -483,15 +367,16 @@ def _send_batch(delivery_ids: list[int]) -> list[Retry]:
                 rest = [d.pk for d in ([ended.delivery] if ended else []) + pending[index:]]
                 return [*retries, _hand_back(rest, claim, exc)]
     finally:
-        _leave(sender, in_flight)
-        with contextlib.suppress(*CONNECTION_ERRORS):
-            connection.close()
+        try:
+            _leave(sender, in_flight)
+        finally:
+            sender.close()
     _update_sends({d.send_id for d in everything if d.send_id})
     return retries
 
 
 def _claim_marking(
-    sender: _Sender, delivery: Delivery | None, in_flight: _InFlight | None
+    sender: smtpwire.Sender, delivery: Delivery | None, in_flight: _InFlight | None
 ) -> tuple[_InFlight | None, bool]:
     if delivery is None and in_flight is None:
         return None, False
@@ -515,7 +400,7 @@ def _young(in_flight: _InFlight) -> bool:
     return age < float(settings.DELIVERY_STUCK_AFTER_SECONDS) / 2
 
 
-def _end(sender: _Sender, ended: _InFlight, marked: bool) -> list[Retry]:
+def _end(sender: smtpwire.Sender, ended: _InFlight, marked: bool) -> list[Retry]:
     """A held message after its mark: read the answer to the dot that went
     first, or write the dot now that the mark has committed. If a mark made
     before the dot did not take, the row is someone else's: our copy is dropped."""
@@ -549,14 +434,20 @@ def _hand_back(rest: list[int], claim: _InFlight | None, exc: Exception) -> Retr
     return Retry(rest, delay)
 
 
-def _leave(sender: _Sender, in_flight: _InFlight | None) -> None:
+def _leave(sender: smtpwire.Sender, in_flight: _InFlight | None) -> None:
     """A batch stopped by an error: a message written but for its dot is
     dropped (its row stays "sending" until the sweep); one whose dot went, or
-    sent whole, is marked."""
+    sent whole, is marked. If that mark fails too (the database is down), the
+    row stays "sending" and the sweep sends the message again: the batch's
+    own error goes on, not this one."""
     if sender.in_data:
         sender.abort()
     elif in_flight is not None and (not in_flight.held or in_flight.dot_first):
-        _claim(None, in_flight)
+        try:
+            _claim(None, in_flight)
+        except DatabaseError as exc:
+            pk = in_flight.delivery.pk
+            log.error("delivery %s went out but could not be marked sent (%s); it goes again after the sweep", pk, exc)
 
 
 def _handle_refusal(delivery: Delivery, exc: Exception) -> list[Retry]:

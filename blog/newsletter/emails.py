@@ -20,8 +20,7 @@ from blog.models import Digest, NewsletterSettings, Post, Subscriber
 from blog.newsletter import clicks
 from blog.newsletter.subscriptions import confirm_token, like_token, manage_token
 from blog.shared import sitesettings
-from blog.shared.emails import Message, build_message, compose, render
-from blog.shared.emails import Rendered as Rendered  # what render_post and render_digest return, by this name too
+from blog.shared.emails import Message, Rendered, build_message, compose, render
 from blog.shared.rendering import plain_text, render_markdown
 from blog.shared.site import absolute, absolutise, hostname
 

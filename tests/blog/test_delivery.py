@@ -2,17 +2,19 @@
 runs are in tests/integration/test_fanout.py."""
 
 import email.policy
+import time
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from anymail.backends.test import EmailBackend as AnymailTestBackend
 from django.core import mail
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from blog.models import Delivery, Digest, Post, Send, Subscriber
-from blog.newsletter import clicks, delivery
+from blog.newsletter import clicks, delivery, smtpwire
 from blog.newsletter.subscriptions import manage_token
 from blog.posts.publishing import publish_post
 from tests import factories
@@ -117,7 +119,7 @@ def test_a_batch_costs_one_update_a_message_and_a_kill_repeats_at_most_one(ada, 
             raise SystemExit("killed")
         return False  # sent whole
 
-    monkeypatch.setattr(delivery._Sender, "begin", lambda self, *args: die_on_the_fifth(*args))
+    monkeypatch.setattr(smtpwire.Sender, "begin", lambda self, *args: die_on_the_fifth(*args))
     with pytest.raises(SystemExit):
         delivery.send_deliveries(ids)
     statuses = list(second.deliveries.order_by("pk").values_list("status", flat=True))
@@ -214,13 +216,13 @@ def test_over_smtp_a_row_is_marked_sent_next_to_its_final_dot(
     made = make_subscribers(active=5)["active"]
     send = delivery.create_send(make_post(ada))
     at_the_dot = []
-    real_write_dot = delivery._Sender.write_dot
+    real_write_dot = smtpwire.Sender.write_dot
 
     def write_dot(self) -> None:
         at_the_dot.append((len(to_sink.messages), list(send.deliveries.values_list("status", flat=True))))
         real_write_dot(self)
 
-    monkeypatch.setattr(delivery._Sender, "write_dot", write_dot)
+    monkeypatch.setattr(smtpwire.Sender, "write_dot", write_dot)
     with CaptureQueriesContext(connection) as queries:
         delivery.send_deliveries(list(send.deliveries.values_list("pk", flat=True)))
     # Before the n-th dot the server has n-1 messages; n-1 rows are sent (or n, the mark gone first).
@@ -236,7 +238,7 @@ def test_a_row_taken_over_mid_send_makes_this_worker_drop_its_copy(ada, to_sink,
     made = make_subscribers(active=4)["active"]
     send = delivery.create_send(make_post(ada))
     second = send.deliveries.order_by("pk")[1]
-    real_begin = delivery._Sender.begin
+    real_begin = smtpwire.Sender.begin
 
     def begin(self, claimed: Delivery, rendering) -> bool:
         held = real_begin(self, claimed, rendering)
@@ -244,7 +246,7 @@ def test_a_row_taken_over_mid_send_makes_this_worker_drop_its_copy(ada, to_sink,
             Delivery.objects.filter(pk=second.pk).update(claimed_at=timezone.now() + timedelta(seconds=1))
         return held
 
-    monkeypatch.setattr(delivery._Sender, "begin", begin)
+    monkeypatch.setattr(smtpwire.Sender, "begin", begin)
     delivery.send_deliveries(list(send.deliveries.values_list("pk", flat=True)))
     # The server never got this worker's copy: the connection was dropped before its final dot,
     # and the rest of the batch went out over a new one.
@@ -253,7 +255,7 @@ def test_a_row_taken_over_mid_send_makes_this_worker_drop_its_copy(ada, to_sink,
     assert Delivery.objects.get(pk=second.pk).status == "sending"  # the other worker's, untouched
 
     Delivery.objects.filter(pk=second.pk).update(status="queued")  # the other worker, seen from here
-    monkeypatch.setattr(delivery._Sender, "begin", real_begin)
+    monkeypatch.setattr(smtpwire.Sender, "begin", real_begin)
     delivery.send_deliveries([second.pk])
     assert sorted(m.recipients[0] for m in to_sink.messages) == sorted(s.email for s in made)
 
@@ -267,6 +269,70 @@ def test_a_refusal_after_the_final_dot_puts_the_row_back(ada, to_sink) -> None:
     assert (row.status, row.sent_at, row.attempts, retry.delivery_ids) == ("queued", None, 1, [row.pk])
     assert row.error.startswith("451")
     assert to_sink.messages == []
+
+
+@pytest.mark.parametrize("stuck_after", [300, 0])  # a young claim (dot, then mark) and an old one (mark, then dot)
+def test_no_answer_to_the_final_dot_leaves_the_row_sent_and_the_rest_goes_later(
+    ada, to_sink, settings, stuck_after
+) -> None:
+    settings.DELIVERY_STUCK_AFTER_SECONDS = stuck_after
+    settings.MAILERS["default"]["OPTIONS"]["timeout"] = 0.5
+    make_subscribers(active=3)
+    send = delivery.create_send(make_post(ada))
+    rows = list(send.deliveries.order_by("pk").select_related("subscriber"))
+    readers = [row.subscriber.email for row in rows]
+    to_sink.silent = lambda sender, rcpts: readers[0] in rcpts  # keeps the first message, never answers its dot
+
+    [retry] = delivery.send_deliveries([row.pk for row in rows])
+    first = Delivery.objects.get(pk=rows[0].pk)
+    assert first.status == "sent"  # the server read the dot: counting it unsent would repeat it
+    assert first.error.startswith("sent; no answer to the final dot")
+    assert [m.recipients[0] for m in to_sink.messages] == readers[:1]
+    assert set(send.deliveries.exclude(pk=first.pk).values_list("status", flat=True)) == {"queued"}
+
+    delivery.send_deliveries(retry.delivery_ids)  # the later task
+    assert sorted(m.recipients[0] for m in to_sink.messages) == sorted(readers)  # nobody twice
+    assert set(send.deliveries.values_list("status", flat=True)) == {"sent"}
+
+
+@pytest.mark.parametrize(
+    ("stuck_after", "failures", "copies"),
+    [
+        (300, 1, 1),  # a young claim's dot went first; its mark, tried again as the batch stops, takes
+        (300, 2, 2),  # ... or fails again: the row stays "sending" and the sweep sends the message again
+        (0, 1, 2),  # an old claim: its mark's outcome unknown, the dot is written anyway; again after the sweep
+    ],
+)
+def test_a_database_error_at_the_mark_stops_the_batch_and_misses_no_one(
+    ada, to_sink, settings, stuck_after, failures, copies
+) -> None:
+    settings.DELIVERY_STUCK_AFTER_SECONDS = stuck_after
+    make_subscribers(active=4)
+    send = delivery.create_send(make_post(ada))
+    rows = list(send.deliveries.order_by("pk").select_related("subscriber"))
+    ids, readers = [row.pk for row in rows], [row.subscriber.email for row in rows]
+    left = {"failures": failures}
+
+    def database_down_at_the_mark(execute, sql, params, many, context):
+        if isinstance(params, dict) and params.get("mark") == ids[1] and left["failures"]:
+            left["failures"] -= 1
+            raise DatabaseError("server closed the connection unexpectedly")
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(database_down_at_the_mark), pytest.raises(DatabaseError):
+        delivery.send_deliveries(ids)
+    assert [m.recipients[0] for m in to_sink.messages] == readers[:2]  # the second's dot went all the same
+    deadline = time.monotonic() + 5
+    while to_sink.quits < 1 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert to_sink.quits == 1  # the SMTP connection was closed, not left open
+    statuses = list(send.deliveries.order_by("pk").values_list("status", flat=True))
+    assert statuses == ["sent", "sent" if copies == 1 else "sending", "queued", "queued"]
+
+    delivery.requeue_stuck_deliveries(now=timezone.now() + timedelta(seconds=stuck_after + 1))  # beat's sweep
+    delivery.send_deliveries(ids)  # and the task it queues
+    assert Counter(m.recipients[0] for m in to_sink.messages) == Counter([*readers, *[readers[1]] * (copies - 1)])
+    assert set(send.deliveries.values_list("status", flat=True)) == {"sent"}
 
 
 # --- Digests -----------------------------------------------------------------

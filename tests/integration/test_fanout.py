@@ -141,7 +141,7 @@ def test_a_worker_killed_twice_mid_send_misses_no_one(celery_worker_process, smt
 # before it has had its dot, the statement would mark it).
 KILLED_SENDER = """
 import os, signal
-from blog.newsletter import delivery
+from blog.newsletter import delivery, smtpwire
 
 calls = {"n": 0}
 
@@ -154,7 +154,7 @@ def killing(original):
     return wrapper
 
 if os.environ["KILL_AT"] == "dot":
-    delivery._Sender.write_dot = killing(delivery._Sender.write_dot)
+    smtpwire.Sender.write_dot = killing(smtpwire.Sender.write_dot)
 else:
     delivery._claim = killing(delivery._claim)
 delivery.send_deliveries([int(pk) for pk in os.environ["IDS"].split(",")])
