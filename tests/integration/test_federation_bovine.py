@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import _free_port, _reachable
-from tests.integration.test_federation_two_sites import SEED_A, Browser, Site, _site, wait_for
+from tests.integration.test_federation_two_sites import SEED_A, Browser, Site, _site, fresh_schemas, wait_for
 
 pytestmark = pytest.mark.integration
 BOVINE_PYTHON = os.environ.get("BOVINE_PYTHON", "")
@@ -100,12 +100,7 @@ def test_a_bovine_account_follows_likes_boosts_replies_and_unfollows(tmp_path: P
     database_url, redis_url = os.environ.get("DATABASE_URL", ""), os.environ.get("CACHE_URL", "")
     if not (database_url.startswith("postgres") and redis_url.startswith("redis")):
         pytest.skip("needs DATABASE_URL (PostgreSQL) and CACHE_URL (Redis)")
-    import psycopg
-
-    base = database_url.split("?", 1)[0]
-    with psycopg.connect(base, autocommit=True) as connection:
-        connection.execute("DROP SCHEMA IF EXISTS fed_bovine CASCADE")
-        connection.execute("CREATE SCHEMA fed_bovine")
+    base = fresh_schemas(database_url, "fed_bovine")
     site: Site = _site("a", "localhost", "fed_bovine", base, redis_url.rsplit("/", 1)[0] + "/6", tmp_path)
     site.manage("migrate", "--noinput")
     site.manage("shell", "-c", SEED_A)

@@ -134,11 +134,9 @@ def _site(name: str, host: str, schema: str, database_url: str, cache_url: str, 
     return Site(url, env)
 
 
-@pytest.fixture
-def two_sites(tmp_path: Path) -> Iterator[tuple[Site, Site]]:
-    database_url, redis_url = os.environ.get("DATABASE_URL", ""), os.environ.get("CACHE_URL", "")
-    require("PostgreSQL", database_url.startswith("postgres") and _reachable(database_url, 5432), "set DATABASE_URL")
-    require("Redis", redis_url.startswith("redis") and _reachable(redis_url, 6379), "set CACHE_URL")
+def fresh_schemas(database_url: str, *schemas: str) -> str:
+    """Empty schemas for the sites' tables in DATABASE_URL's database, which is
+    created first if missing (a fresh machine has only pytest's test database)."""
     import psycopg
 
     base = database_url.split("?", 1)[0]
@@ -147,9 +145,18 @@ def two_sites(tmp_path: Path) -> Iterator[tuple[Site, Site]]:
         if not connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
             connection.execute(f'CREATE DATABASE "{name}"')
     with psycopg.connect(base, autocommit=True) as connection:
-        for schema in ("fed_a", "fed_b"):
+        for schema in schemas:
             connection.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
             connection.execute(f"CREATE SCHEMA {schema}")
+    return base
+
+
+@pytest.fixture
+def two_sites(tmp_path: Path) -> Iterator[tuple[Site, Site]]:
+    database_url, redis_url = os.environ.get("DATABASE_URL", ""), os.environ.get("CACHE_URL", "")
+    require("PostgreSQL", database_url.startswith("postgres") and _reachable(database_url, 5432), "set DATABASE_URL")
+    require("Redis", redis_url.startswith("redis") and _reachable(redis_url, 6379), "set CACHE_URL")
+    base = fresh_schemas(database_url, "fed_a", "fed_b")
     redis_base = redis_url.rsplit("/", 1)[0]
     a = _site("a", "localhost", "fed_a", base, f"{redis_base}/4", tmp_path)
     b = _site("b", "127.0.0.1", "fed_b", base, f"{redis_base}/5", tmp_path)
