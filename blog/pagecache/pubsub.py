@@ -59,6 +59,7 @@ class _Copy:
         self.generation = 0
         self.listening = False
         self.pid = 0
+        self.listener = 0  # the current listener thread; an older one stops at its next turn
         self.client: redis.Redis | None = None
 
 
@@ -94,32 +95,42 @@ def _start() -> bool:
     with _copy.lock:
         if _copy.pid != os.getpid():
             _copy.pid, _copy.listening = os.getpid(), False
+            _copy.listener += 1
             _copy.versions.clear()
             _copy.pages.clear()
             _copy.client = redis.Redis.from_url(
                 url, socket_timeout=SOCKET_TIMEOUT, socket_connect_timeout=SOCKET_TIMEOUT
             )
-            threading.Thread(target=_listen, args=(url,), name="page-versions", daemon=True).start()
+            listener = _copy.listener
+            threading.Thread(target=_listen, args=(url, listener), name="page-versions", daemon=True).start()
     return True
 
 
-def _listen(url: str) -> None:
-    while True:
+def _current(listener: int) -> bool:
+    return _copy.listener == listener
+
+
+def _listen(url: str, listener: int) -> None:
+    while _current(listener):
         try:
             client = redis.Redis.from_url(url, socket_connect_timeout=SOCKET_TIMEOUT, socket_keepalive=True)
             pubsub = client.pubsub()
             pubsub.subscribe(channel())
-            _follow(pubsub)
+            _follow(pubsub, listener)
+            pubsub.close()
+            return  # another listener took over
         except Exception:
+            if not _current(listener):
+                return
             log.warning("Page versions: lost the subscription; asking Redis until it is back", exc_info=True)
         _forget(listening=False)
         time.sleep(RECONNECT_SECONDS)
 
 
-def _follow(pubsub: redis.client.PubSub) -> None:
+def _follow(pubsub: redis.client.PubSub, listener: int) -> None:
     """Apply what is heard; ping when idle, and give up on a connection that stops answering."""
     heard = pinged = time.monotonic()
-    while True:
+    while _current(listener):
         message = pubsub.get_message(timeout=HEALTH_CHECK_SECONDS / 5)
         now = time.monotonic()
         if message is not None:
@@ -211,3 +222,11 @@ def publish(versions: dict[str, str]) -> None:
 def forget() -> None:
     """Drop this process's copy (tests empty the cache between them)."""
     _forget(listening=_copy.listening)
+
+
+def stop() -> None:
+    """Stop this process's listener; the next use starts another (tests that
+    point it at a Redis of their own, and take that away)."""
+    with _copy.lock:
+        _copy.listener += 1
+        _copy.pid, _copy.listening = 0, False

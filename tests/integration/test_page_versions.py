@@ -138,13 +138,14 @@ class Blackhole:
                 sink.sendall(data)
 
 
-def test_a_silently_dead_subscription_stops_being_trusted(shared_redis, ada, monkeypatch) -> None:
+def test_a_silently_dead_subscription_stops_being_trusted(shared_redis, ada, monkeypatch, request) -> None:
     host = shared_redis.connection_pool.connection_kwargs
     relay = Blackhole((host.get("host", "127.0.0.1"), host.get("port", 6379)))
     monkeypatch.setattr(pubsub, "HEALTH_CHECK_SECONDS", 1.0)
     monkeypatch.setattr(pubsub, "RECONNECT_SECONDS", 30)  # stays deaf after dropping it, for the test
     monkeypatch.setattr(pubsub, "_redis_url", lambda: f"redis://127.0.0.1:{relay.port}/{host.get('db', 0)}")
-    monkeypatch.setattr(pubsub._copy, "pid", 0)  # a new listener, through the relay
+    pubsub.stop()  # a new listener, through the relay
+    request.addfinalizer(pubsub.stop)  # and none left on it for the tests after this one
     post = make_post(ada, "Argue here", slug="argue-here")
     keys = ["pagecache:version:site", f"pagecache:version:{pagecache.post_scope(post.slug)}"]
     listening(keys)
